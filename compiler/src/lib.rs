@@ -1,0 +1,11 @@
+//! ilo compiler: front end (lexer, parser, import loader, verifier, diagnostics) and the
+//! Cranelift code generator shared by the JIT and AOT builds.
+//!
+//! Pipeline: `loader::load` (lex + parse every file, resolve `use`) → `verify::verify`
+//! (names, arity, types; produces [`verify::Checked`]) → `codegen` (Cranelift IR into any
+//! `cranelift_module::Module`).
+
+pub mod ast;
+pub mod diag;
+pub mod span;
+pub mod verify;

@@ -1,0 +1,73 @@
+//! The single list of runtime entry points callable from compiled code.
+//!
+//! Each entry names an `extern "C"` `#[no_mangle]` function and its signature in ABI
+//! word types. The list feeds JIT symbol registration (name → address) and the code
+//! generator's imported-function signatures; AOT binaries resolve the same names from
+//! the runtime's static library. The `as extern "C" fn(..)` cast in the macro makes a
+//! signature that disagrees with the function a compile error.
+//!
+//! ABI types: `W` a value word (u64), `F` an unboxed f64, `I` a 64-bit integer
+//! (counts, ids, lengths, booleans as 0/1), `P` a pointer.
+//! Ownership: `W` arguments are borrowed unless the function's doc says it consumes
+//! them; `W` results are owned. Fallible functions may return `ERROR_SENTINEL`.
+//!
+//! Adding a builtin to the language does *not* need an entry here: library builtins are
+//! dispatched through `ilo_builtin` and the table in `builtins/mod.rs`. Entries here are
+//! the operations compiled code performs directly (hot paths, control, sources, server).
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbiType {
+    W,
+    F,
+    I,
+    P,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct EntryPoint {
+    pub name: &'static str,
+    pub addr: *const u8,
+    pub params: &'static [AbiType],
+    pub ret: Option<AbiType>,
+}
+
+macro_rules! abi_ty {
+    (W) => { u64 };
+    (F) => { f64 };
+    (I) => { i64 };
+    (P) => { *mut u8 };
+}
+
+macro_rules! entry_points {
+    ($( $path:path => $name:ident ( $($p:ident),* ) $(-> $r:ident)? ; )*) => {
+        /// Every runtime entry point, in one list.
+        pub fn entry_points() -> Vec<EntryPoint> {
+            vec![$(
+                EntryPoint {
+                    name: stringify!($name),
+                    addr: ($path as extern "C" fn($(abi_ty!($p)),*) $(-> abi_ty!($r))?) as *const u8,
+                    params: &[$(AbiType::$p),*],
+                    ret: entry_points!(@ret $($r)?),
+                },
+            )*]
+        }
+    };
+    (@ret) => { None };
+    (@ret $r:ident) => { Some(AbiType::$r) };
+}
+
+entry_points! {
+    // ── values and reference counting (ops.rs) ──
+    crate::ops::ilo_retain => ilo_retain(W);
+    crate::ops::ilo_release => ilo_release(W);
+    crate::ops::ilo_ctx => ilo_ctx() -> P;
+    crate::ops::ilo_err_span => ilo_err_span(I);
+    crate::ops::ilo_stack_overflow => ilo_stack_overflow() -> W;
+    crate::ops::ilo_builtin => ilo_builtin(I, P, I) -> W;
+    // ── codegen section: operations compiled code performs directly ──
+    // (the code generator adds its entries here)
+    // ── line sources section ──
+    // (the line-source work adds its entries here)
+    // ── server section ──
+    // (the HTTP server adds its entries here)
+}

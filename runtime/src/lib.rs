@@ -1,0 +1,16 @@
+//! ilo runtime: the value model, the builtins, lazy line sources and the HTTP server.
+//!
+//! Compiled code (JIT or AOT) calls into this crate only through the `extern "C"`
+//! entry points listed in [`abi`]. Nothing here knows ilo syntax or Cranelift.
+
+pub mod abi;
+pub mod builtins;
+pub mod ctx;
+pub mod error;
+pub mod httpd;
+pub mod line_source;
+pub mod ops;
+pub mod value;
+
+pub use error::{RtError, RtResult};
+pub use value::Value;

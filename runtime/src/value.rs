@@ -1,0 +1,570 @@
+//! The value model shared by compiled code and the runtime.
+//!
+//! Every ilo value is one 64-bit word (NaN-boxing):
+//!
+//! | word                                   | meaning                               |
+//! |----------------------------------------|---------------------------------------|
+//! | `< 0xFFF9_0000_0000_0000`              | a number: the word is the `f64` bits  |
+//! | `0xFFF9_0000_0000_0000`                | `nil`                                 |
+//! | `0xFFF9_0000_0000_0001` / `…_0002`     | `false` / `true`                      |
+//! | `0xFFFA_xxxx_xxxx_xxxx`                | pointer (low 48 bits) to a [`HeapObject`] |
+//! | `0xFFFB_0000_0000_0000`                | [`ERROR_SENTINEL`]: not a value; "a runtime error is pending" |
+//!
+//! The hardware's default NaN is `0xFFF8_0000_0000_0000`, so arithmetic never produces a
+//! tagged word; NaNs entering from outside are canonicalised by [`Value::num`].
+//!
+//! Heap objects are reference counted with an atomic count, so a value may be dropped
+//! on a different thread from the one that made it. A unique object (count 1) may be
+//! mutated in place, which is how `xs=+=xs v` and `s=+s t` append in amortised O(1).
+//!
+//! Ownership across the compiled-code boundary: arguments are *borrowed*, results are
+//! *owned* (+1). In Rust, [`Value`] is an owning handle: `Clone` retains, `Drop` releases.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::line_source::LineSource;
+
+pub const NIL: u64 = 0xFFF9_0000_0000_0000;
+pub const FALSE: u64 = 0xFFF9_0000_0000_0001;
+pub const TRUE: u64 = 0xFFF9_0000_0000_0002;
+/// Words at or above this are not numbers.
+pub const FIRST_TAGGED: u64 = 0xFFF9_0000_0000_0000;
+pub const HEAP_TAG: u64 = 0xFFFA_0000_0000_0000;
+pub const TAG_MASK: u64 = 0xFFFF_0000_0000_0000;
+pub const PTR_MASK: u64 = 0x0000_FFFF_FFFF_FFFF;
+/// Returned by a fallible entry point or compiled function when a runtime error is
+/// pending in the thread's error slot (see `error.rs`). Never stored anywhere.
+pub const ERROR_SENTINEL: u64 = 0xFFFB_0000_0000_0000;
+
+/// A reference-counted heap object.
+pub struct HeapObject {
+    rc: AtomicUsize,
+    pub obj: Obj,
+}
+
+pub enum Obj {
+    Text(String),
+    List(Vec<Value>),
+    Map(BTreeMap<MapKey, Value>),
+    Record(Record),
+    Ok(Value),
+    Err(Value),
+    Func(Func),
+    /// A lazy line source. The mutex lets the server share one source (stdin) between
+    /// connection threads; each line goes to exactly one consumer.
+    Source(Mutex<Box<dyn LineSource>>),
+}
+
+/// Map keys: integers and texts are distinct (`7` and `"7"` are different keys).
+/// Integers sort before texts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MapKey {
+    Int(i64),
+    Text(String),
+}
+
+impl MapKey {
+    pub fn to_value(&self) -> Value {
+        match self {
+            MapKey::Int(i) => Value::num(*i as f64),
+            MapKey::Text(s) => Value::text(s.clone()),
+        }
+    }
+}
+
+impl fmt::Display for MapKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapKey::Int(i) => write!(f, "{i}"),
+            MapKey::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The shape of a record: its type name and field names in declaration order.
+/// Declared types are registered once per program; `jpar` makes one per JSON object.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordType {
+    pub name: String,
+    pub fields: Vec<String>,
+}
+
+impl RecordType {
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f == name)
+    }
+}
+
+#[derive(Clone)]
+pub struct Record {
+    pub ty: Arc<RecordType>,
+    /// One value per `ty.fields` entry, same order.
+    pub values: Vec<Value>,
+}
+
+/// A function value: compiled code plus the captured environment of a closure.
+///
+/// `code` points at a function with the uniform signature
+/// `extern "C" fn(ctx: *mut Ctx, env: u64, a1: u64, …, an: u64) -> u64` where `env`
+/// is the word of this very `Func` object (so a closure can read its captures).
+pub struct Func {
+    pub name: String,
+    pub code: usize,
+    pub arity: u32,
+    pub captures: Vec<Value>,
+}
+
+/// An owning handle to one ilo value. `Clone` retains, `Drop` releases.
+#[repr(transparent)]
+pub struct Value(u64);
+
+// SAFETY: heap objects use atomic reference counts, and in-place mutation happens only
+// through `&mut` access to a uniquely owned object (count 1); sources sit behind a Mutex.
+unsafe impl Send for Value {}
+// SAFETY: as above; shared access never mutates.
+unsafe impl Sync for Value {}
+
+impl Value {
+    pub const NIL: Value = Value(NIL);
+
+    /// A number. NaNs are canonicalised so they never look like a tagged word.
+    #[inline]
+    pub fn num(n: f64) -> Value {
+        if n.is_nan() {
+            Value(f64::NAN.to_bits())
+        } else {
+            Value(n.to_bits())
+        }
+    }
+
+    #[inline]
+    pub fn bool(b: bool) -> Value {
+        Value(if b { TRUE } else { FALSE })
+    }
+
+    pub fn text(s: impl Into<String>) -> Value {
+        Value::alloc(Obj::Text(s.into()))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::alloc(Obj::List(items))
+    }
+
+    pub fn map(m: BTreeMap<MapKey, Value>) -> Value {
+        Value::alloc(Obj::Map(m))
+    }
+
+    pub fn ok(v: Value) -> Value {
+        Value::alloc(Obj::Ok(v))
+    }
+
+    pub fn err(v: Value) -> Value {
+        Value::alloc(Obj::Err(v))
+    }
+
+    pub fn record(ty: Arc<RecordType>, values: Vec<Value>) -> Value {
+        Value::alloc(Obj::Record(Record { ty, values }))
+    }
+
+    pub fn source(src: Box<dyn LineSource>) -> Value {
+        Value::alloc(Obj::Source(Mutex::new(src)))
+    }
+
+    pub fn alloc(obj: Obj) -> Value {
+        let b = Box::new(HeapObject {
+            rc: AtomicUsize::new(1),
+            obj,
+        });
+        let p = Box::into_raw(b) as u64;
+        debug_assert_eq!(p & !PTR_MASK, 0, "heap pointer wider than 48 bits");
+        Value(HEAP_TAG | p)
+    }
+
+    /// Take ownership of a word produced by compiled code or another entry point.
+    ///
+    /// # Safety
+    /// `w` must be a valid value word whose reference the caller owns.
+    #[inline]
+    pub unsafe fn from_raw(w: u64) -> Value {
+        Value(w)
+    }
+
+    /// Borrow a word without taking ownership.
+    ///
+    /// # Safety
+    /// `w` must be a valid value word that stays alive while the borrow is used.
+    #[inline]
+    pub unsafe fn borrow_raw(w: &u64) -> &Value {
+        // SAFETY: Value is repr(transparent) over u64.
+        unsafe { &*(w as *const u64 as *const Value) }
+    }
+
+    /// Borrow a slice of words as values.
+    ///
+    /// # Safety
+    /// As for [`Value::borrow_raw`], for every word.
+    #[inline]
+    pub unsafe fn borrow_slice(ws: &[u64]) -> &[Value] {
+        // SAFETY: Value is repr(transparent) over u64.
+        unsafe { std::slice::from_raw_parts(ws.as_ptr() as *const Value, ws.len()) }
+    }
+
+    /// Give up ownership, returning the word (for returning to compiled code).
+    #[inline]
+    pub fn into_raw(self) -> u64 {
+        ManuallyDrop::new(self).0
+    }
+
+    /// The word, still owned by `self`.
+    #[inline]
+    pub fn raw(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    pub fn is_num(&self) -> bool {
+        self.0 < FIRST_TAGGED
+    }
+
+    #[inline]
+    pub fn is_heap(&self) -> bool {
+        self.0 & TAG_MASK == HEAP_TAG
+    }
+
+    #[inline]
+    pub fn is_nil(&self) -> bool {
+        self.0 == NIL
+    }
+
+    #[inline]
+    pub fn as_num(&self) -> Option<f64> {
+        self.is_num().then(|| f64::from_bits(self.0))
+    }
+
+    #[inline]
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.0 {
+            TRUE => Some(true),
+            FALSE => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The heap object, if this is a reference.
+    #[inline]
+    pub fn heap(&self) -> Option<&Obj> {
+        if self.is_heap() {
+            // SAFETY: a heap-tagged word always points at a live HeapObject while a
+            // reference (self) is held.
+            Some(unsafe { &(*((self.0 & PTR_MASK) as *const HeapObject)).obj })
+        } else {
+            None
+        }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self.heap() {
+            Some(Obj::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self.heap() {
+            Some(Obj::List(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<MapKey, Value>> {
+        match self.heap() {
+            Some(Obj::Map(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_record(&self) -> Option<&Record> {
+        match self.heap() {
+            Some(Obj::Record(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_func(&self) -> Option<&Func> {
+        match self.heap() {
+            Some(Obj::Func(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn as_source(&self) -> Option<&Mutex<Box<dyn LineSource>>> {
+        match self.heap() {
+            Some(Obj::Source(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `Some(Ok(v))` / `Some(Err(e))` for result values, `None` otherwise.
+    pub fn as_result(&self) -> Option<Result<&Value, &Value>> {
+        match self.heap() {
+            Some(Obj::Ok(v)) => Some(Ok(v)),
+            Some(Obj::Err(e)) => Some(Err(e)),
+            _ => None,
+        }
+    }
+
+    fn header(&self) -> Option<&HeapObject> {
+        if self.is_heap() {
+            // SAFETY: see `heap`.
+            Some(unsafe { &*((self.0 & PTR_MASK) as *const HeapObject) })
+        } else {
+            None
+        }
+    }
+
+    /// True when this handle is the only reference, so in-place mutation is invisible.
+    pub fn is_unique(&self) -> bool {
+        self.header()
+            .is_some_and(|h| h.rc.load(Ordering::Acquire) == 1)
+    }
+
+    /// Mutable access to the object when this is the only reference; otherwise the
+    /// object is first copied (shallowly: elements are retained) into a new one.
+    pub fn make_mut(&mut self) -> Option<&mut Obj> {
+        if !self.is_heap() {
+            return None;
+        }
+        if !self.is_unique() {
+            let copy = match self.heap()? {
+                Obj::Text(s) => Obj::Text(s.clone()),
+                Obj::List(v) => Obj::List(v.clone()),
+                Obj::Map(m) => Obj::Map(m.clone()),
+                Obj::Record(r) => Obj::Record(r.clone()),
+                Obj::Ok(v) => Obj::Ok(v.clone()),
+                Obj::Err(v) => Obj::Err(v.clone()),
+                // Functions and sources are never mutated through values.
+                Obj::Func(_) | Obj::Source(_) => return None,
+            };
+            *self = Value::alloc(copy);
+        }
+        // SAFETY: the object is uniquely referenced by `self`, which we borrow mutably.
+        Some(unsafe { &mut (*((self.0 & PTR_MASK) as *mut HeapObject)).obj })
+    }
+
+    /// The name of the value's kind, for diagnostics (`n`, `t`, `L`, …).
+    pub fn kind_name(&self) -> &'static str {
+        if self.is_num() {
+            return "n";
+        }
+        match self.0 {
+            NIL => return "nil",
+            TRUE | FALSE => return "b",
+            _ => {}
+        }
+        match self.heap() {
+            Some(Obj::Text(_)) => "t",
+            Some(Obj::List(_)) => "L",
+            Some(Obj::Map(_)) => "M",
+            Some(Obj::Record(_)) => "record",
+            Some(Obj::Ok(_)) | Some(Obj::Err(_)) => "R",
+            Some(Obj::Func(_)) => "F",
+            Some(Obj::Source(_)) => "stream",
+            None => "?",
+        }
+    }
+
+    /// Truthiness for `&`, `|`, `!`, `wh` and bare-bool conditions: `false`, `nil`,
+    /// `0`, `""` and `[]` are false; everything else is true.
+    pub fn truthy(&self) -> bool {
+        if let Some(n) = self.as_num() {
+            return n != 0.0 && !n.is_nan();
+        }
+        match self.0 {
+            NIL | FALSE => false,
+            TRUE => true,
+            _ => match self.heap() {
+                Some(Obj::Text(s)) => !s.is_empty(),
+                Some(Obj::List(v)) => !v.is_empty(),
+                _ => true,
+            },
+        }
+    }
+}
+
+impl Clone for Value {
+    #[inline]
+    fn clone(&self) -> Value {
+        if let Some(h) = self.header() {
+            h.rc.fetch_add(1, Ordering::Relaxed);
+        }
+        Value(self.0)
+    }
+}
+
+impl Drop for Value {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(h) = self.header() {
+            if h.rc.fetch_sub(1, Ordering::Release) == 1 {
+                std::sync::atomic::fence(Ordering::Acquire);
+                // SAFETY: this was the last reference; the pointer came from Box::into_raw.
+                drop(unsafe { Box::from_raw((self.0 & PTR_MASK) as *mut HeapObject) });
+            }
+        }
+    }
+}
+
+impl PartialEq for Value {
+    /// Structural equality (`=`): numbers by value, texts by content, lists, maps,
+    /// records and results element by element; functions and sources by identity.
+    fn eq(&self, other: &Value) -> bool {
+        if let (Some(a), Some(b)) = (self.as_num(), other.as_num()) {
+            return a == b;
+        }
+        if self.0 == other.0 {
+            return true;
+        }
+        match (self.heap(), other.heap()) {
+            (Some(Obj::Text(a)), Some(Obj::Text(b))) => a == b,
+            (Some(Obj::List(a)), Some(Obj::List(b))) => a == b,
+            (Some(Obj::Map(a)), Some(Obj::Map(b))) => a == b,
+            (Some(Obj::Record(a)), Some(Obj::Record(b))) => {
+                a.ty.name == b.ty.name && a.ty.fields == b.ty.fields && a.values == b.values
+            }
+            (Some(Obj::Ok(a)), Some(Obj::Ok(b))) => a == b,
+            (Some(Obj::Err(a)), Some(Obj::Err(b))) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Numbers print as the shortest text that reads back the same, with no `.0` on
+/// integers and no exponent (`1e21` prints as `1000000000000000000000`).
+pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
+    if n.is_nan() {
+        f.write_str("NaN")
+    } else if n.is_infinite() {
+        f.write_str(if n > 0.0 { "inf" } else { "-inf" })
+    } else {
+        write!(f, "{n}")
+    }
+}
+
+pub fn num_to_string(n: f64) -> String {
+    let mut s = String::new();
+    let _ = fmt_num(n, &mut s);
+    s
+}
+
+impl fmt::Display for Value {
+    /// The display form used by `prnt`, `str`-like contexts and program output:
+    /// text bare, lists `[1, 2]`, maps `{a: 1; b: 2}`, records `pt {x: 1, y: 2}`,
+    /// results `~v` / `^e`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.as_num() {
+            return fmt_num(n, f);
+        }
+        match self.0 {
+            NIL => return f.write_str("nil"),
+            TRUE => return f.write_str("true"),
+            FALSE => return f.write_str("false"),
+            _ => {}
+        }
+        match self.heap() {
+            Some(Obj::Text(s)) => f.write_str(s),
+            Some(Obj::List(items)) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Some(Obj::Map(m)) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Some(Obj::Record(r)) => {
+                write!(f, "{} {{", r.ty.name)?;
+                for (i, (name, v)) in r.ty.fields.iter().zip(&r.values).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Some(Obj::Ok(v)) => write!(f, "~{v}"),
+            Some(Obj::Err(v)) => write!(f, "^{v}"),
+            Some(Obj::Func(func)) => write!(f, "<fn {}>", func.name),
+            Some(Obj::Source(_)) => f.write_str("<stream>"),
+            None => f.write_str("<invalid>"),
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Value({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_roundtrip_and_display() {
+        assert_eq!(Value::num(3.0).to_string(), "3");
+        assert_eq!(Value::num(0.1 * 3.0).to_string(), "0.30000000000000004");
+        assert_eq!(Value::num(1e21).to_string(), "1000000000000000000000");
+        assert_eq!(Value::num(1.0 / 0.0).to_string(), "inf");
+        assert!(Value::num(f64::NAN).is_num());
+        assert!(Value::num(-f64::NAN).is_num());
+    }
+
+    #[test]
+    fn unique_lists_mutate_in_place_shared_ones_copy() {
+        let mut a = Value::list(vec![Value::num(1.0)]);
+        let before = a.raw();
+        if let Some(Obj::List(v)) = a.make_mut() {
+            v.push(Value::num(2.0));
+        }
+        assert_eq!(a.raw(), before);
+        let b = a.clone();
+        if let Some(Obj::List(v)) = a.make_mut() {
+            v.push(Value::num(3.0));
+        }
+        assert_ne!(a.raw(), b.raw());
+        assert_eq!(b.to_string(), "[1, 2]");
+        assert_eq!(a.to_string(), "[1, 2, 3]");
+    }
+
+    #[test]
+    fn display_shapes() {
+        let ty = Arc::new(RecordType {
+            name: "pt".into(),
+            fields: vec!["x".into(), "y".into()],
+        });
+        let r = Value::record(ty, vec![Value::num(1.0), Value::num(2.0)]);
+        assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
+        let mut m = BTreeMap::new();
+        m.insert(MapKey::Text("b".into()), Value::num(2.0));
+        m.insert(MapKey::Text("a".into()), Value::num(1.0));
+        assert_eq!(Value::map(m).to_string(), "{a: 1; b: 2}");
+        let l = Value::list(vec![Value::text("a"), Value::NIL, Value::bool(true)]);
+        assert_eq!(l.to_string(), "[a, nil, true]");
+    }
+}
