@@ -7,6 +7,7 @@ pub mod abi;
 pub mod builtins;
 pub mod ctx;
 pub mod error;
+pub mod func;
 pub mod httpd;
 pub mod line_source;
 pub mod ops;

@@ -7,6 +7,22 @@
 
 use std::sync::OnceLock;
 
+mod convert;
+mod datetime;
+mod files;
+mod hof;
+mod json;
+mod linalg;
+mod list;
+mod map;
+mod math;
+mod net;
+mod rgx;
+mod sources;
+mod stats;
+mod system;
+mod text;
+
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
 
@@ -23,7 +39,23 @@ pub struct BuiltinDef {
 pub fn table() -> &'static [&'static BuiltinDef] {
     static TABLE: OnceLock<Vec<&'static BuiltinDef>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let families: &[&'static [BuiltinDef]] = &[];
+        let families: &[&'static [BuiltinDef]] = &[
+            convert::TABLE,
+            text::TABLE,
+            list::TABLE,
+            map::TABLE,
+            hof::TABLE,
+            math::TABLE,
+            stats::TABLE,
+            linalg::TABLE,
+            rgx::TABLE,
+            json::TABLE,
+            files::TABLE,
+            system::TABLE,
+            datetime::TABLE,
+            net::TABLE,
+            sources::TABLE,
+        ];
         families.iter().flat_map(|t| t.iter()).collect()
     })
 }

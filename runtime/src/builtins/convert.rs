@@ -1,0 +1,5 @@
+//! Builtins: convert family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

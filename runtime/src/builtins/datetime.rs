@@ -1,0 +1,5 @@
+//! Builtins: datetime family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

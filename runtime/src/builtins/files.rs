@@ -1,0 +1,5 @@
+//! Builtins: files family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

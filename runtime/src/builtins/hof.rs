@@ -1,0 +1,5 @@
+//! Builtins: hof family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: json family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: linalg family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: list family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: map family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

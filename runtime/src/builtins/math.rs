@@ -1,0 +1,5 @@
+//! Builtins: math family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

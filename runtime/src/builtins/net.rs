@@ -1,0 +1,5 @@
+//! Builtins: net family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

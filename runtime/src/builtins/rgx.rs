@@ -1,0 +1,5 @@
+//! Builtins: rgx family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

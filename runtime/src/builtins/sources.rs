@@ -1,0 +1,5 @@
+//! Builtins: sources family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: stats family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,5 @@
+//! Builtins: system family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

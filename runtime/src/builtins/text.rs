@@ -1,0 +1,5 @@
+//! Builtins: text family.
+
+use super::BuiltinDef;
+
+pub const TABLE: &[BuiltinDef] = &[];

@@ -1,0 +1,1 @@
+//! Calling ilo function values (named functions, lambdas, closures) from Rust.
