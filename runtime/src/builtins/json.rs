@@ -1,5 +1,348 @@
-//! Builtins: json family.
+//! Builtins: JSON (`jpar`, `jdmp`, `jpth`) and the value ↔ JSON mapping.
+//!
+//! The mapping is shared with the rest of the runtime (file formats, HTTP bodies)
+//! through [`to_json`] and [`from_json`]:
+//!
+//! | ilo                | JSON                                              |
+//! |--------------------|---------------------------------------------------|
+//! | number             | number (integral values without a fraction)       |
+//! | text / bool / nil  | string / bool / null                              |
+//! | list               | array                                             |
+//! | record, map        | object, keys sorted (map number keys stringified) |
+//! | `~v` / `^e`        | `{"ok": v}` / `{"err": e}`                        |
+//!
+//! Parsing goes the other way, except that every object becomes a record of type
+//! `json` whose fields are the object's keys in sorted order. serde_json is built
+//! without `preserve_order`, so its object map is already sorted by key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Number};
 
 use super::BuiltinDef;
+use crate::error::{codes, RtError, RtResult};
+use crate::value::{MapKey, Obj, RecordType, Value};
 
-pub const TABLE: &[BuiltinDef] = &[];
+/// The record type name given to every parsed JSON object.
+pub const JSON_RECORD_NAME: &str = "json";
+
+pub const TABLE: &[BuiltinDef] = &[
+    BuiltinDef {
+        name: "jpar",
+        min_args: 1,
+        max_args: 1,
+        f: jpar,
+    },
+    BuiltinDef {
+        name: "jdmp",
+        min_args: 1,
+        max_args: 1,
+        f: jdmp,
+    },
+    BuiltinDef {
+        name: "jpth",
+        min_args: 2,
+        max_args: 2,
+        f: jpth,
+    },
+];
+
+/// `jpar text` → `R _ t`: the parsed value, or Err with the parser's message.
+fn jpar(args: &[Value]) -> RtResult {
+    let text = text_arg(args, 0, "jpar")?;
+    Ok(parse_to_result(text))
+}
+
+/// `jdmp value` → `t`: compact JSON.
+fn jdmp(args: &[Value]) -> RtResult {
+    Ok(Value::text(to_json(&args[0]).to_string()))
+}
+
+/// `jpth json path` → `R t t`: the value at a dot path (`items.0.name`). Strings come
+/// back bare, anything else as compact JSON text.
+fn jpth(args: &[Value]) -> RtResult {
+    let text = text_arg(args, 0, "jpth")?;
+    let path = text_arg(args, 1, "jpth")?;
+    let doc: serde_json::Value = match serde_json::from_str(text) {
+        Ok(doc) => doc,
+        Err(e) => return Ok(Value::err(Value::text(e.to_string()))),
+    };
+    Ok(match lookup_path(&doc, path) {
+        Ok(serde_json::Value::String(s)) => Value::ok(Value::text(s.clone())),
+        Ok(other) => Value::ok(Value::text(other.to_string())),
+        Err(msg) => Value::err(Value::text(msg)),
+    })
+}
+
+/// Parse JSON text into `Ok(value)` or `Err(message)` as an ilo result value.
+pub fn parse_to_result(text: &str) -> Value {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(j) => Value::ok(from_json(j)),
+        Err(e) => Value::err(Value::text(e.to_string())),
+    }
+}
+
+/// Walk a dot-separated path of object keys and array indices. The empty path is the
+/// whole document.
+fn lookup_path<'a>(
+    doc: &'a serde_json::Value,
+    path: &str,
+) -> Result<&'a serde_json::Value, String> {
+    if path.is_empty() {
+        return Ok(doc);
+    }
+    let mut cur = doc;
+    for seg in path.split('.') {
+        cur = match cur {
+            serde_json::Value::Object(m) => {
+                m.get(seg).ok_or_else(|| format!("key '{seg}' not found"))?
+            }
+            serde_json::Value::Array(items) => {
+                let i: usize = seg
+                    .parse()
+                    .map_err(|_| format!("expected an array index, got '{seg}'"))?;
+                items
+                    .get(i)
+                    .ok_or_else(|| format!("index {i} out of bounds (length {})", items.len()))?
+            }
+            other => return Err(format!("cannot look up '{seg}' in {}", json_kind(other))),
+        };
+    }
+    Ok(cur)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Convert an ilo value to JSON. Functions and streams have no JSON form and become
+/// null, as do NaN and infinities (JSON has no spelling for them).
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    if let Some(n) = v.as_num() {
+        return num_to_json(n);
+    }
+    if v.is_nil() {
+        return J::Null;
+    }
+    if let Some(b) = v.as_bool() {
+        return J::Bool(b);
+    }
+    match v.heap() {
+        Some(Obj::Text(s)) => J::String(s.clone()),
+        Some(Obj::List(items)) => J::Array(items.iter().map(to_json).collect()),
+        Some(Obj::Map(m)) => J::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        MapKey::Int(i) => i.to_string(),
+                        MapKey::Text(s) => s.clone(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Some(Obj::Record(r)) => J::Object(
+            r.ty.fields
+                .iter()
+                .zip(&r.values)
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
+        Some(Obj::Ok(inner)) => single_key_object("ok", to_json(inner)),
+        Some(Obj::Err(inner)) => single_key_object("err", to_json(inner)),
+        Some(Obj::Func(_)) | Some(Obj::Source(_)) | None => J::Null,
+    }
+}
+
+fn single_key_object(key: &str, v: serde_json::Value) -> serde_json::Value {
+    let mut m = Map::new();
+    m.insert(key.to_string(), v);
+    serde_json::Value::Object(m)
+}
+
+/// Integral numbers that fit an `i64` are written without a fraction (`3`, not `3.0`).
+fn num_to_json(n: f64) -> serde_json::Value {
+    // 2^63: the first integral f64 that no longer fits in an i64.
+    const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.fract() == 0.0 && n.abs() < I64_LIMIT {
+        serde_json::Value::Number(Number::from(n as i64))
+    } else {
+        Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
+/// Convert parsed JSON into an ilo value. Objects become `json` records; objects with
+/// the same key set share one `RecordType`.
+pub fn from_json(j: serde_json::Value) -> Value {
+    Converter::default().convert(j)
+}
+
+#[derive(Default)]
+struct Converter {
+    shapes: HashMap<Vec<String>, Arc<RecordType>>,
+}
+
+impl Converter {
+    fn convert(&mut self, j: serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::NIL,
+            J::Bool(b) => Value::bool(b),
+            // Every serde_json number (without arbitrary precision) has an f64 form.
+            J::Number(n) => Value::num(n.as_f64().unwrap_or(f64::NAN)),
+            J::String(s) => Value::text(s),
+            J::Array(items) => Value::list(items.into_iter().map(|x| self.convert(x)).collect()),
+            J::Object(m) => {
+                let (keys, vals): (Vec<String>, Vec<serde_json::Value>) = m.into_iter().unzip();
+                let ty = self.shape(keys);
+                let values = vals.into_iter().map(|x| self.convert(x)).collect();
+                Value::record(ty, values)
+            }
+        }
+    }
+
+    fn shape(&mut self, keys: Vec<String>) -> Arc<RecordType> {
+        if let Some(ty) = self.shapes.get(&keys) {
+            return ty.clone();
+        }
+        let ty = Arc::new(RecordType {
+            name: JSON_RECORD_NAME.to_string(),
+            fields: keys.clone(),
+        });
+        self.shapes.insert(keys, ty.clone());
+        ty
+    }
+}
+
+fn text_arg<'a>(args: &'a [Value], i: usize, who: &str) -> RtResult<&'a str> {
+    args[i].as_text().ok_or_else(|| {
+        RtError::new(
+            codes::TYPE,
+            format!("{who}: expected t, got {}", args[i].kind_name()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn t(s: &str) -> Value {
+        Value::text(s)
+    }
+
+    fn call(f: fn(&[Value]) -> RtResult, args: &[Value]) -> String {
+        f(args).expect("builtin failed").to_string()
+    }
+
+    #[test]
+    fn jpar_objects_become_sorted_json_records() {
+        assert_eq!(call(jpar, &[t(r#"{"a":[1,2]}"#)]), "~json {a: [1, 2]}");
+        assert_eq!(call(jpar, &[t(r#"{"b":1,"a":2}"#)]), "~json {a: 2, b: 1}");
+        assert_eq!(
+            call(jpar, &[t(r#"[1,"a",null,true,{"k":2}]"#)]),
+            "~[1, a, nil, true, json {k: 2}]"
+        );
+    }
+
+    #[test]
+    fn jpar_reports_parse_errors_as_err() {
+        let r = jpar(&[t("{bad")]).unwrap();
+        let e = r.as_result().unwrap().unwrap_err();
+        assert!(e.as_text().unwrap().contains("line 1 column 2"), "{e}");
+        assert!(jpar(&[Value::num(1.0)]).is_err());
+    }
+
+    #[test]
+    fn jpar_shares_record_shapes_between_equal_key_sets() {
+        let v = jpar(&[t(r#"[{"x":1},{"x":2},{"y":3}]"#)]).unwrap();
+        let list = v.as_result().unwrap().unwrap();
+        let recs: Vec<_> = list
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_record().unwrap())
+            .collect();
+        assert!(Arc::ptr_eq(&recs[0].ty, &recs[1].ty));
+        assert!(!Arc::ptr_eq(&recs[0].ty, &recs[2].ty));
+    }
+
+    #[test]
+    fn jdmp_scalars_and_lists() {
+        assert_eq!(call(jdmp, &[Value::num(42.0)]), "42");
+        assert_eq!(call(jdmp, &[Value::num(-0.5)]), "-0.5");
+        assert_eq!(call(jdmp, &[t("hello")]), r#""hello""#);
+        let l = Value::list(vec![Value::num(1.0), t("a"), Value::bool(true), Value::NIL]);
+        assert_eq!(call(jdmp, &[l]), r#"[1,"a",true,null]"#);
+        assert_eq!(call(jdmp, &[Value::num(f64::INFINITY)]), "null");
+    }
+
+    #[test]
+    fn jdmp_records_sort_keys_maps_stringify_numbers() {
+        let ty = Arc::new(RecordType {
+            name: "u".into(),
+            fields: vec!["name".into(), "age".into()],
+        });
+        let r = Value::record(ty, vec![t("a"), Value::num(3.0)]);
+        assert_eq!(call(jdmp, &[r]), r#"{"age":3,"name":"a"}"#);
+        let mut m = BTreeMap::new();
+        m.insert(MapKey::Int(7), t("seven"));
+        m.insert(MapKey::Text("k".into()), Value::list(vec![Value::num(1.0)]));
+        assert_eq!(call(jdmp, &[Value::map(m)]), r#"{"7":"seven","k":[1]}"#);
+    }
+
+    #[test]
+    fn jdmp_results() {
+        assert_eq!(call(jdmp, &[Value::ok(Value::num(1.0))]), r#"{"ok":1}"#);
+        assert_eq!(call(jdmp, &[Value::err(t("no"))]), r#"{"err":"no"}"#);
+    }
+
+    #[test]
+    fn jpth_walks_keys_and_indices() {
+        let doc = t(r#"{"a":{"b":3},"items":[{"name":"x"},{"name":"y"}],"f":2.5}"#);
+        assert_eq!(call(jpth, &[doc.clone(), t("a.b")]), "~3");
+        assert_eq!(call(jpth, &[doc.clone(), t("items.1.name")]), "~y");
+        assert_eq!(call(jpth, &[doc.clone(), t("a")]), r#"~{"b":3}"#);
+        assert_eq!(call(jpth, &[doc.clone(), t("f")]), "~2.5");
+        assert_eq!(
+            call(jpth, &[doc, t("")]),
+            r#"~{"a":{"b":3},"f":2.5,"items":[{"name":"x"},{"name":"y"}]}"#
+        );
+    }
+
+    #[test]
+    fn jpth_errors() {
+        let doc = t(r#"{"a":[1],"s":"x"}"#);
+        assert_eq!(call(jpth, &[doc.clone(), t("b")]), "^key 'b' not found");
+        assert_eq!(
+            call(jpth, &[doc.clone(), t("a.3")]),
+            "^index 3 out of bounds (length 1)"
+        );
+        assert_eq!(
+            call(jpth, &[doc.clone(), t("a.x")]),
+            "^expected an array index, got 'x'"
+        );
+        assert_eq!(
+            call(jpth, &[doc.clone(), t("s.y")]),
+            "^cannot look up 'y' in a string"
+        );
+        assert!(call(jpth, &[t("[1"), t("0")]).starts_with("^EOF while parsing"));
+    }
+
+    #[test]
+    fn round_trip_keeps_values() {
+        let src = r#"{"a":[1,2.5,"x\"y",null,false],"b":{"c":"é🎉"}}"#;
+        let v = from_json(serde_json::from_str(src).unwrap());
+        assert_eq!(to_json(&v).to_string(), src);
+    }
+}

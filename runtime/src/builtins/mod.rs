@@ -11,7 +11,7 @@ mod convert;
 mod datetime;
 mod files;
 mod hof;
-mod json;
+pub mod json;
 mod linalg;
 mod list;
 mod map;
