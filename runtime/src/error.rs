@@ -47,6 +47,10 @@ pub mod codes {
     pub const STACK: &str = "ILO-R006";
     /// I/O and stream failures, and `!!` on an Err or nil.
     pub const PANIC: &str = "ILO-R009";
+    /// Not a user-visible code: marks an error that is already parked, with its span,
+    /// by an ilo function a builtin called (see `func.rs`). [`super::raise`] keeps the
+    /// parked error when it sees this code.
+    pub const FORWARDED: &str = "ILO-FORWARDED";
 }
 
 pub type RtResult<T = Value> = Result<T, RtError>;
@@ -64,7 +68,14 @@ thread_local! {
 
 /// Park an error for compiled code and return the sentinel word.
 pub fn raise(error: RtError) -> u64 {
-    PENDING.with(|p| *p.borrow_mut() = Some(PendingError { error, span: None }));
+    PENDING.with(|p| {
+        let mut slot = p.borrow_mut();
+        // A forwarded error is already parked with the span where it happened.
+        if error.code == codes::FORWARDED && slot.is_some() {
+            return;
+        }
+        *slot = Some(PendingError { error, span: None });
+    });
     ERROR_SENTINEL
 }
 

@@ -1,1 +1,250 @@
 //! Calling ilo function values (named functions, lambdas, closures) from Rust.
+//!
+//! Higher-order builtins (`map`, `flt`, `srt fn xs`, …) receive function values and
+//! call them through [`call_value`], using the calling convention the code generator
+//! compiles every function to (see [`crate::value::Func`]):
+//!
+//! `extern "C" fn(ctx: *mut u8, env: u64, a1: u64, …, an: u64) -> u64`
+//!
+//! with exactly `arity` borrowed value words after `env`, an owned result word, and
+//! `ERROR_SENTINEL` meaning "a runtime error is pending".
+//!
+//! ## Errors raised inside a called function
+//!
+//! When the called function fails, compiled code has already parked the error and
+//! attached the span of the failing operation *inside* that function. That span is
+//! the useful one to report, so the error is left parked and [`call_value`] returns the
+//! marker error [`forwarded`] (code [`codes::FORWARDED`]). A builtin simply propagates
+//! it with `?`; when it reaches the `extern "C"` boundary, `error::raise` sees the
+//! marker and keeps the parked error (with its span) instead of overwriting it.
+//! Rust callers that want the real error rather than the marker call [`resolve`].
+
+use crate::ctx;
+use crate::error::{self, codes, RtError, RtResult};
+use crate::value::{Value, ERROR_SENTINEL};
+
+/// The largest arity [`call_value`] supports.
+pub const MAX_ARITY: usize = 8;
+
+type W = u64;
+type P = *mut u8;
+
+/// Call the ilo function value `f` with borrowed `args`; the result is owned.
+///
+/// Errors: `f` is not a function or `args.len()` differs from its arity
+/// (`ILO-R002`); the function raised an error (the [`forwarded`] marker).
+pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
+    let func = f.as_func().ok_or_else(|| {
+        RtError::new(
+            codes::CALL,
+            format!("cannot call a value of type {}", f.kind_name()),
+        )
+    })?;
+    if func.arity as usize != args.len() {
+        return Err(RtError::new(
+            codes::CALL,
+            format!(
+                "{} expects {} args, called with {}",
+                func.name,
+                func.arity,
+                args.len()
+            ),
+        ));
+    }
+    let ctx = ctx::current() as P;
+    let env = f.raw();
+    let a: Vec<W> = args.iter().map(Value::raw).collect();
+    let code = func.code;
+    // SAFETY (all arms): `code` is the address of a compiled function whose signature is
+    // `extern "C" fn(ctx, env, a1..an) -> u64` with n == `func.arity` (the Func
+    // invariant, see value.rs), and we matched n == args.len() above, so the transmuted
+    // pointer type is exactly the callee's. `env` and every argument word are borrowed
+    // from values that outlive the call; the callee does not consume them.
+    let word = unsafe {
+        match a.as_slice() {
+            [] => std::mem::transmute::<usize, extern "C" fn(P, W) -> W>(code)(ctx, env),
+            &[a1] => std::mem::transmute::<usize, extern "C" fn(P, W, W) -> W>(code)(ctx, env, a1),
+            &[a1, a2] => {
+                std::mem::transmute::<usize, extern "C" fn(P, W, W, W) -> W>(code)(ctx, env, a1, a2)
+            }
+            &[a1, a2, a3] => std::mem::transmute::<usize, extern "C" fn(P, W, W, W, W) -> W>(
+                code,
+            )(ctx, env, a1, a2, a3),
+            &[a1, a2, a3, a4] => std::mem::transmute::<
+                usize,
+                extern "C" fn(P, W, W, W, W, W) -> W,
+            >(code)(ctx, env, a1, a2, a3, a4),
+            &[a1, a2, a3, a4, a5] => std::mem::transmute::<
+                usize,
+                extern "C" fn(P, W, W, W, W, W, W) -> W,
+            >(code)(ctx, env, a1, a2, a3, a4, a5),
+            &[a1, a2, a3, a4, a5, a6] => std::mem::transmute::<
+                usize,
+                extern "C" fn(P, W, W, W, W, W, W, W) -> W,
+            >(code)(ctx, env, a1, a2, a3, a4, a5, a6),
+            &[a1, a2, a3, a4, a5, a6, a7] => std::mem::transmute::<
+                usize,
+                extern "C" fn(P, W, W, W, W, W, W, W, W) -> W,
+            >(code)(ctx, env, a1, a2, a3, a4, a5, a6, a7),
+            &[a1, a2, a3, a4, a5, a6, a7, a8] => std::mem::transmute::<
+                usize,
+                extern "C" fn(P, W, W, W, W, W, W, W, W, W) -> W,
+            >(code)(
+                ctx, env, a1, a2, a3, a4, a5, a6, a7, a8
+            ),
+            _ => {
+                return Err(RtError::new(
+                    codes::CALL,
+                    format!(
+                        "{}: functions with more than {MAX_ARITY} parameters cannot be called as values",
+                        func.name
+                    ),
+                ))
+            }
+        }
+    };
+    if word == ERROR_SENTINEL {
+        return Err(forwarded());
+    }
+    // SAFETY: a non-sentinel result of a compiled function is an owned value word.
+    Ok(unsafe { Value::from_raw(word) })
+}
+
+/// The marker error meaning "the real error is parked in the pending slot, with the
+/// span where it happened".
+pub fn forwarded() -> RtError {
+    RtError::new(codes::FORWARDED, "error raised inside a called function")
+}
+
+/// Replace the [`forwarded`] marker by the parked error it stands for (dropping the
+/// parked span); other errors are returned unchanged.
+pub fn resolve(e: RtError) -> RtError {
+    if e.code == codes::FORWARDED {
+        if let Some(pending) = error::take_pending() {
+            return pending.error;
+        }
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Func, Obj};
+
+    fn func_value(name: &str, code: usize, arity: u32, captures: Vec<Value>) -> Value {
+        Value::alloc(Obj::Func(Func {
+            name: name.into(),
+            code,
+            arity,
+            captures,
+        }))
+    }
+
+    extern "C" fn answer(_ctx: P, _env: W) -> W {
+        Value::num(42.0).into_raw()
+    }
+
+    extern "C" fn add(_ctx: P, _env: W, a: W, b: W) -> W {
+        // SAFETY: test callers pass live number words.
+        let (a, b) = unsafe { (Value::borrow_raw(&a), Value::borrow_raw(&b)) };
+        Value::num(a.as_num().unwrap_or(0.0) + b.as_num().unwrap_or(0.0)).into_raw()
+    }
+
+    /// A closure: adds its first capture to the argument, reading it through `env`.
+    extern "C" fn add_capture(_ctx: P, env: W, a: W) -> W {
+        // SAFETY: `env` is the borrowed word of the Func being called.
+        let env = unsafe { Value::borrow_raw(&env) };
+        let k = env
+            .as_func()
+            .and_then(|f| f.captures.first())
+            .and_then(Value::as_num)
+            .unwrap_or(f64::NAN);
+        // SAFETY: the argument is a live borrowed word.
+        let a = unsafe { Value::borrow_raw(&a) }
+            .as_num()
+            .unwrap_or(f64::NAN);
+        Value::num(k + a).into_raw()
+    }
+
+    extern "C" fn sum8(_ctx: P, _env: W, a: W, b: W, c: W, d: W, e: W, f: W, g: W, h: W) -> W {
+        let total: f64 = [a, b, c, d, e, f, g, h]
+            .iter()
+            .map(|w| f64::from_bits(*w))
+            .sum();
+        Value::num(total).into_raw()
+    }
+
+    extern "C" fn fails(_ctx: P, _env: W, _a: W) -> W {
+        let w = error::raise(RtError::new(codes::DOMAIN, "boom"));
+        error::attach_span(7);
+        w
+    }
+
+    extern "C" fn echo_ctx(ctx: P, _env: W) -> W {
+        Value::bool(ctx == ctx::current() as P).into_raw()
+    }
+
+    #[test]
+    fn calls_functions_of_each_supported_arity() {
+        let f0 = func_value("answer", answer as *const () as usize, 0, vec![]);
+        assert_eq!(call_value(&f0, &[]).unwrap(), Value::num(42.0));
+        let f2 = func_value("add", add as *const () as usize, 2, vec![]);
+        let r = call_value(&f2, &[Value::num(2.0), Value::num(3.0)]).unwrap();
+        assert_eq!(r, Value::num(5.0));
+        let f8 = func_value("sum8", sum8 as *const () as usize, 8, vec![]);
+        let args: Vec<Value> = (1..=8).map(|i| Value::num(i as f64)).collect();
+        assert_eq!(call_value(&f8, &args).unwrap(), Value::num(36.0));
+    }
+
+    #[test]
+    fn passes_the_thread_context_and_the_closure_itself() {
+        let f = func_value("echo", echo_ctx as *const () as usize, 0, vec![]);
+        assert_eq!(call_value(&f, &[]).unwrap(), Value::bool(true));
+        let c = func_value(
+            "plus10",
+            add_capture as *const () as usize,
+            1,
+            vec![Value::num(10.0)],
+        );
+        assert_eq!(
+            call_value(&c, &[Value::num(5.0)]).unwrap(),
+            Value::num(15.0)
+        );
+    }
+
+    #[test]
+    fn wrong_arity_and_non_functions_are_call_errors() {
+        let f2 = func_value("add", add as *const () as usize, 2, vec![]);
+        let e = call_value(&f2, &[Value::num(1.0)]).unwrap_err();
+        assert_eq!(e.code, codes::CALL);
+        assert!(e.message.contains("add expects 2 args"), "{}", e.message);
+        let e = call_value(&Value::num(1.0), &[]).unwrap_err();
+        assert_eq!(e.code, codes::CALL);
+        let f9 = func_value("nine", add as *const () as usize, 9, vec![]);
+        let args: Vec<Value> = (0..9).map(|i| Value::num(i as f64)).collect();
+        assert_eq!(call_value(&f9, &args).unwrap_err().code, codes::CALL);
+    }
+
+    #[test]
+    fn errors_inside_the_callee_stay_parked_with_their_span() {
+        let f = func_value("fails", fails as *const () as usize, 1, vec![]);
+        let e = call_value(&f, &[Value::NIL]).unwrap_err();
+        assert_eq!(e.code, codes::FORWARDED);
+        // Re-raising the marker at the boundary must keep the callee's error and span.
+        assert_eq!(error::raise(e), ERROR_SENTINEL);
+        let pending = error::take_pending().expect("error still parked");
+        assert_eq!(pending.error, RtError::new(codes::DOMAIN, "boom"));
+        assert_eq!(pending.span, Some(7));
+    }
+
+    #[test]
+    fn resolve_recovers_the_parked_error() {
+        let f = func_value("fails", fails as *const () as usize, 1, vec![]);
+        let e = resolve(call_value(&f, &[Value::NIL]).unwrap_err());
+        assert_eq!(e, RtError::new(codes::DOMAIN, "boom"));
+        assert!(error::take_pending().is_none());
+        let plain = RtError::new(codes::TYPE, "x");
+        assert_eq!(resolve(plain.clone()), plain);
+    }
+}
