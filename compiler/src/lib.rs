@@ -6,6 +6,8 @@
 //! `cranelift_module::Module`).
 
 pub mod ast;
+pub mod builtin_sigs;
 pub mod diag;
+pub mod render;
 pub mod span;
 pub mod verify;
