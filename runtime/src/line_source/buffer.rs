@@ -1,0 +1,174 @@
+//! The byte buffer every source splits into lines.
+//!
+//! Bytes are appended with one `read()` call at a time (never "read until full"), and a
+//! line is available as soon as its `\n` is in the buffer, so a source never holds back a
+//! complete line. Each byte is scanned for `\n` once. Consumed bytes are dropped by
+//! compacting when the free space runs low, so memory stays bounded by the longest line
+//! plus one read.
+
+use std::io::{self, Read};
+
+/// Free space offered to each `read()`. Also the smallest read std's buffered stdin
+/// passes straight through to the file descriptor.
+const READ_SIZE: usize = 16 * 1024;
+
+#[derive(Default)]
+pub struct LineBuffer {
+    buf: Vec<u8>,
+    /// First byte not yet handed out.
+    start: usize,
+    /// Bytes in `start..scanned` are known to hold no `\n` (when `newline` is `None`).
+    scanned: usize,
+    /// Index of the `\n` ending the next line, once found.
+    newline: Option<usize>,
+}
+
+impl LineBuffer {
+    pub fn new() -> LineBuffer {
+        LineBuffer::default()
+    }
+
+    /// A complete line is buffered.
+    pub fn has_line(&self) -> bool {
+        self.newline.is_some()
+    }
+
+    /// Unconsumed bytes are buffered (a partial line, or complete ones).
+    pub fn has_bytes(&self) -> bool {
+        self.start < self.buf.len()
+    }
+
+    /// Perform exactly one `read()` into the buffer. Returns the byte count (0 at end).
+    pub fn fill(&mut self, reader: &mut impl Read) -> io::Result<usize> {
+        self.make_room();
+        let old_len = self.buf.len();
+        self.buf.resize(old_len + READ_SIZE, 0);
+        let result = reader.read(&mut self.buf[old_len..]);
+        let got = *result.as_ref().unwrap_or(&0);
+        self.buf.truncate(old_len + got);
+        if got > 0 {
+            self.scan();
+        }
+        result
+    }
+
+    /// Append bytes read by other means (the shared stdin reader, tests).
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.make_room();
+        self.buf.extend_from_slice(bytes);
+        self.scan();
+    }
+
+    /// The next complete line, without its `\n` or `\r\n`.
+    pub fn take_line(&mut self) -> Option<&[u8]> {
+        let nl = self.newline.take()?;
+        let begin = self.start;
+        self.start = nl + 1;
+        self.scanned = self.start;
+        self.scan();
+        let line = &self.buf[begin..nl];
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+
+    /// The unterminated rest, as a final line (at end of input). `None` when empty.
+    pub fn take_rest(&mut self) -> Option<&[u8]> {
+        if self.newline.is_some() || !self.has_bytes() {
+            return None;
+        }
+        let begin = self.start;
+        self.start = self.buf.len();
+        self.scanned = self.start;
+        let line = &self.buf[begin..];
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+
+    /// Forget everything buffered (after truncation or rotation of a tailed file).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+        self.scanned = 0;
+        self.newline = None;
+    }
+
+    /// Look for the next `\n` in bytes not scanned yet.
+    fn scan(&mut self) {
+        if self.newline.is_some() {
+            return;
+        }
+        let from = self.scanned;
+        match self.buf[from..].iter().position(|&b| b == b'\n') {
+            Some(i) => self.newline = Some(from + i),
+            None => self.scanned = self.buf.len(),
+        }
+    }
+
+    /// Drop consumed bytes when they are all consumed or when the free space is short,
+    /// so the buffer does not grow with the total input.
+    fn make_room(&mut self) {
+        if self.start == 0 {
+            return;
+        }
+        if self.start == self.buf.len() || self.buf.capacity() - self.buf.len() < READ_SIZE {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            if let Some(nl) = self.newline.as_mut() {
+                *nl -= self.start;
+            }
+            self.start = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(chunks: &[&[u8]]) -> Vec<String> {
+        let mut b = LineBuffer::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            b.extend(c);
+            while let Some(l) = b.take_line() {
+                out.push(String::from_utf8_lossy(l).into_owned());
+            }
+        }
+        if let Some(l) = b.take_rest() {
+            out.push(String::from_utf8_lossy(l).into_owned());
+        }
+        out
+    }
+
+    #[test]
+    fn lines_split_across_chunks_and_crlf_stripped() {
+        assert_eq!(
+            lines_of(&[b"ab", b"c\r\nde\n\n", b"f"]),
+            vec!["abc", "de", "", "f"]
+        );
+    }
+
+    #[test]
+    fn a_line_is_ready_as_soon_as_its_newline_arrives() {
+        let mut b = LineBuffer::new();
+        b.extend(b"x");
+        assert!(!b.has_line());
+        b.extend(b"\ny");
+        assert!(b.has_line());
+        assert_eq!(b.take_line(), Some(&b"x"[..]));
+        assert!(!b.has_line());
+        assert!(b.has_bytes());
+    }
+
+    #[test]
+    fn buffer_stays_small_over_many_lines() {
+        let mut b = LineBuffer::new();
+        let mut reader: &[u8] = &b"0123456789\n".repeat(100_000);
+        let mut n = 0;
+        while b.fill(&mut reader).unwrap() > 0 {
+            while b.take_line().is_some() {
+                n += 1;
+            }
+        }
+        assert_eq!(n, 100_000);
+        assert!(b.buf.capacity() <= 4 * READ_SIZE, "{}", b.buf.capacity());
+    }
+}
