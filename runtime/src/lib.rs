@@ -5,6 +5,7 @@
 
 pub mod abi;
 pub mod builtins;
+pub mod caps;
 pub mod ctx;
 pub mod error;
 pub mod func;
