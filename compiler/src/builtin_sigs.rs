@@ -117,8 +117,8 @@ const TABLE: &[(&str, &[&str])] = &[
     ("setinter", &["(L a) (L a) > L a"]),
     ("setdiff", &["(L a) (L a) > L a"]),
     // Higher-order.
-    ("map", &["(F a c) (L a) > L c", "(F a d c) d (L a) > L c"]),
-    ("flt", &["(F a _) (L a) > L a", "(F a d _) d (L a) > L a"]),
+    ("map", &["(F a c) (L a) > L c"]),
+    ("flt", &["(F a _) (L a) > L a"]),
     ("ct", &["(F a _) (L a) > n"]),
     ("fld", &["(F c a c) (L a) c > c"]),
     ("flatmap", &["(F a _) (L a) > L _"]),
@@ -174,7 +174,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("get-many", &["(L t) > L (R t t)"]),
     // Lazy line sources.
     ("for-line", &["t > Stream"]),
-    ("tail-file", &["t > Stream"]),
+    ("tail-file", &["t > Stream", "t n > Stream"]),
     ("get-stream", &["t > R Stream t"]),
     ("get-stream-h", &["t (M t t) > R Stream t"]),
     ("pst-stream", &["t t > R Stream t"]),
@@ -390,6 +390,29 @@ mod tests {
         let fmt = &overloads("fmt").unwrap()[0];
         assert!(fmt.variadic && fmt.accepts_arity(1) && fmt.accepts_arity(4));
         assert!(!fmt.accepts_arity(0));
+    }
+
+    /// The signatures and the front end's builtin list must describe the same builtins
+    /// with the same arities, or the parser and the verifier would disagree.
+    #[test]
+    fn agrees_with_the_builtin_name_list() {
+        use crate::builtin_names::{BUILTINS, VARIADIC};
+        for &(name, min, max) in BUILTINS {
+            let sigs = overloads(name).unwrap_or_else(|| panic!("no signature for {name}"));
+            let lowest = sigs.iter().map(|s| s.params.len()).min().unwrap();
+            let highest = if sigs.iter().any(|s| s.variadic) {
+                VARIADIC as usize
+            } else {
+                sigs.iter().map(|s| s.params.len()).max().unwrap()
+            };
+            assert_eq!((lowest, highest), (min as usize, max as usize), "{name}");
+        }
+        for name in names() {
+            assert!(
+                BUILTINS.iter().any(|(n, _, _)| *n == name),
+                "{name} not in BUILTINS"
+            );
+        }
     }
 
     #[test]
