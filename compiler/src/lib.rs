@@ -6,8 +6,10 @@
 //! `cranelift_module::Module`).
 
 pub mod ast;
+pub mod builtin_names;
 pub mod builtin_sigs;
 pub mod diag;
+pub mod lexer;
 pub mod render;
 pub mod span;
 pub mod verify;
