@@ -65,7 +65,34 @@ entry_points! {
     crate::ops::ilo_stack_overflow => ilo_stack_overflow() -> W;
     crate::ops::ilo_builtin => ilo_builtin(I, P, I) -> W;
     // ── codegen section: operations compiled code performs directly ──
-    // (the code generator adds its entries here)
+    crate::ops::arith::ilo_add => ilo_add(W, W) -> W;
+    crate::ops::arith::ilo_add_move => ilo_add_move(W, W) -> W;
+    crate::ops::arith::ilo_arith => ilo_arith(W, W, I) -> W;
+    crate::ops::arith::ilo_neg => ilo_neg(W) -> W;
+    crate::ops::arith::ilo_compare => ilo_compare(W, W, I) -> W;
+    crate::ops::arith::ilo_eq => ilo_eq(W, W) -> I;
+    crate::ops::arith::ilo_truthy => ilo_truthy(W) -> I;
+    crate::ops::arith::ilo_expect_num => ilo_expect_num(W) -> W;
+    crate::ops::construct::ilo_text_lit => ilo_text_lit(P, P, I) -> W;
+    crate::ops::construct::ilo_list_new => ilo_list_new(P, I) -> W;
+    crate::ops::construct::ilo_append => ilo_append(W, W) -> W;
+    crate::ops::construct::ilo_list_push_move => ilo_list_push_move(W, W) -> W;
+    crate::ops::construct::ilo_ok => ilo_ok(W) -> W;
+    crate::ops::construct::ilo_err => ilo_err(W) -> W;
+    crate::ops::construct::ilo_func_new => ilo_func_new(P, I, P, I, P, I) -> W;
+    crate::ops::construct::ilo_closure_capture => ilo_closure_capture(W, I) -> W;
+    crate::ops::construct::ilo_func_code => ilo_func_code(W, I) -> I;
+    crate::ops::records::ilo_record_new => ilo_record_new(P, P, I, P, I) -> W;
+    crate::ops::records::ilo_field => ilo_field(W, P, I, I, I) -> W;
+    crate::ops::records::ilo_with => ilo_with(W, P, I, P, I) -> W;
+    crate::ops::records::ilo_index => ilo_index(W, I) -> W;
+    crate::ops::control::ilo_result_tag => ilo_result_tag(W) -> I;
+    crate::ops::control::ilo_result_inner => ilo_result_inner(W) -> W;
+    crate::ops::control::ilo_is_failure => ilo_is_failure(W) -> I;
+    crate::ops::control::ilo_unwrap_move => ilo_unwrap_move(W) -> W;
+    crate::ops::control::ilo_unwrap_panic => ilo_unwrap_panic(W) -> W;
+    crate::ops::control::ilo_kind => ilo_kind(W) -> I;
+    crate::ops::control::ilo_iter_next => ilo_iter_next(W, I) -> W;
     // ── line sources section ──
     // (the line-source work adds its entries here)
     // ── server section ──

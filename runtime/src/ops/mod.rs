@@ -1,12 +1,68 @@
 //! `extern "C"` operations on values that compiled code calls directly.
 //!
 //! Every function here is listed in `abi.rs`. Arguments are borrowed words, results
-//! owned words; fallible ones return `ERROR_SENTINEL` with the error parked (error.rs).
+//! owned words (unless a doc says a word is consumed); fallible ones return
+//! `ERROR_SENTINEL` with the error parked (error.rs).
+//!
+//! Submodules group the operations the code generator emits calls to: `arith`
+//! (operators on values of unknown kind), `construct` (literals, lists, results,
+//! function values), `records` (records, fields, indexing) and `control` (match,
+//! unwrapping, iteration).
+
+pub mod arith;
+pub mod construct;
+pub mod control;
+pub mod records;
 
 use crate::builtins;
 use crate::ctx::{self, Ctx};
 use crate::error::{self, codes, RtError};
 use crate::value::Value;
+
+/// Borrow a word passed in by compiled code.
+fn borrow(w: &u64) -> &Value {
+    // SAFETY: compiled code only passes live value words, which stay alive for the
+    // duration of the call that borrows them.
+    unsafe { Value::borrow_raw(w) }
+}
+
+/// `n` consecutive words at `p` (empty when `n` is 0, whatever `p` is).
+///
+/// # Safety
+/// When `n > 0`, `p` must point at `n` readable, aligned words.
+unsafe fn words<'a>(p: *mut u8, n: i64) -> &'a [u64] {
+    if n <= 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(p as *const u64, n as usize) }
+    }
+}
+
+/// `len` bytes at `p` (empty when `len` is 0).
+///
+/// # Safety
+/// When `len > 0`, `p` must point at `len` readable bytes.
+unsafe fn bytes<'a>(p: *mut u8, len: i64) -> &'a [u8] {
+    if len <= 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }
+    }
+}
+
+/// Raise the type error for binary operator `op` applied to `a` and `b`.
+fn type_error(op: &str, a: &Value, b: &Value) -> u64 {
+    error::raise(RtError::new(
+        codes::TYPE,
+        format!(
+            "'{op}' cannot be applied to {} and {}",
+            a.kind_name(),
+            b.kind_name()
+        ),
+    ))
+}
 
 /// Add one reference.
 pub extern "C" fn ilo_retain(w: u64) {

@@ -1,0 +1,182 @@
+//! Arithmetic, comparison and truthiness on words whose kind the compiler could not
+//! prove. Where the verifier knows both operands are numbers, compiled code does the
+//! work inline in f64 registers and never calls these.
+
+use crate::error::{self, codes, RtError};
+use crate::value::{Obj, Value, FALSE, TRUE};
+
+use super::{borrow, type_error};
+
+/// `+a b`: numbers add, texts and lists concatenate. Fallible.
+pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
+    let (a, b) = (borrow(&a), borrow(&b));
+    if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
+        return Value::num(x + y).into_raw();
+    }
+    if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
+        let mut s = String::with_capacity(x.len() + y.len());
+        s.push_str(x);
+        s.push_str(y);
+        return Value::text(s).into_raw();
+    }
+    if let (Some(x), Some(y)) = (a.as_list(), b.as_list()) {
+        let mut v = Vec::with_capacity(x.len() + y.len());
+        v.extend_from_slice(x);
+        v.extend_from_slice(y);
+        return Value::list(v).into_raw();
+    }
+    type_error("+", a, b)
+}
+
+/// `s=+s t` with `s` the target variable: consumes `a` (the variable's value) and
+/// appends `b` in place when `a` is the only reference, so building a text or list
+/// piece by piece is amortised O(1) per step. Otherwise behaves like [`ilo_add`].
+pub extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
+    // SAFETY: compiled code hands over its reference to `a`.
+    let mut a = unsafe { Value::from_raw(a) };
+    let b = borrow(&b);
+    let appendable = matches!(
+        (a.heap(), b.heap()),
+        (Some(Obj::Text(_)), Some(Obj::Text(_))) | (Some(Obj::List(_)), Some(Obj::List(_)))
+    );
+    if !appendable || !a.is_unique() {
+        return ilo_add(a.raw(), b.raw());
+    }
+    match (a.make_mut(), b.heap()) {
+        (Some(Obj::Text(s)), Some(Obj::Text(t))) => s.push_str(t),
+        (Some(Obj::List(v)), Some(Obj::List(w))) => v.extend_from_slice(w),
+        _ => {}
+    }
+    a.into_raw()
+}
+
+/// `-a b` (op 0), `*a b` (op 1), `/a b` (op 2) on words that should be numbers.
+pub extern "C" fn ilo_arith(a: u64, b: u64, op: i64) -> u64 {
+    let (a, b) = (borrow(&a), borrow(&b));
+    let name = ["-", "*", "/"].get(op as usize).copied().unwrap_or("?");
+    match (a.as_num(), b.as_num()) {
+        (Some(x), Some(y)) => Value::num(match op {
+            0 => x - y,
+            1 => x * y,
+            _ => x / y,
+        })
+        .into_raw(),
+        _ => type_error(name, a, b),
+    }
+}
+
+/// `-x` on a word that should be a number.
+pub extern "C" fn ilo_neg(a: u64) -> u64 {
+    let a = borrow(&a);
+    match a.as_num() {
+        Some(x) => Value::num(-x).into_raw(),
+        None => error::raise(RtError::new(
+            codes::TYPE,
+            format!("'-' expects n, got {}", a.kind_name()),
+        )),
+    }
+}
+
+/// Ordering: op 0 `<`, 1 `>`, 2 `<=`, 3 `>=`; numbers with numbers, texts with texts.
+/// Returns a bool word. Fallible.
+pub extern "C" fn ilo_compare(a: u64, b: u64, op: i64) -> u64 {
+    let (a, b) = (borrow(&a), borrow(&b));
+    let ord = match (a.as_num(), b.as_num()) {
+        (Some(x), Some(y)) => x.partial_cmp(&y),
+        _ => match (a.as_text(), b.as_text()) {
+            (Some(x), Some(y)) => Some(x.cmp(y)),
+            _ => {
+                let name = ["<", ">", "<=", ">="]
+                    .get(op as usize)
+                    .copied()
+                    .unwrap_or("?");
+                return type_error(name, a, b);
+            }
+        },
+    };
+    let holds = ord.is_some_and(|o| match op {
+        0 => o.is_lt(),
+        1 => o.is_gt(),
+        2 => o.is_le(),
+        _ => o.is_ge(),
+    });
+    if holds {
+        TRUE
+    } else {
+        FALSE
+    }
+}
+
+/// Structural equality, 1 or 0.
+pub extern "C" fn ilo_eq(a: u64, b: u64) -> i64 {
+    i64::from(borrow(&a) == borrow(&b))
+}
+
+/// Truthiness, 1 or 0 (see `Value::truthy`).
+pub extern "C" fn ilo_truthy(a: u64) -> i64 {
+    i64::from(borrow(&a).truthy())
+}
+
+/// The word itself when it is a number; a type error otherwise. Used where the
+/// compiler needs an f64 but could not prove the operand is one.
+pub extern "C" fn ilo_expect_num(a: u64) -> u64 {
+    let v = borrow(&a);
+    if v.is_num() {
+        a
+    } else {
+        error::raise(RtError::new(
+            codes::TYPE,
+            format!("expected n, got {}", v.kind_name()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own(w: u64) -> Value {
+        // SAFETY: test words come from entry points returning owned words.
+        unsafe { Value::from_raw(w) }
+    }
+
+    #[test]
+    fn add_concatenates_texts_and_lists() {
+        let a = Value::text("ab");
+        let b = Value::text("c");
+        assert_eq!(own(ilo_add(a.raw(), b.raw())).to_string(), "abc");
+        let l = Value::list(vec![Value::num(1.0)]);
+        assert_eq!(own(ilo_add(l.raw(), l.raw())).to_string(), "[1, 1]");
+        assert_eq!(
+            own(ilo_add(Value::num(1.0).raw(), Value::num(2.0).raw())).to_string(),
+            "3"
+        );
+    }
+
+    #[test]
+    fn add_move_appends_in_place_only_when_unique() {
+        let a = Value::text("ab").into_raw();
+        let t = Value::text("c");
+        let r = ilo_add_move(a, t.raw());
+        assert_eq!(r, a, "unique text is extended in place");
+        let shared = own(r);
+        let keep = shared.clone();
+        let r2 = own(ilo_add_move(shared.into_raw(), t.raw()));
+        assert_eq!(keep.to_string(), "abc");
+        assert_eq!(r2.to_string(), "abcc");
+    }
+
+    #[test]
+    fn compare_orders_texts_and_rejects_mixed() {
+        let a = Value::text("a");
+        let b = Value::text("b");
+        assert_eq!(ilo_compare(a.raw(), b.raw(), 0), TRUE);
+        assert_eq!(ilo_compare(a.raw(), b.raw(), 3), FALSE);
+        assert_eq!(
+            ilo_compare(a.raw(), Value::num(1.0).raw(), 0),
+            crate::value::ERROR_SENTINEL
+        );
+        let e = crate::error::take_pending().map(|p| p.error.code);
+        assert_eq!(e, Some(codes::TYPE));
+    }
+}

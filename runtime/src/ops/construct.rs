@@ -1,0 +1,170 @@
+//! Building values from compiled code: text literals, lists, results, function values
+//! and closures, and the list append behind `+=`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{self, codes, RtError};
+use crate::value::{Func, Obj, Value};
+
+use super::{borrow, bytes, words};
+
+/// The text literal whose UTF-8 bytes are `ptr[..len]`, made once and cached in the
+/// 8-byte, zero-initialised `slot` the compiler reserved for it. The result is
+/// *borrowed*: the slot keeps its reference for the life of the program.
+pub extern "C" fn ilo_text_lit(slot: *mut u8, ptr: *mut u8, len: i64) -> u64 {
+    // SAFETY: the compiler passes an 8-aligned slot that lives as long as the code.
+    let slot = unsafe { &*(slot as *const AtomicU64) };
+    let cached = slot.load(Ordering::Acquire);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: `ptr[..len]` is a literal the compiler emitted from a Rust `&str`.
+    let text = String::from_utf8_lossy(unsafe { bytes(ptr, len) }).into_owned();
+    let word = Value::text(text).into_raw();
+    match slot.compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => word,
+        Err(winner) => {
+            // Another thread cached the literal first; keep theirs.
+            // SAFETY: we own `word`, nobody else saw it.
+            drop(unsafe { Value::from_raw(word) });
+            winner
+        }
+    }
+}
+
+/// `[a b c]`: a new list holding (retained) copies of `n` borrowed words.
+pub extern "C" fn ilo_list_new(vals: *mut u8, n: i64) -> u64 {
+    // SAFETY: compiled code passes `n` live words.
+    let items = unsafe { Value::borrow_slice(words(vals, n)) }.to_vec();
+    Value::list(items).into_raw()
+}
+
+/// `+=xs v` when `xs` must stay untouched: a new list. Fallible (xs not a list).
+pub extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
+    let (xs, v) = (borrow(&xs), borrow(&v));
+    match xs.as_list() {
+        Some(items) => {
+            let mut out = Vec::with_capacity(items.len() + 1);
+            out.extend_from_slice(items);
+            out.push(v.clone());
+            Value::list(out).into_raw()
+        }
+        None => not_a_list(xs),
+    }
+}
+
+/// `xs=+=xs v`: consumes `xs` (the variable's value) and pushes in place when it is
+/// the only reference (amortised O(1)); a shared list is copied first. Fallible.
+pub extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
+    // SAFETY: compiled code hands over its reference to `xs`.
+    let mut xs = unsafe { Value::from_raw(xs) };
+    let v = borrow(&v);
+    if xs.as_list().is_none() {
+        return not_a_list(&xs);
+    }
+    if let Some(Obj::List(items)) = xs.make_mut() {
+        items.push(v.clone());
+    }
+    xs.into_raw()
+}
+
+fn not_a_list(v: &Value) -> u64 {
+    error::raise(RtError::new(
+        codes::TYPE,
+        format!("'+=' expects a list, got {}", v.kind_name()),
+    ))
+}
+
+/// `~v`
+pub extern "C" fn ilo_ok(v: u64) -> u64 {
+    Value::ok(borrow(&v).clone()).into_raw()
+}
+
+/// `^e`
+pub extern "C" fn ilo_err(v: u64) -> u64 {
+    Value::err(borrow(&v).clone()).into_raw()
+}
+
+/// A function value for compiled code at `code` taking `arity` arguments, named
+/// `name[..name_len]`, capturing copies of `ncaps` borrowed words at `caps`.
+pub extern "C" fn ilo_func_new(
+    code: *mut u8,
+    arity: i64,
+    name: *mut u8,
+    name_len: i64,
+    caps: *mut u8,
+    ncaps: i64,
+) -> u64 {
+    // SAFETY: the compiler passes its own name bytes and `ncaps` live words.
+    let name = String::from_utf8_lossy(unsafe { bytes(name, name_len) }).into_owned();
+    // SAFETY: as above.
+    let captures = unsafe { Value::borrow_slice(words(caps, ncaps)) }.to_vec();
+    Value::alloc(Obj::Func(Func {
+        name,
+        code: code as usize,
+        arity: arity as u32,
+        captures,
+    }))
+    .into_raw()
+}
+
+/// Capture `i` of the closure whose function value is `env` (owned copy).
+pub extern "C" fn ilo_closure_capture(env: u64, i: i64) -> u64 {
+    borrow(&env)
+        .as_func()
+        .and_then(|f| f.captures.get(i as usize))
+        .cloned()
+        .unwrap_or(Value::NIL)
+        .into_raw()
+}
+
+/// The code address of function value `f` after checking it takes `nargs` arguments;
+/// 0 with an `ILO-R002` error pending otherwise. Compiled code then calls the address
+/// directly with `env = f`.
+pub extern "C" fn ilo_func_code(f: u64, nargs: i64) -> i64 {
+    let v = borrow(&f);
+    let message = match v.as_func() {
+        Some(func) if func.arity as i64 == nargs => return func.code as i64,
+        Some(func) => format!(
+            "{} expects {} args, called with {nargs}",
+            func.name, func.arity
+        ),
+        None => format!("cannot call a value of type {}", v.kind_name()),
+    };
+    error::raise(RtError::new(codes::CALL, message));
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own(w: u64) -> Value {
+        // SAFETY: test words come from entry points returning owned words.
+        unsafe { Value::from_raw(w) }
+    }
+
+    #[test]
+    fn text_literal_is_made_once() {
+        let mut slot = 0u64;
+        let s = "hé";
+        let p = s.as_ptr() as *mut u8;
+        let a = ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64);
+        let b = ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64);
+        assert_eq!(a, b);
+        assert_eq!(borrow(&a).as_text(), Some("hé"));
+        drop(own(slot));
+    }
+
+    #[test]
+    fn push_move_keeps_shared_lists_intact() {
+        let xs = Value::list(vec![Value::num(1.0)]);
+        let keep = xs.clone();
+        let r = own(ilo_list_push_move(xs.into_raw(), Value::num(2.0).raw()));
+        assert_eq!(keep.to_string(), "[1]");
+        assert_eq!(r.to_string(), "[1, 2]");
+        let before = r.raw();
+        let r2 = own(ilo_list_push_move(r.into_raw(), Value::num(3.0).raw()));
+        assert_eq!(r2.raw(), before, "unique list grows in place");
+    }
+}

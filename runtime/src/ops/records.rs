@@ -1,0 +1,212 @@
+//! Records and indexing from compiled code.
+//!
+//! A declared record type reaches the runtime as a descriptor, `name\0field\0field…`,
+//! the compiler emitted as static bytes next to an 8-byte zeroed slot. The first
+//! construction parses the descriptor into an `Arc<RecordType>` and caches it in the
+//! slot, so no init function is needed and AOT objects work the same way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::{self, codes, RtError};
+use crate::value::{Obj, RecordType, Value};
+
+use super::{borrow, bytes, words};
+
+fn parse_names(desc: &[u8]) -> Vec<String> {
+    desc.split(|b| *b == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+fn record_type(slot: *mut u8, desc: *mut u8, desc_len: i64) -> Arc<RecordType> {
+    // SAFETY: the compiler passes an 8-aligned slot living as long as the code.
+    let slot = unsafe { &*(slot as *const AtomicU64) };
+    let mut cached = slot.load(Ordering::Acquire);
+    if cached == 0 {
+        // SAFETY: the descriptor bytes are static data the compiler emitted.
+        let mut names = parse_names(unsafe { bytes(desc, desc_len) });
+        let name = names.remove(0);
+        let ty = Arc::new(RecordType {
+            name,
+            fields: names,
+        });
+        let raw = Arc::into_raw(ty) as u64;
+        cached = match slot.compare_exchange(0, raw, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => raw,
+            Err(winner) => {
+                // SAFETY: `raw` came from Arc::into_raw above and was never shared.
+                drop(unsafe { Arc::from_raw(raw as *const RecordType) });
+                winner
+            }
+        };
+    }
+    let ptr = cached as *const RecordType;
+    // SAFETY: the slot holds one strong count for the life of the program; we add one
+    // for the Arc we return.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    }
+}
+
+/// `pt x:1 y:2`: a record of the type described at (`slot`, `desc`), with `n` borrowed
+/// field values at `vals` in declaration order.
+pub extern "C" fn ilo_record_new(
+    slot: *mut u8,
+    desc: *mut u8,
+    desc_len: i64,
+    vals: *mut u8,
+    n: i64,
+) -> u64 {
+    let ty = record_type(slot, desc, desc_len);
+    // SAFETY: compiled code passes `n` live words.
+    let mut values = unsafe { Value::borrow_slice(words(vals, n)) }.to_vec();
+    values.resize(ty.fields.len(), Value::NIL);
+    Value::record(ty, values).into_raw()
+}
+
+/// `e.name` (strict, `safe == 0`) or `e.?name` (safe). `hint` is the field's position
+/// when the compiler knows the record type (or -1); it is checked before use, so a
+/// wrong hint only costs a search. Strict access to a missing field is `ILO-R005`;
+/// safe access yields nil for anything that is not a record with that field.
+pub extern "C" fn ilo_field(obj: u64, name: *mut u8, name_len: i64, hint: i64, safe: i64) -> u64 {
+    let v = borrow(&obj);
+    // SAFETY: the compiler passes its own field-name bytes.
+    let name = String::from_utf8_lossy(unsafe { bytes(name, name_len) });
+    if let Some(rec) = v.as_record() {
+        let hinted = usize::try_from(hint)
+            .ok()
+            .filter(|&i| rec.ty.fields.get(i).is_some_and(|f| *f == name));
+        if let Some(i) = hinted.or_else(|| rec.ty.field_index(&name)) {
+            return rec.values[i].clone().into_raw();
+        }
+    }
+    if let Some(Some(value)) = v
+        .as_map()
+        .map(|m| m.get(&crate::value::MapKey::Text(name.to_string())))
+    {
+        return value.clone().into_raw();
+    }
+    if safe != 0 {
+        return Value::NIL.into_raw();
+    }
+    let message = match v.as_record() {
+        Some(rec) => format!("no field '{name}' on {}", rec.ty.name),
+        None => format!("no field '{name}' on a value of type {}", v.kind_name()),
+    };
+    error::raise(RtError::new(codes::FIELD, message))
+}
+
+/// `e with a:1 b:2`: a copy of record `obj` with the fields named in `names`
+/// (NUL-separated) replaced by the `n` borrowed words at `vals`. Fallible.
+pub extern "C" fn ilo_with(obj: u64, names: *mut u8, names_len: i64, vals: *mut u8, n: i64) -> u64 {
+    let mut rec = borrow(&obj).clone();
+    // SAFETY: the compiler passes its own name bytes and `n` live words.
+    let names = parse_names(unsafe { bytes(names, names_len) });
+    // SAFETY: as above.
+    let vals = unsafe { Value::borrow_slice(words(vals, n)) };
+    let kind = rec.kind_name();
+    let Some(Obj::Record(r)) = rec.make_mut() else {
+        return error::raise(RtError::new(
+            codes::TYPE,
+            format!("'with' expects a record, got {kind}"),
+        ));
+    };
+    for (name, value) in names.iter().zip(vals) {
+        match r.ty.field_index(name) {
+            Some(i) => r.values[i] = value.clone(),
+            None => {
+                let message = format!("no field '{name}' on {}", r.ty.name);
+                return error::raise(RtError::new(codes::FIELD, message));
+            }
+        }
+    }
+    rec.into_raw()
+}
+
+/// `xs.3`: element `idx` of a list (or character of a text). `ILO-R004` when out of
+/// bounds.
+pub extern "C" fn ilo_index(obj: u64, idx: i64) -> u64 {
+    let v = borrow(&obj);
+    let i = idx as usize;
+    if let Some(items) = v.as_list() {
+        if let Some(item) = items.get(i) {
+            return item.clone().into_raw();
+        }
+    } else if let Some(s) = v.as_text() {
+        if let Some(c) = s.chars().nth(i) {
+            return Value::text(c.to_string()).into_raw();
+        }
+    } else {
+        return error::raise(RtError::new(
+            codes::TYPE,
+            format!("cannot index a value of type {}", v.kind_name()),
+        ));
+    }
+    error::raise(RtError::new(codes::DOMAIN, "list index out of bounds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own(w: u64) -> Value {
+        // SAFETY: test words come from entry points returning owned words.
+        unsafe { Value::from_raw(w) }
+    }
+
+    #[test]
+    fn records_construct_read_and_update() {
+        let mut slot = 0u64;
+        let desc = b"pt\0x\0y";
+        let vals = [Value::num(1.0).raw(), Value::num(2.0).raw()];
+        let mut mk = || {
+            own(ilo_record_new(
+                &mut slot as *mut u64 as *mut u8,
+                desc.as_ptr() as *mut u8,
+                desc.len() as i64,
+                vals.as_ptr() as *mut u8,
+                2,
+            ))
+        };
+        let r = mk();
+        let r2 = mk();
+        assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
+        assert!(Arc::ptr_eq(
+            &r.as_record().unwrap().ty,
+            &r2.as_record().unwrap().ty
+        ));
+        let y = own(ilo_field(r.raw(), b"y".as_ptr() as *mut u8, 1, 0, 0));
+        assert_eq!(y.to_string(), "2");
+        let z = ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 0);
+        assert_eq!(z, crate::value::ERROR_SENTINEL);
+        assert_eq!(error::take_pending().unwrap().error.code, codes::FIELD);
+        assert!(own(ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 1)).is_nil());
+        let five = [Value::num(5.0).raw()];
+        let q = own(ilo_with(
+            r.raw(),
+            b"y".as_ptr() as *mut u8,
+            1,
+            five.as_ptr() as *mut u8,
+            1,
+        ));
+        assert_eq!(q.to_string(), "pt {x: 1, y: 5}");
+        assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
+        drop((r, r2));
+        // SAFETY: the slot's strong count, released so the test does not leak.
+        drop(unsafe { Arc::from_raw(slot as *const RecordType) });
+    }
+
+    #[test]
+    fn index_out_of_bounds_is_r004() {
+        let xs = Value::list(vec![Value::num(1.0)]);
+        assert_eq!(own(ilo_index(xs.raw(), 0)).to_string(), "1");
+        assert_eq!(ilo_index(xs.raw(), 5), crate::value::ERROR_SENTINEL);
+        let e = error::take_pending().unwrap().error;
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (codes::DOMAIN, "list index out of bounds")
+        );
+    }
+}
