@@ -9,6 +9,7 @@ pub mod caps;
 pub mod ctx;
 pub mod error;
 pub mod func;
+pub mod http_client;
 pub mod httpd;
 pub mod line_source;
 pub mod ops;

@@ -35,7 +35,9 @@ pub fn next_text(src: &Value) -> RtResult<Option<Value>> {
         .ok_or_else(|| RtError::new(codes::TYPE, not_a_source(src)))?;
     let mut guard = lock(cell);
     match guard.next_line() {
-        Ok(Some(line)) => Ok(Some(Value::text(String::from_utf8_lossy(line).into_owned()))),
+        Ok(Some(line)) => Ok(Some(Value::text(
+            String::from_utf8_lossy(line).into_owned(),
+        ))),
         Ok(None) => Ok(None),
         Err(message) => Err(RtError::new(codes::PANIC, message)),
     }
