@@ -1,0 +1,87 @@
+//! Opens many concurrent streaming responses and checks that every one of them
+//! delivers its lines: the "10,000 open streams" workload.
+//!
+//! usage: fanout-client --addr HOST:PORT [--path /] [--conns 10000] [--lines 5]
+//! prints: {"conns":N,"complete":M,"failed":K}
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+
+use ilo_bench_tools::ChunkedLines;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str, default: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let addr = flag("--addr", "127.0.0.1:8080");
+    let path = flag("--path", "/");
+    let conns: usize = flag("--conns", "10000").parse().unwrap_or(10000);
+    let lines: usize = flag("--lines", "5").parse().unwrap_or(5);
+    raise_fd_limit();
+    let complete = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    // Every client connects and reads its first line before any reads the rest, so
+    // all streams are open on the server at the same time.
+    let barrier = Arc::new(Barrier::new(conns));
+    let mut threads = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let (addr, path) = (addr.clone(), path.clone());
+        let (complete, failed, barrier) = (complete.clone(), failed.clone(), barrier.clone());
+        let t = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let ok = (|| -> std::io::Result<bool> {
+                    let mut body = ChunkedLines::get(&addr, &path);
+                    let first = match body.as_mut() {
+                        Ok(b) => b.next_line()?.is_some(),
+                        Err(_) => false,
+                    };
+                    barrier.wait();
+                    let mut body = body?;
+                    let mut got = usize::from(first);
+                    while got < lines {
+                        if body.next_line()?.is_none() {
+                            break;
+                        }
+                        got += 1;
+                    }
+                    Ok(got >= lines)
+                })();
+                match ok {
+                    Ok(true) => complete.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            });
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                eprintln!("fanout-client: spawn: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    println!(
+        "{{\"conns\":{conns},\"complete\":{},\"failed\":{}}}",
+        complete.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed)
+    );
+}
+
+fn raise_fd_limit() {
+    // SAFETY: plain getrlimit/setrlimit on this process with a stack-allocated struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! A ticking upstream: every connection gets a chunked body of `--lines` lines, one
+//! every `--interval-ms`, each line starting with its production time in nanoseconds
+//! since the epoch. Used to measure first-line latency through each server.
+//!
+//! usage: ticker --port N [--interval-ms 50] [--lines 40]
+
+use std::io::{self, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use ilo_bench_tools::{now_ns, read_request_head};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str, default: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let port = flag("--port", "0");
+    let interval: u64 = flag("--interval-ms", "50").parse().unwrap_or(50);
+    let lines: usize = flag("--lines", "40").parse().unwrap_or(40);
+    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ticker: bind: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Ok(addr) = listener.local_addr() {
+        eprintln!("ticker listening on http://{addr}");
+    }
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || {
+            let _ = serve(stream, Duration::from_millis(interval), lines);
+        });
+    }
+}
+
+fn serve(mut stream: TcpStream, interval: Duration, lines: usize) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    read_request_head(&mut reader)?;
+    stream.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )?;
+    for _ in 0..lines {
+        std::thread::sleep(interval);
+        let line = format!("{} tick\n", now_ns());
+        stream.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())?;
+    }
+    stream.write_all(b"0\r\n\r\n")
+}

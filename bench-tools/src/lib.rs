@@ -1,0 +1,112 @@
+//! Shared pieces of the benchmark tools: a minimal HTTP/1.1 request reader, a chunked
+//! body decoder that hands out lines as they arrive, and wall-clock timestamps.
+//!
+//! The tools are deliberately small and dependency-free so that what they measure is
+//! the server under test, not the tool.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Nanoseconds since the Unix epoch. Producers stamp lines with it; clients subtract.
+pub fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Reads and discards one request head (up to the blank line). Returns false at EOF.
+pub fn read_request_head(r: &mut impl BufRead) -> io::Result<bool> {
+    let mut line = String::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(!first);
+        }
+        first = false;
+        if line == "\r\n" || line == "\n" {
+            return Ok(true);
+        }
+    }
+}
+
+/// A client-side reader of a chunked HTTP response that yields body lines.
+pub struct ChunkedLines {
+    reader: BufReader<TcpStream>,
+    pending: Vec<u8>,
+    done: bool,
+}
+
+impl ChunkedLines {
+    /// Sends `GET path` to `addr` and reads the response head.
+    pub fn get(addr: &str, path: &str) -> io::Result<ChunkedLines> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "no response head",
+                ));
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        Ok(ChunkedLines {
+            reader,
+            pending: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// The next body line (without `\n`), or None at the end of the body.
+    pub fn next_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
+                let rest = self.pending.split_off(i + 1);
+                let mut line = std::mem::replace(&mut self.pending, rest);
+                line.pop();
+                return Ok(Some(line));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            let mut size_line = String::new();
+            if self.reader.read_line(&mut size_line)? == 0 {
+                self.done = true;
+                continue;
+            }
+            let size = usize::from_str_radix(size_line.trim(), 16)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if size == 0 {
+                self.done = true;
+                continue;
+            }
+            let start = self.pending.len();
+            self.pending.resize(start + size, 0);
+            self.reader.read_exact(&mut self.pending[start..])?;
+            let mut crlf = [0u8; 2];
+            self.reader.read_exact(&mut crlf)?;
+        }
+    }
+}
+
+/// Percentile (0..=100) of an unsorted sample, nearest-rank.
+pub fn percentile(sample: &mut [f64], p: f64) -> f64 {
+    if sample.is_empty() {
+        return f64::NAN;
+    }
+    sample.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * sample.len() as f64).ceil() as usize;
+    sample[rank.clamp(1, sample.len()) - 1]
+}
