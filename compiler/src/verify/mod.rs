@@ -1,10 +1,28 @@
 //! The verifier: resolves names, checks arity and types, and records what it learned
 //! for the code generator in [`Checked`].
+//!
+//! Map: `globals` collects declarations (and reports duplicates, unknown types);
+//! `check` drives one function at a time and holds the statement rules, `expr` the
+//! expression rules, `calls` name and call resolution; `scope` tracks locals and
+//! lambda captures; `types` holds compatibility/join/display. Every error of the
+//! program is collected; the result is an error if any diagnostic is an error.
+//! Rewrites made here: `xs.i` → `at xs i`, long builtin aliases → short names, and a
+//! bare zero-argument builtin (`mmap`) → a call.
+
+mod calls;
+mod check;
+pub mod codes;
+mod expr;
+mod globals;
+mod scope;
+pub mod types;
 
 use std::collections::HashMap;
 
-use crate::ast::{ExprId, Program, Type};
-use crate::diag::Diagnostic;
+use crate::ast::{Decl, ExprId, Program, Type};
+use crate::diag::{Diagnostic, Severity};
+
+pub use scope::Body;
 
 /// What a call expression resolves to.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +50,13 @@ pub struct Checked {
     pub captures: HashMap<ExprId, Vec<String>>,
     /// Declared record types: name → field names in declaration order.
     pub records: Vec<(String, Vec<String>)>,
+    /// Every local of every function and lambda (parameters first, then in order of
+    /// first binding, including loop variables and match-arm bindings) with its one
+    /// static type: the join of everything assigned to it. A name is one variable per
+    /// body even when a loop variable reuses it.
+    pub locals: HashMap<Body, Vec<(String, Type)>>,
+    /// Warnings (ILO-T032, ILO-T033) and at most one hint (a long builtin alias used).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Checked {
@@ -40,8 +65,57 @@ impl Checked {
     }
 }
 
-/// Verify a loaded program. All errors are reported at once.
-pub fn verify(program: Program) -> Result<Checked, Vec<Diagnostic>> {
-    let _ = program;
-    Err(Vec::new())
+/// Verify a loaded program. All errors are reported at once; on failure the list
+/// holds the errors first, then any warnings.
+pub fn verify(mut program: Program) -> Result<Checked, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let globals = globals::Globals::collect(&program, &mut diags);
+    let mut tables = check::Tables {
+        types: vec![Type::Any; program.expr_count as usize],
+        next_id: program.expr_count,
+        ..Default::default()
+    };
+    for decl in &mut program.decls {
+        if let Decl::Func(f) = decl {
+            diags.extend(check::check_function(&globals, &mut tables, f));
+        }
+    }
+    program.expr_count = tables.next_id;
+    tables.types.resize(program.expr_count as usize, Type::Any);
+
+    if let Some((long, short, span)) = &tables.first_alias {
+        let mut hint = Diagnostic::error(
+            codes::ALIAS_HINT,
+            format!("`{long}` → `{short}` (canonical short form)"),
+            *span,
+        );
+        hint.severity = Severity::Hint;
+        diags.push(hint);
+    }
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Err(errors.into_iter().chain(warnings).collect());
+    }
+    let records = globals
+        .record_order
+        .iter()
+        .map(|name| {
+            let fields = globals.records[name]
+                .iter()
+                .map(|(f, _)| f.clone())
+                .collect();
+            (name.clone(), fields)
+        })
+        .collect();
+    Ok(Checked {
+        program,
+        types: tables.types,
+        calls: tables.calls,
+        captures: tables.captures,
+        records,
+        locals: tables.locals,
+        warnings,
+    })
 }
