@@ -1,1 +1,48 @@
 //! The HTTP/1.1 server that serves a compiled handler.
+//!
+//! The handler is a closure from the request record to a response value; the JIT
+//! wraps a compiled function in one. Everything else is here:
+//!
+//! - [`listener`]: bind, readiness line, accept threads, graceful shutdown;
+//! - [`connection`]: per-connection loop (keep-alive, pipelining, timeouts, limits);
+//! - [`request`] / [`request_body`] / [`input`]: reading requests;
+//! - [`response`]: what the handler's value means (status, headers, body shape);
+//! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
+//! - [`shutdown`], [`process`], [`access_log`], [`stats`]: operations.
+
+pub mod access_log;
+pub mod body_writer;
+pub mod config;
+pub mod connection;
+pub mod framing;
+pub mod head;
+pub mod input;
+pub mod listener;
+pub mod process;
+pub mod request;
+pub mod request_body;
+pub mod response;
+pub mod shutdown;
+pub mod stats;
+
+use std::io;
+use std::sync::Arc;
+
+pub use config::ServerConfig;
+pub use listener::{bind, Server};
+pub use shutdown::ShutdownHandle;
+pub use stats::ServerStats;
+
+use crate::value::Value;
+
+/// The request handler: request record in, response value out. `Err` is an already
+/// rendered diagnostic: it is logged and answered with 500, and serving goes on.
+pub type Handler = Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
+
+/// Bind, print the readiness line, route SIGINT/SIGTERM to a graceful shutdown, and
+/// serve until then. Returns `Ok(())` after shutdown (the command then exits 0).
+pub fn serve(config: ServerConfig, handler: Handler) -> io::Result<()> {
+    let server = bind(config)?;
+    server.handle_signals()?;
+    server.run(handler)
+}

@@ -1,0 +1,60 @@
+//! Server settings, with the defaults the `ilo httpd` command starts from.
+//!
+//! Every limit the server enforces lives here, so tests can shrink timeouts and the
+//! command line can override what it exposes as flags.
+
+use std::time::Duration;
+
+/// Largest request head (request line plus headers) accepted; more answers 431.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Interface to bind, e.g. `127.0.0.1`.
+    pub host: String,
+    /// Port to bind; 0 asks the kernel for an ephemeral port.
+    pub port: u16,
+    /// Accept threads sharing the one listener.
+    pub workers: usize,
+    /// Silence the per-request access log (the readiness line is always printed).
+    pub quiet: bool,
+    /// Largest request body accepted; more answers 413.
+    pub max_body: usize,
+    /// Time a client has to deliver a complete request head once it has started
+    /// (or, on a fresh connection, once connected). Defeats slowloris clients.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may sit between requests.
+    pub idle_timeout: Duration,
+    /// How long a single write may block on a client that does not read.
+    pub write_timeout: Duration,
+    /// On shutdown, how long in-flight responses get to finish.
+    pub shutdown_deadline: Duration,
+    /// Stack size of each connection thread. Small, because there may be thousands of
+    /// them, but compiled handlers recurse, so it is configurable.
+    pub stack_size: usize,
+    /// Upper bound on lines gathered into one `writev` while a source reports `ready`.
+    pub gather_max_lines: usize,
+    /// Upper bound on payload bytes gathered into one `writev`.
+    pub gather_max_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            host: "127.0.0.1".to_string(),
+            port: 8080,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            quiet: false,
+            max_body: 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
+            shutdown_deadline: Duration::from_secs(5),
+            stack_size: 256 * 1024,
+            gather_max_lines: 64,
+            gather_max_bytes: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! One connection, served on its own thread: read a head, read the body, call the
+//! handler, write the response, and go round again while the connection is kept alive.
+//!
+//! Pipelined requests need nothing special: bytes after one request stay in the input
+//! buffer and are parsed once the response before them is written. Every wait for the
+//! client is bounded (header timeout while a head is arriving, idle timeout between
+//! requests) and is cut short by shutdown.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown as SocketShutdown, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::access_log::AccessLog;
+use super::body_writer::{stream_source, write_bytes, write_list, Gather, StreamEnd};
+use super::config::ServerConfig;
+use super::framing::Framing;
+use super::head::{forbids_body, render, Delimit, Persist};
+use super::input::{Input, ReadStop};
+use super::request::{parse_head, BodyLength, Reject, RequestHead};
+use super::request_body::{BodyError, BodySource};
+use super::response::{interpret, Body, Response};
+use super::shutdown::Shutdown;
+use super::stats::ServerStats;
+use super::Handler;
+use crate::value::Value;
+
+/// What every connection thread shares.
+pub struct Shared {
+    pub config: ServerConfig,
+    pub handler: Handler,
+    pub shutdown: Arc<Shutdown>,
+    pub stats: Arc<ServerStats>,
+    pub log: AccessLog,
+}
+
+/// The socket as a `Write` that counts system calls.
+struct Counted<'a> {
+    stream: &'a TcpStream,
+    stats: &'a ServerStats,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stats.count_write();
+        self.stream.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.stats.count_write();
+        self.stream.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum HeadRead {
+    Head(RequestHead),
+    /// The client left, went idle too long, or the server is shutting down.
+    Closed,
+    Reject(u16),
+}
+
+/// Serve requests on `stream` until it closes. Never panics outward: a panicking
+/// handler is answered with 500 inside [`exchange`].
+pub fn serve(stream: TcpStream, shared: &Shared) {
+    let mut input = Input::default();
+    let mut first = true;
+    loop {
+        let head = match read_head(&stream, &mut input, shared, first) {
+            HeadRead::Head(h) => h,
+            HeadRead::Closed => return,
+            HeadRead::Reject(status) => {
+                shared.stats.count_request();
+                reject(&stream, shared, status, None, Instant::now());
+                return;
+            }
+        };
+        first = false;
+        shared.stats.count_request();
+        input.consume(head.len);
+        if !exchange(&stream, &mut input, shared, &head) {
+            return;
+        }
+    }
+}
+
+fn read_head(stream: &TcpStream, input: &mut Input, shared: &Shared, first: bool) -> HeadRead {
+    let cfg = &shared.config;
+    let now = Instant::now();
+    // The header clock starts at connect, or when the first byte of a later request
+    // arrives; before that the connection is idle.
+    let mut head_started = (first || !input.available().is_empty()).then_some(now);
+    loop {
+        match parse_head(input.available()) {
+            Ok(Some(head)) => return HeadRead::Head(head),
+            Err(Reject(status)) => return HeadRead::Reject(status),
+            Ok(None) => {}
+        }
+        let deadline = match head_started {
+            Some(t) => t + cfg.header_timeout,
+            None => now + cfg.idle_timeout,
+        };
+        match input.fill(stream, shared.shutdown.wake_fd(), deadline) {
+            Ok(_) => {
+                head_started.get_or_insert_with(Instant::now);
+            }
+            Err(ReadStop::TimedOut) if !input.available().is_empty() => {
+                return HeadRead::Reject(408)
+            }
+            Err(_) => return HeadRead::Closed,
+        }
+    }
+}
+
+/// Handle one request whose head has been consumed. Returns whether to keep going.
+fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &RequestHead) -> bool {
+    let started = Instant::now();
+    let cfg = &shared.config;
+    let length = match head.body_length() {
+        Ok(BodyLength::Fixed(n)) if n > cfg.max_body => Err(Reject(413)),
+        other => other,
+    };
+    let length = match length {
+        Ok(l) => l,
+        Err(Reject(status)) => {
+            reject(stream, shared, status, Some(head), started);
+            return false;
+        }
+    };
+    if length != BodyLength::None
+        && head.expects_continue()
+        && head.minor_version >= 1
+        && input.available().is_empty()
+    {
+        let mut out = Counted {
+            stream,
+            stats: &shared.stats,
+        };
+        if out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+            return false;
+        }
+    }
+    let body = BodySource {
+        stream,
+        input,
+        wake_fd: shared.shutdown.wake_fd(),
+        deadline: Instant::now() + cfg.idle_timeout.max(cfg.header_timeout),
+        max_body: cfg.max_body,
+    }
+    .read(&length);
+    let body = match body {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            reject(stream, shared, 413, Some(head), started);
+            return false;
+        }
+        Err(BodyError::Malformed) => {
+            reject(stream, shared, 400, Some(head), started);
+            return false;
+        }
+        Err(BodyError::Read(_)) => return false,
+    };
+    let request = head.to_value(body);
+    // Nothing pipelined behind this request: hold no read buffer during the response.
+    input.release_if_empty();
+    let response = respond(shared, head, request);
+    let keep_wanted = head.wants_keep_alive() && !shared.shutdown.is_requested();
+    let sent = send(stream, shared, head, response, keep_wanted);
+    shared.log.request(
+        &head.method,
+        &head.path,
+        sent.status,
+        sent.body_bytes,
+        started.elapsed(),
+    );
+    if !sent.keep_alive && !sent.broken {
+        linger_close(stream);
+    }
+    sent.keep_alive
+}
+
+/// Call the handler and interpret its value; every failure, a panic included,
+/// becomes a logged 500.
+fn respond(shared: &Shared, head: &RequestHead, request: Value) -> Response {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        (shared.handler)(request).and_then(interpret)
+    }));
+    let diagnostic = match outcome {
+        Ok(Ok(response)) => return response,
+        Ok(Err(diagnostic)) => diagnostic,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            format!("handler panicked: {what}")
+        }
+    };
+    shared
+        .log
+        .problem(&format!("{} {}", head.method, head.path), &diagnostic);
+    Response::plain(500, "Internal Server Error\n")
+}
+
+struct Sent {
+    status: u16,
+    body_bytes: u64,
+    keep_alive: bool,
+    /// The socket failed; do not bother lingering on it.
+    broken: bool,
+}
+
+fn send(
+    stream: &TcpStream,
+    shared: &Shared,
+    req: &RequestHead,
+    response: Response,
+    keep_wanted: bool,
+) -> Sent {
+    let http10 = req.minor_version == 0;
+    let status = response.status;
+    let delimit = match &response.body {
+        _ if forbids_body(status) => Delimit::NoBody,
+        Body::Text(v) => Delimit::Length(v.as_text().map_or(0, str::len)),
+        Body::Bytes(b) => Delimit::Length(b.len()),
+        Body::List(_) | Body::Source(_) if http10 => Delimit::Close,
+        Body::List(_) | Body::Source(_) => Delimit::Chunked,
+    };
+    let framing = if delimit == Delimit::Close {
+        Framing::CloseDelimited
+    } else {
+        Framing::Chunked
+    };
+    let keep_alive = keep_wanted && delimit != Delimit::Close;
+    let persist = match (keep_alive, http10) {
+        (false, _) => Persist::Close,
+        (true, true) => Persist::KeepExplicit,
+        (true, false) => Persist::KeepImplicit,
+    };
+    let head = render(
+        req.minor_version,
+        status,
+        &response.headers,
+        delimit,
+        persist,
+    );
+    let mut out = Counted {
+        stream,
+        stats: &shared.stats,
+    };
+    let mut sent = Sent {
+        status,
+        body_bytes: 0,
+        keep_alive,
+        broken: false,
+    };
+    let head_only = req.is_head() || delimit == Delimit::NoBody;
+    let result = match response.body {
+        _ if head_only => {
+            if let Body::Source(src) = response.body {
+                close_source(src);
+            }
+            out.write_all(&head)
+        }
+        Body::Text(v) => {
+            let text = v.as_text().unwrap_or("").as_bytes();
+            sent.body_bytes = text.len() as u64;
+            write_bytes(&mut out, &head, text)
+        }
+        Body::Bytes(b) => {
+            sent.body_bytes = b.len() as u64;
+            write_bytes(&mut out, &head, &b)
+        }
+        Body::List(v) => write_list(&mut out, &head, v.as_list().unwrap_or(&[]), framing)
+            .map(|n| sent.body_bytes = n),
+        Body::Source(v) => {
+            let Some(source) = v.as_source() else {
+                return sent;
+            };
+            let gather = Gather {
+                max_lines: shared.config.gather_max_lines,
+                max_bytes: shared.config.gather_max_bytes,
+            };
+            let streamed = stream_source(&mut out, &head, source, framing, gather);
+            sent.body_bytes = streamed.body_bytes;
+            match streamed.end {
+                StreamEnd::Complete => Ok(()),
+                StreamEnd::ClientGone(e) => {
+                    close_source(v);
+                    Err(e)
+                }
+                StreamEnd::SourceFailed(message) => {
+                    shared.log.problem(
+                        &format!("{} {}", req.method, req.path),
+                        &format!("body source failed mid-stream, response cut short: {message}"),
+                    );
+                    close_source(v);
+                    sent.keep_alive = false;
+                    Ok(())
+                }
+            }
+        }
+    };
+    if result.is_err() {
+        sent.keep_alive = false;
+        sent.broken = true;
+    }
+    sent
+}
+
+/// Close a source this response owns. A source still referenced elsewhere (one
+/// shared by every request, like stdin) is only let go, not closed.
+fn close_source(v: Value) {
+    if v.is_unique() {
+        if let Some(Ok(mut src)) = v.as_source().map(|m| m.lock()) {
+            src.close();
+        }
+    }
+}
+
+/// Answer a request the server refuses (bad head, too large, timed out) and close.
+fn reject(
+    stream: &TcpStream,
+    shared: &Shared,
+    status: u16,
+    head: Option<&RequestHead>,
+    started: Instant,
+) {
+    let response = Response::plain(status, &format!("{}\n", super::head::reason(status)));
+    let bytes = match &response.body {
+        Body::Bytes(b) => b.clone(),
+        _ => Vec::new(),
+    };
+    let rendered = render(
+        1,
+        status,
+        &response.headers,
+        Delimit::Length(bytes.len()),
+        Persist::Close,
+    );
+    let mut out = Counted {
+        stream,
+        stats: &shared.stats,
+    };
+    let ok = write_bytes(&mut out, &rendered, &bytes).is_ok();
+    let (method, path) = head.map_or(("-", "-"), |h| (h.method.as_str(), h.path.as_str()));
+    shared
+        .log
+        .request(method, path, status, bytes.len() as u64, started.elapsed());
+    if ok {
+        linger_close(stream);
+    }
+}
+
+/// Close gracefully: send FIN, then drain what the client still sends for a moment,
+/// so unread request bytes do not turn the close into a reset that destroys the
+/// response before the client reads it.
+fn linger_close(stream: &TcpStream) {
+    let _ = stream.shutdown(SocketShutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut sink = [0u8; 1024];
+    let mut drained = 0usize;
+    let mut reader = stream;
+    while drained < 256 * 1024 {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Body framing as `iovec`s, kept apart from I/O so it is testable without sockets.
+//!
+//! A chunk on the wire is three pieces: the size line (hex length + CRLF), the payload,
+//! and a CRLF. The payload is never copied here: the framer only appends slices that
+//! point at the caller's bytes, plus small static pieces. Size lines are rendered into
+//! fixed arrays the caller keeps alive for as long as the slices are in use.
+//!
+//! Lines from a source lost their `\n`; it is restored by a static piece, so a line
+//! chunk is `size(len+1)`, `line`, `"\n\r\n"`. HTTP/1.0 clients cannot read chunked
+//! bodies, so for them the body is close-delimited and only the payloads are written.
+
+use std::io::IoSlice;
+
+/// The chunk that ends a chunked body (no trailers).
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+/// Ends a chunk's payload.
+pub const CRLF: &[u8] = b"\r\n";
+/// Restores a line's newline and ends its chunk.
+const NEWLINE_CRLF: &[u8] = b"\n\r\n";
+const NEWLINE: &[u8] = b"\n";
+
+/// How the body's end is signalled to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `Transfer-Encoding: chunked` (HTTP/1.1).
+    Chunked,
+    /// The body ends when the connection closes (HTTP/1.0).
+    CloseDelimited,
+}
+
+/// A chunk size line, `"{len:x}\r\n"`, rendered without allocating.
+#[derive(Clone, Copy)]
+pub struct SizeLine {
+    buf: [u8; 18],
+    len: u8,
+}
+
+impl SizeLine {
+    pub fn new(payload_len: usize) -> SizeLine {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 16];
+        let mut n = payload_len;
+        let mut count = 0;
+        loop {
+            digits[count] = HEX[n & 0xf];
+            count += 1;
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut buf = [0u8; 18];
+        for i in 0..count {
+            buf[i] = digits[count - 1 - i];
+        }
+        buf[count] = b'\r';
+        buf[count + 1] = b'\n';
+        SizeLine {
+            buf,
+            len: (count + 2) as u8,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+/// The size line a source line needs: its payload includes the restored `\n`.
+pub fn line_size(line: &[u8]) -> SizeLine {
+    SizeLine::new(line.len() + 1)
+}
+
+/// Append the pieces of one source line (newline restored). `size` must come from
+/// [`line_size`] for this line; it is ignored for close-delimited bodies.
+pub fn push_line<'a>(
+    out: &mut Vec<IoSlice<'a>>,
+    framing: Framing,
+    size: &'a SizeLine,
+    line: &'a [u8],
+) {
+    match framing {
+        Framing::Chunked => {
+            out.push(IoSlice::new(size.as_bytes()));
+            if !line.is_empty() {
+                out.push(IoSlice::new(line));
+            }
+            out.push(IoSlice::new(NEWLINE_CRLF));
+        }
+        Framing::CloseDelimited => {
+            if !line.is_empty() {
+                out.push(IoSlice::new(line));
+            }
+            out.push(IoSlice::new(NEWLINE));
+        }
+    }
+}
+
+/// Append one element of an eager list as a chunk, as is. Empty payloads are skipped:
+/// an empty chunk would end a chunked body early.
+pub fn push_chunk<'a>(
+    out: &mut Vec<IoSlice<'a>>,
+    framing: Framing,
+    size: &'a SizeLine,
+    payload: &'a [u8],
+) {
+    if payload.is_empty() {
+        return;
+    }
+    if framing == Framing::Chunked {
+        out.push(IoSlice::new(size.as_bytes()));
+    }
+    out.push(IoSlice::new(payload));
+    if framing == Framing::Chunked {
+        out.push(IoSlice::new(CRLF));
+    }
+}
+
+/// Append the end of the body: the last chunk when chunked, nothing otherwise.
+pub fn push_end(out: &mut Vec<IoSlice<'_>>, framing: Framing) {
+    if framing == Framing::Chunked {
+        out.push(IoSlice::new(LAST_CHUNK));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concat(slices: &[IoSlice<'_>]) -> Vec<u8> {
+        slices.iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    #[test]
+    fn size_lines_are_lowercase_hex_with_crlf() {
+        assert_eq!(SizeLine::new(0).as_bytes(), b"0\r\n");
+        assert_eq!(SizeLine::new(10).as_bytes(), b"a\r\n");
+        assert_eq!(SizeLine::new(255).as_bytes(), b"ff\r\n");
+        assert_eq!(SizeLine::new(0x10000).as_bytes(), b"10000\r\n");
+        assert_eq!(
+            SizeLine::new(usize::MAX).as_bytes(),
+            b"ffffffffffffffff\r\n"
+        );
+    }
+
+    #[test]
+    fn a_line_chunk_restores_the_newline_and_points_at_the_line() {
+        let line = b"hello".to_vec();
+        let size = line_size(&line);
+        let mut out = Vec::new();
+        push_line(&mut out, Framing::Chunked, &size, &line);
+        assert_eq!(concat(&out), b"6\r\nhello\n\r\n");
+        assert_eq!(
+            out.len(),
+            3,
+            "size line, payload and tail are separate iovecs"
+        );
+        // The payload iovec is the caller's buffer, not a copy.
+        assert_eq!(out[1].as_ptr(), line.as_ptr());
+    }
+
+    #[test]
+    fn an_empty_line_is_still_a_one_byte_chunk() {
+        let size = line_size(b"");
+        let mut out = Vec::new();
+        push_line(&mut out, Framing::Chunked, &size, b"");
+        assert_eq!(concat(&out), b"1\r\n\n\r\n");
+    }
+
+    #[test]
+    fn close_delimited_lines_are_bare() {
+        let size = line_size(b"ab");
+        let mut out = Vec::new();
+        push_line(&mut out, Framing::CloseDelimited, &size, b"ab");
+        push_end(&mut out, Framing::CloseDelimited);
+        assert_eq!(concat(&out), b"ab\n");
+    }
+
+    #[test]
+    fn list_elements_become_chunks_and_empty_ones_are_skipped() {
+        let items: [&[u8]; 3] = [b"abc", b"", b"0123456789abcdef"];
+        let sizes: Vec<SizeLine> = items.iter().map(|p| SizeLine::new(p.len())).collect();
+        let mut out = Vec::new();
+        for (p, s) in items.iter().zip(&sizes) {
+            push_chunk(&mut out, Framing::Chunked, s, p);
+        }
+        push_end(&mut out, Framing::Chunked);
+        assert_eq!(
+            concat(&out),
+            b"3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn close_delimited_list_is_the_concatenation() {
+        let items: [&[u8]; 3] = [b"a", b"", b"bc"];
+        let sizes: Vec<SizeLine> = items.iter().map(|p| SizeLine::new(p.len())).collect();
+        let mut out = Vec::new();
+        for (p, s) in items.iter().zip(&sizes) {
+            push_chunk(&mut out, Framing::CloseDelimited, s, p);
+        }
+        push_end(&mut out, Framing::CloseDelimited);
+        assert_eq!(concat(&out), b"abc");
+    }
+}

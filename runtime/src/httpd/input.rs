@@ -1,0 +1,101 @@
+//! The connection's read side: a small growable buffer filled from the socket with a
+//! deadline, so every read doubles as a timeout check and a shutdown check.
+//!
+//! The buffer starts empty and grows in small steps; it is released whenever it has
+//! been fully consumed, so thousands of connections sitting in long responses hold no
+//! read memory.
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use super::process::{wait_readable, Wait};
+
+const READ_STEP: usize = 4096;
+
+/// Why no more bytes came.
+#[derive(Debug)]
+pub enum ReadStop {
+    /// The peer closed its side.
+    Eof,
+    TimedOut,
+    ShuttingDown,
+    Io(io::Error),
+}
+
+#[derive(Default)]
+pub struct Input {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Input {
+    /// Bytes received and not yet consumed.
+    pub fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// Drop the allocation when nothing is buffered (before a long response).
+    pub fn release_if_empty(&mut self) {
+        if self.available().is_empty() {
+            self.buf = Vec::new();
+            self.pos = 0;
+        }
+    }
+
+    /// Read at least one more byte, waiting until `deadline` at most.
+    pub fn fill(
+        &mut self,
+        stream: &TcpStream,
+        wake_fd: i32,
+        deadline: Instant,
+    ) -> Result<usize, ReadStop> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let timeout_ms = i32::try_from(remaining.as_millis()).unwrap_or(i32::MAX);
+        if timeout_ms == 0 {
+            return Err(ReadStop::TimedOut);
+        }
+        match wait_readable(stream.as_raw_fd(), wake_fd, timeout_ms) {
+            Ok(Wait::Ready) => {}
+            Ok(Wait::TimedOut) => return Err(ReadStop::TimedOut),
+            Ok(Wait::ShuttingDown) => return Err(ReadStop::ShuttingDown),
+            Err(e) => return Err(ReadStop::Io(e)),
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let old_len = self.buf.len();
+        self.buf.resize(old_len + READ_STEP, 0);
+        let mut reader = stream;
+        let result = loop {
+            match reader.read(&mut self.buf[old_len..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match result {
+            Ok(0) => {
+                self.buf.truncate(old_len);
+                Err(ReadStop::Eof)
+            }
+            Ok(n) => {
+                self.buf.truncate(old_len + n);
+                Ok(n)
+            }
+            Err(e) => {
+                self.buf.truncate(old_len);
+                Err(ReadStop::Io(e))
+            }
+        }
+    }
+}

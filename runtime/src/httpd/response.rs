@@ -1,0 +1,246 @@
+//! Interpreting the handler's returned value as a response: status, headers, body shape.
+//!
+//! - a text is `200` with that text;
+//! - a record with `status` and `body` fields (and optionally `headers`, a map of
+//!   text to text that overrides the defaults) is a full response; a zero-argument
+//!   function as `body` is called first and its result is the body;
+//! - `~v` (an Ok result) is treated as `v`; `^e` (an Err result) answers 500 with `e`
+//!   as text, so a handler can let an error value escape and still get a readable
+//!   answer;
+//! - any other value is rendered as JSON.
+//!
+//! Body shapes: text, list of texts (chunked, one chunk per element), a lazy line
+//! source (chunked, streamed), or anything else as JSON.
+
+use crate::value::Value;
+
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+pub const APPLICATION_JSON: &str = "application/json";
+
+/// Framing is the server's business: these response headers from a handler are ignored.
+const SERVER_OWNED_HEADERS: [&str; 3] = ["content-length", "transfer-encoding", "connection"];
+
+pub enum Body {
+    /// A text value, written from its own bytes.
+    Text(Value),
+    /// Bytes rendered by the server (JSON, error messages).
+    Bytes(Vec<u8>),
+    /// A list whose elements are all texts: one chunk per non-empty element.
+    List(Value),
+    /// A lazy line source: one chunk per line, streamed.
+    Source(Value),
+}
+
+pub struct Response {
+    pub status: u16,
+    /// Final headers (lower-cased names), defaults merged with the handler's.
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl Response {
+    /// A plain-text response the server makes itself (errors, rejections).
+    pub fn plain(status: u16, message: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("content-type".to_string(), TEXT_PLAIN.to_string())],
+            body: Body::Bytes(message.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// Interpret a handler result. `Err` carries a diagnostic for the log: the value
+/// could not be turned into a response (bad status, bad header, body function failed).
+pub fn interpret(value: Value) -> Result<Response, String> {
+    match value.as_result() {
+        Some(Ok(inner)) => return interpret(inner.clone()),
+        Some(Err(e)) => return Ok(Response::plain(500, &e.to_string())),
+        None => {}
+    }
+    let Some(record) = value.as_record() else {
+        let (content_type, body) = body_shape(value);
+        return Ok(with_headers(200, content_type, None, body));
+    };
+    let field = |name: &str| record.ty.field_index(name).map(|i| &record.values[i]);
+    let (Some(status), Some(body)) = (field("status"), field("body")) else {
+        // A record that is not a response is data: JSON.
+        let (content_type, body) = body_shape(value.clone());
+        return Ok(with_headers(200, content_type, None, body));
+    };
+    let status = status_code(status)?;
+    let extra = match field("headers") {
+        Some(h) => Some(header_pairs(h)?),
+        None => None,
+    };
+    let body = match body.as_func() {
+        Some(f) if f.arity == 0 => crate::func::call_value(body, &[])
+            .map_err(|e| format!("response body function failed: {}", crate::func::resolve(e)))?,
+        _ => body.clone(),
+    };
+    let (content_type, body) = body_shape(body);
+    Ok(with_headers(status, content_type, extra, body))
+}
+
+/// Decide the body shape and its default content type.
+fn body_shape(body: Value) -> (&'static str, Body) {
+    if body.as_text().is_some() {
+        return (TEXT_PLAIN, Body::Text(body));
+    }
+    if body.as_source().is_some() {
+        return (TEXT_PLAIN, Body::Source(body));
+    }
+    if let Some(items) = body.as_list() {
+        if items.iter().all(|v| v.as_text().is_some()) {
+            return (TEXT_PLAIN, Body::List(body));
+        }
+    }
+    let json = crate::builtins::json::to_json(&body).to_string();
+    (APPLICATION_JSON, Body::Bytes(json.into_bytes()))
+}
+
+fn status_code(v: &Value) -> Result<u16, String> {
+    match v.as_num() {
+        Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => Ok(n as u16),
+        _ => Err(format!(
+            "response status must be a number from 100 to 599, got {v}"
+        )),
+    }
+}
+
+/// The handler's headers as (lower-cased name, value) pairs. Names and values are
+/// checked so a handler cannot inject header lines.
+fn header_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
+    let Some(map) = v.as_map() else {
+        return Err(format!(
+            "response headers must be a map, got {}",
+            v.kind_name()
+        ));
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let name = name.to_string().to_ascii_lowercase();
+        let value = value.to_string();
+        let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+        if !name_ok || value.bytes().any(|b| b == b'\r' || b == b'\n') {
+            return Err(format!("invalid response header {name:?}"));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+fn with_headers(
+    status: u16,
+    content_type: &str,
+    extra: Option<Vec<(String, String)>>,
+    body: Body,
+) -> Response {
+    let mut headers = vec![("content-type".to_string(), content_type.to_string())];
+    for (name, value) in extra.into_iter().flatten() {
+        if SERVER_OWNED_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        match headers.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => headers.push((name, value)),
+        }
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::value::{MapKey, RecordType};
+
+    fn response(status: Value, body: Value, headers: Option<Value>) -> Value {
+        let mut fields = vec!["status".to_string(), "body".to_string()];
+        let mut values = vec![status, body];
+        if let Some(h) = headers {
+            fields.push("headers".to_string());
+            values.push(h);
+        }
+        Value::record(
+            Arc::new(RecordType {
+                name: "res".into(),
+                fields,
+            }),
+            values,
+        )
+    }
+
+    fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn plain_text_is_200_text() {
+        let r = interpret(Value::text("hi")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status, 200);
+        assert!(matches!(r.body, Body::Text(ref v) if v.as_text() == Some("hi")));
+        assert_eq!(header(&r, "content-type"), Some(TEXT_PLAIN));
+    }
+
+    #[test]
+    fn records_give_status_and_override_headers_but_not_framing() {
+        let mut h = BTreeMap::new();
+        h.insert(
+            MapKey::Text("Content-Type".into()),
+            Value::text("text/html"),
+        );
+        h.insert(MapKey::Text("x-a".into()), Value::text("1"));
+        h.insert(MapKey::Text("content-length".into()), Value::text("99"));
+        let r = interpret(response(
+            Value::num(404.0),
+            Value::text("no"),
+            Some(Value::map(h)),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status, 404);
+        assert_eq!(header(&r, "content-type"), Some("text/html"));
+        assert_eq!(header(&r, "x-a"), Some("1"));
+        assert_eq!(header(&r, "content-length"), None);
+    }
+
+    #[test]
+    fn shapes_lists_json_and_results() {
+        let texts = Value::list(vec![Value::text("a"), Value::text("b")]);
+        assert!(matches!(
+            interpret(texts).map(|r| r.body),
+            Ok(Body::List(_))
+        ));
+        let nums = Value::list(vec![Value::num(1.0), Value::num(2.0)]);
+        let r = interpret(nums).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(header(&r, "content-type"), Some(APPLICATION_JSON));
+        assert!(matches!(r.body, Body::Bytes(ref b) if b == b"[1,2]"));
+        let ok = interpret(Value::ok(Value::text("fine"))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.status, 200);
+        let err = interpret(Value::err(Value::text("boom"))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(err.status, 500);
+        assert!(matches!(err.body, Body::Bytes(ref b) if b == b"boom"));
+    }
+
+    #[test]
+    fn bad_status_and_injected_headers_are_errors() {
+        assert!(interpret(response(Value::num(42.0), Value::text(""), None)).is_err());
+        assert!(interpret(response(Value::text("200"), Value::text(""), None)).is_err());
+        let mut h = BTreeMap::new();
+        h.insert(MapKey::Text("x".into()), Value::text("a\r\nset-cookie: b"));
+        assert!(interpret(response(
+            Value::num(200.0),
+            Value::text(""),
+            Some(Value::map(h))
+        ))
+        .is_err());
+    }
+}
