@@ -94,7 +94,11 @@ entry_points! {
     crate::ops::control::ilo_kind => ilo_kind(W) -> I;
     crate::ops::control::ilo_iter_next => ilo_iter_next(W, I) -> W;
     // ── line sources section ──
-    // (the line-source work adds its entries here)
+    crate::line_source::handle::ilo_source_next_line => ilo_source_next_line(W, P, P) -> I;
+    crate::line_source::handle::ilo_source_error => ilo_source_error(W) -> W;
+    crate::line_source::handle::ilo_source_ready => ilo_source_ready(W) -> I;
+    crate::line_source::handle::ilo_source_close => ilo_source_close(W);
+    crate::line_source::handle::ilo_source_next_text => ilo_source_next_text(W) -> W;
     // ── server section ──
     // (the HTTP server adds its entries here)
 }

@@ -1,5 +1,85 @@
-//! Builtins: sources family.
+//! Builtins: lazy line sources (`get-stream` family, `for-line`, `tail-file`).
+//!
+//! The HTTP ones return `R stream t`, like `get`: `^message` when the connection,
+//! the status or the `--allow-net` check fails before the body. `for-line` and
+//! `tail-file` return the stream itself, so `@line (for-line "stdin"){…}` reads
+//! naturally; a file that cannot be opened (or is outside `--allow-read`) is therefore
+//! a runtime error `ILO-R009` with the reason, raised where the source is made.
 
+use super::convert::{int_arg, text_arg};
+use super::net::{headers_arg, result_value};
 use super::BuiltinDef;
+use crate::error::{codes, RtError, RtResult};
+use crate::http_client::Request;
+use crate::line_source::open;
+use crate::value::Value;
 
-pub const TABLE: &[BuiltinDef] = &[];
+#[rustfmt::skip]
+pub const TABLE: &[BuiltinDef] = &[
+    BuiltinDef { name: "get-stream", min_args: 1, max_args: 1, f: get_stream },
+    BuiltinDef { name: "get-stream-h", min_args: 2, max_args: 2, f: get_stream_h },
+    BuiltinDef { name: "pst-stream", min_args: 2, max_args: 2, f: pst_stream },
+    BuiltinDef { name: "pst-stream-h", min_args: 3, max_args: 3, f: pst_stream_h },
+    BuiltinDef { name: "for-line", min_args: 1, max_args: 1, f: for_line },
+    BuiltinDef { name: "tail-file", min_args: 1, max_args: 2, f: tail_file },
+];
+
+/// `get-stream url`
+fn get_stream(args: &[Value]) -> RtResult {
+    let req = Request::get(text_arg("get-stream", &args[0])?);
+    Ok(result_value(open::http(&req)))
+}
+
+/// `get-stream-h url headers`
+fn get_stream_h(args: &[Value]) -> RtResult {
+    let req = Request::get(text_arg("get-stream-h", &args[0])?)
+        .with_headers(headers_arg("get-stream-h", &args[1])?);
+    Ok(result_value(open::http(&req)))
+}
+
+/// `pst-stream url body`
+fn pst_stream(args: &[Value]) -> RtResult {
+    let url = text_arg("pst-stream", &args[0])?;
+    let body = text_arg("pst-stream", &args[1])?;
+    Ok(result_value(open::http(&Request::post(
+        url,
+        body.as_bytes(),
+    ))))
+}
+
+/// `pst-stream-h url body headers`
+fn pst_stream_h(args: &[Value]) -> RtResult {
+    let url = text_arg("pst-stream-h", &args[0])?;
+    let body = text_arg("pst-stream-h", &args[1])?;
+    let req =
+        Request::post(url, body.as_bytes()).with_headers(headers_arg("pst-stream-h", &args[2])?);
+    Ok(result_value(open::http(&req)))
+}
+
+/// `for-line "stdin"` or `for-line PATH` (a file literally named `stdin`: `./stdin`).
+fn for_line(args: &[Value]) -> RtResult {
+    let path = text_arg("for-line", &args[0])?;
+    if path == "stdin" {
+        return Ok(open::stdin());
+    }
+    open::file(path).map_err(|e| RtError::new(codes::PANIC, format!("for-line: {e}")))
+}
+
+/// `tail-file PATH [N]`
+fn tail_file(args: &[Value]) -> RtResult {
+    let path = text_arg("tail-file", &args[0])?;
+    let last = match args.get(1) {
+        None => None,
+        Some(n) => {
+            let n = int_arg("tail-file", n)?;
+            let n = usize::try_from(n).map_err(|_| {
+                RtError::new(
+                    codes::DOMAIN,
+                    format!("tail-file: line count must not be negative, got {n}"),
+                )
+            })?;
+            Some(n)
+        }
+    };
+    open::tail(path, last).map_err(|e| RtError::new(codes::PANIC, format!("tail-file: {e}")))
+}

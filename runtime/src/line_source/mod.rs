@@ -12,6 +12,7 @@
 pub mod buffer;
 pub mod handle;
 pub mod interrupt;
+pub mod open;
 pub mod reader;
 pub mod stdin;
 pub mod tail;

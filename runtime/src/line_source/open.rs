@@ -1,0 +1,46 @@
+//! Opening each kind of source as a stream value, after the capability check.
+//!
+//! These are what the `sources` builtins call; they are public so the server and tests
+//! can open sources without going through the builtin table.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::reader::ReaderSource;
+use super::stdin::StdinSource;
+use super::tail::TailSource;
+use super::Interrupter;
+use crate::caps;
+use crate::http_client::{self, Request};
+use crate::value::Value;
+
+/// An HTTP response body's lines. Connection failures and non-2xx statuses are errors
+/// here; a failure later, mid-body, is the stream's `http-stream read error: …`.
+pub fn http(req: &Request) -> Result<Value, String> {
+    let body = http_client::open_stream(req)?;
+    let socket = body.shutdown_handle();
+    let source = ReaderSource::new(body, "http-stream read error: ")
+        .with_interrupter(Interrupter::new(move || socket.shutdown()));
+    Ok(Value::source(Box::new(source)))
+}
+
+/// A file's lines, read lazily to its end.
+pub fn file(path: &str) -> Result<Value, String> {
+    caps::check_read(path)?;
+    let file = File::open(path).map_err(|e| format!("cannot open '{path}': {e}"))?;
+    let source = ReaderSource::new(file, format!("read error: {path}: "));
+    Ok(Value::source(Box::new(source)))
+}
+
+/// A handle on the process's shared stdin lines.
+pub fn stdin() -> Value {
+    Value::source(Box::new(StdinSource::new()))
+}
+
+/// Follow `path` like `tail -F`, first yielding its last `last` lines if given.
+pub fn tail(path: &str, last: Option<usize>) -> Result<Value, String> {
+    caps::check_read(path)?;
+    let source = TailSource::open(Path::new(path), last)
+        .map_err(|e| format!("cannot open '{path}': {e}"))?;
+    Ok(Value::source(Box::new(source)))
+}

@@ -1,0 +1,291 @@
+//! File and tail sources through the builtins and the handle ABI: lines, laziness,
+//! `tail -F` behaviour (appends, last N, truncation, rotation, partial lines), closing
+//! and interrupting.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ilo_runtime::builtins;
+use ilo_runtime::error::codes;
+use ilo_runtime::line_source::handle::{
+    ilo_source_close, ilo_source_next_line, ilo_source_next_text, ilo_source_ready,
+};
+use ilo_runtime::line_source::next_text;
+use ilo_runtime::Value;
+
+/// How long a test waits for something that should take milliseconds.
+const PATIENCE: Duration = Duration::from_secs(5);
+/// The bound on delivering an appended line.
+const PROMPT: Duration = Duration::from_millis(100);
+
+fn call(name: &str, args: &[Value]) -> ilo_runtime::RtResult {
+    let id = builtins::lookup(name).unwrap_or_else(|| panic!("no builtin {name}"));
+    builtins::call(id, args)
+}
+
+fn text(s: &str) -> Value {
+    Value::text(s)
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("utf-8 temp path").to_string()
+}
+
+fn drain(src: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(line) = next_text(src).expect("read") {
+        out.push(line.as_text().expect("text").to_string());
+    }
+    out
+}
+
+/// Does this process hold a descriptor open on `path`?
+fn holds_fd_on(path: &Path) -> bool {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .any(|link| link == target)
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open for append");
+    f.write_all(bytes).expect("append");
+}
+
+/// Read lines from `src` on a thread, sending each (with its arrival time) back.
+fn reader_thread(src: Value) -> mpsc::Receiver<(String, Instant)> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        while let Ok(Some(line)) = next_text(&src) {
+            let line = line.as_text().unwrap_or_default().to_string();
+            if tx.send((line, Instant::now())).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn expect_line(rx: &mpsc::Receiver<(String, Instant)>, want: &str, sent: Instant) {
+    let (line, at) = rx
+        .recv_timeout(PATIENCE)
+        .expect("a line before the deadline");
+    assert_eq!(line, want);
+    let delay = at.saturating_duration_since(sent);
+    assert!(delay < PROMPT, "line {want:?} took {delay:?}");
+}
+
+#[test]
+fn file_lines_strip_newlines_and_keep_an_unterminated_last_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("f.txt");
+    fs::write(&path, "one\r\ntwo\n\nthree").expect("write");
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    assert_eq!(src.kind_name(), "stream");
+    assert_eq!(drain(&src), vec!["one", "two", "", "three"]);
+    // After the end, the end again.
+    assert!(next_text(&src).expect("read").is_none());
+}
+
+#[test]
+fn missing_file_is_a_runtime_error_naming_the_path() {
+    let err = call("for-line", &[text("no-such-dir/nothing.txt")]).expect_err("missing file");
+    assert_eq!(err.code, codes::PANIC);
+    assert!(
+        err.message.contains("no-such-dir/nothing.txt"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("No such file or directory"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn handle_abi_yields_lines_ready_and_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("abi.txt");
+    fs::write(&path, "alpha\nbeta\n").expect("write");
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    let h = src.raw();
+    let mut ptr: *const u8 = std::ptr::null();
+    let mut len: u64 = 0;
+    let out_ptr = &mut ptr as *mut *const u8 as *mut u8;
+    let out_len = &mut len as *mut u64 as *mut u8;
+    let mut got = Vec::new();
+    loop {
+        match ilo_source_next_line(h, out_ptr, out_len) {
+            1 => {
+                // SAFETY: the source promises ptr/len describe its line until the next call.
+                let line = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
+                got.push(String::from_utf8(line.to_vec()).expect("utf-8"));
+                if got.len() == 1 {
+                    // The whole small file came in one read: the next line is buffered.
+                    assert_eq!(ilo_source_ready(h), 1);
+                }
+            }
+            0 => break,
+            other => panic!("unexpected result {other}"),
+        }
+    }
+    assert_eq!(got, vec!["alpha", "beta"]);
+    assert_eq!(ilo_source_ready(h), 0);
+    // A non-source handle is an error, not a crash.
+    let not_src = Value::num(1.0);
+    assert_eq!(ilo_source_next_line(not_src.raw(), out_ptr, out_len), -1);
+}
+
+#[test]
+fn next_text_entry_point_returns_nil_at_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nt.txt");
+    fs::write(&path, "x\n").expect("write");
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    // SAFETY: results of the entry point are owned words.
+    let first = unsafe { Value::from_raw(ilo_source_next_text(src.raw())) };
+    assert_eq!(first.as_text(), Some("x"));
+    let end = unsafe { Value::from_raw(ilo_source_next_text(src.raw())) };
+    assert!(end.is_nil());
+}
+
+#[test]
+fn closing_or_dropping_a_file_source_releases_its_descriptor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fd.txt");
+    fs::write(&path, "a\nb\nc\n").expect("write");
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    assert!(holds_fd_on(&path));
+    assert_eq!(
+        next_text(&src)
+            .expect("read")
+            .and_then(|v| v.as_text().map(String::from)),
+        Some("a".into())
+    );
+    ilo_source_close(src.raw());
+    assert!(!holds_fd_on(&path), "close left the file open");
+    assert!(
+        next_text(&src).expect("read").is_none(),
+        "reads after close end"
+    );
+
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    assert!(holds_fd_on(&path));
+    drop(src);
+    assert!(!holds_fd_on(&path), "drop left the file open");
+}
+
+#[test]
+fn tail_yields_appended_lines_promptly_and_holds_partial_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log");
+    fs::write(&path, "old 1\nold 2\n").expect("write");
+    let src = call("tail-file", &[text(&path_str(&path))]).expect("tail-file");
+    let rx = reader_thread(src);
+    for i in 0..5 {
+        thread::sleep(Duration::from_millis(30));
+        let line = format!("new {i}");
+        let sent = Instant::now();
+        append(&path, format!("{line}\n").as_bytes());
+        expect_line(&rx, &line, sent);
+    }
+    // A partial line waits for its newline.
+    append(&path, b"half");
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    let sent = Instant::now();
+    append(&path, b" done\n");
+    expect_line(&rx, "half done", sent);
+}
+
+#[test]
+fn tail_with_n_starts_with_the_last_n_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log");
+    let body: String = (1..=100).map(|i| format!("l{i}\n")).collect();
+    fs::write(&path, body).expect("write");
+    let src = call("tail-file", &[text(&path_str(&path)), Value::num(3.0)]).expect("tail-file");
+    let rx = reader_thread(src);
+    for want in ["l98", "l99", "l100"] {
+        let (line, _) = rx.recv_timeout(PATIENCE).expect("history line");
+        assert_eq!(line, want);
+    }
+    let sent = Instant::now();
+    append(&path, b"l101\n");
+    expect_line(&rx, "l101", sent);
+}
+
+#[test]
+fn tail_survives_truncation_and_rotation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("app.log");
+    fs::write(&path, "before\n").expect("write");
+    let src = call("tail-file", &[text(&path_str(&path))]).expect("tail-file");
+    let rx = reader_thread(src);
+
+    let sent = Instant::now();
+    append(&path, b"first line that is fairly long\n");
+    expect_line(&rx, "first line that is fairly long", sent);
+
+    // Truncation (copytruncate rotation): start again from the beginning.
+    File::create(&path).expect("truncate");
+    thread::sleep(Duration::from_millis(50));
+    let sent = Instant::now();
+    append(&path, b"after truncate\n");
+    expect_line(&rx, "after truncate", sent);
+
+    // Rotation: the file is renamed away and a new one appears at the path.
+    fs::rename(&path, dir.path().join("app.log.1")).expect("rename");
+    fs::write(&path, "").expect("new file");
+    thread::sleep(Duration::from_millis(50));
+    let sent = Instant::now();
+    append(&path, b"in the new file\n");
+    expect_line(&rx, "in the new file", sent);
+}
+
+#[test]
+fn interrupting_a_blocked_tail_ends_it_promptly_and_close_releases_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("quiet.log");
+    fs::write(&path, "").expect("write");
+    let src = call("tail-file", &[text(&path_str(&path))]).expect("tail-file");
+    let interrupter = src
+        .as_source()
+        .expect("source")
+        .lock()
+        .expect("lock")
+        .interrupter()
+        .expect("tail sources can be interrupted");
+    let reader_src = src.clone();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let r = next_text(&reader_src).map(|v| v.is_none());
+        let _ = tx.send(r);
+    });
+    thread::sleep(Duration::from_millis(50));
+    let fired = Instant::now();
+    interrupter.interrupt();
+    let ended = rx.recv_timeout(PATIENCE).expect("blocked read ended");
+    assert_eq!(ended, Ok(true), "an interrupted tail reports end");
+    assert!(fired.elapsed() < PROMPT, "took {:?}", fired.elapsed());
+    assert!(!holds_fd_on(&path), "the file was released");
+}
+
+#[test]
+fn tail_of_a_missing_file_is_an_error_and_negative_counts_are_refused() {
+    let err = call("tail-file", &[text("no-such-dir/x.log")]).expect_err("missing");
+    assert_eq!(err.code, codes::PANIC);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.log");
+    fs::write(&path, "").expect("write");
+    let err = call("tail-file", &[text(&path_str(&path)), Value::num(-1.0)]).expect_err("negative");
+    assert_eq!(err.code, codes::DOMAIN);
+}
