@@ -10,6 +10,8 @@ pub mod builtin_names;
 pub mod builtin_sigs;
 pub mod diag;
 pub mod lexer;
+pub mod loader;
+pub mod parser;
 pub mod render;
 pub mod span;
 pub mod verify;
