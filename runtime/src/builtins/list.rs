@@ -1,5 +1,271 @@
-//! Builtins: list family.
+//! Builtins: list construction and reshaping (`lst`, `flat`, `zip`, `enumerate`,
+//! `range`, `chunks`, `window`, `cumsum`) and sorting (`srt`, `rsrt`).
+//!
+//! The plain sort accepts all-number or all-text lists, or a text (sorting its
+//! characters); `srt fn xs` sorts by a key function and lives with the other
+//! higher-order builtins in `hof.rs`.
 
+use std::cmp::Ordering;
+
+use super::convert::{int_arg, list_arg, num_arg, nums_arg};
+use super::hof::sort_by_key;
 use super::BuiltinDef;
+use crate::error::{codes, RtError, RtResult};
+use crate::value::{Obj, Value};
 
-pub const TABLE: &[BuiltinDef] = &[];
+#[rustfmt::skip]
+pub const TABLE: &[BuiltinDef] = &[
+    BuiltinDef { name: "srt", min_args: 1, max_args: 3, f: srt },
+    BuiltinDef { name: "rsrt", min_args: 1, max_args: 1, f: rsrt },
+    BuiltinDef { name: "lst", min_args: 3, max_args: 3, f: lst },
+    BuiltinDef { name: "flat", min_args: 1, max_args: 1, f: flat },
+    BuiltinDef { name: "zip", min_args: 2, max_args: 2, f: zip },
+    BuiltinDef { name: "enumerate", min_args: 1, max_args: 1, f: enumerate },
+    BuiltinDef { name: "range", min_args: 2, max_args: 2, f: range },
+    BuiltinDef { name: "chunks", min_args: 2, max_args: 2, f: chunks },
+    BuiltinDef { name: "window", min_args: 2, max_args: 2, f: window },
+    BuiltinDef { name: "cumsum", min_args: 1, max_args: 1, f: cumsum },
+];
+
+/// The most elements `range` will build, so a typo cannot exhaust memory.
+const MAX_RANGE: f64 = 1e9;
+
+/// Order two sort keys: numbers numerically, texts by bytes; anything else (including
+/// a number against a text) is not sortable.
+pub(super) fn compare_keys(builtin: &str, a: &Value, b: &Value) -> RtResult<Ordering> {
+    if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
+        return Ok(x.total_cmp(&y));
+    }
+    if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
+        return Ok(x.cmp(y));
+    }
+    Err(RtError::new(
+        codes::TYPE,
+        format!(
+            "{builtin}: can only sort numbers or texts, not {} with {}",
+            a.kind_name(),
+            b.kind_name()
+        ),
+    ))
+}
+
+/// Sort a list (all numbers or all texts) or the characters of a text.
+fn sorted(builtin: &str, v: &Value, descending: bool) -> RtResult {
+    let flip = |o: Ordering| if descending { o.reverse() } else { o };
+    match v.heap() {
+        Some(Obj::Text(s)) => {
+            let mut cs: Vec<char> = s.chars().collect();
+            cs.sort_by(|a, b| flip(a.cmp(b)));
+            Ok(Value::text(cs.into_iter().collect::<String>()))
+        }
+        Some(Obj::List(xs)) => {
+            // Check every element against the first up front (all numbers or all texts),
+            // so the comparator itself cannot fail.
+            if let Some(first) = xs.first() {
+                for x in xs {
+                    compare_keys(builtin, first, x)?;
+                }
+            }
+            let mut out = xs.clone();
+            out.sort_by(|a, b| flip(compare_keys(builtin, a, b).unwrap_or(Ordering::Equal)));
+            Ok(Value::list(out))
+        }
+        _ => Err(RtError::new(
+            codes::TYPE,
+            format!("{builtin}: expected L or t, got {}", v.kind_name()),
+        )),
+    }
+}
+
+/// `srt xs`, `srt fn xs` (by key), `srt fn ctx xs` (key function also gets `ctx`).
+fn srt(args: &[Value]) -> RtResult {
+    match args {
+        [xs] => sorted("srt", xs, false),
+        [f, xs] => sort_by_key(f, None, xs),
+        [f, ctx, xs] => sort_by_key(f, Some(ctx), xs),
+        _ => Err(RtError::new(codes::CALL, "srt takes 1 to 3 arguments")),
+    }
+}
+
+fn rsrt(args: &[Value]) -> RtResult {
+    sorted("rsrt", &args[0], true)
+}
+
+/// `lst xs i v`: a copy of `xs` with element `i` (negative from the end) replaced.
+fn lst(args: &[Value]) -> RtResult {
+    let len = list_arg("lst", &args[0])?.len() as i64;
+    let i = int_arg("lst", &args[1])?;
+    let i = if i < 0 { i + len } else { i };
+    if i < 0 || i >= len {
+        return Err(RtError::new(codes::DOMAIN, "list index out of bounds"));
+    }
+    let mut out = args[0].clone();
+    if let Some(Obj::List(xs)) = out.make_mut() {
+        xs[i as usize] = args[2].clone();
+    }
+    Ok(out)
+}
+
+/// `flat xs`: splice nested lists one level; other elements stay as they are.
+fn flat(args: &[Value]) -> RtResult {
+    let mut out = Vec::new();
+    for x in list_arg("flat", &args[0])? {
+        match x.as_list() {
+            Some(inner) => out.extend_from_slice(inner),
+            None => out.push(x.clone()),
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn zip(args: &[Value]) -> RtResult {
+    let a = list_arg("zip", &args[0])?;
+    let b = list_arg("zip", &args[1])?;
+    Ok(Value::list(
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| Value::list(vec![x.clone(), y.clone()]))
+            .collect(),
+    ))
+}
+
+fn enumerate(args: &[Value]) -> RtResult {
+    let xs = list_arg("enumerate", &args[0])?;
+    Ok(Value::list(
+        xs.iter()
+            .enumerate()
+            .map(|(i, x)| Value::list(vec![Value::num(i as f64), x.clone()]))
+            .collect(),
+    ))
+}
+
+/// `range a b`: `a, a+1, …` while below `b`.
+fn range(args: &[Value]) -> RtResult {
+    let a = num_arg("range", &args[0])?;
+    let b = num_arg("range", &args[1])?;
+    let count = (b - a).ceil();
+    if count.is_nan() || count > MAX_RANGE {
+        return Err(RtError::new(
+            codes::DOMAIN,
+            format!("range: cannot build a list of {count} numbers"),
+        ));
+    }
+    let count = count.max(0.0) as usize;
+    Ok(Value::list(
+        (0..count).map(|i| Value::num(a + i as f64)).collect(),
+    ))
+}
+
+/// A positive size argument for `chunks` / `window`.
+fn size_arg(builtin: &str, v: &Value) -> RtResult<usize> {
+    match int_arg(builtin, v)? {
+        n if n >= 1 => Ok(n as usize),
+        n => Err(RtError::new(
+            codes::DOMAIN,
+            format!("{builtin}: size must be at least 1, got {n}"),
+        )),
+    }
+}
+
+fn chunks(args: &[Value]) -> RtResult {
+    let n = size_arg("chunks", &args[0])?;
+    let xs = list_arg("chunks", &args[1])?;
+    Ok(Value::list(
+        xs.chunks(n).map(|c| Value::list(c.to_vec())).collect(),
+    ))
+}
+
+fn window(args: &[Value]) -> RtResult {
+    let n = size_arg("window", &args[0])?;
+    let xs = list_arg("window", &args[1])?;
+    Ok(Value::list(
+        xs.windows(n).map(|w| Value::list(w.to_vec())).collect(),
+    ))
+}
+
+fn cumsum(args: &[Value]) -> RtResult {
+    let mut total = 0.0;
+    let out = nums_arg("cumsum", &args[0])?
+        .into_iter()
+        .map(|x| {
+            total += x;
+            Value::num(total)
+        })
+        .collect();
+    Ok(Value::list(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::text(s)
+    }
+    fn n(x: f64) -> Value {
+        Value::num(x)
+    }
+    fn nums(xs: &[f64]) -> Value {
+        Value::list(xs.iter().map(|x| n(*x)).collect())
+    }
+    fn show(r: RtResult) -> String {
+        r.unwrap().to_string()
+    }
+
+    #[test]
+    fn plain_sorts() {
+        assert_eq!(show(srt(&[nums(&[3.0, 1.0, 2.0])])), "[1, 2, 3]");
+        assert_eq!(show(srt(&[Value::list(vec![t("b"), t("a")])])), "[a, b]");
+        assert_eq!(show(srt(&[t("cab")])), "abc");
+        assert_eq!(show(rsrt(&[nums(&[1.0, 3.0, 2.0])])), "[3, 2, 1]");
+        assert_eq!(show(rsrt(&[t("abc")])), "cba");
+        assert_eq!(show(srt(&[nums(&[])])), "[]");
+        let mixed = Value::list(vec![n(1.0), t("a")]);
+        assert_eq!(srt(&[mixed]).unwrap_err().code, codes::TYPE);
+    }
+
+    #[test]
+    fn lst_replaces_one_element_in_a_copy() {
+        let xs = nums(&[1.0, 2.0, 3.0]);
+        assert_eq!(show(lst(&[xs.clone(), n(1.0), n(9.0)])), "[1, 9, 3]");
+        assert_eq!(show(lst(&[xs.clone(), n(-1.0), n(0.0)])), "[1, 2, 0]");
+        assert_eq!(xs.to_string(), "[1, 2, 3]");
+        let e = lst(&[xs, n(3.0), n(0.0)]).unwrap_err();
+        assert_eq!(e.to_string(), "ILO-R004: list index out of bounds");
+    }
+
+    #[test]
+    fn flat_zip_enumerate() {
+        let nested = Value::list(vec![nums(&[1.0]), nums(&[2.0, 3.0]), n(4.0)]);
+        assert_eq!(show(flat(&[nested])), "[1, 2, 3, 4]");
+        assert_eq!(
+            show(zip(&[nums(&[1.0, 2.0, 5.0]), nums(&[3.0, 4.0])])),
+            "[[1, 3], [2, 4]]"
+        );
+        let xs = Value::list(vec![t("a"), t("b")]);
+        assert_eq!(show(enumerate(&[xs])), "[[0, a], [1, b]]");
+    }
+
+    #[test]
+    fn range_is_half_open() {
+        assert_eq!(show(range(&[n(2.0), n(5.0)])), "[2, 3, 4]");
+        assert_eq!(show(range(&[n(5.0), n(2.0)])), "[]");
+        assert_eq!(show(range(&[n(0.5), n(2.0)])), "[0.5, 1.5]");
+        assert_eq!(range(&[n(0.0), n(1e300)]).unwrap_err().code, codes::DOMAIN);
+    }
+
+    #[test]
+    fn chunks_and_windows() {
+        let xs = nums(&[1.0, 2.0, 3.0]);
+        assert_eq!(show(chunks(&[n(2.0), xs.clone()])), "[[1, 2], [3]]");
+        assert_eq!(show(window(&[n(2.0), xs.clone()])), "[[1, 2], [2, 3]]");
+        assert_eq!(show(window(&[n(4.0), xs.clone()])), "[]");
+        assert_eq!(chunks(&[n(0.0), xs]).unwrap_err().code, codes::DOMAIN);
+    }
+
+    #[test]
+    fn cumsum_keeps_length() {
+        assert_eq!(show(cumsum(&[nums(&[1.0, 2.0, 3.0])])), "[1, 3, 6]");
+        assert_eq!(show(cumsum(&[nums(&[])])), "[]");
+    }
+}

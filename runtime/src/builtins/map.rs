@@ -1,5 +1,184 @@
-//! Builtins: map family.
+//! Builtins: maps (`mmap`, `mget`, `mset`, `mhas`, `mkeys`, `mvals`, `mdel`) and `frq`.
+//!
+//! Keys are texts or integers, and the two never collide (`7` and `"7"` differ).
+//! A number key floors to an integer, as `at xs i` does; NaN and infinities are errors.
+//! `mset` and `mdel` are functional: they return a new map. When the argument is the
+//! only reference the update could happen in place, but builtins borrow their
+//! arguments, so here the clone always shares and `make_mut` copies.
 
+use std::collections::BTreeMap;
+
+use super::convert::{list_arg, map_arg};
 use super::BuiltinDef;
+use crate::error::{codes, RtError, RtResult};
+use crate::value::{num_to_string, MapKey, Obj, Value};
 
-pub const TABLE: &[BuiltinDef] = &[];
+#[rustfmt::skip]
+pub const TABLE: &[BuiltinDef] = &[
+    BuiltinDef { name: "mmap", min_args: 0, max_args: 0, f: mmap },
+    BuiltinDef { name: "mget", min_args: 2, max_args: 2, f: mget },
+    BuiltinDef { name: "mset", min_args: 3, max_args: 3, f: mset },
+    BuiltinDef { name: "mhas", min_args: 2, max_args: 2, f: mhas },
+    BuiltinDef { name: "mkeys", min_args: 1, max_args: 1, f: mkeys },
+    BuiltinDef { name: "mvals", min_args: 1, max_args: 1, f: mvals },
+    BuiltinDef { name: "mdel", min_args: 2, max_args: 2, f: mdel },
+    BuiltinDef { name: "frq", min_args: 1, max_args: 1, f: frq },
+];
+
+/// The map key for a text or number value.
+pub(super) fn map_key(builtin: &str, v: &Value) -> RtResult<MapKey> {
+    if let Some(n) = v.as_num() {
+        if !n.is_finite() {
+            return Err(RtError::new(
+                codes::DOMAIN,
+                format!(
+                    "{builtin}: map key must be finite, got {}",
+                    num_to_string(n)
+                ),
+            ));
+        }
+        return Ok(MapKey::Int(n.floor() as i64));
+    }
+    match v.as_text() {
+        Some(s) => Ok(MapKey::Text(s.to_owned())),
+        None => Err(RtError::new(
+            codes::TYPE,
+            format!("{builtin}: map key must be t or n, got {}", v.kind_name()),
+        )),
+    }
+}
+
+/// Apply `edit` to a copy of the map argument (see the module note on sharing).
+fn updated(builtin: &str, m: &Value, edit: impl FnOnce(&mut BTreeMap<MapKey, Value>)) -> RtResult {
+    map_arg(builtin, m)?;
+    let mut out = m.clone();
+    if let Some(Obj::Map(map)) = out.make_mut() {
+        edit(map);
+    }
+    Ok(out)
+}
+
+fn mmap(_args: &[Value]) -> RtResult {
+    Ok(Value::map(BTreeMap::new()))
+}
+
+/// `mget m k`: the value, or nil when the key is absent.
+fn mget(args: &[Value]) -> RtResult {
+    let m = map_arg("mget", &args[0])?;
+    let k = map_key("mget", &args[1])?;
+    Ok(m.get(&k).cloned().unwrap_or(Value::NIL))
+}
+
+fn mset(args: &[Value]) -> RtResult {
+    let k = map_key("mset", &args[1])?;
+    let v = args[2].clone();
+    updated("mset", &args[0], |m| {
+        m.insert(k, v);
+    })
+}
+
+fn mhas(args: &[Value]) -> RtResult {
+    let m = map_arg("mhas", &args[0])?;
+    Ok(Value::bool(m.contains_key(&map_key("mhas", &args[1])?)))
+}
+
+/// `mkeys m`: keys in order (integers first, then texts).
+fn mkeys(args: &[Value]) -> RtResult {
+    let m = map_arg("mkeys", &args[0])?;
+    Ok(Value::list(m.keys().map(MapKey::to_value).collect()))
+}
+
+/// `mvals m`: values in key order.
+fn mvals(args: &[Value]) -> RtResult {
+    let m = map_arg("mvals", &args[0])?;
+    Ok(Value::list(m.values().cloned().collect()))
+}
+
+fn mdel(args: &[Value]) -> RtResult {
+    let k = map_key("mdel", &args[1])?;
+    updated("mdel", &args[0], |m| {
+        m.remove(&k);
+    })
+}
+
+/// `frq xs`: how often each element occurs, keyed by its display text.
+fn frq(args: &[Value]) -> RtResult {
+    let mut counts: BTreeMap<MapKey, f64> = BTreeMap::new();
+    for x in list_arg("frq", &args[0])? {
+        *counts.entry(MapKey::Text(x.to_string())).or_default() += 1.0;
+    }
+    Ok(Value::map(
+        counts
+            .into_iter()
+            .map(|(k, c)| (k, Value::num(c)))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::text(s)
+    }
+    fn n(x: f64) -> Value {
+        Value::num(x)
+    }
+    fn show(r: RtResult) -> String {
+        r.unwrap().to_string()
+    }
+    fn ab() -> Value {
+        let m = mset(&[mmap(&[]).unwrap(), t("b"), n(1.0)]).unwrap();
+        mset(&[m, t("a"), n(2.0)]).unwrap()
+    }
+
+    #[test]
+    fn set_get_and_has() {
+        let m = ab();
+        assert_eq!(m.to_string(), "{a: 2; b: 1}");
+        assert_eq!(show(mget(&[m.clone(), t("a")])), "2");
+        assert!(mget(&[m.clone(), t("zz")]).unwrap().is_nil());
+        assert_eq!(show(mhas(&[m.clone(), t("a")])), "true");
+        assert_eq!(show(mhas(&[m, t("c")])), "false");
+    }
+
+    #[test]
+    fn mset_leaves_its_argument_unchanged() {
+        let m = ab();
+        let m2 = mset(&[m.clone(), t("c"), n(3.0)]).unwrap();
+        assert_eq!(m.to_string(), "{a: 2; b: 1}");
+        assert_eq!(m2.to_string(), "{a: 2; b: 1; c: 3}");
+        let m3 = mdel(&[m.clone(), t("a")]).unwrap();
+        assert_eq!(m3.to_string(), "{b: 1}");
+        assert_eq!(m.to_string(), "{a: 2; b: 1}");
+    }
+
+    #[test]
+    fn number_keys_floor_and_differ_from_text_keys() {
+        let m = mset(&[mmap(&[]).unwrap(), n(7.9), t("seven")]).unwrap();
+        assert_eq!(show(mget(&[m.clone(), n(7.0)])), "seven");
+        assert_eq!(show(mhas(&[m.clone(), t("7")])), "false");
+        let e = mset(&[m.clone(), n(f64::NAN), n(1.0)]).unwrap_err();
+        assert_eq!(e.code, codes::DOMAIN);
+        assert_eq!(mget(&[m, Value::NIL]).unwrap_err().code, codes::TYPE);
+        assert_eq!(mget(&[n(1.0), t("a")]).unwrap_err().code, codes::TYPE);
+    }
+
+    #[test]
+    fn keys_and_values_come_in_key_order() {
+        assert_eq!(show(mkeys(&[ab()])), "[a, b]");
+        assert_eq!(show(mvals(&[ab()])), "[2, 1]");
+        let m = mset(&[ab(), n(5.0), t("five")]).unwrap();
+        let keys = mkeys(&[m]).unwrap();
+        assert!(keys.as_list().unwrap()[0].is_num());
+    }
+
+    #[test]
+    fn frq_counts_by_display_text() {
+        let xs = Value::list(vec![t("a"), t("b"), t("a")]);
+        assert_eq!(show(frq(&[xs])), "{a: 2; b: 1}");
+        let mixed = Value::list(vec![n(1.0), t("1"), Value::bool(true)]);
+        assert_eq!(show(frq(&[mixed])), "{1: 2; true: 1}");
+    }
+}

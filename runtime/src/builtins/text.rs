@@ -1,5 +1,412 @@
-//! Builtins: text family.
+//! Builtins: text operations, and the sequence operations that work on both lists and
+//! texts (`len`, `has`, `hd`, `tl`, `rev`, `unq`, `slc`, `at`, `take`, `drop`).
+//!
+//! `len` counts bytes, as the language defines it; every other operation on a text
+//! works on characters (Unicode scalars), so `hd "héllo"` is `"h"` and slicing never
+//! splits a character. Case functions are ASCII-only by definition.
 
+use std::collections::HashSet;
+use std::ops::Range;
+
+use super::convert::{int_arg, list_arg, text_arg};
+use super::stats::set_key;
 use super::BuiltinDef;
+use crate::error::{codes, RtError, RtResult};
+use crate::value::{Obj, Value};
 
-pub const TABLE: &[BuiltinDef] = &[];
+#[rustfmt::skip]
+pub const TABLE: &[BuiltinDef] = &[
+    BuiltinDef { name: "len", min_args: 1, max_args: 1, f: len },
+    BuiltinDef { name: "has", min_args: 2, max_args: 2, f: has },
+    BuiltinDef { name: "hd", min_args: 1, max_args: 1, f: hd },
+    BuiltinDef { name: "tl", min_args: 1, max_args: 1, f: tl },
+    BuiltinDef { name: "rev", min_args: 1, max_args: 1, f: rev },
+    BuiltinDef { name: "unq", min_args: 1, max_args: 1, f: unq },
+    BuiltinDef { name: "slc", min_args: 3, max_args: 3, f: slc },
+    BuiltinDef { name: "at", min_args: 2, max_args: 2, f: at },
+    BuiltinDef { name: "take", min_args: 2, max_args: 2, f: take },
+    BuiltinDef { name: "drop", min_args: 2, max_args: 2, f: drop },
+    BuiltinDef { name: "trm", min_args: 1, max_args: 1, f: trm },
+    BuiltinDef { name: "spl", min_args: 2, max_args: 2, f: spl },
+    BuiltinDef { name: "cat", min_args: 2, max_args: 2, f: cat },
+    BuiltinDef { name: "chars", min_args: 1, max_args: 1, f: chars },
+    BuiltinDef { name: "ord", min_args: 1, max_args: 1, f: ord },
+    BuiltinDef { name: "chr", min_args: 1, max_args: 1, f: chr },
+    BuiltinDef { name: "upr", min_args: 1, max_args: 1, f: upr },
+    BuiltinDef { name: "lwr", min_args: 1, max_args: 1, f: lwr },
+    BuiltinDef { name: "cap", min_args: 1, max_args: 1, f: cap },
+];
+
+/// A list or a text seen as a sequence of characters.
+enum Seq<'a> {
+    List(&'a [Value]),
+    Text(Vec<char>),
+}
+
+impl Seq<'_> {
+    fn of<'a>(builtin: &str, v: &'a Value) -> RtResult<Seq<'a>> {
+        match v.heap() {
+            Some(Obj::List(xs)) => Ok(Seq::List(xs)),
+            Some(Obj::Text(s)) => Ok(Seq::Text(s.chars().collect())),
+            _ => Err(RtError::new(
+                codes::TYPE,
+                format!("{builtin}: expected L or t, got {}", v.kind_name()),
+            )),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Seq::List(xs) => xs.len(),
+            Seq::Text(cs) => cs.len(),
+        }
+    }
+
+    /// The sub-sequence as a new value of the same kind.
+    fn slice(&self, r: Range<usize>) -> Value {
+        match self {
+            Seq::List(xs) => Value::list(xs[r].to_vec()),
+            Seq::Text(cs) => Value::text(cs[r].iter().collect::<String>()),
+        }
+    }
+
+    /// The element at `i` (a one-character text for texts); `i` must be in bounds.
+    fn item(&self, i: usize) -> Value {
+        match self {
+            Seq::List(xs) => xs[i].clone(),
+            Seq::Text(cs) => Value::text(cs[i].to_string()),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Seq::List(_) => "list",
+            Seq::Text(_) => "text",
+        }
+    }
+}
+
+/// A Python-style index: negative counts from the end, then clamped to `0..=len`.
+fn clamp_index(i: i64, len: usize) -> usize {
+    let len = len as i64;
+    let i = if i < 0 { i + len } else { i };
+    i.clamp(0, len) as usize
+}
+
+fn len(args: &[Value]) -> RtResult {
+    let n = match args[0].heap() {
+        Some(Obj::Text(s)) => s.len(),
+        Some(Obj::List(xs)) => xs.len(),
+        Some(Obj::Map(m)) => m.len(),
+        _ => {
+            return Err(RtError::new(
+                codes::TYPE,
+                format!("len: expected t, L or M, got {}", args[0].kind_name()),
+            ))
+        }
+    };
+    Ok(Value::num(n as f64))
+}
+
+/// `has xs v`: list membership, or substring for texts.
+fn has(args: &[Value]) -> RtResult {
+    let found = match args[0].heap() {
+        Some(Obj::List(xs)) => xs.contains(&args[1]),
+        Some(Obj::Text(s)) => s.contains(text_arg("has", &args[1])?),
+        _ => {
+            return Err(RtError::new(
+                codes::TYPE,
+                format!("has: expected L or t, got {}", args[0].kind_name()),
+            ))
+        }
+    };
+    Ok(Value::bool(found))
+}
+
+fn hd(args: &[Value]) -> RtResult {
+    let s = Seq::of("hd", &args[0])?;
+    if s.len() == 0 {
+        return Err(RtError::new(
+            codes::DOMAIN,
+            format!("hd: empty {}", s.kind()),
+        ));
+    }
+    Ok(s.item(0))
+}
+
+fn tl(args: &[Value]) -> RtResult {
+    let s = Seq::of("tl", &args[0])?;
+    if s.len() == 0 {
+        return Err(RtError::new(
+            codes::DOMAIN,
+            format!("tl: empty {}", s.kind()),
+        ));
+    }
+    Ok(s.slice(1..s.len()))
+}
+
+fn rev(args: &[Value]) -> RtResult {
+    Ok(match Seq::of("rev", &args[0])? {
+        Seq::List(xs) => Value::list(xs.iter().rev().cloned().collect()),
+        Seq::Text(cs) => Value::text(cs.iter().rev().collect::<String>()),
+    })
+}
+
+/// `unq xs`: drop repeats, keeping first occurrences in order.
+fn unq(args: &[Value]) -> RtResult {
+    Ok(match Seq::of("unq", &args[0])? {
+        Seq::Text(cs) => {
+            let mut seen = HashSet::new();
+            Value::text(
+                cs.into_iter()
+                    .filter(|c| seen.insert(*c))
+                    .collect::<String>(),
+            )
+        }
+        Seq::List(xs) => {
+            // Hashable elements (numbers, texts, bools) dedupe by key; others compare
+            // structurally against what was kept.
+            let mut seen = HashSet::new();
+            let mut kept: Vec<Value> = Vec::new();
+            for x in xs {
+                let fresh = match set_key(x) {
+                    Some(k) => seen.insert(k),
+                    None => !kept.contains(x),
+                };
+                if fresh {
+                    kept.push(x.clone());
+                }
+            }
+            Value::list(kept)
+        }
+    })
+}
+
+/// `slc xs a b`: elements `a..b`; negative indices count from the end; bounds clamp.
+fn slc(args: &[Value]) -> RtResult {
+    let s = Seq::of("slc", &args[0])?;
+    let a = clamp_index(int_arg("slc", &args[1])?, s.len());
+    let b = clamp_index(int_arg("slc", &args[2])?, s.len());
+    Ok(s.slice(a..b.max(a)))
+}
+
+/// `at xs i`: one element; negative `i` counts from the end, fractional `i` floors.
+fn at(args: &[Value]) -> RtResult {
+    let s = Seq::of("at", &args[0])?;
+    let i = int_arg("at", &args[1])?;
+    let len = s.len() as i64;
+    let i = if i < 0 { i + len } else { i };
+    if i < 0 || i >= len {
+        return Err(RtError::new(
+            codes::DOMAIN,
+            format!("{} index out of bounds", s.kind()),
+        ));
+    }
+    Ok(s.item(i as usize))
+}
+
+/// `take n xs`: Python's `xs[:n]`.
+fn take(args: &[Value]) -> RtResult {
+    let s = Seq::of("take", &args[1])?;
+    let end = clamp_index(int_arg("take", &args[0])?, s.len());
+    Ok(s.slice(0..end))
+}
+
+/// `drop n xs`: Python's `xs[n:]`.
+fn drop(args: &[Value]) -> RtResult {
+    let s = Seq::of("drop", &args[1])?;
+    let start = clamp_index(int_arg("drop", &args[0])?, s.len());
+    Ok(s.slice(start..s.len()))
+}
+
+fn trm(args: &[Value]) -> RtResult {
+    Ok(Value::text(text_arg("trm", &args[0])?.trim()))
+}
+
+/// `spl t sep`: every piece, empty ones included; an empty separator splits into
+/// characters.
+fn spl(args: &[Value]) -> RtResult {
+    let s = text_arg("spl", &args[0])?;
+    let sep = text_arg("spl", &args[1])?;
+    let parts: Vec<Value> = if sep.is_empty() {
+        s.chars().map(|c| Value::text(c.to_string())).collect()
+    } else {
+        s.split(sep).map(Value::text).collect()
+    };
+    Ok(Value::list(parts))
+}
+
+/// `cat xs sep`: join; non-text elements contribute their display form.
+fn cat(args: &[Value]) -> RtResult {
+    let xs = list_arg("cat", &args[0])?;
+    let sep = text_arg("cat", &args[1])?;
+    let mut out = String::new();
+    for (i, x) in xs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        match x.as_text() {
+            Some(t) => out.push_str(t),
+            None => out.push_str(&x.to_string()),
+        }
+    }
+    Ok(Value::text(out))
+}
+
+fn chars(args: &[Value]) -> RtResult {
+    let s = text_arg("chars", &args[0])?;
+    Ok(Value::list(
+        s.chars().map(|c| Value::text(c.to_string())).collect(),
+    ))
+}
+
+fn ord(args: &[Value]) -> RtResult {
+    match text_arg("ord", &args[0])?.chars().next() {
+        Some(c) => Ok(Value::num(c as u32 as f64)),
+        None => Err(RtError::new(codes::DOMAIN, "ord: empty text")),
+    }
+}
+
+fn chr(args: &[Value]) -> RtResult {
+    let n = int_arg("chr", &args[0])?;
+    u32::try_from(n)
+        .ok()
+        .and_then(char::from_u32)
+        .map(|c| Value::text(c.to_string()))
+        .ok_or_else(|| RtError::new(codes::DOMAIN, format!("chr: {n} is not a character code")))
+}
+
+fn upr(args: &[Value]) -> RtResult {
+    Ok(Value::text(text_arg("upr", &args[0])?.to_ascii_uppercase()))
+}
+
+fn lwr(args: &[Value]) -> RtResult {
+    Ok(Value::text(text_arg("lwr", &args[0])?.to_ascii_lowercase()))
+}
+
+fn cap(args: &[Value]) -> RtResult {
+    let mut s = text_arg("cap", &args[0])?.to_owned();
+    if let Some(first) = s.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    Ok(Value::text(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::text(s)
+    }
+    fn n(x: f64) -> Value {
+        Value::num(x)
+    }
+    fn nums(xs: &[f64]) -> Value {
+        Value::list(xs.iter().map(|x| n(*x)).collect())
+    }
+    fn show(r: RtResult) -> String {
+        r.unwrap().to_string()
+    }
+
+    #[test]
+    fn len_counts_bytes_elements_and_entries() {
+        assert_eq!(show(len(&[t("héllo")])), "6");
+        assert_eq!(show(len(&[nums(&[1.0, 2.0])])), "2");
+        assert_eq!(show(len(&[Value::map(Default::default())])), "0");
+        assert_eq!(len(&[n(1.0)]).unwrap_err().code, codes::TYPE);
+    }
+
+    #[test]
+    fn has_checks_membership_and_substrings() {
+        assert_eq!(show(has(&[t("hello"), t("ell")])), "true");
+        assert_eq!(show(has(&[t("hello"), t("z")])), "false");
+        assert_eq!(show(has(&[nums(&[1.0, 2.0]), n(2.0)])), "true");
+        assert_eq!(show(has(&[nums(&[1.0]), t("1")])), "false");
+    }
+
+    #[test]
+    fn hd_and_tl_work_on_characters_and_reject_empty() {
+        assert_eq!(show(hd(&[t("héllo")])), "h");
+        assert_eq!(show(tl(&[t("héllo")])), "éllo");
+        assert_eq!(
+            show(tl(&[Value::list(vec![t("a"), t("b"), t("c")])])),
+            "[b, c]"
+        );
+        let e = hd(&[nums(&[])]).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (codes::DOMAIN, "hd: empty list")
+        );
+        assert_eq!(tl(&[t("")]).unwrap_err().message, "tl: empty text");
+    }
+
+    #[test]
+    fn rev_and_unq() {
+        assert_eq!(show(rev(&[nums(&[1.0, 2.0, 3.0])])), "[3, 2, 1]");
+        assert_eq!(show(rev(&[t("abc")])), "cba");
+        assert_eq!(show(unq(&[nums(&[1.0, 1.0, 2.0])])), "[1, 2]");
+        assert_eq!(show(unq(&[t("banana")])), "ban");
+        let nested = Value::list(vec![nums(&[1.0]), nums(&[1.0]), t("1"), n(1.0)]);
+        assert_eq!(show(unq(&[nested])), "[[1], 1, 1]");
+    }
+
+    #[test]
+    fn slc_takes_negative_indices_and_clamps() {
+        let xs = nums(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(show(slc(&[xs.clone(), n(1.0), n(3.0)])), "[2, 3]");
+        assert_eq!(show(slc(&[xs.clone(), n(-2.0), n(99.0)])), "[3, 4]");
+        assert_eq!(show(slc(&[xs, n(3.0), n(1.0)])), "[]");
+        assert_eq!(show(slc(&[t("héllo"), n(1.0), n(-1.0)])), "éll");
+    }
+
+    #[test]
+    fn at_indexes_from_either_end_and_floors() {
+        let xs = nums(&[1.0, 2.0, 3.0]);
+        assert_eq!(show(at(&[xs.clone(), n(-1.0)])), "3");
+        assert_eq!(show(at(&[xs.clone(), n(1.7)])), "2");
+        assert_eq!(show(at(&[t("héllo"), n(1.0)])), "é");
+        let e = at(&[xs.clone(), n(5.0)]).unwrap_err();
+        assert_eq!(e.to_string(), "ILO-R004: list index out of bounds");
+        assert_eq!(at(&[xs, n(-4.0)]).unwrap_err().code, codes::DOMAIN);
+    }
+
+    #[test]
+    fn take_and_drop_follow_python_slices() {
+        let xs = nums(&[1.0, 2.0, 3.0]);
+        assert_eq!(show(take(&[n(2.0), xs.clone()])), "[1, 2]");
+        assert_eq!(show(take(&[n(-1.0), xs.clone()])), "[1, 2]");
+        assert_eq!(show(take(&[n(9.0), xs.clone()])), "[1, 2, 3]");
+        assert_eq!(show(drop(&[n(1.0), xs.clone()])), "[2, 3]");
+        assert_eq!(show(drop(&[n(-1.0), xs])), "[3]");
+        assert_eq!(show(take(&[n(2.0), t("héllo")])), "hé");
+    }
+
+    #[test]
+    fn trm_spl_cat() {
+        assert_eq!(show(trm(&[t("  a  ")])), "a");
+        assert_eq!(show(spl(&[t("a,b,,c"), t(",")])), "[a, b, , c]");
+        assert_eq!(show(spl(&[t("ab"), t("")])), "[a, b]");
+        let xs = Value::list(vec![t("a"), t("b"), n(3.0)]);
+        assert_eq!(show(cat(&[xs, t(",")])), "a,b,3");
+    }
+
+    #[test]
+    fn characters_and_codes() {
+        assert_eq!(show(chars(&[t("abc")])), "[a, b, c]");
+        assert_eq!(show(ord(&[t("A")])), "65");
+        assert_eq!(ord(&[t("")]).unwrap_err().code, codes::DOMAIN);
+        assert_eq!(show(chr(&[n(66.0)])), "B");
+        assert_eq!(chr(&[n(-1.0)]).unwrap_err().code, codes::DOMAIN);
+        assert_eq!(chr(&[n(55296.0)]).unwrap_err().code, codes::DOMAIN);
+    }
+
+    #[test]
+    fn ascii_case() {
+        assert_eq!(show(upr(&[t("abcé")])), "ABCé");
+        assert_eq!(show(lwr(&[t("ABC")])), "abc");
+        assert_eq!(show(cap(&[t("abc")])), "Abc");
+        assert_eq!(show(cap(&[t("éa")])), "éa");
+        assert_eq!(show(cap(&[t("")])), "");
+    }
+}
