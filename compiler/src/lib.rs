@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod builtin_names;
 pub mod builtin_sigs;
+pub mod codegen;
 pub mod diag;
 pub mod lexer;
 pub mod loader;

@@ -39,7 +39,8 @@ pub extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
         (a.heap(), b.heap()),
         (Some(Obj::Text(_)), Some(Obj::Text(_))) | (Some(Obj::List(_)), Some(Obj::List(_)))
     );
-    if !appendable || !a.is_unique() {
+    // `s=+s s`: the operand is the very object we would mutate, so copy instead.
+    if !appendable || !a.is_unique() || a.raw() == b.raw() {
         return ilo_add(a.raw(), b.raw());
     }
     match (a.make_mut(), b.heap()) {

@@ -62,6 +62,10 @@ pub extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
     if xs.as_list().is_none() {
         return not_a_list(&xs);
     }
+    if xs.raw() == v.raw() {
+        // `xs=+=xs xs`: never mutate the list while it is also the pushed value.
+        return ilo_append(xs.raw(), v.raw());
+    }
     if let Some(Obj::List(items)) = xs.make_mut() {
         items.push(v.clone());
     }

@@ -1,0 +1,85 @@
+//! The native calling convention of compiled ilo functions and the runtime imports.
+//!
+//! Every ilo function (declared, lambda, closure, builtin wrapper) compiles to
+//! `extern "C" fn(ctx: i64, env: i64, a1: i64, …, an: i64) -> i64`: `ctx` is the
+//! thread's `Ctx`, `env` the function's own value word (0 on direct calls), arguments
+//! borrowed value words, the result an owned word or `ERROR_SENTINEL`.
+//!
+//! Runtime entry points are imported by walking `ilo_runtime::abi::entry_points()`,
+//! the runtime's single list, so no name or signature is repeated here.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
+use cranelift_codegen::isa::CallConv;
+use cranelift_module::{FuncId, Linkage, Module, ModuleResult};
+use ilo_runtime::abi::{entry_points, AbiType};
+
+/// Value words, pointers and integers are all 64-bit.
+pub const WORD: Type = types::I64;
+
+pub use ilo_runtime::ops::control::ITER_END;
+pub use ilo_runtime::value::{ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, TRUE};
+
+fn cl_type(t: AbiType) -> Type {
+    match t {
+        AbiType::F => types::F64,
+        AbiType::W | AbiType::I | AbiType::P => WORD,
+    }
+}
+
+/// The signature of an ilo function taking `arity` arguments.
+pub fn ilo_signature(call_conv: CallConv, arity: usize) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params
+        .extend(std::iter::repeat_n(AbiParam::new(WORD), arity + 2));
+    sig.returns.push(AbiParam::new(WORD));
+    sig
+}
+
+/// Signature of the per-function entry trampoline the driver calls:
+/// `extern "C" fn(ctx, args: *const u64) -> u64`.
+pub fn entry_signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(WORD));
+    sig.params.push(AbiParam::new(WORD));
+    sig.returns.push(AbiParam::new(WORD));
+    sig
+}
+
+/// Every runtime entry point, imported into one module.
+pub struct RuntimeImports {
+    funcs: HashMap<&'static str, FuncId>,
+}
+
+impl RuntimeImports {
+    pub fn declare<M: Module>(module: &mut M) -> ModuleResult<RuntimeImports> {
+        let call_conv = module.isa().default_call_conv();
+        let mut funcs = HashMap::new();
+        for ep in entry_points() {
+            let mut sig = Signature::new(call_conv);
+            sig.params
+                .extend(ep.params.iter().map(|t| AbiParam::new(cl_type(*t))));
+            if let Some(r) = ep.ret {
+                sig.returns.push(AbiParam::new(cl_type(r)));
+            }
+            let id = module.declare_function(ep.name, Linkage::Import, &sig)?;
+            funcs.insert(ep.name, id);
+        }
+        Ok(RuntimeImports { funcs })
+    }
+
+    /// The imported entry point `name`. Panics on a name missing from the runtime's
+    /// list: that is a bug in the code generator, caught by any test that uses it.
+    pub fn get(&self, name: &str) -> FuncId {
+        match self.funcs.get(name) {
+            Some(id) => *id,
+            None => panic!("runtime entry point {name} is not in ilo_runtime::abi"),
+        }
+    }
+}
+
+/// (name, address) of every runtime entry point, for JIT symbol registration.
+pub fn runtime_symbols() -> Vec<(&'static str, *const u8)> {
+    entry_points().iter().map(|e| (e.name, e.addr)).collect()
+}

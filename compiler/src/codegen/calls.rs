@@ -1,0 +1,200 @@
+//! Calls and function values.
+//!
+//! - a user function: a direct call `f(ctx, 0, args…)`;
+//! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now;
+//! - a local holding a function value: `ilo_func_code` checks it and yields the code
+//!   address, then an indirect call passes the value itself as `env`.
+//!
+//! Every call result is checked for the error sentinel; `!` and `!!` unwrap it.
+
+use cranelift_codegen::ir::{InstBuilder, Value as Cv};
+use cranelift_module::{Linkage, Module};
+
+use super::abi::{ilo_signature, WORD};
+use super::names;
+use super::shared::{FnRef, Wrapper};
+use super::translator::{Translator, V};
+use crate::ast::{Expr, Ident, Unwrap};
+use crate::span::Span;
+use crate::verify::CallTarget;
+
+impl<M: Module> Translator<'_, M> {
+    pub fn call(&mut self, e: &Expr, callee: &Ident, args: &[Expr], unwrap: Unwrap) -> V {
+        let target = match self.checked.calls.get(&e.id) {
+            Some(t) => t.clone(),
+            None if self.locals.contains_key(&callee.name) => {
+                CallTarget::Local(callee.name.clone())
+            }
+            None if self.sh.user.contains_key(&callee.name) => {
+                CallTarget::User(callee.name.clone())
+            }
+            None => CallTarget::Builtin(callee.name.clone()),
+        };
+        let vals: Vec<V> = args
+            .iter()
+            .map(|a| {
+                let v = self.expr(a);
+                self.push(v);
+                v
+            })
+            .collect();
+        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let r = match &target {
+            CallTarget::User(name) => match self.sh.user.get(name).copied() {
+                Some(f) => {
+                    let fref = self.fref(f.id);
+                    let zero = self.iconst(0);
+                    let mut all = vec![self.ctx, zero];
+                    all.extend(&words);
+                    let call = self.b.ins().call(fref, &all);
+                    Some(self.b.inst_results(call)[0])
+                }
+                None => None,
+            },
+            CallTarget::Builtin(name) => match ilo_runtime::builtins::lookup(name) {
+                Some(id) => {
+                    let id = self.b.ins().iconst(WORD, id as i64);
+                    let arr = self.word_array(&words);
+                    let n = self.b.ins().iconst(WORD, words.len() as i64);
+                    Some(self.rt("ilo_builtin", &[id, arr, n]))
+                }
+                None => None,
+            },
+            CallTarget::Local(name) => match self.read_local(name) {
+                Some(f) => {
+                    let fw = self.word(f);
+                    Some(self.call_value(fw, &words, e.span))
+                }
+                None => None,
+            },
+        };
+        let Some(r) = r else {
+            for v in vals.into_iter().rev() {
+                self.pop(v);
+                self.drop_v(v);
+            }
+            self.unsupported(
+                format!("cannot resolve call to '{}'", callee.name),
+                callee.span,
+            );
+            return self.nil();
+        };
+        self.check(r, e.span);
+        for v in vals.into_iter().rev() {
+            self.pop(v);
+            self.drop_v(v);
+        }
+        self.unwrap(r, unwrap, e.span)
+    }
+
+    /// Call the function value `f` (borrowed) with borrowed `args`.
+    fn call_value(&mut self, f: Cv, args: &[Cv], span: Span) -> Cv {
+        let n = self.b.ins().iconst(WORD, args.len() as i64);
+        let code = self.rt("ilo_func_code", &[f, n]);
+        let bad = self
+            .b
+            .ins()
+            .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, code, 0);
+        self.branch_to_error(bad, span);
+        let sig = ilo_signature(self.sh.call_conv, args.len());
+        let sig = self.b.import_signature(sig);
+        let mut all = vec![self.ctx, f];
+        all.extend(args);
+        let call = self.b.ins().call_indirect(sig, code, &all);
+        self.b.inst_results(call)[0]
+    }
+
+    /// `f! …` returns an Err or nil result from the enclosing function as is;
+    /// `f!! …` turns it into ILO-R009. Both yield the Ok payload otherwise.
+    fn unwrap(&mut self, r: Cv, unwrap: Unwrap, span: Span) -> V {
+        match unwrap {
+            Unwrap::None => V::Owned(r),
+            Unwrap::Panic => V::Owned(self.rt_checked("ilo_unwrap_panic", &[r], span)),
+            Unwrap::Propagate => {
+                let failed = self.rt("ilo_is_failure", &[r]);
+                let out = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(failed, out, &[], cont, &[]);
+                self.b.switch_to_block(out);
+                self.exit_with(r, 0);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+                V::Owned(self.rt("ilo_unwrap_move", &[r]))
+            }
+        }
+    }
+
+    /// A function value for a named function or builtin (`map dbl xs`, `map str xs`);
+    /// `None` when `target` names neither.
+    pub fn function_value(&mut self, target: &CallTarget, span: Span) -> Option<V> {
+        match target {
+            CallTarget::User(name) => {
+                let f = *self.sh.user.get(name)?;
+                Some(self.make_func(f, name, &[]))
+            }
+            CallTarget::Builtin(name) => {
+                let f = self.builtin_wrapper(name, span)?;
+                Some(self.make_func(f, name, &[]))
+            }
+            CallTarget::Local(name) => self.read_local(name),
+        }
+    }
+
+    fn builtin_wrapper(&mut self, name: &str, span: Span) -> Option<FnRef> {
+        if let Some(w) = self.sh.wrappers.get(name) {
+            return Some(w.func);
+        }
+        let builtin_id = ilo_runtime::builtins::lookup(name)?;
+        let arity = ilo_runtime::builtins::table()[builtin_id].min_args as usize;
+        let sig = ilo_signature(self.sh.call_conv, arity);
+        let id = match self.module.declare_function(
+            &names::builtin_wrapper(name, arity),
+            Linkage::Local,
+            &sig,
+        ) {
+            Ok(id) => id,
+            Err(err) => {
+                self.unsupported(format!("cannot declare wrapper for {name}: {err}"), span);
+                return None;
+            }
+        };
+        let func = FnRef { id, arity };
+        self.sh
+            .wrappers
+            .insert(name.to_string(), Wrapper { func, builtin_id });
+        Some(func)
+    }
+
+    /// `ilo_func_new` for compiled function `f`, capturing the borrowed `caps`.
+    fn make_func(&mut self, f: FnRef, name: &str, caps: &[Cv]) -> V {
+        let fref = self.fref(f.id);
+        let code = self.b.ins().func_addr(WORD, fref);
+        let arity = self.b.ins().iconst(WORD, f.arity as i64);
+        let (np, nl) = self.bytes(name.as_bytes());
+        let arr = self.word_array(caps);
+        let n = self.b.ins().iconst(WORD, caps.len() as i64);
+        V::Owned(self.rt("ilo_func_new", &[code, arity, np, nl, arr, n]))
+    }
+
+    /// A lambda: its lifted function, plus copies of the captured locals.
+    pub fn lambda_value(&mut self, e: &Expr) -> V {
+        let Some(f) = self.sh.lambdas.get(&e.id).copied() else {
+            self.unsupported("lambda was not lifted", e.span);
+            return self.nil();
+        };
+        let names = self
+            .checked
+            .captures
+            .get(&e.id)
+            .cloned()
+            .unwrap_or_default();
+        let caps: Vec<Cv> = names
+            .iter()
+            .map(|n| match self.read_local(n) {
+                Some(v) => self.word(v),
+                None => self.iconst(super::abi::NIL),
+            })
+            .collect();
+        self.make_func(f, "lambda", &caps)
+    }
+}

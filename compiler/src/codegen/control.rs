@@ -1,0 +1,448 @@
+//! Control flow: conditions, loops, ternaries, match and `??`.
+//!
+//! Conditions are computed as Cranelift booleans, never as bool words, so a numeric
+//! comparison in a guard or loop header is one `fcmp`. Constructs that yield a value
+//! on several paths merge through a block parameter that is an f64 when the verifier
+//! typed the whole construct as a number and an owned word otherwise.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as Cv};
+use cranelift_module::Module;
+
+use super::abi::{ITER_END, NIL, TRUE, WORD};
+use super::stmt::block_type;
+use super::translator::{LoopFrame, Prev, Translator, V};
+use crate::ast::{
+    BinOp, Block as AstBlock, Expr, ExprKind, Ident, MatchArm, Pattern, Type, TypeTest, UnOp,
+};
+use crate::span::Span;
+
+impl<M: Module> Translator<'_, M> {
+    /// The truth of `e` (inverted when `negated`) as an i8.
+    pub fn cond(&mut self, e: &Expr, negated: bool) -> Cv {
+        let c = self.cond_inner(e);
+        if negated {
+            self.b.ins().icmp_imm_s(IntCC::Equal, c, 0)
+        } else {
+            c
+        }
+    }
+
+    fn cond_inner(&mut self, e: &Expr) -> Cv {
+        match &e.kind {
+            ExprKind::Bool(b) => self.b.ins().iconst(types::I8, i64::from(*b)),
+            ExprKind::Unary {
+                op: UnOp::Not,
+                expr,
+            } => self.cond(expr, true),
+            ExprKind::Binary { op, lhs, rhs } => match op {
+                BinOp::And | BinOp::Or => self.short_circuit(*op == BinOp::And, lhs, rhs),
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
+                    self.compare(*op, lhs, rhs, e.span)
+                }
+                _ => self.truth_of(e),
+            },
+            _ => self.truth_of(e),
+        }
+    }
+
+    fn truth_of(&mut self, e: &Expr) -> Cv {
+        let v = self.expr(e);
+        let ty = self.ty(e).clone();
+        self.truthy(v, &ty)
+    }
+
+    /// Truthiness (false, nil, 0, "" and [] are false), consuming `v`.
+    pub fn truthy(&mut self, v: V, ty: &Type) -> Cv {
+        match v {
+            V::Num(x) => {
+                let zero = self.b.ins().f64const(0.0);
+                self.b.ins().fcmp(FloatCC::OrderedNotEqual, x, zero)
+            }
+            _ if *ty == Type::Bool => {
+                let w = self.word(v);
+                self.b.ins().icmp_imm_s(IntCC::Equal, w, TRUE as i64)
+            }
+            _ => {
+                let w = self.word(v);
+                let r = self.rt("ilo_truthy", &[w]);
+                self.drop_v(v);
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
+            }
+        }
+    }
+
+    /// `&a b` / `|a b`: `b` is evaluated only when `a` does not decide.
+    fn short_circuit(&mut self, and: bool, lhs: &Expr, rhs: &Expr) -> Cv {
+        let a = self.cond(lhs, false);
+        let rhs_b = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.append_block_param(merge, types::I8);
+        if and {
+            self.b.ins().brif(a, rhs_b, &[], merge, &[a.into()]);
+        } else {
+            self.b.ins().brif(a, merge, &[a.into()], rhs_b, &[]);
+        }
+        self.b.switch_to_block(rhs_b);
+        let c = self.cond(rhs, false);
+        self.b.ins().jump(merge, &[c.into()]);
+        self.b.switch_to_block(merge);
+        self.b.block_params(merge)[0]
+    }
+
+    /// Comparison operators: `fcmp` on numbers, the runtime otherwise.
+    fn compare(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> Cv {
+        if self.is_num(lhs) && self.is_num(rhs) {
+            let a = self.expr(lhs);
+            let a = self.f64(a, true, lhs.span);
+            let b = self.expr(rhs);
+            let b = self.f64(b, true, rhs.span);
+            let cc = match op {
+                BinOp::Eq => FloatCC::Equal,
+                BinOp::Ne => FloatCC::NotEqual,
+                BinOp::Lt => FloatCC::LessThan,
+                BinOp::Gt => FloatCC::GreaterThan,
+                BinOp::Le => FloatCC::LessThanOrEqual,
+                _ => FloatCC::GreaterThanOrEqual,
+            };
+            return self.b.ins().fcmp(cc, a, b);
+        }
+        let a = self.expr(lhs);
+        self.push(a);
+        let b = self.expr(rhs);
+        self.push(b);
+        let (wa, wb) = (self.word(a), self.word(b));
+        let c = match op {
+            BinOp::Eq | BinOp::Ne => {
+                let r = self.rt("ilo_eq", &[wa, wb]);
+                let cc = if op == BinOp::Eq {
+                    IntCC::NotEqual
+                } else {
+                    IntCC::Equal
+                };
+                self.b.ins().icmp_imm_s(cc, r, 0)
+            }
+            _ => {
+                let code = match op {
+                    BinOp::Lt => 0,
+                    BinOp::Gt => 1,
+                    BinOp::Le => 2,
+                    _ => 3,
+                };
+                let code = self.b.ins().iconst(WORD, code);
+                let r = self.rt_checked("ilo_compare", &[wa, wb, code], span);
+                self.b.ins().icmp_imm_s(IntCC::Equal, r, TRUE as i64)
+            }
+        };
+        self.pop(b);
+        self.pop(a);
+        self.drop_v(b);
+        self.drop_v(a);
+        c
+    }
+
+    // ── merging values from several paths ──
+
+    /// A merge block taking an f64 (`numeric`) or an owned word.
+    fn merge_block(&mut self, numeric: bool) -> Block {
+        let m = self.b.create_block();
+        self.b
+            .append_block_param(m, if numeric { types::F64 } else { WORD });
+        m
+    }
+
+    /// Convert a branch's value for the merge block and jump there.
+    fn jump_merge(&mut self, merge: Block, v: V, ty: &Type, numeric: bool, span: Span) {
+        let out = if numeric {
+            let x = self.f64(v, *ty == Type::Num, span);
+            self.drop_v(v);
+            x
+        } else {
+            self.owned(v)
+        };
+        self.b.ins().jump(merge, &[out.into()]);
+    }
+
+    fn merged(&mut self, merge: Block, numeric: bool, ty: &Type) -> V {
+        self.b.switch_to_block(merge);
+        let p = self.b.block_params(merge)[0];
+        if numeric {
+            V::Num(p)
+        } else {
+            self.classify(V::Owned(p), ty)
+        }
+    }
+
+    /// Every two-branch conditional expression.
+    pub fn ternary(&mut self, e: &Expr, cond: &Expr, then: &AstBlock, els: &AstBlock) -> V {
+        let numeric = self.is_num(e);
+        let c = self.cond(cond, false);
+        let (tb, eb) = (self.b.create_block(), self.b.create_block());
+        let merge = self.merge_block(numeric);
+        self.b.ins().brif(c, tb, &[], eb, &[]);
+        for (blk, body) in [(tb, then), (eb, els)] {
+            self.b.switch_to_block(blk);
+            let v = self.block_value(body);
+            let ty = block_type(self.checked, body).clone();
+            self.jump_merge(merge, v, &ty, numeric, e.span);
+        }
+        let ty = self.ty(e).clone();
+        self.merged(merge, numeric, &ty)
+    }
+
+    /// `a??b`
+    pub fn coalesce(&mut self, e: &Expr, lhs: &Expr, rhs: &Expr) -> V {
+        let a = self.expr(lhs);
+        if let V::Num(_) = a {
+            return a;
+        }
+        let numeric = self.is_num(e);
+        let w = self.word(a);
+        let is_nil = self.b.ins().icmp_imm_s(IntCC::Equal, w, NIL as i64);
+        let (lb, rb) = (self.b.create_block(), self.b.create_block());
+        let merge = self.merge_block(numeric);
+        self.b.ins().brif(is_nil, rb, &[], lb, &[]);
+        self.b.switch_to_block(lb);
+        let lty = self.ty(lhs).clone();
+        self.jump_merge(merge, a, &lty, numeric, e.span);
+        self.b.switch_to_block(rb);
+        let v = self.expr(rhs);
+        let rty = self.ty(rhs).clone();
+        self.jump_merge(merge, v, &rty, numeric, e.span);
+        let ty = self.ty(e).clone();
+        self.merged(merge, numeric, &ty)
+    }
+
+    // ── match ──
+
+    pub fn match_expr(&mut self, e: &Expr, subject: Option<&Expr>, arms: &[MatchArm]) -> V {
+        let (subj, sty) = match subject {
+            Some(s) => (self.expr(s), self.ty(s).clone()),
+            None => match self.prev.take() {
+                Some(Prev::Value(v, ty)) => {
+                    self.pop(v);
+                    (v, ty)
+                }
+                Some(Prev::Local(name, ty)) => match self.read_local(&name) {
+                    Some(v) => (v, ty),
+                    None => (self.nil(), Type::Nil),
+                },
+                None => (self.nil(), Type::Nil),
+            },
+        };
+        self.push(subj);
+        let catch_all = arms.last().is_some_and(|a| a.pattern == Pattern::Wildcard);
+        let numeric = self.is_num(e) && catch_all;
+        let merge = self.merge_block(numeric);
+        for arm in arms {
+            let next = self.b.create_block();
+            if let Some(c) = self.pattern_test(subj, &sty, &arm.pattern) {
+                let body = self.b.create_block();
+                self.b.ins().brif(c, body, &[], next, &[]);
+                self.b.switch_to_block(body);
+            }
+            self.pattern_bind(subj, &arm.pattern, arm.span);
+            let v = self.block_value(&arm.body);
+            let ty = block_type(self.checked, &arm.body).clone();
+            self.jump_merge(merge, v, &ty, numeric, arm.span);
+            self.b.switch_to_block(next);
+        }
+        // No arm matched: the match is nil.
+        let none = if numeric {
+            V::Num(self.b.ins().f64const(f64::NAN))
+        } else {
+            self.nil()
+        };
+        self.jump_merge(merge, none, &Type::Nil, numeric, e.span);
+        let ty = self.ty(e).clone();
+        let out = self.merged(merge, numeric, &ty);
+        self.pop(subj);
+        self.drop_v(subj);
+        out
+    }
+
+    /// The arm's test; `None` when it always matches.
+    fn pattern_test(&mut self, subj: V, sty: &Type, p: &Pattern) -> Option<Cv> {
+        let w = self.word(subj);
+        Some(match p {
+            Pattern::Wildcard => return None,
+            Pattern::Num(n) => match subj {
+                V::Num(x) => {
+                    let n = self.b.ins().f64const(*n);
+                    self.b.ins().fcmp(FloatCC::Equal, x, n)
+                }
+                _ => {
+                    let is_num = self.is_num_word(w);
+                    let x = self.b.ins().bitcast(types::F64, MemFlagsData::new(), w);
+                    let n = self.b.ins().f64const(*n);
+                    let eq = self.b.ins().fcmp(FloatCC::Equal, x, n);
+                    self.b.ins().band(is_num, eq)
+                }
+            },
+            Pattern::Text(s) => {
+                let lit = self.text_literal(s);
+                let r = self.rt("ilo_eq", &[w, lit]);
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
+            }
+            Pattern::Bool(b) => {
+                let bw = if *b {
+                    super::abi::TRUE
+                } else {
+                    super::abi::FALSE
+                };
+                self.b.ins().icmp_imm_s(IntCC::Equal, w, bw as i64)
+            }
+            Pattern::Nil => self.b.ins().icmp_imm_s(IntCC::Equal, w, NIL as i64),
+            Pattern::Ok(_) => {
+                let tag = self.rt("ilo_result_tag", &[w]);
+                if matches!(sty, Type::Opt(_)) {
+                    // A present optional matches `~v` as well.
+                    let not_nil = self.b.ins().icmp_imm_s(IntCC::NotEqual, w, NIL as i64);
+                    let not_err = self.b.ins().icmp_imm_s(IntCC::NotEqual, tag, 2);
+                    self.b.ins().band(not_nil, not_err)
+                } else {
+                    self.b.ins().icmp_imm_s(IntCC::Equal, tag, 1)
+                }
+            }
+            Pattern::Err(_) => {
+                let tag = self.rt("ilo_result_tag", &[w]);
+                self.b.ins().icmp_imm_s(IntCC::Equal, tag, 2)
+            }
+            Pattern::IsType(TypeTest::Num, _) => match subj {
+                V::Num(_) => return None,
+                _ => self.is_num_word(w),
+            },
+            Pattern::IsType(tt, _) => {
+                let want = match tt {
+                    TypeTest::Text => 1,
+                    TypeTest::Bool => 2,
+                    _ => 3,
+                };
+                let kind = self.rt("ilo_kind", &[w]);
+                self.b.ins().icmp_imm_s(IntCC::Equal, kind, want)
+            }
+        })
+    }
+
+    fn pattern_bind(&mut self, subj: V, p: &Pattern, span: Span) {
+        match p {
+            Pattern::Ok(v) | Pattern::Err(v) => {
+                let w = self.word(subj);
+                let inner = self.rt("ilo_result_inner", &[w]);
+                self.bind_local(v, V::Owned(inner), &Type::Any, span);
+            }
+            Pattern::IsType(tt, v) => {
+                let view = match subj {
+                    V::Owned(w) => V::Borrowed(w),
+                    other => other,
+                };
+                let ty = if *tt == TypeTest::Num {
+                    Type::Num
+                } else {
+                    Type::Any
+                };
+                self.bind_local(v, view, &ty, span);
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_local(&mut self, name: &Ident, v: V, ty: &Type, span: Span) {
+        self.assign(&name.name, v, ty, span);
+    }
+
+    // ── loops ──
+
+    fn in_loop(&mut self, brk: Block, cnt: Block, body: &AstBlock) {
+        self.loops.push(LoopFrame {
+            brk,
+            cnt,
+            temps: self.temps.len(),
+        });
+        self.block_effect(body);
+        self.loops.pop();
+    }
+
+    pub fn while_loop(&mut self, cond: &Expr, body: &AstBlock) {
+        let header = self.b.create_block();
+        let body_b = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let c = self.cond(cond, false);
+        self.b.ins().brif(c, body_b, &[], exit, &[]);
+        self.b.switch_to_block(body_b);
+        self.in_loop(exit, header, body);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+    }
+
+    /// `@i a..b{…}`: an f64 counter in a register; the bound is evaluated once.
+    pub fn for_range(&mut self, var: &Ident, start: &Expr, end: &Expr, body: &AstBlock) {
+        let s = self.expr(start);
+        let s_num = self.is_num(start);
+        let s = self.f64(s, s_num, start.span);
+        let e = self.expr(end);
+        let e_num = self.is_num(end);
+        let e = self.f64(e, e_num, end.span);
+        let counter = self.b.declare_var(types::F64);
+        self.b.def_var(counter, s);
+        let header = self.b.create_block();
+        let body_b = self.b.create_block();
+        let step = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let i = self.b.use_var(counter);
+        let more = self.b.ins().fcmp(FloatCC::LessThan, i, e);
+        self.b.ins().brif(more, body_b, &[], exit, &[]);
+        self.b.switch_to_block(body_b);
+        self.assign(&var.name, V::Num(i), &Type::Num, var.span);
+        self.in_loop(exit, step, body);
+        self.b.ins().jump(step, &[]);
+        self.b.switch_to_block(step);
+        let i = self.b.use_var(counter);
+        let one = self.b.ins().f64const(1.0);
+        let next = self.b.ins().fadd(i, one);
+        self.b.def_var(counter, next);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+    }
+
+    /// `@x xs{…}` over a list (or text, map keys) or a lazy line source. The loop
+    /// holds its own reference to the collection; leaving the loop by any path drops
+    /// it, which closes a source.
+    pub fn for_each(&mut self, var: &Ident, iter: &Expr, body: &AstBlock) {
+        let coll = self.expr(iter);
+        let cw = self.owned(coll);
+        let coll = V::Owned(cw);
+        self.push(coll);
+        let elem_ty = match self.ty(iter) {
+            Type::List(t) => (**t).clone(),
+            Type::Stream => Type::Text,
+            _ => Type::Any,
+        };
+        let index = self.b.declare_var(WORD);
+        let zero = self.iconst(0);
+        self.b.def_var(index, zero);
+        let header = self.b.create_block();
+        let body_b = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let i = self.b.use_var(index);
+        let x = self.rt_checked("ilo_iter_next", &[cw, i], iter.span);
+        let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
+        self.b.ins().brif(done, exit, &[], body_b, &[]);
+        self.b.switch_to_block(body_b);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b.def_var(index, i1);
+        let elem = self.classify(V::Owned(x), &elem_ty);
+        self.assign(&var.name, elem, &elem_ty, var.span);
+        self.in_loop(exit, header, body);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+        self.pop(coll);
+        self.release(cw);
+    }
+}

@@ -1,0 +1,206 @@
+//! Expressions: literals, locals, operators, lists, results and indexing. Calls,
+//! function values, records and control-flow expressions have modules of their own.
+//!
+//! Where the verifier typed both operands as numbers, arithmetic is inline f64 code;
+//! otherwise the operation is one runtime call on words.
+
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value as Cv};
+use cranelift_module::Module;
+
+use super::abi::{FALSE, TRUE, WORD};
+use super::translator::{Translator, V};
+use crate::ast::{BinOp, Expr, ExprKind, UnOp};
+
+impl<M: Module> Translator<'_, M> {
+    /// Translate `e`. The result's representation follows its static type.
+    pub fn expr(&mut self, e: &Expr) -> V {
+        let v = self.expr_inner(e);
+        let ty = self.ty(e);
+        self.classify(v, ty)
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> V {
+        match &e.kind {
+            ExprKind::Num(n) => V::Num(self.b.ins().f64const(*n)),
+            ExprKind::Text(s) => V::Borrowed(self.text_literal(s)),
+            ExprKind::Bool(b) => V::Imm(self.iconst(if *b { TRUE } else { FALSE })),
+            ExprKind::Nil => self.nil(),
+            ExprKind::Ref(id) => self.reference(e, id),
+            ExprKind::List(items) => self.list(items),
+            ExprKind::Unary { op, expr } => self.unary(e, *op, expr),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
+            ExprKind::Call {
+                callee,
+                args,
+                unwrap,
+            } => self.call(e, callee, args, *unwrap),
+            ExprKind::Field { expr, name, safe } => self.field(e, expr, name, *safe),
+            ExprKind::Index { expr, index } => {
+                let obj = self.expr(expr);
+                self.push(obj);
+                let w = self.word(obj);
+                let i = self.b.ins().iconst(WORD, *index as i64);
+                let r = self.rt_checked("ilo_index", &[w, i], e.span);
+                self.pop(obj);
+                self.drop_v(obj);
+                V::Owned(r)
+            }
+            ExprKind::Record { ty, fields } => self.record(e, ty, fields),
+            ExprKind::With { expr, fields } => self.with(e, expr, fields),
+            ExprKind::Ok(inner) => self.wrap("ilo_ok", inner),
+            ExprKind::Err(inner) => self.wrap("ilo_err", inner),
+            ExprKind::Coalesce { lhs, rhs } => self.coalesce(e, lhs, rhs),
+            ExprKind::Match { subject, arms } => self.match_expr(e, subject.as_deref(), arms),
+            ExprKind::Ternary { cond, then, els } => self.ternary(e, cond, then, els),
+            ExprKind::Lambda(_) => self.lambda_value(e),
+        }
+    }
+
+    /// A borrowed word for text literal `s`, made on first use and cached in a slot.
+    pub fn text_literal(&mut self, s: &str) -> Cv {
+        let slot = match self.sh.text_slot(self.module, s) {
+            Ok(id) => self.data_addr(id),
+            Err(err) => {
+                self.unsupported(
+                    format!("cannot emit text literal: {err}"),
+                    Default::default(),
+                );
+                return self.iconst(super::abi::NIL);
+            }
+        };
+        let cached = self.b.ins().load(WORD, MemFlagsData::trusted(), slot, 0);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(cached, done, &[cached.into()], slow, &[]);
+        self.b.switch_to_block(slow);
+        let (ptr, len) = self.bytes(s.as_bytes());
+        let made = self.rt("ilo_text_lit", &[slot, ptr, len]);
+        self.b.ins().jump(done, &[made.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    fn reference(&mut self, e: &Expr, id: &crate::ast::Ident) -> V {
+        if let Some(target) = self.checked.calls.get(&e.id).cloned() {
+            if let Some(v) = self.function_value(&target, e.span) {
+                return v;
+            }
+        }
+        if let Some(v) = self.read_local(&id.name) {
+            return v;
+        }
+        let target = crate::verify::CallTarget::User(id.name.clone());
+        if let Some(v) = self.function_value(&target, e.span) {
+            return v;
+        }
+        self.unsupported(format!("unknown name '{}'", id.name), id.span);
+        self.nil()
+    }
+
+    fn list(&mut self, items: &[Expr]) -> V {
+        let vals: Vec<V> = items
+            .iter()
+            .map(|x| {
+                let v = self.expr(x);
+                self.push(v);
+                v
+            })
+            .collect();
+        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let arr = self.word_array(&words);
+        let n = self.b.ins().iconst(WORD, words.len() as i64);
+        let r = self.rt("ilo_list_new", &[arr, n]);
+        for v in vals.into_iter().rev() {
+            self.pop(v);
+            self.drop_v(v);
+        }
+        V::Owned(r)
+    }
+
+    fn wrap(&mut self, entry: &str, inner: &Expr) -> V {
+        let v = self.expr(inner);
+        let w = self.word(v);
+        let r = self.rt(entry, &[w]);
+        self.drop_v(v);
+        V::Owned(r)
+    }
+
+    fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> V {
+        match op {
+            UnOp::Not => {
+                let c = self.cond(inner, true);
+                self.bool_word(c)
+            }
+            UnOp::Neg if self.is_num(inner) => {
+                let v = self.expr(inner);
+                let x = self.f64(v, true, inner.span);
+                V::Num(self.b.ins().fneg(x))
+            }
+            UnOp::Neg => {
+                let v = self.expr(inner);
+                let w = self.word(v);
+                self.push(v);
+                let r = self.rt_checked("ilo_neg", &[w], e.span);
+                self.pop(v);
+                self.drop_v(v);
+                V::Owned(r)
+            }
+        }
+    }
+
+    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> V {
+        match op {
+            BinOp::Eq
+            | BinOp::Ne
+            | BinOp::Lt
+            | BinOp::Gt
+            | BinOp::Le
+            | BinOp::Ge
+            | BinOp::And
+            | BinOp::Or => {
+                let c = self.cond(e, false);
+                return self.bool_word(c);
+            }
+            _ => {}
+        }
+        let numeric = self.is_num(lhs) && self.is_num(rhs) && op != BinOp::Append;
+        if numeric {
+            let a = self.expr(lhs);
+            let a = self.f64(a, true, lhs.span);
+            let b = self.expr(rhs);
+            let b = self.f64(b, true, rhs.span);
+            let ins = self.b.ins();
+            return V::Num(match op {
+                BinOp::Add => ins.fadd(a, b),
+                BinOp::Sub => ins.fsub(a, b),
+                BinOp::Mul => ins.fmul(a, b),
+                _ => ins.fdiv(a, b),
+            });
+        }
+        let a = self.expr(lhs);
+        self.push(a);
+        let b = self.expr(rhs);
+        self.push(b);
+        let (wa, wb) = (self.word(a), self.word(b));
+        let r = match op {
+            BinOp::Add => self.rt_checked("ilo_add", &[wa, wb], e.span),
+            BinOp::Append => self.rt_checked("ilo_append", &[wa, wb], e.span),
+            _ => {
+                let code = match op {
+                    BinOp::Sub => 0,
+                    BinOp::Mul => 1,
+                    _ => 2,
+                };
+                let code = self.b.ins().iconst(WORD, code);
+                self.rt_checked("ilo_arith", &[wa, wb, code], e.span)
+            }
+        };
+        self.pop(b);
+        self.pop(a);
+        self.drop_v(b);
+        self.drop_v(a);
+        V::Owned(r)
+    }
+}

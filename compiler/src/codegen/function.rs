@@ -1,0 +1,206 @@
+//! Whole functions: the prologue (stack guard, locals, parameters, captures), the
+//! body, and the single exit block; plus the small generated helpers (entry
+//! trampolines for the driver, wrappers that turn builtins into function values).
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId, Module};
+
+use super::abi::{entry_signature, ilo_signature, NIL, WORD};
+use super::shared::{FnRef, Shared};
+use super::translator::{Local, Translator, V};
+use super::vars;
+use crate::ast::FnDecl;
+use crate::verify::Checked;
+
+/// Compile `decl` (a declared function or a lambda capturing `captures`) as `id`.
+pub fn define_function<M: Module>(
+    module: &mut M,
+    sh: &mut Shared,
+    checked: &Checked,
+    (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
+    id: FuncId,
+    decl: &FnDecl,
+    captures: &[String],
+) -> Result<(), String> {
+    ctx.func.signature = ilo_signature(sh.call_conv, decl.params.len());
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let exit = b.create_block();
+        b.append_block_param(exit, WORD);
+        let mut t = Translator::new(b, module, sh, checked, (params[0], params[1], exit));
+        t.stack_guard();
+        t.declare_locals(decl, captures, &params[2..]);
+        let v = t.block_value(&decl.body);
+        let w = t.owned(v);
+        t.b.ins().jump(exit, &[w.into()]);
+        t.emit_exit();
+        t.b.seal_all_blocks();
+        let config = t.module.isa().frontend_config();
+        t.b.finalize(config);
+    }
+    let result = module
+        .define_function(id, ctx)
+        .map_err(|e| format!("cannot compile {}: {e:?}", decl.name.name));
+    ctx.clear();
+    result
+}
+
+impl<M: Module> Translator<'_, M> {
+    /// Unbounded recursion must end in ILO-R006, not in the guard page: compare the
+    /// stack pointer with the thread's limit (`Ctx::stack_limit`, offset 0) first.
+    fn stack_guard(&mut self) {
+        let sp = self.b.ins().get_stack_pointer(WORD);
+        let limit = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), self.ctx, 0);
+        let over = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        let overflow = self.b.create_block();
+        let body = self.b.create_block();
+        self.b.set_cold_block(overflow);
+        self.b.ins().brif(over, overflow, &[], body, &[]);
+        self.b.switch_to_block(overflow);
+        let r = self.rt("ilo_stack_overflow", &[]);
+        self.b.ins().return_(&[r]);
+        self.b.switch_to_block(body);
+    }
+
+    /// Every local starts as 0.0 or nil, so the exit block may release all of them on
+    /// any path. Parameters are retained (locals own their values), captures copied
+    /// out of the closure's function value.
+    fn declare_locals(
+        &mut self,
+        decl: &FnDecl,
+        captures: &[String],
+        args: &[cranelift_codegen::ir::Value],
+    ) {
+        for (name, numeric) in vars::locals(decl, captures, self.checked) {
+            let ty = if numeric { types::F64 } else { WORD };
+            let var = self.b.declare_var(ty);
+            let init = if numeric {
+                self.b.ins().f64const(0.0)
+            } else {
+                self.iconst(NIL)
+            };
+            self.b.def_var(var, init);
+            self.locals.insert(name, Local { var, numeric });
+        }
+        for (p, arg) in decl.params.iter().zip(args) {
+            let ty = p.ty.kind.clone();
+            self.assign(&p.name.name, V::Borrowed(*arg), &ty, p.name.span);
+        }
+        for (i, name) in captures.iter().enumerate() {
+            let i = self.b.ins().iconst(WORD, i as i64);
+            let w = self.rt("ilo_closure_capture", &[self.env, i]);
+            self.assign(name, V::Owned(w), &crate::ast::Type::Any, decl.span);
+        }
+    }
+
+    /// The exit block: release every word local, return the result word.
+    fn emit_exit(&mut self) {
+        self.b.switch_to_block(self.exit);
+        let r = self.b.block_params(self.exit)[0];
+        let mut words: Vec<_> = self
+            .locals
+            .iter()
+            .filter(|(_, l)| !l.numeric)
+            .map(|(n, l)| (n.clone(), l.var))
+            .collect();
+        words.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, var) in words {
+            let w = self.b.use_var(var);
+            self.release(w);
+        }
+        self.b.ins().return_(&[r]);
+    }
+}
+
+/// `extern "C" fn(ctx, args: *const u64) -> u64` calling `target` with the words at
+/// `args`: lets the driver call a function of any arity.
+pub fn define_entry<M: Module>(
+    module: &mut M,
+    sh: &Shared,
+    (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
+    id: FuncId,
+    target: FnRef,
+) -> Result<(), String> {
+    ctx.func.signature = entry_signature(sh.call_conv);
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let env = b.ins().iconst(WORD, 0);
+        let mut args = vec![p[0], env];
+        for i in 0..target.arity {
+            args.push(
+                b.ins()
+                    .load(WORD, MemFlagsData::trusted(), p[1], (i * 8) as i32),
+            );
+        }
+        let callee = module.declare_func_in_func(target.id, b.func);
+        let call = b.ins().call(callee, &args);
+        let r = b.inst_results(call)[0];
+        b.ins().return_(&[r]);
+        b.seal_all_blocks();
+        b.finalize(module.isa().frontend_config());
+    }
+    let result = module
+        .define_function(id, ctx)
+        .map_err(|e| format!("cannot compile entry: {e:?}"));
+    ctx.clear();
+    result
+}
+
+/// An ilo-convention function calling library builtin `builtin_id` with its arguments,
+/// so a builtin can be passed as a function value (`map str xs`).
+pub fn define_wrapper<M: Module>(
+    module: &mut M,
+    sh: &Shared,
+    (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
+    func: FnRef,
+    builtin_id: usize,
+) -> Result<(), String> {
+    ctx.func.signature = ilo_signature(sh.call_conv, func.arity);
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let args = if func.arity == 0 {
+            b.ins().iconst(WORD, 0)
+        } else {
+            let slot = b.create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+                cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+                (func.arity * 8) as u32,
+                3,
+            ));
+            for (i, w) in p[2..].iter().enumerate() {
+                b.ins().stack_store(WORD, *w, slot, (i * 8) as i32);
+            }
+            b.ins().stack_addr(WORD, slot, 0)
+        };
+        let id = b.ins().iconst(WORD, builtin_id as i64);
+        let n = b.ins().iconst(WORD, func.arity as i64);
+        let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin"), b.func);
+        let call = b.ins().call(callee, &[id, args, n]);
+        let r = b.inst_results(call)[0];
+        b.ins().return_(&[r]);
+        b.seal_all_blocks();
+        b.finalize(module.isa().frontend_config());
+    }
+    let result = module
+        .define_function(func.id, ctx)
+        .map_err(|e| format!("cannot compile builtin wrapper: {e:?}"));
+    ctx.clear();
+    result
+}

@@ -1,0 +1,178 @@
+//! The code generator: the verified program to Cranelift IR, into any
+//! `cranelift_module::Module` (the JIT here, an object file for AOT builds).
+//!
+//! Map of the modules:
+//! - `abi`: the native calling convention and the runtime imports (from the runtime's
+//!   single entry-point list);
+//! - `shared`: program-wide state (function ids, static data, the span table);
+//! - `function`: prologue, stack guard, locals, exit; entry trampolines and builtin
+//!   wrappers;
+//! - `translator`: the translator struct and its reference-counting and error-exit
+//!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
+//!   construct;
+//! - `vars`, `lambdas`: pre-passes (which locals are f64, which lambdas to lift);
+//! - `jit`: the JIT driver and the public [`JitProgram`] API.
+
+mod abi;
+mod calls;
+mod control;
+mod expr;
+mod function;
+mod jit;
+mod lambdas;
+mod names;
+mod records;
+mod shared;
+mod stmt;
+mod translator;
+mod vars;
+
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{FuncId, Linkage, Module};
+
+pub use jit::{JitProgram, RuntimeFailure};
+
+use crate::ast::{Decl, Type};
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::verify::Checked;
+use shared::{FnRef, Shared};
+
+/// What the driver needs to know about a compiled user function.
+#[derive(Clone, Debug)]
+pub struct CompiledFn {
+    pub name: String,
+    /// The entry trampoline, `extern "C" fn(ctx, args: *const u64) -> u64`.
+    pub entry: FuncId,
+    pub arity: usize,
+    pub param_types: Vec<Type>,
+}
+
+/// A program translated into a module (not yet finalized).
+pub struct Compiled {
+    pub functions: Vec<CompiledFn>,
+    /// Span id (as passed to `ilo_err_span`) → source span.
+    pub spans: Vec<Span>,
+}
+
+fn internal(message: impl Into<String>) -> Vec<Diagnostic> {
+    vec![Diagnostic::error("ILO-C001", message, Span::default())]
+}
+
+/// Translate every function of `checked` into `module`.
+pub fn compile_into<M: Module>(
+    module: &mut M,
+    checked: &Checked,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let rt = abi::RuntimeImports::declare(module).map_err(|e| internal(e.to_string()))?;
+    let call_conv = module.isa().default_call_conv();
+    let mut sh = Shared::new(rt, call_conv);
+    sh.records = checked.records.iter().cloned().collect();
+
+    let decls: Vec<_> = checked
+        .program
+        .decls
+        .iter()
+        .filter_map(|d| match d {
+            Decl::Func(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    for f in &decls {
+        let arity = f.params.len();
+        let sig = abi::ilo_signature(call_conv, arity);
+        let id = module
+            .declare_function(&names::user_fn(&f.name.name), Linkage::Export, &sig)
+            .map_err(|e| internal(e.to_string()))?;
+        sh.user.insert(f.name.name.clone(), FnRef { id, arity });
+    }
+    let mut lifted = Vec::new();
+    for f in &decls {
+        lambdas::collect(f, &mut lifted);
+    }
+    for (id, f) in &lifted {
+        let arity = f.params.len();
+        let sig = abi::ilo_signature(call_conv, arity);
+        let fid = module
+            .declare_function(&names::lambda(*id), Linkage::Local, &sig)
+            .map_err(|e| internal(e.to_string()))?;
+        sh.lambdas.insert(*id, FnRef { id: fid, arity });
+    }
+
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut errors = Vec::new();
+    for f in &decls {
+        let id = sh.user[&f.name.name].id;
+        if let Err(e) =
+            function::define_function(module, &mut sh, checked, (&mut ctx, &mut fctx), id, f, &[])
+        {
+            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+        }
+    }
+    for (eid, f) in &lifted {
+        let id = sh.lambdas[eid].id;
+        let caps = checked.captures.get(eid).cloned().unwrap_or_default();
+        if let Err(e) = function::define_function(
+            module,
+            &mut sh,
+            checked,
+            (&mut ctx, &mut fctx),
+            id,
+            f,
+            &caps,
+        ) {
+            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+        }
+    }
+    define_helpers(module, &mut sh, (&mut ctx, &mut fctx), &mut errors);
+
+    let mut functions = Vec::new();
+    for f in &decls {
+        let target = sh.user[&f.name.name];
+        let sig = abi::entry_signature(call_conv);
+        let entry = module
+            .declare_function(&names::entry(&f.name.name), Linkage::Export, &sig)
+            .map_err(|e| internal(e.to_string()))?;
+        if let Err(e) = function::define_entry(module, &sh, (&mut ctx, &mut fctx), entry, target) {
+            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+        }
+        functions.push(CompiledFn {
+            name: f.name.name.clone(),
+            entry,
+            arity: target.arity,
+            param_types: f.params.iter().map(|p| p.ty.kind.clone()).collect(),
+        });
+    }
+    errors.append(&mut sh.diags);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Compiled {
+        functions,
+        spans: sh.spans,
+    })
+}
+
+/// Builtin wrappers requested while translating bodies.
+fn define_helpers<M: Module>(
+    module: &mut M,
+    sh: &mut Shared,
+    (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut wrappers: Vec<_> = sh
+        .wrappers
+        .values()
+        .map(|w| (w.func, w.builtin_id))
+        .collect();
+    wrappers.sort_by_key(|(f, _)| f.id);
+    for (func, builtin_id) in wrappers {
+        if let Err(e) =
+            function::define_wrapper(module, sh, (&mut *ctx, &mut *fctx), func, builtin_id)
+        {
+            errors.push(Diagnostic::error("ILO-C001", e, Span::default()));
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Records: construction, field access, `with` and destructuring.
+//!
+//! A declared type reaches the runtime as a static descriptor `name\0f1\0f2…` plus a
+//! cache slot (see `ilo_runtime::ops::records`). Field access passes the field name
+//! and, when the record type is statically known, its position as a hint; JSON records
+//! (type `json`) and values of unknown type are looked up by name at run time.
+
+use cranelift_codegen::ir::{InstBuilder, Value as Cv};
+use cranelift_module::Module;
+
+use super::abi::WORD;
+use super::translator::{Translator, V};
+use crate::ast::{Expr, Ident, Type};
+
+impl<M: Module> Translator<'_, M> {
+    fn record_fields(&self, name: &str) -> Option<Vec<String>> {
+        self.sh.records.get(name).cloned()
+    }
+
+    /// `pt x:1 y:2`: field values are evaluated in source order and passed in
+    /// declaration order; fields not given are nil.
+    pub fn record(&mut self, e: &Expr, ty: &Ident, fields: &[(Ident, Expr)]) -> V {
+        let Some(decl) = self.record_fields(&ty.name) else {
+            self.unsupported(format!("unknown record type '{}'", ty.name), ty.span);
+            return self.nil();
+        };
+        let vals: Vec<(String, V)> = fields
+            .iter()
+            .map(|(n, x)| {
+                let v = self.expr(x);
+                self.push(v);
+                (n.name.clone(), v)
+            })
+            .collect();
+        let nil = self.iconst(super::abi::NIL);
+        let mut words = vec![nil; decl.len()];
+        for (name, v) in &vals {
+            match decl.iter().position(|f| f == name) {
+                Some(i) => words[i] = self.word(*v),
+                None => self.unsupported(format!("no field '{name}' on {}", ty.name), e.span),
+            }
+        }
+        let slot = match self.sh.record_slot(self.module, &ty.name) {
+            Ok(id) => self.data_addr(id),
+            Err(err) => {
+                self.unsupported(format!("cannot emit record type: {err}"), e.span);
+                return self.nil();
+            }
+        };
+        let desc = std::iter::once(ty.name.clone())
+            .chain(decl.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\0");
+        let (dp, dl) = self.bytes(desc.as_bytes());
+        let arr = self.word_array(&words);
+        let n = self.b.ins().iconst(WORD, words.len() as i64);
+        let r = self.rt("ilo_record_new", &[slot, dp, dl, arr, n]);
+        for (_, v) in vals.into_iter().rev() {
+            self.pop(v);
+            self.drop_v(v);
+        }
+        V::Owned(r)
+    }
+
+    /// Read field `name` of the word `obj` (borrowed); owned result.
+    fn read_field(&mut self, obj: Cv, obj_ty: &Type, name: &str, safe: bool, e: &Expr) -> Cv {
+        let hint = match obj_ty {
+            Type::Named(r) => self
+                .sh
+                .records
+                .get(r)
+                .and_then(|fs| fs.iter().position(|f| f == name))
+                .map_or(-1, |i| i as i64),
+            _ => -1,
+        };
+        let (np, nl) = self.bytes(name.as_bytes());
+        let hint = self.b.ins().iconst(WORD, hint);
+        let safe_flag = self.b.ins().iconst(WORD, i64::from(safe));
+        let args = [obj, np, nl, hint, safe_flag];
+        if safe {
+            self.rt("ilo_field", &args)
+        } else {
+            self.rt_checked("ilo_field", &args, e.span)
+        }
+    }
+
+    pub fn field(&mut self, e: &Expr, inner: &Expr, name: &Ident, safe: bool) -> V {
+        let obj = self.expr(inner);
+        self.push(obj);
+        let w = self.word(obj);
+        let ty = self.ty(inner).clone();
+        let r = self.read_field(w, &ty, &name.name, safe, e);
+        self.pop(obj);
+        self.drop_v(obj);
+        V::Owned(r)
+    }
+
+    /// `e with a:1 b:2`
+    pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> V {
+        let obj = self.expr(inner);
+        self.push(obj);
+        let vals: Vec<V> = fields
+            .iter()
+            .map(|(_, x)| {
+                let v = self.expr(x);
+                self.push(v);
+                v
+            })
+            .collect();
+        let names = fields
+            .iter()
+            .map(|(n, _)| n.name.as_str())
+            .collect::<Vec<_>>()
+            .join("\0");
+        let (np, nl) = self.bytes(names.as_bytes());
+        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let arr = self.word_array(&words);
+        let n = self.b.ins().iconst(WORD, words.len() as i64);
+        let ow = self.word(obj);
+        let r = self.rt_checked("ilo_with", &[ow, np, nl, arr, n], e.span);
+        for v in vals.into_iter().rev() {
+            self.pop(v);
+            self.drop_v(v);
+        }
+        self.pop(obj);
+        self.drop_v(obj);
+        V::Owned(r)
+    }
+
+    /// `{a;b}=e`: bind each named field (strict access) to a same-named local.
+    pub fn destructure(&mut self, fields: &[Ident], value: &Expr) {
+        let obj = self.expr(value);
+        self.push(obj);
+        let w = self.word(obj);
+        let ty = self.ty(value).clone();
+        for f in fields {
+            let r = self.read_field(w, &ty, &f.name, false, value);
+            self.assign(&f.name, V::Owned(r), &Type::Any, f.span);
+        }
+        self.pop(obj);
+        self.drop_v(obj);
+    }
+}

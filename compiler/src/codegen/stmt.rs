@@ -1,0 +1,197 @@
+//! Statements and blocks: bindings, guards, returns, and the in-place append
+//! rebinding `xs=+=xs v` / `s=+s t`.
+
+use cranelift_codegen::ir::InstBuilder;
+use cranelift_module::Module;
+
+use super::translator::{Prev, Translator, V};
+use crate::ast::{BinOp, Block, Expr, ExprKind, Ident, Stmt, StmtKind, Type};
+
+impl<M: Module> Translator<'_, M> {
+    /// Run a block; its value is that of its last statement when that is an
+    /// expression, nil otherwise.
+    pub fn block_value(&mut self, block: &Block) -> V {
+        let outer_prev = self.prev.take();
+        let mut result = None;
+        for (i, s) in block.iter().enumerate() {
+            let last = i + 1 == block.len();
+            let feeds_match = block.get(i + 1).is_some_and(is_subjectless_match);
+            match &s.kind {
+                StmtKind::Expr(e) => {
+                    let v = self.expr(e);
+                    if last {
+                        result = Some(v);
+                    } else if feeds_match {
+                        self.push(v);
+                        self.prev = Some(Prev::Value(v, self.ty(e).clone()));
+                    } else {
+                        self.drop_v(v);
+                    }
+                }
+                _ => {
+                    self.stmt(s);
+                    if feeds_match {
+                        if let StmtKind::Let { name, value } = &s.kind {
+                            let ty = self.ty(value).clone();
+                            self.prev = Some(Prev::Local(name.name.clone(), ty));
+                        }
+                    }
+                }
+            }
+        }
+        // A kept value not consumed (only possible in malformed trees) is released.
+        if let Some(Prev::Value(v, _)) = self.prev.take() {
+            self.pop(v);
+            self.drop_v(v);
+        }
+        self.prev = outer_prev;
+        match result {
+            Some(v) => v,
+            None => self.nil(),
+        }
+    }
+
+    /// Run a block for its effects only.
+    pub fn block_effect(&mut self, block: &Block) {
+        let v = self.block_value(block);
+        self.drop_v(v);
+    }
+
+    pub fn stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Let { name, value } => self.let_stmt(name, value),
+            StmtKind::Destructure { fields, value } => self.destructure(fields, value),
+            StmtKind::Expr(e) => {
+                let v = self.expr(e);
+                self.drop_v(v);
+            }
+            StmtKind::Guard {
+                cond,
+                negated,
+                value,
+            } => {
+                let c = self.cond(cond, *negated);
+                let then = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(c, then, &[], cont, &[]);
+                self.b.switch_to_block(then);
+                self.ret(value);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+            StmtKind::When {
+                cond,
+                negated,
+                body,
+            } => {
+                let c = self.cond(cond, *negated);
+                let then = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(c, then, &[], cont, &[]);
+                self.b.switch_to_block(then);
+                self.block_effect(body);
+                self.b.ins().jump(cont, &[]);
+                self.b.switch_to_block(cont);
+            }
+            StmtKind::ForEach { var, iter, body } => self.for_each(var, iter, body),
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => self.for_range(var, start, end, body),
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::Ret(e) => self.ret(e),
+            StmtKind::Brk(value) => {
+                if let Some(e) = value {
+                    let v = self.expr(e);
+                    self.drop_v(v);
+                }
+                self.loop_jump(true, s);
+            }
+            StmtKind::Cnt => self.loop_jump(false, s),
+        }
+    }
+
+    /// `ret e` (and a guard's value): return from the function, releasing everything.
+    fn ret(&mut self, e: &Expr) {
+        let v = self.expr(e);
+        let w = self.owned(v);
+        self.exit_with(w, 0);
+    }
+
+    fn loop_jump(&mut self, is_break: bool, s: &Stmt) {
+        let Some(frame) = self.loops.last() else {
+            self.unsupported("brk/cnt outside a loop", s.span);
+            return;
+        };
+        let (target, keep) = (if is_break { frame.brk } else { frame.cnt }, frame.temps);
+        for t in self.temps[keep..].to_vec().into_iter().rev() {
+            self.release(t);
+        }
+        self.b.ins().jump(target, &[]);
+        self.switch_new();
+    }
+
+    fn let_stmt(&mut self, name: &Ident, value: &Expr) {
+        if self.append_in_place(name, value) {
+            return;
+        }
+        let v = self.expr(value);
+        let ty = self.ty(value).clone();
+        self.assign(&name.name, v, &ty, name.span);
+    }
+
+    /// `xs=+=xs v` and `s=+s t` where the target is the left operand: hand the
+    /// variable's reference to a consuming entry point that appends in place when the
+    /// value is unshared. Returns false when the statement has another shape.
+    fn append_in_place(&mut self, name: &Ident, value: &Expr) -> bool {
+        let ExprKind::Binary { op, lhs, rhs } = &value.kind else {
+            return false;
+        };
+        let entry = match op {
+            BinOp::Append => "ilo_list_push_move",
+            BinOp::Add if !self.is_num(value) && !self.is_num(lhs) => "ilo_add_move",
+            _ => return false,
+        };
+        let ExprKind::Ref(target) = &lhs.kind else {
+            return false;
+        };
+        let is_word_local = self.locals.get(&name.name).is_some_and(|l| !l.numeric);
+        if target.name != name.name || !is_word_local || self.checked.calls.contains_key(&lhs.id) {
+            return false;
+        }
+        let var = self.locals[&name.name].var;
+        let r = self.expr(rhs);
+        self.push(r);
+        let rw = self.word(r);
+        let old = self.b.use_var(var);
+        let nil = self.nil();
+        let nil = self.word(nil);
+        // The variable no longer owns the value while the entry point does.
+        self.b.def_var(var, nil);
+        let new = self.rt_checked(entry, &[old, rw], value.span);
+        self.pop(r);
+        self.drop_v(r);
+        self.b.def_var(var, new);
+        true
+    }
+}
+
+fn is_subjectless_match(s: &Stmt) -> bool {
+    matches!(
+        &s.kind,
+        StmtKind::Expr(Expr {
+            kind: ExprKind::Match { subject: None, .. },
+            ..
+        })
+    )
+}
+
+/// The static type of a block's value (its last expression statement).
+pub fn block_type<'t>(checked: &'t crate::verify::Checked, block: &Block) -> &'t Type {
+    match block.last().map(|s| &s.kind) {
+        Some(StmtKind::Expr(e)) => checked.type_of(e.id),
+        _ => &Type::Nil,
+    }
+}

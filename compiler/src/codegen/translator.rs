@@ -1,0 +1,377 @@
+//! The translator: one struct holding the Cranelift `FunctionBuilder`, the locals of
+//! the function being compiled and the bookkeeping for reference counting and error
+//! exits. Expressions, statements, control flow, calls and records each add their
+//! methods in a module of their own; this one holds the shared machinery.
+//!
+//! Ownership discipline (see `ilo_runtime::value`): every word local owns one
+//! reference; an expression yields a [`V`] saying whether its word is owned (a
+//! temporary to release) or borrowed (a local's value). While an owned temporary is
+//! waiting for its siblings to be evaluated it sits on `temps`, so any exit taken in
+//! between (a runtime error, `ret`, `brk`) releases it. All exits from the function go
+//! through one exit block that releases every word local.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
+    Value as Cv,
+};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_module::{DataId, FuncId, Module};
+
+use super::abi::{ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
+use super::shared::Shared;
+use crate::ast::{Expr, Type};
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::verify::Checked;
+
+/// The result of translating an expression.
+#[derive(Clone, Copy, Debug)]
+pub enum V {
+    /// An unboxed number in an f64 register.
+    Num(Cv),
+    /// A word that is never a heap reference (bool, nil, a number as a word).
+    Imm(Cv),
+    /// A word whose reference we own: release it or hand it on.
+    Owned(Cv),
+    /// A word borrowed from a local: retain it before storing it anywhere.
+    Borrowed(Cv),
+}
+
+/// A local variable: an f64 (when always a number) or an owning word.
+#[derive(Clone, Copy)]
+pub struct Local {
+    pub var: Variable,
+    pub numeric: bool,
+}
+
+/// Where `brk` and `cnt` go, and how many temporaries were live when the loop began.
+pub struct LoopFrame {
+    pub brk: Block,
+    pub cnt: Block,
+    pub temps: usize,
+}
+
+/// The value the previous statement left for a subject-less match `?{…}`.
+pub enum Prev {
+    /// An owned temporary (also on `temps`), with its static type.
+    Value(V, Type),
+    /// The local the previous statement bound.
+    Local(String, Type),
+}
+
+pub struct Translator<'a, M: Module> {
+    pub b: FunctionBuilder<'a>,
+    pub module: &'a mut M,
+    pub sh: &'a mut Shared,
+    pub checked: &'a Checked,
+    pub ctx: Cv,
+    pub env: Cv,
+    pub locals: HashMap<String, Local>,
+    pub temps: Vec<Cv>,
+    pub loops: Vec<LoopFrame>,
+    pub prev: Option<Prev>,
+    pub exit: Block,
+    frefs: HashMap<FuncId, FuncRef>,
+    gvs: HashMap<DataId, GlobalValue>,
+}
+
+impl<'a, M: Module> Translator<'a, M> {
+    /// A translator emitting into `b`, whose current block is the function body
+    /// entry; `exit` is the (not yet filled) exit block taking the result word.
+    pub fn new(
+        b: FunctionBuilder<'a>,
+        module: &'a mut M,
+        sh: &'a mut Shared,
+        checked: &'a Checked,
+        (ctx, env, exit): (Cv, Cv, Block),
+    ) -> Self {
+        Translator {
+            b,
+            module,
+            sh,
+            checked,
+            ctx,
+            env,
+            locals: HashMap::new(),
+            temps: Vec::new(),
+            loops: Vec::new(),
+            prev: None,
+            exit,
+            frefs: HashMap::new(),
+            gvs: HashMap::new(),
+        }
+    }
+
+    // ── types and diagnostics ──
+
+    pub fn ty(&self, e: &Expr) -> &'a Type {
+        self.checked.type_of(e.id)
+    }
+
+    pub fn is_num(&self, e: &Expr) -> bool {
+        *self.ty(e) == Type::Num
+    }
+
+    /// Report a construct the code generator cannot compile (a verifier gap).
+    pub fn unsupported(&mut self, what: impl Into<String>, span: Span) {
+        self.sh
+            .diags
+            .push(Diagnostic::error("ILO-C001", what.into(), span));
+    }
+
+    // ── blocks ──
+
+    /// Start emitting into a fresh block.
+    pub fn switch_new(&mut self) -> Block {
+        let blk = self.b.create_block();
+        self.b.switch_to_block(blk);
+        blk
+    }
+
+    pub fn iconst(&mut self, w: u64) -> Cv {
+        self.b.ins().iconst(WORD, w as i64)
+    }
+
+    // ── calls ──
+
+    pub fn fref(&mut self, id: FuncId) -> FuncRef {
+        if let Some(r) = self.frefs.get(&id) {
+            return *r;
+        }
+        let r = self.module.declare_func_in_func(id, self.b.func);
+        self.frefs.insert(id, r);
+        r
+    }
+
+    /// Call runtime entry point `name`; its result, if it has one.
+    pub fn rt(&mut self, name: &str, args: &[Cv]) -> Cv {
+        let id = self.sh.rt.get(name);
+        let r = self.fref(id);
+        let call = self.b.ins().call(r, args);
+        self.b
+            .inst_results(call)
+            .first()
+            .copied()
+            .unwrap_or(args[0])
+    }
+
+    /// Call a fallible entry point and take the error exit on `ERROR_SENTINEL`.
+    pub fn rt_checked(&mut self, name: &str, args: &[Cv], span: Span) -> Cv {
+        let r = self.rt(name, args);
+        self.check(r, span);
+        r
+    }
+
+    /// Branch to an error exit (attributing `span`) when `r` is the error sentinel.
+    pub fn check(&mut self, r: Cv, span: Span) {
+        let sentinel = self.iconst(ERROR_SENTINEL);
+        let failed = self.b.ins().icmp(IntCC::Equal, r, sentinel);
+        self.branch_to_error(failed, span);
+    }
+
+    /// When `failed` is set, attach `span` to the pending error, release everything
+    /// live and return the sentinel.
+    pub fn branch_to_error(&mut self, failed: Cv, span: Span) {
+        let err = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.set_cold_block(err);
+        self.b.ins().brif(failed, err, &[], ok, &[]);
+        self.b.switch_to_block(err);
+        let id = self.sh.span_id(span);
+        let id = self.b.ins().iconst(WORD, id);
+        self.rt("ilo_err_span", &[id]);
+        let sentinel = self.iconst(ERROR_SENTINEL);
+        self.exit_with(sentinel, 0);
+        self.b.switch_to_block(ok);
+    }
+
+    /// Release the temporaries above `keep`, jump to the function exit returning the
+    /// owned word `w`, and continue in a fresh (unreachable) block.
+    pub fn exit_with(&mut self, w: Cv, keep: usize) {
+        for t in self.temps[keep..].to_vec().into_iter().rev() {
+            self.release(t);
+        }
+        self.b.ins().jump(self.exit, &[w.into()]);
+        self.switch_new();
+    }
+
+    /// Address of static data `id` in this function.
+    pub fn data_addr(&mut self, id: DataId) -> Cv {
+        let gv = match self.gvs.get(&id) {
+            Some(gv) => *gv,
+            None => {
+                let gv = self.module.declare_data_in_func(id, self.b.func);
+                self.gvs.insert(id, gv);
+                gv
+            }
+        };
+        self.b.ins().symbol_value(WORD, gv)
+    }
+
+    /// Address and length of static `bytes` (names, descriptors, literal text).
+    pub fn bytes(&mut self, bytes: &[u8]) -> (Cv, Cv) {
+        let id = match self.sh.static_bytes(self.module, bytes) {
+            Ok(id) => id,
+            Err(e) => {
+                self.unsupported(format!("cannot emit data: {e}"), Span::default());
+                return (self.iconst(0), self.iconst(0));
+            }
+        };
+        let addr = self.data_addr(id);
+        let len = self.b.ins().iconst(WORD, bytes.len() as i64);
+        (addr, len)
+    }
+
+    /// Store words in a fresh stack array; its address (for `P` arguments).
+    pub fn word_array(&mut self, words: &[Cv]) -> Cv {
+        if words.is_empty() {
+            return self.iconst(0);
+        }
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (words.len() * 8) as u32,
+            3,
+        ));
+        for (i, w) in words.iter().enumerate() {
+            self.b.ins().stack_store(WORD, *w, slot, (i * 8) as i32);
+        }
+        self.b.ins().stack_addr(WORD, slot, 0)
+    }
+
+    // ── reference counting ──
+
+    /// Call `entry` (`ilo_retain` / `ilo_release`) only when `w` is a heap reference:
+    /// numbers, bools and nil never reach the runtime.
+    fn rc_op(&mut self, entry: &str, w: Cv) {
+        let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
+        let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
+        let call = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(heap, call, &[], done, &[]);
+        self.b.switch_to_block(call);
+        self.rt(entry, &[w]);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+    }
+
+    pub fn release(&mut self, w: Cv) {
+        self.rc_op("ilo_release", w);
+    }
+
+    pub fn retain(&mut self, w: Cv) {
+        self.rc_op("ilo_retain", w);
+    }
+
+    /// Give up a value that is no longer needed.
+    pub fn drop_v(&mut self, v: V) {
+        if let V::Owned(w) = v {
+            self.release(w);
+        }
+    }
+
+    /// Keep an owned temporary alive (and released on early exits) while siblings
+    /// are evaluated. Pair with [`Translator::pop`].
+    pub fn push(&mut self, v: V) {
+        if let V::Owned(w) = v {
+            self.temps.push(w);
+        }
+    }
+
+    pub fn pop(&mut self, v: V) {
+        if let V::Owned(w) = v {
+            let top = self.temps.pop();
+            debug_assert_eq!(top, Some(w));
+        }
+    }
+
+    // ── representation changes ──
+
+    /// The word of `v`, ownership unchanged.
+    pub fn word(&mut self, v: V) -> Cv {
+        match v {
+            V::Num(x) => self.b.ins().bitcast(WORD, MemFlagsData::new(), x),
+            V::Imm(w) | V::Owned(w) | V::Borrowed(w) => w,
+        }
+    }
+
+    /// An owned word for `v` (retaining a borrowed one).
+    pub fn owned(&mut self, v: V) -> Cv {
+        if let V::Borrowed(w) = v {
+            self.retain(w);
+        }
+        self.word(v)
+    }
+
+    /// `v` as an f64. When the verifier did not prove it is a number (`known_num`),
+    /// the word is checked at run time (`ILO-R001` otherwise).
+    pub fn f64(&mut self, v: V, known_num: bool, span: Span) -> Cv {
+        let w = match v {
+            V::Num(x) => return x,
+            V::Imm(w) | V::Owned(w) | V::Borrowed(w) => w,
+        };
+        let w = if known_num {
+            w
+        } else {
+            let r = self.rt_checked("ilo_expect_num", &[w], span);
+            // A number needs no release; `v` was checked to be one.
+            r
+        };
+        self.b.ins().bitcast(types::F64, MemFlagsData::new(), w)
+    }
+
+    /// A word test: `w` holds a number.
+    pub fn is_num_word(&mut self, w: Cv) -> Cv {
+        self.b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, w, FIRST_TAGGED as i64)
+    }
+
+    /// `true`/`false` word from an i8 condition.
+    pub fn bool_word(&mut self, c: Cv) -> V {
+        let t = self.iconst(super::abi::TRUE);
+        let f = self.iconst(super::abi::FALSE);
+        V::Imm(self.b.ins().select(c, t, f))
+    }
+
+    pub fn nil(&mut self) -> V {
+        V::Imm(self.iconst(NIL))
+    }
+
+    /// Values whose static type rules out heap references need no counting.
+    pub fn classify(&self, v: V, ty: &Type) -> V {
+        match (v, ty) {
+            (V::Owned(w) | V::Borrowed(w), Type::Num | Type::Bool | Type::Nil) => V::Imm(w),
+            _ => v,
+        }
+    }
+
+    // ── locals ──
+
+    pub fn read_local(&mut self, name: &str) -> Option<V> {
+        let l = *self.locals.get(name)?;
+        let x = self.b.use_var(l.var);
+        Some(if l.numeric { V::Num(x) } else { V::Borrowed(x) })
+    }
+
+    /// Store `v` (of static type `ty`) into local `name`, releasing the old value.
+    pub fn assign(&mut self, name: &str, v: V, ty: &Type, span: Span) {
+        let Some(l) = self.locals.get(name).copied() else {
+            self.drop_v(v);
+            self.unsupported(format!("no local '{name}'"), span);
+            return;
+        };
+        if l.numeric {
+            let x = self.f64(v, *ty == Type::Num, span);
+            self.drop_v(v);
+            self.b.def_var(l.var, x);
+        } else {
+            let new = self.owned(v);
+            let old = self.b.use_var(l.var);
+            self.b.def_var(l.var, new);
+            self.release(old);
+        }
+    }
+}
