@@ -3,9 +3,8 @@
 //!
 //! Function arguments are ilo function values, called through `func::call_value`; an
 //! error inside one propagates with `?` and keeps the span where it happened (see
-//! `func.rs`). Each builtin also has a context form with one extra argument before the
-//! list, `map fn ctx xs`, which passes `ctx` to the function after the element: the
-//! way to give a lambda state without closure capture.
+//! `func.rs`). `srt` also has a context form, `srt fn ctx xs`, which passes `ctx` to the
+//! key function after the element: a way to give a lambda state without capturing.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
@@ -20,15 +19,15 @@ use crate::value::{MapKey, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
-    BuiltinDef { name: "map", min_args: 2, max_args: 3, f: map },
-    BuiltinDef { name: "flt", min_args: 2, max_args: 3, f: flt },
-    BuiltinDef { name: "fld", min_args: 3, max_args: 4, f: fld },
-    BuiltinDef { name: "ct", min_args: 2, max_args: 3, f: ct },
-    BuiltinDef { name: "flatmap", min_args: 2, max_args: 3, f: flatmap },
-    BuiltinDef { name: "mapr", min_args: 2, max_args: 3, f: mapr },
-    BuiltinDef { name: "partition", min_args: 2, max_args: 3, f: partition },
-    BuiltinDef { name: "grp", min_args: 2, max_args: 3, f: grp },
-    BuiltinDef { name: "uniqby", min_args: 2, max_args: 3, f: uniqby },
+    BuiltinDef { name: "map", min_args: 2, max_args: 2, f: map },
+    BuiltinDef { name: "flt", min_args: 2, max_args: 2, f: flt },
+    BuiltinDef { name: "fld", min_args: 3, max_args: 3, f: fld },
+    BuiltinDef { name: "ct", min_args: 2, max_args: 2, f: ct },
+    BuiltinDef { name: "flatmap", min_args: 2, max_args: 2, f: flatmap },
+    BuiltinDef { name: "mapr", min_args: 2, max_args: 2, f: mapr },
+    BuiltinDef { name: "partition", min_args: 2, max_args: 2, f: partition },
+    BuiltinDef { name: "grp", min_args: 2, max_args: 2, f: grp },
+    BuiltinDef { name: "uniqby", min_args: 2, max_args: 2, f: uniqby },
 ];
 
 /// A function argument with its optional context value.
@@ -51,24 +50,20 @@ impl Callback<'_> {
     }
 }
 
-/// Split `fn xs` / `fn ctx xs` into the callback and the list.
+/// The function and the list of a `fn xs` call.
 fn callback_and_list<'a>(
     builtin: &str,
     args: &'a [Value],
 ) -> RtResult<(Callback<'a>, &'a [Value])> {
-    let (f, ctx, xs) = match args {
-        [f, xs] => (f, None, xs),
-        [f, ctx, xs] => (f, Some(ctx), xs),
-        _ => {
-            return Err(RtError::new(
-                codes::CALL,
-                format!("{builtin} takes a function, an optional context and a list"),
-            ))
-        }
+    let [f, xs] = args else {
+        return Err(RtError::new(
+            codes::CALL,
+            format!("{builtin} takes a function and a list"),
+        ));
     };
     let cb = Callback {
         f: func_arg(builtin, f)?,
-        ctx,
+        ctx: None,
     };
     Ok((cb, list_arg(builtin, xs)?))
 }
@@ -90,19 +85,18 @@ fn flt(args: &[Value]) -> RtResult {
     Ok(Value::list(out))
 }
 
-/// `fld fn xs init` (or `fld fn ctx xs init`): `fn (fn init x0) x1 …`, with the context
-/// as a third argument in the context form.
+/// `fld fn xs init`: `fn (fn (fn init x0) x1) …`.
 fn fld(args: &[Value]) -> RtResult {
-    let (init, rest) = args
-        .split_last()
-        .ok_or_else(|| RtError::new(codes::CALL, "fld needs arguments"))?;
-    let (cb, xs) = callback_and_list("fld", rest)?;
+    let [f, xs, init] = args else {
+        return Err(RtError::new(
+            codes::CALL,
+            "fld takes a function, a list and an initial value",
+        ));
+    };
+    let f = func_arg("fld", f)?;
     let mut acc = init.clone();
-    for x in xs {
-        acc = match cb.ctx {
-            None => call_value(cb.f, &[acc, x.clone()])?,
-            Some(c) => call_value(cb.f, &[acc, x.clone(), c.clone()])?,
-        };
+    for x in list_arg("fld", xs)? {
+        acc = call_value(f, &[acc, x.clone()])?;
     }
     Ok(acc)
 }
@@ -260,14 +254,11 @@ mod tests {
     extern "C" fn above_one(_: P, _: W, x: W) -> W {
         Value::bool(num(x) > 1.0).into_raw()
     }
-    extern "C" fn above_ctx(_: P, _: W, x: W, c: W) -> W {
-        Value::bool(num(x) > num(c)).into_raw()
+    extern "C" fn distance(_: P, _: W, x: W, c: W) -> W {
+        Value::num((num(x) - num(c)).abs()).into_raw()
     }
     extern "C" fn add(_: P, _: W, a: W, x: W) -> W {
         Value::num(num(a) + num(x)).into_raw()
-    }
-    extern "C" fn add_scaled(_: P, _: W, a: W, x: W, c: W) -> W {
-        Value::num(num(a) + num(x) * num(c)).into_raw()
     }
     extern "C" fn parity(_: P, _: W, x: W) -> W {
         Value::num(num(x) % 2.0).into_raw()
@@ -312,8 +303,6 @@ mod tests {
         let gt1 = func("above_one", above_one as *const (), 1);
         assert_eq!(show(flt(&[gt1.clone(), xs.clone()])), "[2, 3]");
         assert_eq!(show(ct(&[gt1, xs.clone()])), "2");
-        let gtc = func("above_ctx", above_ctx as *const (), 2);
-        assert_eq!(show(flt(&[gtc, Value::num(2.0), xs])), "[3]");
     }
 
     #[test]
@@ -321,11 +310,8 @@ mod tests {
         let xs = nums(&[1.0, 2.0, 3.0]);
         let plus = func("add", add as *const (), 2);
         assert_eq!(show(fld(&[plus, xs.clone(), Value::num(0.0)])), "6");
-        let scaled = func("add_scaled", add_scaled as *const (), 3);
-        assert_eq!(
-            show(fld(&[scaled, Value::num(10.0), xs, Value::num(1.0)])),
-            "61"
-        );
+        let plus = func("add", add as *const (), 2);
+        assert_eq!(show(fld(&[plus, nums(&[]), Value::num(7.0)])), "7");
     }
 
     #[test]
@@ -364,6 +350,11 @@ mod tests {
             show(sort_by_key(&neg, None, &nums(&[1.0, 3.0, 2.0]))),
             "[3, 2, 1]"
         );
+        // Context form: the key function gets the element, then the context.
+        let dist = func("distance", distance as *const (), 2);
+        let xs = nums(&[1.0, 9.0, 4.0, 6.0]);
+        let by_dist = sort_by_key(&dist, Some(&Value::num(5.0)), &xs);
+        assert_eq!(show(by_dist), "[4, 6, 1, 9]");
         let tw = func("twice", twice as *const (), 1);
         let e = sort_by_key(&tw, None, &nums(&[1.0, 2.0])).unwrap_err();
         assert_eq!(e.code, codes::TYPE);
