@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use chrono::format::ParseErrorKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
+use super::convert::{num_arg, text_arg};
 use super::BuiltinDef;
-use crate::error::{codes, RtError, RtResult};
+use crate::error::RtResult;
 use crate::value::Value;
 
 pub const TABLE: &[BuiltinDef] = &[
@@ -27,18 +28,16 @@ pub const TABLE: &[BuiltinDef] = &[
 
 /// `dtfmt epoch fmt` → `R t t`. Fractional seconds are kept (visible through `%.f`).
 fn dtfmt(args: &[Value]) -> RtResult {
-    let epoch = args[0]
-        .as_num()
-        .ok_or_else(|| type_error("dtfmt", "n", &args[0]))?;
-    let fmt = text_arg(args, 1, "dtfmt")?;
+    let epoch = num_arg("dtfmt", &args[0])?;
+    let fmt = text_arg("dtfmt", &args[1])?;
     Ok(to_result(format_epoch(epoch, fmt)))
 }
 
 /// `dtparse s fmt` → `R n t`. The text is read as UTC unless the format carries an
 /// offset (`%z`); a format without a time of day gives midnight.
 fn dtparse(args: &[Value]) -> RtResult {
-    let s = text_arg(args, 0, "dtparse")?;
-    let fmt = text_arg(args, 1, "dtparse")?;
+    let s = text_arg("dtparse", &args[0])?;
+    let fmt = text_arg("dtparse", &args[1])?;
     Ok(match parse_epoch(s, fmt) {
         Ok(n) => Value::ok(Value::num(n)),
         Err(e) => Value::err(Value::text(e)),
@@ -97,19 +96,6 @@ fn to_result(r: Result<String, String>) -> Value {
         Ok(s) => Value::ok(Value::text(s)),
         Err(e) => Value::err(Value::text(e)),
     }
-}
-
-fn type_error(who: &str, want: &str, got: &Value) -> RtError {
-    RtError::new(
-        codes::TYPE,
-        format!("{who}: expected {want}, got {}", got.kind_name()),
-    )
-}
-
-fn text_arg<'a>(args: &'a [Value], i: usize, who: &str) -> RtResult<&'a str> {
-    args[i]
-        .as_text()
-        .ok_or_else(|| type_error(who, "t", &args[i]))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod csv;
 
 use std::path::Path;
 
+use super::convert::{list_arg, text_arg};
 use super::json::{parse_to_result, to_json};
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
@@ -109,9 +110,9 @@ impl Format {
 
 /// `rd path [fmt]` → `R _ t`: the file decoded by its extension or the named format.
 fn rd(args: &[Value]) -> RtResult {
-    let path = text_arg(args, 0, "rd")?;
+    let path = text_arg("rd", &args[0])?;
     let format = match args.get(1) {
-        Some(v) => match Format::from_name(text_of(v, "rd")?) {
+        Some(v) => match Format::from_name(text_arg("rd", v)?) {
             Ok(f) => f,
             Err(e) => return Ok(err_text(e)),
         },
@@ -125,7 +126,7 @@ fn rd(args: &[Value]) -> RtResult {
 
 /// `rdl path` → `R (L t) t`: the file's lines without their `\n` / `\r\n`.
 fn rdl(args: &[Value]) -> RtResult {
-    let path = text_arg(args, 0, "rdl")?;
+    let path = text_arg("rdl", &args[0])?;
     Ok(match read_file(path) {
         Ok(text) => Value::ok(Value::list(text.lines().map(Value::text).collect())),
         Err(e) => err_text(e),
@@ -134,8 +135,8 @@ fn rdl(args: &[Value]) -> RtResult {
 
 /// `rdb text fmt` → `R _ t`: decode text already in memory (an HTTP body, an env var).
 fn rdb(args: &[Value]) -> RtResult {
-    let text = text_arg(args, 0, "rdb")?;
-    let fmt = text_arg(args, 1, "rdb")?;
+    let text = text_arg("rdb", &args[0])?;
+    let fmt = text_arg("rdb", &args[1])?;
     Ok(match Format::from_name(fmt) {
         Ok(format) => decode(text, format),
         Err(e) => err_text(e),
@@ -145,7 +146,7 @@ fn rdb(args: &[Value]) -> RtResult {
 /// `rdjl path` → `L (R _ t)`: one parse result per non-blank line of a JSON-lines
 /// file. The type has no room for a read failure, so that raises.
 fn rdjl(args: &[Value]) -> RtResult {
-    let path = text_arg(args, 0, "rdjl")?;
+    let path = text_arg("rdjl", &args[0])?;
     let text = read_file(path).map_err(|e| RtError::new(codes::PANIC, format!("rdjl: {e}")))?;
     Ok(Value::list(
         text.lines()
@@ -158,9 +159,9 @@ fn rdjl(args: &[Value]) -> RtResult {
 /// `wr path text` or `wr path data fmt` → `R t t`: write (overwriting) and return
 /// the path. `csv`/`tsv` take a list of rows, `json` any value (pretty-printed).
 fn wr(args: &[Value]) -> RtResult {
-    let path = text_arg(args, 0, "wr")?;
+    let path = text_arg("wr", &args[0])?;
     let format = match args.get(2) {
-        Some(v) => match Format::from_name(text_of(v, "wr")?) {
+        Some(v) => match Format::from_name(text_arg("wr", v)?) {
             Ok(f) => f,
             Err(e) => return Ok(err_text(e)),
         },
@@ -175,10 +176,8 @@ fn wr(args: &[Value]) -> RtResult {
 
 /// `wrl path xs` → `R t t`: the items joined with `\n` (no trailing newline).
 fn wrl(args: &[Value]) -> RtResult {
-    let path = text_arg(args, 0, "wrl")?;
-    let items = args[1]
-        .as_list()
-        .ok_or_else(|| type_error("wrl", "L", &args[1]))?;
+    let path = text_arg("wrl", &args[0])?;
+    let items = list_arg("wrl", &args[1])?;
     let lines: Vec<String> = items.iter().map(Value::to_string).collect();
     Ok(write_file(path, &args[0], &lines.join("\n")))
 }
@@ -243,21 +242,6 @@ fn encode(data: &Value, format: Format) -> Result<String, String> {
 
 fn err_text(msg: impl Into<String>) -> Value {
     Value::err(Value::text(msg.into()))
-}
-
-fn type_error(who: &str, want: &str, got: &Value) -> RtError {
-    RtError::new(
-        codes::TYPE,
-        format!("{who}: expected {want}, got {}", got.kind_name()),
-    )
-}
-
-fn text_of<'a>(v: &'a Value, who: &str) -> RtResult<&'a str> {
-    v.as_text().ok_or_else(|| type_error(who, "t", v))
-}
-
-fn text_arg<'a>(args: &'a [Value], i: usize, who: &str) -> RtResult<&'a str> {
-    text_of(&args[i], who)
 }
 
 #[cfg(test)]

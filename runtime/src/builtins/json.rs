@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Number};
 
+use super::convert::text_arg;
 use super::BuiltinDef;
-use crate::error::{codes, RtError, RtResult};
+use crate::error::RtResult;
 use crate::value::{MapKey, Obj, RecordType, Value};
 
 /// The record type name given to every parsed JSON object.
@@ -50,7 +51,7 @@ pub const TABLE: &[BuiltinDef] = &[
 
 /// `jpar text` → `R _ t`: the parsed value, or Err with the parser's message.
 fn jpar(args: &[Value]) -> RtResult {
-    let text = text_arg(args, 0, "jpar")?;
+    let text = text_arg("jpar", &args[0])?;
     Ok(parse_to_result(text))
 }
 
@@ -62,8 +63,8 @@ fn jdmp(args: &[Value]) -> RtResult {
 /// `jpth json path` → `R t t`: the value at a dot path (`items.0.name`). Strings come
 /// back bare, anything else as compact JSON text.
 fn jpth(args: &[Value]) -> RtResult {
-    let text = text_arg(args, 0, "jpth")?;
-    let path = text_arg(args, 1, "jpth")?;
+    let text = text_arg("jpth", &args[0])?;
+    let path = text_arg("jpth", &args[1])?;
     let doc: serde_json::Value = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(e) => return Ok(Value::err(Value::text(e.to_string()))),
@@ -221,15 +222,6 @@ impl Converter {
         self.shapes.insert(keys, ty.clone());
         ty
     }
-}
-
-fn text_arg<'a>(args: &'a [Value], i: usize, who: &str) -> RtResult<&'a str> {
-    args[i].as_text().ok_or_else(|| {
-        RtError::new(
-            codes::TYPE,
-            format!("{who}: expected t, got {}", args[i].kind_name()),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use regex::{Captures, Regex};
 
+use super::convert::text_arg;
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
@@ -44,7 +45,7 @@ pub const TABLE: &[BuiltinDef] = &[
 /// the first match (empty list when nothing matches).
 fn rgx(args: &[Value]) -> RtResult {
     let re = pattern_arg(args, 0, "rgx")?;
-    let s = text_arg(args, 1, "rgx")?;
+    let s = text_arg("rgx", &args[1])?;
     if re.captures_len() == 1 {
         return Ok(whole_matches(&re, s));
     }
@@ -56,7 +57,7 @@ fn rgx(args: &[Value]) -> RtResult {
 /// `rgxall pat s` → `L (L t)`: one entry per match: its groups, or `[whole]` if none.
 fn rgxall(args: &[Value]) -> RtResult {
     let re = pattern_arg(args, 0, "rgxall")?;
-    let s = text_arg(args, 1, "rgxall")?;
+    let s = text_arg("rgxall", &args[1])?;
     let rows = if re.captures_len() == 1 {
         re.find_iter(s)
             .map(|m| Value::list(vec![Value::text(m.as_str())]))
@@ -72,7 +73,7 @@ fn rgxall(args: &[Value]) -> RtResult {
 /// `rgxall1 pat s` → `L t`: whole matches (no group) or every capture 1 (one group).
 fn rgxall1(args: &[Value]) -> RtResult {
     let re = pattern_arg(args, 0, "rgxall1")?;
-    let s = text_arg(args, 1, "rgxall1")?;
+    let s = text_arg("rgxall1", &args[1])?;
     match re.captures_len() - 1 {
         0 => Ok(whole_matches(&re, s)),
         1 => Ok(Value::list(
@@ -91,8 +92,8 @@ fn rgxall1(args: &[Value]) -> RtResult {
 /// `$$` is a literal dollar.
 fn rgxsub(args: &[Value]) -> RtResult {
     let re = pattern_arg(args, 0, "rgxsub")?;
-    let repl = text_arg(args, 1, "rgxsub")?;
-    let s = text_arg(args, 2, "rgxsub")?;
+    let repl = text_arg("rgxsub", &args[1])?;
+    let s = text_arg("rgxsub", &args[2])?;
     Ok(Value::text(re.replace_all(s, repl).into_owned()))
 }
 
@@ -136,16 +137,7 @@ fn compile(pat: &str, who: &str) -> RtResult<Regex> {
 }
 
 fn pattern_arg(args: &[Value], i: usize, who: &str) -> RtResult<Regex> {
-    compile(text_arg(args, i, who)?, who)
-}
-
-fn text_arg<'a>(args: &'a [Value], i: usize, who: &str) -> RtResult<&'a str> {
-    args[i].as_text().ok_or_else(|| {
-        RtError::new(
-            codes::TYPE,
-            format!("{who}: expected t, got {}", args[i].kind_name()),
-        )
-    })
+    compile(text_arg(who, &args[i])?, who)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::convert::{num_arg, text_arg};
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
@@ -30,12 +31,7 @@ pub const TABLE: &[BuiltinDef] = &[
 /// `env key` → `R t t`. A value that is not valid UTF-8 is read lossily rather than
 /// reported as missing.
 fn env(args: &[Value]) -> RtResult {
-    let key = args[0].as_text().ok_or_else(|| {
-        RtError::new(
-            codes::TYPE,
-            format!("env: expected t, got {}", args[0].kind_name()),
-        )
-    })?;
+    let key = text_arg("env", &args[0])?;
     // `var_os` panics on keys containing '=' or NUL; such a variable cannot exist.
     let found = if key.is_empty() || key.contains(['=', '\0']) {
         None
@@ -60,12 +56,7 @@ fn now(_args: &[Value]) -> RtResult {
 
 /// `sleep ms` → nil. Zero, negative and NaN durations return at once.
 fn sleep(args: &[Value]) -> RtResult {
-    let ms = args[0].as_num().ok_or_else(|| {
-        RtError::new(
-            codes::TYPE,
-            format!("sleep: expected n, got {}", args[0].kind_name()),
-        )
-    })?;
+    let ms = num_arg("sleep", &args[0])?;
     if ms > 0.0 {
         let d = Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
             RtError::new(
