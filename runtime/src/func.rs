@@ -29,6 +29,17 @@ pub const MAX_ARITY: usize = 8;
 type W = u64;
 type P = *mut u8;
 
+/// Call the code address `$code` as `extern "C" fn(P, W, W…) -> W`, one `W` per
+/// argument word given. Must be used inside `unsafe`, with the signature guaranteed.
+macro_rules! call_code {
+    ($code:expr, $ctx:expr, $env:expr $(, $a:expr)*) => {{
+        let f: extern "C" fn(P, W $(, call_code!(@word $a))*) -> W =
+            std::mem::transmute::<usize, _>($code);
+        f($ctx, $env $(, $a)*)
+    }};
+    (@word $a:expr) => { W };
+}
+
 /// Call the ilo function value `f` with borrowed `args`; the result is owned.
 ///
 /// Errors: `f` is not a function or `args.len()` differs from its arity
@@ -53,45 +64,27 @@ pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
     }
     let ctx = ctx::current() as P;
     let env = f.raw();
-    let a: Vec<W> = args.iter().map(Value::raw).collect();
+    let mut w = [0 as W; MAX_ARITY];
+    for (slot, v) in w.iter_mut().zip(args) {
+        *slot = v.raw();
+    }
     let code = func.code;
     // SAFETY (all arms): `code` is the address of a compiled function whose signature is
     // `extern "C" fn(ctx, env, a1..an) -> u64` with n == `func.arity` (the Func
-    // invariant, see value.rs), and we matched n == args.len() above, so the transmuted
+    // invariant, see value.rs), and n == args.len() was checked above, so each arm's
     // pointer type is exactly the callee's. `env` and every argument word are borrowed
     // from values that outlive the call; the callee does not consume them.
     let word = unsafe {
-        match a.as_slice() {
-            [] => std::mem::transmute::<usize, extern "C" fn(P, W) -> W>(code)(ctx, env),
-            &[a1] => std::mem::transmute::<usize, extern "C" fn(P, W, W) -> W>(code)(ctx, env, a1),
-            &[a1, a2] => {
-                std::mem::transmute::<usize, extern "C" fn(P, W, W, W) -> W>(code)(ctx, env, a1, a2)
-            }
-            &[a1, a2, a3] => std::mem::transmute::<usize, extern "C" fn(P, W, W, W, W) -> W>(
-                code,
-            )(ctx, env, a1, a2, a3),
-            &[a1, a2, a3, a4] => std::mem::transmute::<
-                usize,
-                extern "C" fn(P, W, W, W, W, W) -> W,
-            >(code)(ctx, env, a1, a2, a3, a4),
-            &[a1, a2, a3, a4, a5] => std::mem::transmute::<
-                usize,
-                extern "C" fn(P, W, W, W, W, W, W) -> W,
-            >(code)(ctx, env, a1, a2, a3, a4, a5),
-            &[a1, a2, a3, a4, a5, a6] => std::mem::transmute::<
-                usize,
-                extern "C" fn(P, W, W, W, W, W, W, W) -> W,
-            >(code)(ctx, env, a1, a2, a3, a4, a5, a6),
-            &[a1, a2, a3, a4, a5, a6, a7] => std::mem::transmute::<
-                usize,
-                extern "C" fn(P, W, W, W, W, W, W, W, W) -> W,
-            >(code)(ctx, env, a1, a2, a3, a4, a5, a6, a7),
-            &[a1, a2, a3, a4, a5, a6, a7, a8] => std::mem::transmute::<
-                usize,
-                extern "C" fn(P, W, W, W, W, W, W, W, W, W) -> W,
-            >(code)(
-                ctx, env, a1, a2, a3, a4, a5, a6, a7, a8
-            ),
+        match args.len() {
+            0 => call_code!(code, ctx, env),
+            1 => call_code!(code, ctx, env, w[0]),
+            2 => call_code!(code, ctx, env, w[0], w[1]),
+            3 => call_code!(code, ctx, env, w[0], w[1], w[2]),
+            4 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3]),
+            5 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4]),
+            6 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5]),
+            7 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5], w[6]),
+            8 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]),
             _ => {
                 return Err(RtError::new(
                     codes::CALL,
