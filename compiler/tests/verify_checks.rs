@@ -1,9 +1,9 @@
 //! One focused test per verifier check: the code it reports, and that the correct
 //! form of the same program verifies.
 
-mod common;
+mod verify_support;
 
-use common::{error_codes, errors, first_error, messages, ok};
+use verify_support::{error_codes, errors, first_error, messages, ok};
 use ilo_compiler::diag::Severity;
 
 #[test]
@@ -199,7 +199,7 @@ fn streams_are_not_lists() {
 fn tool_declarations_are_rejected() {
     use ilo_compiler::ast::{Decl, Ident, ToolDecl};
     use ilo_compiler::span::Span;
-    let mut program = common::parse("f>n;1");
+    let mut program = verify_support::parse("f>n;1");
     program.decls.push(Decl::Tool(ToolDecl {
         name: Ident {
             name: "get-user".into(),

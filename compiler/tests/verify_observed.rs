@@ -2,9 +2,9 @@
 //! (it ran, or stopped with a runtime error) must verify here without errors; the
 //! ones the upstream verifier rejected must be rejected with the same code and message.
 
-mod common;
+mod verify_support;
 
-use common::{check, first_error};
+use verify_support::{check, first_error};
 
 /// Programs that ran upstream (exit 0 or a runtime `ILO-R…` error).
 const VERIFIED: &[&str] = &[

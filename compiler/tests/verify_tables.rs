@@ -2,9 +2,9 @@
 //! are certainly numbers), call targets, lambda captures, locals, records, and the
 //! rewrites the verifier makes to the program.
 
-mod common;
+mod verify_support;
 
-use common::{func, ok};
+use verify_support::{func, ok};
 use ilo_compiler::ast::{Expr, ExprKind, StmtKind, Type};
 use ilo_compiler::verify::{Body, CallTarget, Checked};
 
@@ -180,7 +180,7 @@ fn nested_lambdas_capture_through_each_level() {
 #[test]
 fn index_sugar_becomes_at_with_a_fresh_ref() {
     let code = "f>n;xs=[10 20 30];i=1;xs.i";
-    let before = common::parse(code).expr_count;
+    let before = verify_support::parse(code).expr_count;
     let checked = ok(code);
     let call = tail(&checked, "f");
     let ExprKind::Call { callee, args, .. } = &call.kind else {
