@@ -89,7 +89,8 @@ fn rgxall1(args: &[Value]) -> RtResult {
 }
 
 /// `rgxsub pat repl s` → `t`: replace every match; `$1`, `${name}` refer to groups and
-/// `$$` is a literal dollar.
+/// `$$` is a literal dollar. A reference runs as far as name characters go (`$1a` names
+/// a group called `1a`), so `${1}a` is how to follow a group with a letter.
 fn rgxsub(args: &[Value]) -> RtResult {
     let re = pattern_arg(args, 0, "rgxsub")?;
     let repl = text_arg("rgxsub", &args[1])?;
@@ -163,6 +164,7 @@ mod tests {
         assert_eq!(show(rgx(&[t(r"(\w)=(\d)"), t("a=1 b=2")])), "[a, 1]");
         assert_eq!(show(rgx(&[t(r"(x)(y)?"), t("x")])).as_str(), "[x, ]");
         assert_eq!(show(rgx(&[t(r"(q)"), t("abc")])), "[]");
+        assert_eq!(show(rgx(&[t(r"(\p{L}+)-(\d)"), t("été-7")])), "[été, 7]");
     }
 
     #[test]
@@ -187,6 +189,12 @@ mod tests {
             "a<12>b<3>"
         );
         assert_eq!(show(rgxsub(&[t("b"), t("$$"), t("abc")])), "a$c");
+        assert_eq!(show(rgxsub(&[t(r"(\d)"), t("${1}a"), t("x1")])), "x1a");
+        assert_eq!(show(rgxsub(&[t(r"(\d)"), t("$1a"), t("x1")])), "x");
+        assert_eq!(
+            show(rgxsub(&[t(r"(?P<w>\w+)@"), t("[$w]"), t("me@x")])),
+            "[me]x"
+        );
     }
 
     #[test]

@@ -218,3 +218,16 @@ fn format_by_extension_ignores_directories_and_case() {
 fn check_read_currently_allows_everything() {
     assert_eq!(check_read("/any/path"), Ok(()));
 }
+
+#[test]
+fn directories_and_non_text_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_string_lossy().into_owned();
+    assert_eq!(show(rd(&[t(&d)])), "^Is a directory (os error 21)");
+    assert_eq!(show(wr(&[t(&d), t("x")])), "^Is a directory (os error 21)");
+    // Anything but text is written in its display form.
+    let p = path_in(&dir, "n.txt");
+    wr(&[t(&p), Value::list(vec![Value::num(1.5), Value::NIL])]).unwrap();
+    assert_eq!(read_back(&p), "[1.5, nil]");
+    assert_eq!(wr(&[Value::NIL, t("x")]).unwrap_err().code, codes::TYPE);
+}
