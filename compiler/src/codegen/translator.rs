@@ -151,11 +151,11 @@ impl<'a, M: Module> Translator<'a, M> {
         let id = self.sh.rt.get(name);
         let r = self.fref(id);
         let call = self.b.ins().call(r, args);
-        self.b
-            .inst_results(call)
-            .first()
-            .copied()
-            .unwrap_or(args[0])
+        match self.b.inst_results(call).first().copied() {
+            Some(v) => v,
+            // Entry points without a result (retain, release, err_span).
+            None => self.iconst(0),
+        }
     }
 
     /// Call a fallible entry point and take the error exit on `ERROR_SENTINEL`.
