@@ -10,7 +10,7 @@ use ilo_runtime::Value;
 
 const LINES: usize = 5_000_000;
 /// Growth of peak RSS allowed while streaming: far below the file's size.
-const ALLOWED_GROWTH_KIB: u64 = 16 * 1024;
+const ALLOWED_GROWTH_KIB: u64 = 8 * 1024;
 
 /// Peak resident set size so far, from /proc/self/status.
 fn peak_rss_kib() -> u64 {
