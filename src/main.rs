@@ -1,9 +1,11 @@
 //! The `ilo` command: parse the command line and hand off to the module for each job.
 
+mod check;
 mod cli;
 mod entry;
 mod help;
 mod report;
+mod run;
 
 use std::process::ExitCode;
 
@@ -20,21 +22,12 @@ fn main() -> ExitCode {
 
     match cli.command {
         Some(Command::Help { topic }) => help::help(topic.as_deref(), &reporter),
-        Some(Command::Check { file }) => {
-            let _ = file;
-            reporter.usage_error("`ilo check` is not yet available")
-        }
-        Some(Command::Run { program, args }) => {
-            let _ = (program, args);
-            reporter.usage_error("running programs is not yet available")
-        }
+        Some(Command::Check { file }) => check::check(&file, &reporter),
+        Some(Command::Run { program, args }) => run::run(&program, &args, &reporter),
         Some(Command::Httpd { .. }) => reporter.usage_error("`ilo httpd` is not yet available"),
         Some(Command::Build { .. }) => reporter.usage_error("`ilo build` is not yet available"),
         None => match cli.program {
-            Some(program) => {
-                let _ = (program, cli.args);
-                reporter.usage_error("running programs is not yet available")
-            }
+            Some(program) => run::run(&program, &cli.args, &reporter),
             None => help::help(None, &reporter),
         },
     }

@@ -68,7 +68,8 @@ pub fn run(program: &str, args: &[String], reporter: &Reporter) -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    match jit.call(&name, &values) {
+    // Deep (but finite) recursion needs more stack than the main thread has.
+    match jit.call_on_big_stack(&name, values) {
         Ok(value) => print_result(&value),
         Err(failure) => {
             let diag = match failure.span {
