@@ -1,0 +1,127 @@
+//! Every statement and expression form, compiled and run.
+
+mod codegen_support;
+
+use codegen_support::output;
+
+fn check(cases: &[(&str, &[&str], &str)]) {
+    let mut failures = Vec::new();
+    for (code, args, want) in cases {
+        let code = code.replace('⏎', "\n");
+        let got = output(&code, args);
+        if got != *want {
+            failures.push(format!("{code:?} {args:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn bindings_and_rebinding() {
+    check(&[
+        ("f>n;x=1;x=+x 1;x=*x 10;x", &[], "20"),
+        ("f>t;x=\"a\";y=x;x=+x \"b\";+x y", &[], "aba"),
+        ("f>L n;xs=[1];ys=xs;xs=+=xs 2;+xs ys", &[], "[1, 2, 1]"),
+        ("f>t;s=\"\";@i 0..3{s=+s \"ab\"};s", &[], "ababab"),
+        ("f>t;s=\"x\";s=+s s;s=+s s;s", &[], "xxxx"),
+        ("f>L n;xs=[1];xs=+=xs 2;xs=+xs xs;xs", &[], "[1, 2, 1, 2]"),
+        ("type p{a:n;b:t}⏎f>t;{a;b}=p a:4 b:\"z\";fmt \"{}{}\" b a", &[], "z4"),
+    ]);
+}
+
+#[test]
+fn guards_conditionals_and_ternaries() {
+    check(&[
+        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["1"], "one"),
+        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["3"], "not two"),
+        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["2"], "two"),
+        ("f x:n>n;=x 1{99};0", &["1"], "0"),
+        ("f x:n>n;=x 1{ret 99};0", &["1"], "99"),
+        ("f x:n>n;y=0;!>x 5{y=1};y", &["3"], "1"),
+        ("f x:n>n;y=0;!>x 5{y=1};y", &["7"], "0"),
+        ("f x:n>t;!=x 1{\"not one\"}{\"one\"}", &["1"], "one"),
+        ("f h:b>n;?h{1}{0}", &["false"], "0"),
+        ("f x:n>n;v=?>x 100 1 0;v", &["101"], "1"),
+        ("f x:n>t;c=>x 0;?c{\"pos\"}{\"nonpos\"}", &["-1"], "nonpos"),
+        ("f x:n>n;=x 0{10}{20};+x 1", &["0"], "1"),
+    ]);
+}
+
+#[test]
+fn logic_short_circuits() {
+    check(&[
+        ("f>b;&true false", &[], "false"),
+        ("f>b;|true (=(mod 1 0) 0)", &[], "true"),
+        ("f>b;&false (=(mod 1 0) 0)", &[], "false"),
+        ("f>b;!false", &[], "true"),
+        ("f x:t>b;!x", &[""], "true"),
+        ("f>b;=\"a\" \"a\"", &[], "true"),
+        ("f>b;<\"a\" \"b\"", &[], "true"),
+        ("f>b;=[1 2] [1 2]", &[], "true"),
+    ]);
+}
+
+#[test]
+fn match_every_pattern() {
+    let kind = "f x:_>t;?x{n v:\"num\";t v:\"text\";b v:\"bool\";l v:\"list\";nil:\"nil\";_:\"other\"}";
+    check(&[
+        (kind, &["abc"], "text"),
+        ("f>t;?true{true:\"t\";false:\"f\"}", &[], "t"),
+        ("f>t;x=[1];?x{n v:\"num\";l v:\"list\";_:\"other\"}", &[], "list"),
+        ("f>t;x=nil;?x{nil:\"none\";_:\"some\"}", &[], "none"),
+        ("f>n;?7{n v:+v 1;_:0}", &[], "8"),
+        ("f>t;r=^\"boom\";?r{~v:\"ok\";^e:+\"err \" e}", &[], "err boom"),
+        ("f x:t>n;?x{\"a\":1;\"b\":2;_:3}", &["b"], "2"),
+        ("f x:t>n;?x{\"a\":1;\"b\":2;_:3}", &["zz"], "3"),
+        ("f x:n>t;?x{1:\"one\"}", &["5"], "nil"),
+        ("f>n;num \"41\";?{~v:+v 1;^e:0}", &[], "42"),
+        ("f>n;r=num \"x\";?{~v:+v 1;^e:0}", &[], "0"),
+        ("f>t;?3{_:\"any\"}", &[], "any"),
+    ]);
+}
+
+#[test]
+fn loops() {
+    check(&[
+        ("f n:n>n;s=0;@i 0..n{s=+s i};s", &["5"], "10"),
+        ("f>n;s=0;@i +1 1..5{s=+s i};s", &[], "9"),
+        ("f>n;s=0;@i 0..10{>=i 3{brk};s=+s i};s", &[], "3"),
+        ("f>n;s=0;@i 0..5{=i 2{cnt};s=+s i};s", &[], "8"),
+        ("f xs:L n>n;@x xs{>=x 10{ret x}};0", &["1,12,30"], "12"),
+        ("f xs:L n>n;@x xs{>=x 10{ret x}};0", &["1,2"], "0"),
+        ("f>t;s=\"\";@w [\"a\" \"b\" \"c\"]{=w \"c\"{brk};s=+s w};s", &[], "ab"),
+        ("f>n;i=0;s=0;wh <i 5{i=+i 1;s=+s i};s", &[], "15"),
+        ("f>n;i=0;wh true{i=+i 1;>=i 3{ret i}};0", &[], "3"),
+        ("f>n;t=0;@i 0..3{@j 0..3{=j 1{brk};t=+t 1}};t", &[], "3"),
+        ("f>L n;xs=[];@x [3 1 2]{xs=+=xs *x 2};xs", &[], "[6, 2, 4]"),
+    ]);
+}
+
+#[test]
+fn records_lists_results() {
+    check(&[
+        ("type pt{x:n;y:n}⏎f>n;p=pt y:2 x:1;-p.x p.y", &[], "-1"),
+        ("type pt{x:n;y:n}⏎f>pt;p=pt x:1 y:2;p with x:9", &[], "pt {x: 9, y: 2}"),
+        ("type pt{x:n;y:n}⏎f>L pt;[(pt x:1 y:2) (pt x:3 y:4)]", &[], "[pt {x: 1, y: 2}, pt {x: 3, y: 4}]"),
+        ("type w{v:n}⏎type o{i:w}⏎f>n;a=o i:(w v:7);a.i.v", &[], "7"),
+        ("f>n;xs=[[1 2] [3 4]];xs.1.0", &[], "3"),
+        ("f>R n t;~+1 2", &[], "3"),
+        ("f>L _;[~1 ^\"e\" nil]", &[], "[~1, ^e, nil]"),
+        ("f>n;x=nil;y=x??5;+y 1", &[], "6"),
+        ("f>n;x=3;y=x??5;+y 1", &[], "4"),
+    ]);
+}
+
+#[test]
+fn functions_lambdas_and_closures() {
+    check(&[
+        ("dbl x:n>n;*x 2⏎main>L n;map dbl [1 2]", &[], "[2, 4]"),
+        ("main>L t;map str [1 2]", &[], "[1, 2]"),
+        ("mk n:n>F n n;(x:n>n;+x n)⏎main>n;g=mk 5;g 10", &[], "15"),
+        ("ap f:F n n x:n>n;f x⏎main>n;ap (x:n>n;*x 3) 4", &[], "12"),
+        ("main>L t;p=\"<\";map (s:t>t;+p s) [\"a\" \"b\"]", &[], "[<a, <b]"),
+        ("main>L n;k=2;map (x:n>n;fld (a:n y:n>n;+a *y k) [x x] 0) [1 2]", &[], "[4, 8]"),
+        ("sq x:n>n;*x x⏎main>n;f=sq;f 9", &[], "81"),
+        ("main>n;xs=[1 2 3];fld (a:n x:n>n;+a x) xs 0", &[], "6"),
+    ]);
+}
