@@ -360,3 +360,21 @@ fn interrupting_a_blocked_stream_ends_it() {
     assert_eq!(r, Ok(true));
     assert!(fired.elapsed() < PROMPT, "took {:?}", fired.elapsed());
 }
+
+#[test]
+fn https_to_a_server_that_does_not_speak_tls_is_an_err_not_a_hang() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut hello = [0u8; 512];
+            let _ = s.read(&mut hello);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let started = Instant::now();
+    let r = call("get", &[text(&format!("https://127.0.0.1:{port}/"))]).expect("builtin");
+    let shown = r.to_string();
+    assert!(shown.starts_with('^'), "{shown}");
+    assert!(started.elapsed() < PATIENCE);
+}

@@ -164,7 +164,8 @@ fn io_message(e: &io::Error) -> String {
 }
 
 fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, String> {
-    caps::check_net(&url.authority())?;
+    // With the port always present, both `host` and `host:port` entries can match.
+    caps::check_net(&format!("{}:{}", url.host, url.port))?;
     let body = req.body.as_deref();
     let head = message::encode_request(req.method, url, &req.headers, body.map(<[u8]>::len))?;
     let mut conn = Conn::open(url, timeouts.connect)?;
