@@ -137,10 +137,10 @@ impl Globals {
 
     fn unknown_names(&self, t: &Type, out: &mut Vec<String>) {
         match t {
-            Type::Named(name) => {
-                if name != "json" && !self.records.contains_key(name) && !out.contains(name) {
-                    out.push(name.clone());
-                }
+            Type::Named(name)
+                if name != "json" && !self.records.contains_key(name) && !out.contains(name) =>
+            {
+                out.push(name.clone());
             }
             Type::List(x) | Type::Opt(x) => self.unknown_names(x, out),
             Type::Result(x, y) | Type::Map(x, y) => {
