@@ -4,6 +4,7 @@
 //! entry points listed in [`abi`]. Nothing here knows ilo syntax or Cranelift.
 
 pub mod abi;
+pub mod aot;
 pub mod builtins;
 pub mod caps;
 pub mod ctx;
@@ -13,6 +14,7 @@ pub mod http_client;
 pub mod httpd;
 pub mod line_source;
 pub mod ops;
+pub mod program;
 pub mod value;
 
 pub use error::{RtError, RtResult};
