@@ -3,8 +3,8 @@
 
 mod verify_support;
 
-use verify_support::{error_codes, errors, first_error, messages, ok};
 use ilo_compiler::diag::Severity;
+use verify_support::{error_codes, errors, first_error, messages, ok};
 
 #[test]
 fn undefined_function_suggests_a_close_name() {
@@ -231,4 +231,43 @@ fn long_aliases_become_short_names_with_a_hint() {
         .find(|d| d.severity == Severity::Hint)
         .expect("hint");
     assert_eq!(hint.message, "`floor` → `flr` (canonical short form)");
+}
+
+#[test]
+fn a_subjectless_match_consumes_the_statement_before_it() {
+    let checked = ok("f>t;fmt \"{}\" 1;?{t s:s;_:\"\"}");
+    assert!(
+        checked.warnings.is_empty(),
+        "{:?}",
+        messages(&checked.warnings)
+    );
+}
+
+/// Names brought in by `use` share the namespace with the importing file's own.
+#[test]
+fn an_imported_name_that_collides_is_a_duplicate() {
+    let dir = std::env::temp_dir().join(format!("ilo-verify-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("lib.ilo"), "dbl x:n>n;*x 2\n").expect("write lib");
+    std::fs::write(
+        dir.join("main.ilo"),
+        "use \"lib.ilo\"\ndbl x:n>n;+x x\nmain>n;dbl 2\n",
+    )
+    .expect("write main");
+    let loaded = ilo_compiler::loader::load_file(&dir.join("main.ilo"));
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "{:?}",
+        messages(&loaded.diagnostics)
+    );
+    let diags =
+        ilo_compiler::verify::verify(loaded.program.expect("program")).expect_err("collision");
+    assert_eq!(
+        messages(&diags),
+        ["ILO-T001: duplicate definition of 'dbl'"]
+    );
+    let first = diags[0].labels[1].span.file;
+    let second = diags[0].labels[0].span.file;
+    assert_ne!(first, second, "the two definitions are in different files");
 }

@@ -194,14 +194,11 @@ impl FnChecker<'_> {
         for i in 0..count {
             let is_last = i + 1 == count;
             // `?{…}` with no subject consumes the statement before it.
-            let next_consumes = stmts.get(i + 1).is_some_and(|s| {
-                matches!(
-                    &s.kind,
-                    StmtKind::Expr(Expr {
-                        kind: ExprKind::Match { subject: None, .. },
-                        ..
-                    })
-                )
+            let next_consumes = stmts.get(i + 1).is_some_and(|s| match &s.kind {
+                StmtKind::Expr(e) | StmtKind::Let { value: e, .. } => {
+                    matches!(e.kind, ExprKind::Match { subject: None, .. })
+                }
+                _ => false,
             });
             let consumed = (used && is_last) || next_consumes;
             value = self.stmt(&mut stmts[i], consumed);

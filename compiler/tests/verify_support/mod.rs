@@ -5,24 +5,20 @@
 
 use ilo_compiler::ast::{Decl, Program};
 use ilo_compiler::diag::{Diagnostic, Severity};
-use ilo_compiler::parser;
-use ilo_compiler::span::FileId;
+use ilo_compiler::loader;
 use ilo_compiler::verify::{verify, Checked};
 
-/// Parse `code` as one inline file; panics on a syntax error (the tests are about
+/// Load `code` as an inline program; panics on a syntax error (the tests are about
 /// the verifier, so a parse failure is a broken test).
 pub fn parse(code: &str) -> Program {
-    let mut next_id = 0;
-    let (decls, diags) = parser::parse(code, FileId(0), &mut next_id);
-    let errors: Vec<&Diagnostic> = diags
+    let loaded = loader::load_inline(code);
+    let errors: Vec<&Diagnostic> = loaded
+        .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{code:?} does not parse: {errors:?}");
-    Program {
-        decls,
-        expr_count: next_id,
-    }
+    loaded.program.expect("a program without errors")
 }
 
 pub fn check(code: &str) -> Result<Checked, Vec<Diagnostic>> {
