@@ -14,7 +14,6 @@ use clap::{Args, Parser, Subcommand};
     about = "ilo: a tiny, token-dense language compiled to native code",
     long_about = None,
     disable_help_subcommand = true,
-    args_conflicts_with_subcommands = true,
     after_help = "Run `ilo help lang` for the language specification, `ilo help ai` for its compact form."
 )]
 pub struct Cli {
@@ -126,6 +125,9 @@ mod tests {
     fn subcommands_and_global_flags() {
         let cli = Cli::try_parse_from(["ilo", "check", "a.ilo", "--json"]).unwrap();
         assert!(cli.opts.json);
+        assert!(matches!(cli.command, Some(Command::Check { ref file }) if file == "a.ilo"));
+        let cli = Cli::try_parse_from(["ilo", "--text", "check", "a.ilo"]).unwrap();
+        assert!(cli.opts.text);
         assert!(matches!(cli.command, Some(Command::Check { ref file }) if file == "a.ilo"));
         let cli = Cli::try_parse_from(["ilo", "--allow-net=a.org, b:80", "x.ilo"]).unwrap();
         assert_eq!(

@@ -265,6 +265,7 @@ fn colour_on_a_terminal_unless_no_color() {
 
     let json = stderr_on_terminal(&["--json", "check", p], None);
     assert!(json.trim_start().starts_with('{'), "{json}");
+    assert!(json.contains("\"code\":\"ILO-T005\""), "{json}");
 }
 
 #[test]
