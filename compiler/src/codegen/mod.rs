@@ -14,6 +14,7 @@
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
 
 mod abi;
+pub mod aot;
 mod calls;
 mod control;
 mod expr;
