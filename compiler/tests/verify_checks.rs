@@ -45,6 +45,7 @@ fn argument_type_mismatch_names_both_types() {
     let d = first_error("g a:n>n;a\nf>n;g \"x\"");
     assert_eq!(d.code, "ILO-T013");
     assert_eq!(d.message, "'g' expects n, got t");
+    assert_eq!(error_codes("f>n;srt 5"), ["ILO-T013"], "no follow-on return error");
     let d = first_error("f>t;upr 5");
     assert_eq!(d.message, "'upr' expects t, got n");
     assert_eq!(d.suggestion.as_deref(), Some("convert with `str`"));

@@ -233,7 +233,8 @@ impl FnChecker<'_> {
             for ((param, actual), arg) in best.params.iter().zip(arg_types).zip(args) {
                 self.check_arg(name, param, actual, arg.span);
             }
-            return instantiate(best, arg_types);
+            // Unknown rather than a guess, so one mistake is reported once.
+            return Type::Any;
         }
         // With unknown arguments several overloads may fit; only what all of them
         // return is certain.
