@@ -150,17 +150,31 @@ fn flush<W: Write>(
 
 /// Stream a lazy source after `head`. The source's lock is taken per line, so a
 /// source shared between connections (stdin) hands each line to exactly one of them.
+/// `hung_up` is asked before waiting on a source with nothing ready: a client that
+/// has left should not take a line it will never receive.
 pub fn stream_source<W: Write>(
     w: &mut W,
     head: &[u8],
     source: &Mutex<Box<dyn LineSource>>,
     framing: Framing,
     gather: Gather,
+    hung_up: &dyn Fn() -> bool,
 ) -> Streamed {
     let mut head = Some(head);
     let mut batch = Batch::default();
     let mut body_bytes = 0u64;
     let finish = |end: StreamEnd, body_bytes: u64| Streamed { end, body_bytes };
+    // A shared source may be locked by another response waiting for its next line;
+    // the head must not wait for that, nor for a source with nothing buffered.
+    let head_now = match source.try_lock() {
+        Ok(src) => !src.ready(),
+        Err(_) => true,
+    };
+    if head_now {
+        if let Err(e) = flush(w, head.take(), &batch, None, false, framing) {
+            return finish(StreamEnd::ClientGone(e), body_bytes);
+        }
+    }
     loop {
         let Ok(mut src) = source.lock() else {
             let _ = flush(w, head.take(), &batch, None, false, framing);
@@ -170,6 +184,12 @@ pub fn stream_source<W: Write>(
             );
         };
         let ready = src.ready();
+        if !ready && hung_up() {
+            return finish(
+                StreamEnd::ClientGone(io::ErrorKind::ConnectionAborted.into()),
+                body_bytes,
+            );
+        }
         let pending = head.is_some() || !batch.lines.is_empty();
         if (!ready && pending) || batch.is_full(gather) {
             // The next line may take a while: send what we have now.
@@ -298,7 +318,7 @@ mod tests {
         gather: Gather,
     ) -> Streamed {
         let src: Mutex<Box<dyn LineSource>> = Mutex::new(Box::new(Script::new(items)));
-        stream_source(rec, b"HEAD\r\n", &src, Framing::Chunked, gather)
+        stream_source(rec, b"HEAD\r\n", &src, Framing::Chunked, gather, &|| false)
     }
 
     #[test]
@@ -428,13 +448,37 @@ mod tests {
     }
 
     #[test]
+    fn a_departed_client_takes_no_line_from_a_slow_source() {
+        let mut rec = Recorder::default();
+        let src: Mutex<Box<dyn LineSource>> =
+            Mutex::new(Box::new(Script::new(vec![Ok((false, "kept"))])));
+        let out = stream_source(&mut rec, b"H|", &src, Framing::Chunked, GATHER, &|| true);
+        assert!(matches!(out.end, StreamEnd::ClientGone(_)));
+        assert_eq!(out.body_bytes, 0);
+        let left = src
+            .lock()
+            .map(|mut s| s.next_line().map(|l| l.map(<[u8]>::to_vec)));
+        assert!(
+            matches!(left, Ok(Ok(Some(ref l))) if l == b"kept"),
+            "the line stays in the source"
+        );
+    }
+
+    #[test]
     fn close_delimited_streams_have_no_framing() {
         let mut rec = Recorder::default();
         let src: Mutex<Box<dyn LineSource>> = Mutex::new(Box::new(Script::new(vec![
             Ok((true, "a")),
             Ok((false, "b")),
         ])));
-        stream_source(&mut rec, b"H|", &src, Framing::CloseDelimited, GATHER);
+        stream_source(
+            &mut rec,
+            b"H|",
+            &src,
+            Framing::CloseDelimited,
+            GATHER,
+            &|| false,
+        );
         assert_eq!(rec.joined(), b"H|a\nb\n".to_vec());
     }
 }

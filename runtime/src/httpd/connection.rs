@@ -8,6 +8,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use super::config::ServerConfig;
 use super::framing::Framing;
 use super::head::{forbids_body, render, Delimit, Persist};
 use super::input::{Input, ReadStop};
+use super::process::peer_hung_up;
 use super::request::{parse_head, BodyLength, Reject, RequestHead};
 use super::request_body::{BodyError, BodySource};
 use super::response::{interpret, Body, Response};
@@ -284,7 +286,9 @@ fn send(
                 max_lines: shared.config.gather_max_lines,
                 max_bytes: shared.config.gather_max_bytes,
             };
-            let streamed = stream_source(&mut out, &head, source, framing, gather);
+            let fd = stream.as_raw_fd();
+            let hung_up = move || peer_hung_up(fd);
+            let streamed = stream_source(&mut out, &head, source, framing, gather, &hung_up);
             sent.body_bytes = streamed.body_bytes;
             match streamed.end {
                 StreamEnd::Complete => Ok(()),

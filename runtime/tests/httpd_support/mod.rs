@@ -73,9 +73,14 @@ impl TestServer {
     }
 
     /// Shut down and wait for `run` to return; panics if it takes longer than `limit`.
-    pub fn stop_within(mut self, limit: Duration) -> Duration {
-        let t = Instant::now();
+    pub fn stop_within(self, limit: Duration) -> Duration {
         self.handle.shutdown();
+        self.join_within(limit)
+    }
+
+    /// Wait for `run` to return (after a shutdown); panics if it takes longer than `limit`.
+    pub fn join_within(mut self, limit: Duration) -> Duration {
+        let t = Instant::now();
         let thread = self.thread.take().expect("running");
         while !thread.is_finished() {
             assert!(t.elapsed() < limit, "server did not stop within {limit:?}");
