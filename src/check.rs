@@ -1,7 +1,7 @@
 //! `ilo check FILE`: load and verify a program without running it.
 //!
-//! Every diagnostic of every file is printed; exit 0 when there are no errors, 2 when
-//! there are. The same front-end step is shared with `run`.
+//! Every diagnostic of every file is printed, warnings and hints included; exit 0 when
+//! there are no errors, 2 when there are. The same front-end step is shared with `run`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,7 +39,13 @@ pub fn front_end(
         _ => return Err(ExitCode::from(EXIT_COMPILE_ERROR)),
     };
     match verify::verify(program) {
-        Ok(checked) => Ok((checked, sources)),
+        Ok(checked) => {
+            // Warnings and hints do not stop the program, but they are worth seeing.
+            if !checked.warnings.is_empty() {
+                reporter.diagnostics(&checked.warnings, &sources);
+            }
+            Ok((checked, sources))
+        }
         Err(diags) => {
             reporter.diagnostics(&diags, &sources);
             Err(ExitCode::from(EXIT_COMPILE_ERROR))
