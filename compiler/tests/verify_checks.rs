@@ -45,7 +45,11 @@ fn argument_type_mismatch_names_both_types() {
     let d = first_error("g a:n>n;a\nf>n;g \"x\"");
     assert_eq!(d.code, "ILO-T013");
     assert_eq!(d.message, "'g' expects n, got t");
-    assert_eq!(error_codes("f>n;srt 5"), ["ILO-T013"], "no follow-on return error");
+    assert_eq!(
+        error_codes("f>n;srt 5"),
+        ["ILO-T013"],
+        "no follow-on return error"
+    );
     let d = first_error("f>t;upr 5");
     assert_eq!(d.message, "'upr' expects t, got n");
     assert_eq!(d.suggestion.as_deref(), Some("convert with `str`"));
@@ -271,4 +275,14 @@ fn an_imported_name_that_collides_is_a_duplicate() {
     let first = diags[0].labels[1].span.file;
     let second = diags[0].labels[0].span.file;
     assert_ne!(first, second, "the two definitions are in different files");
+}
+
+#[test]
+fn map_keys_are_text_or_numbers() {
+    let d = first_error("f>M t n;mset mmap true 1");
+    assert_eq!(d.code, "ILO-T013");
+    assert_eq!(d.message, "'mset' expects a map key of type t or n, got b");
+    assert_eq!(error_codes("f>b;mhas mmap [1]"), ["ILO-T013"]);
+    ok("f>t;m=mset mmap 7 \"seven\";mget m 7");
+    ok("f k:_>b;mhas mmap k");
 }

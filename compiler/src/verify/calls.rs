@@ -11,7 +11,8 @@ use super::check::{conversion_hint, FnChecker};
 use super::codes;
 use super::globals;
 use super::types::{
-    bind, compatible, contains_dynamic, erase_vars, is_dynamic, join, show, substitute, Bindings,
+    bind, compatible, contains_dynamic, erase_vars, is_concrete, is_dynamic, join, show,
+    substitute, Bindings,
 };
 use super::CallTarget;
 
@@ -196,6 +197,9 @@ impl FnChecker<'_> {
         arg_types: &[Type],
         span: Span,
     ) -> Type {
+        if matches!(name, "mget" | "mset" | "mhas" | "mdel") && args.len() >= 2 {
+            self.check_map_key(name, &arg_types[1], args[1].span);
+        }
         let candidates: Vec<&Sig> = sigs
             .iter()
             .filter(|s| s.accepts_arity(args.len()))
@@ -244,6 +248,21 @@ impl FnChecker<'_> {
             return rets.fold(first, |acc, t| join(&acc, &t));
         }
         instantiate(matching[0], arg_types)
+    }
+
+    /// Map keys are text or numbers; anything else can never be a key.
+    fn check_map_key(&mut self, name: &str, key: &Type, span: Span) {
+        let keyable = matches!(key, Type::Num | Type::Text | Type::Sum(_));
+        if is_concrete(key) && !keyable {
+            self.error(
+                codes::ARG_TYPE,
+                format!(
+                    "'{name}' expects a map key of type t or n, got {}",
+                    show(key)
+                ),
+                span,
+            );
+        }
     }
 
     /// `f! …` / `f!! …`: the payload of the R or O that `f` returns.
