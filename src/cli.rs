@@ -88,8 +88,17 @@ pub enum Command {
     },
     /// Compile a program to a standalone native binary
     Build {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The program file
+        file: String,
+        /// Where to write the executable
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        out: std::path::PathBuf,
+        /// Build an HTTP server even if no function is named `handler`
+        #[arg(long)]
+        httpd: bool,
+        /// The function to serve (builds a server)
+        #[arg(long = "fn", value_name = "NAME")]
+        func: Option<String>,
     },
 }
 

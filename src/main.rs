@@ -1,5 +1,6 @@
 //! The `ilo` command: parse the command line and hand off to the module for each job.
 
+mod build;
 mod check;
 mod cli;
 mod entry;
@@ -25,7 +26,20 @@ fn main() -> ExitCode {
         Some(Command::Check { file }) => check::check(&file, &reporter),
         Some(Command::Run { program, args }) => run::run(&program, &args, &reporter),
         Some(Command::Httpd { .. }) => reporter.usage_error("`ilo httpd` is not yet available"),
-        Some(Command::Build { .. }) => reporter.usage_error("`ilo build` is not yet available"),
+        Some(Command::Build {
+            file,
+            out,
+            httpd,
+            func,
+        }) => build::build(
+            &build::BuildRequest {
+                file: &file,
+                out: &out,
+                httpd,
+                func: func.as_deref(),
+            },
+            &reporter,
+        ),
         None => match cli.program {
             Some(program) => run::run(&program, &cli.args, &reporter),
             None => help::help(None, &reporter),

@@ -1,10 +1,12 @@
 //! The single list of runtime entry points callable from compiled code.
 //!
-//! Each entry names an `extern "C"` `#[no_mangle]` function and its signature in ABI
-//! word types. The list feeds JIT symbol registration (name → address) and the code
-//! generator's imported-function signatures; AOT binaries resolve the same names from
-//! the runtime's static library. The `as extern "C" fn(..)` cast in the macro makes a
-//! signature that disagrees with the function a compile error.
+//! Each entry names an `extern "C"` function and its signature in ABI word types. The
+//! list feeds JIT symbol registration (name → address) and the code generator's
+//! imported-function signatures; for AOT binaries the macro also generates one
+//! `#[no_mangle]` forwarder per entry (module `exports`), so the static library
+//! defines every name (the functions themselves must therefore stay mangled). The
+//! `as extern "C" fn(..)` cast in the macro makes a signature that disagrees with the
+//! function a compile error.
 //!
 //! ABI types: `W` a value word (u64), `F` an unboxed f64, `I` a 64-bit integer
 //! (counts, ids, lengths, booleans as 0/1), `P` a pointer.
@@ -38,6 +40,51 @@ macro_rules! abi_ty {
     (P) => { *mut u8 };
 }
 
+/// `#[no_mangle] extern "C" fn $name(a0, a1, …) -> r { $path(a0, a1, …) }`, one arm
+/// per arity because `macro_rules` cannot mint parameter names.
+macro_rules! export_symbol {
+    (@fn $path:path => $name:ident [$($a:ident : $t:ident),*] $(-> $r:ident)?) => {
+        #[no_mangle]
+        pub extern "C" fn $name($($a: abi_ty!($t)),*) $(-> abi_ty!($r))? {
+            $path($($a),*)
+        }
+    };
+    ($path:path => $name:ident () $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [a0: $t0] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [a0: $t0, a1: $t1] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [a0: $t0, a1: $t1, a2: $t2] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident, $t3:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [a0: $t0, a1: $t1, a2: $t2, a3: $t3] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident, $t3:ident, $t4:ident)
+        $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name [a0: $t0, a1: $t1, a2: $t2, a3: $t3, a4: $t4] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident, $t3:ident, $t4:ident,
+        $t5:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name
+            [a0: $t0, a1: $t1, a2: $t2, a3: $t3, a4: $t4, a5: $t5] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident, $t3:ident, $t4:ident,
+        $t5:ident, $t6:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name
+            [a0: $t0, a1: $t1, a2: $t2, a3: $t3, a4: $t4, a5: $t5, a6: $t6] $(-> $r)?);
+    };
+    ($path:path => $name:ident ($t0:ident, $t1:ident, $t2:ident, $t3:ident, $t4:ident,
+        $t5:ident, $t6:ident, $t7:ident) $(-> $r:ident)?) => {
+        export_symbol!(@fn $path => $name
+            [a0: $t0, a1: $t1, a2: $t2, a3: $t3, a4: $t4, a5: $t5, a6: $t6, a7: $t7] $(-> $r)?);
+    };
+}
+
 macro_rules! entry_points {
     ($( $path:path => $name:ident ( $($p:ident),* ) $(-> $r:ident)? ; )*) => {
         /// Every runtime entry point, in one list.
@@ -50,6 +97,13 @@ macro_rules! entry_points {
                     ret: entry_points!(@ret $($r)?),
                 },
             )*]
+        }
+
+        /// The same list as linkable symbols: one `#[no_mangle]` forwarder per entry,
+        /// named as the entry, so AOT binaries resolve compiled code's imports from the
+        /// static library by name (the JIT uses the addresses above instead).
+        pub mod exports {
+            $( export_symbol!($path => $name ( $($p),* ) $(-> $r)?); )*
         }
     };
     (@ret) => { None };
