@@ -4,9 +4,9 @@
 
 mod verify_support;
 
-use verify_support::{func, ok};
 use ilo_compiler::ast::{Expr, ExprKind, StmtKind, Type};
 use ilo_compiler::verify::{Body, CallTarget, Checked};
+use verify_support::{func, ok};
 
 /// The expression of the last statement of function `name`.
 fn tail<'a>(checked: &'a Checked, name: &str) -> &'a Expr {
