@@ -34,12 +34,35 @@ pub const MAX_DEPTH: usize = 256;
 /// Parse one file. Expression ids are taken from `*next_id` upward and `*next_id` is
 /// left one past the last id used, so ids stay unique across the files of a program.
 pub fn parse(text: &str, file: FileId, next_id: &mut u32) -> (Vec<Decl>, Vec<Diagnostic>) {
-    let (tokens, mut diags) = lex(text, file);
-    let mut parser = Parser::new(tokens, *next_id);
-    let decls = parser.parse_file();
-    *next_id = parser.next_id;
-    diags.extend(parser.diags);
+    // The parser recurses once per nesting level; give it a stack that holds
+    // `MAX_DEPTH` levels in unoptimised builds too, whatever thread calls it.
+    let start = *next_id;
+    let (decls, diags, next) = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("ilo-parser".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(text, file, start));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => parse_here(text, file, start),
+        }
+    });
+    *next_id = next;
     (decls, diags)
+}
+
+/// Stack for the parser thread: `MAX_DEPTH` levels of roughly 10 KiB each in a debug
+/// build, with ample headroom. Only touched pages are ever committed.
+const PARSER_STACK_BYTES: usize = 64 << 20;
+
+fn parse_here(text: &str, file: FileId, next_id: u32) -> (Vec<Decl>, Vec<Diagnostic>, u32) {
+    let (tokens, mut diags) = lex(text, file);
+    let mut parser = Parser::new(tokens, next_id);
+    let decls = parser.parse_file();
+    diags.extend(parser.diags);
+    (decls, diags, parser.next_id)
 }
 
 type PResult<T> = Result<T, Diagnostic>;
