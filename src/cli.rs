@@ -1,11 +1,41 @@
 //! The command line, as clap definitions.
 //!
-//! `ilo FILE [func] [args…]` and `ilo 'inline code' [args…]` are the default form (no
-//! subcommand); `ilo run …` is the same thing spelled out. Options go before the
-//! program: everything after it is handed to the program unchanged, including values
-//! that start with `-` (`ilo f.ilo -3`).
+//! `ilo FILE [func] [args…]` and `ilo 'inline code' [args…]` are shorthand for
+//! `ilo run …`: [`parse`] inserts the `run` before clap sees the arguments, so that a
+//! program argument that happens to be a subcommand's name (`ilo prog.ilo build`
+//! calling a function `build`) stays an argument. Options go before the program:
+//! everything after it is handed to the program unchanged, including values that
+//! start with `-` (`ilo f.ilo -3`).
+
+use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand};
+
+/// Subcommand names; any other first word is a program (file or inline code).
+const SUBCOMMANDS: &[&str] = &["run", "check", "help", "httpd", "build"];
+
+/// Parse the process's command line, with the default `run` made explicit.
+pub fn parse() -> Cli {
+    Cli::parse_from(with_default_subcommand(std::env::args_os().collect()))
+}
+
+/// Insert `run` before the first non-option word unless that word is a subcommand.
+/// Option values are always attached with `=`, so every word that does not start
+/// with `-` is a positional one.
+fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    let first_word = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, a)| !a.to_string_lossy().starts_with('-'))
+        .map(|(i, a)| (i, a.to_string_lossy().into_owned()));
+    if let Some((i, word)) = first_word {
+        if !SUBCOMMANDS.contains(&word.as_str()) {
+            args.insert(i, OsString::from("run"));
+        }
+    }
+    args
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -14,6 +44,7 @@ use clap::{Args, Parser, Subcommand};
     about = "ilo: a tiny, token-dense language compiled to native code",
     long_about = None,
     disable_help_subcommand = true,
+    override_usage = "ilo [OPTIONS] FILE|CODE [FUNC] [ARGS]...\n       ilo [OPTIONS] <COMMAND>",
     after_help = "Run `ilo help lang` for the language specification, `ilo help ai` for its compact form."
 )]
 pub struct Cli {
@@ -22,18 +53,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// A program file, or inline ilo code
-    #[arg(value_name = "FILE|CODE")]
-    pub program: Option<String>,
-
-    /// Function name (optional) and arguments for the entry function
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub args: Vec<String>,
 }
 
 /// Options accepted before or after any subcommand.
@@ -125,9 +144,29 @@ mod tests {
 
     #[test]
     fn program_args_may_look_like_flags() {
-        let cli = Cli::try_parse_from(["ilo", "f.ilo", "-3", "--x"]).unwrap();
-        assert_eq!(cli.program.as_deref(), Some("f.ilo"));
-        assert_eq!(cli.args, ["-3", "--x"]);
+        let cli = parse_from(&["ilo", "f.ilo", "-3", "--x"]);
+        let Some(Command::Run { program, args }) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(program, "f.ilo");
+        assert_eq!(args, ["-3", "--x"]);
+    }
+
+    fn parse_from(args: &[&str]) -> Cli {
+        let args = args.iter().map(OsString::from).collect();
+        Cli::try_parse_from(with_default_subcommand(args)).unwrap()
+    }
+
+    #[test]
+    fn program_args_may_be_subcommand_names() {
+        let cli = parse_from(&["ilo", "--json", "prog.ilo", "build", "check"]);
+        assert!(cli.opts.json);
+        let Some(Command::Run { program, args }) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(program, "prog.ilo");
+        assert_eq!(args, ["build", "check"]);
+        assert!(parse_from(&["ilo"]).command.is_none());
     }
 
     #[test]
@@ -138,7 +177,7 @@ mod tests {
         let cli = Cli::try_parse_from(["ilo", "--text", "check", "a.ilo"]).unwrap();
         assert!(cli.opts.text);
         assert!(matches!(cli.command, Some(Command::Check { ref file }) if file == "a.ilo"));
-        let cli = Cli::try_parse_from(["ilo", "--allow-net=a.org, b:80", "x.ilo"]).unwrap();
+        let cli = parse_from(&["ilo", "--allow-net=a.org, b:80", "x.ilo"]);
         assert_eq!(
             allow_list(&cli.opts.allow_net),
             Some(vec!["a.org".to_string(), "b:80".to_string()])

@@ -10,13 +10,11 @@ mod run;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use cli::Command;
 use report::Reporter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let reporter = Reporter::from_opts(&cli.opts);
     ilo_runtime::caps::set_allow_net(cli::allow_list(&cli.opts.allow_net));
     ilo_runtime::caps::set_allow_read(cli::allow_list(&cli.opts.allow_read));
@@ -40,9 +38,6 @@ fn main() -> ExitCode {
             },
             &reporter,
         ),
-        None => match cli.program {
-            Some(program) => run::run(&program, &cli.args, &reporter),
-            None => help::help(None, &reporter),
-        },
+        None => help::help(None, &reporter),
     }
 }

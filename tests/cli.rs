@@ -304,6 +304,24 @@ fn files_pick_main_or_a_named_function() {
     assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "10\n"));
     let o = run(&["run", p, "dbl", "-4"]);
     assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "-8\n"));
+
+    // Function names that are also subcommand names stay program arguments.
+    let (_d, path) = program_file("cmds.ilo", "build x:n>n;+x 1\ncheck>t;\"ok\"\n");
+    let p = path.to_str().unwrap();
+    let o = run(&[p, "build", "4"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "5\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--text", p, "check"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "ok\n"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The upstream observed-behaviour table: program, arguments (space-separated),
