@@ -16,7 +16,10 @@ use ilo_runtime::value::Value;
 
 /// Where a handler leaves each new source's feeding end and release flag for the test.
 #[derive(Clone, Default)]
-struct Feeds(Arc<Mutex<Vec<(Option<Sender<Feed>>, Arc<AtomicBool>)>>>);
+struct Feeds(Arc<Mutex<Vec<FeedEnd>>>);
+
+/// A source's sender (until forgotten) and its release flag.
+type FeedEnd = (Option<Sender<Feed>>, Arc<AtomicBool>);
 
 impl Feeds {
     /// A new source, already holding `first` lines (so they are ready).

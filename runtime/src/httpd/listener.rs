@@ -42,6 +42,7 @@ pub fn bind(config: ServerConfig) -> io::Result<Server> {
             )
         })?;
     let listener = TcpListener::bind(addr)?;
+    deepen_backlog(&listener);
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let shown_host = if config.host.contains(':') {
@@ -58,6 +59,17 @@ pub fn bind(config: ServerConfig) -> io::Result<Server> {
         stats: Arc::new(ServerStats::default()),
     })
 }
+
+/// The standard library listens with a backlog of 128, which overflows when thousands
+/// of clients connect at once (each overflow costs a client a SYN retransmit, a second
+/// or more). Linux lets `listen` be called again to raise it; the kernel caps it at
+/// `net.core.somaxconn`. Failure leaves the original backlog, which still works.
+fn deepen_backlog(listener: &TcpListener) {
+    // SAFETY: listen(2) on a descriptor we own that is already a listening socket.
+    let _ = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+}
+
+const LISTEN_BACKLOG: libc::c_int = 4096;
 
 /// Connections still being served, so shutdown can wait for them.
 #[derive(Default)]
