@@ -1222,3 +1222,36 @@ fn observed_behaviour() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn allow_read_restricts_file_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("in.txt"), "a\nb\nc\n").expect("write input");
+    let program = r#"f>n;c=0;@l (for-line "in.txt"){c=+c 1};c"#;
+    let in_dir = |flag: &str| {
+        let mut cmd = ilo();
+        cmd.current_dir(dir.path());
+        if !flag.is_empty() {
+            cmd.arg(flag);
+        }
+        cmd.arg(program).output().expect("spawn ilo")
+    };
+
+    let o = in_dir("");
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "3\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = in_dir("--allow-read=.");
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "3\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = in_dir("--allow-read=elsewhere");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--allow-read"), "{}", stderr(&o));
+}
