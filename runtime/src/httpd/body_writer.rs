@@ -12,7 +12,9 @@
 //!
 //! Gathered lines are copied into a batch buffer: a source's line is only valid until
 //! its next `next_line`, and gathering needs several at once. The line that ends a
-//! slow wait is never copied.
+//! slow wait is never copied, so it is written while the source's lock is held: with
+//! a source shared between responses, a client that stops reading can hold the others
+//! up until the write timeout.
 //!
 //! All functions are generic over `Write` so tests can count and inspect writes.
 
