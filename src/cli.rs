@@ -100,11 +100,8 @@ pub enum Command {
         /// `lang` or `ai`; nothing prints the command-line help
         topic: Option<String>,
     },
-    /// Serve HTTP requests with an ilo handler
-    Httpd {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Serve HTTP requests with an ilo handler: `ilo httpd [OPTIONS] FILE`
+    Httpd(HttpdArgs),
     /// Compile a program to a standalone native binary
     Build {
         /// The program file
@@ -119,6 +116,36 @@ pub enum Command {
         #[arg(long = "fn", value_name = "NAME")]
         func: Option<String>,
     },
+}
+
+/// `ilo httpd`'s flags. Unset ones fall back to the server defaults (the port to
+/// `$PORT`, then 8080; the workers to the core count).
+#[derive(Args, Debug)]
+pub struct HttpdArgs {
+    /// Compile the handler with the JIT (the default, and the only engine)
+    #[arg(long)]
+    pub jit: bool,
+    /// Interface to listen on [default: 127.0.0.1]
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
+    /// Port to listen on; 0 picks a free one [default: $PORT, else 8080]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Accept threads [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub workers: Option<u64>,
+    /// No access log (the readiness line is still printed)
+    #[arg(long)]
+    pub quiet: bool,
+    /// Largest request body accepted, in bytes; more answers 413 [default: 1 MiB]
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<u64>,
+    /// The function to serve [default: `handler`, else `handle`, else the only
+    /// one-parameter function]
+    #[arg(long = "fn", value_name = "NAME")]
+    pub func: Option<String>,
+    /// The handler file
+    pub file: String,
 }
 
 /// Split a comma-separated allow-list flag value into entries.

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod entry;
 mod help;
+mod httpd;
 mod report;
 mod run;
 
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Help { topic }) => help::help(topic.as_deref(), &reporter),
         Some(Command::Check { file }) => check::check(&file, &reporter),
         Some(Command::Run { program, args }) => run::run(&program, &args, &reporter),
-        Some(Command::Httpd { .. }) => reporter.usage_error("`ilo httpd` is not yet available"),
+        Some(Command::Httpd(args)) => httpd::httpd(&args, &reporter),
         Some(Command::Build {
             file,
             out,

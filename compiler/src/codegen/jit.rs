@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use ilo_runtime::error::{codes, take_pending};
+use ilo_runtime::program::{Description, Program, SourceText, SpanInfo};
 use ilo_runtime::{RtError, Value};
 
 use super::abi::{runtime_symbols, ERROR_SENTINEL};
 use super::compile_into;
 use crate::ast::Type;
 use crate::diag::Diagnostic;
-use crate::span::Span;
+use crate::span::{SourceMap, Span};
 use crate::verify::Checked;
 
 /// A runtime error from compiled code, with the span of the failing operation.
@@ -144,6 +145,51 @@ impl JitProgram {
         }
         // SAFETY: compiled functions return an owned value word.
         Ok(unsafe { Value::from_raw(result) })
+    }
+
+    /// The program as the runtime's program contract sees it, so `ilo httpd` serves a
+    /// handler through the same code (`ilo_runtime::program::server`) as a binary
+    /// built with `ilo build`. Functions are listed in declaration order.
+    ///
+    /// Consumes the JIT and leaks its code memory: a [`Program`] holds bare entry
+    /// pointers, so the code must stay mapped for the rest of the process (a server
+    /// compiles once and serves until it exits).
+    pub fn into_program(self, checked: &Checked, sources: &SourceMap) -> Result<Program, String> {
+        let mut functions = Vec::new();
+        let mut entries = Vec::new();
+        for info in super::aot::function_infos(checked) {
+            let f = self
+                .functions
+                .get(&info.name)
+                .ok_or_else(|| format!("function '{}' was not compiled", info.name))?;
+            // SAFETY: `entry` is a finalized trampoline with the `EntryPtr` signature,
+            // and the code it points into is leaked below, so it never dangles.
+            entries.push(unsafe { std::mem::transmute::<usize, EntryPtr>(f.entry) });
+            functions.push(info);
+        }
+        let description = Description {
+            functions,
+            spans: self
+                .spans
+                .iter()
+                .map(|s| SpanInfo {
+                    file: s.file.0,
+                    start: s.start,
+                    end: s.end,
+                })
+                .collect(),
+            sources: sources
+                .files
+                .iter()
+                .map(|f| SourceText {
+                    name: f.name.clone(),
+                    text: f.text.clone(),
+                })
+                .collect(),
+            handler: None,
+        };
+        std::mem::forget(self._code);
+        Program::new(description, entries)
     }
 
     /// [`JitProgram::call`] on a fresh thread with a [`BIG_STACK`] stack.

@@ -1,0 +1,103 @@
+//! `ilo httpd [OPTIONS] FILE`: compile a handler with the JIT and serve it over HTTP.
+//!
+//! Only the wiring is here. Which function is the handler, the closure that calls it
+//! per request, and how a runtime error becomes the logged diagnostic all live in
+//! `ilo_runtime::program::server`, shared with servers built by `ilo build`, so the
+//! two answer identically. Everything that can fail about the program (a missing
+//! file or import, a parse or verify error, no handler) is reported before anything
+//! listens, so a server that printed its readiness line is a server that works.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ilo_compiler::codegen::{aot, JitProgram};
+use ilo_compiler::render::Format;
+use ilo_runtime::httpd::{self, ServerConfig};
+use ilo_runtime::program::render::DiagFormat;
+use ilo_runtime::program::{server, Description};
+
+use crate::check::{front_end, ProgramSource};
+use crate::cli::HttpdArgs;
+use crate::report::{Reporter, EXIT_COMPILE_ERROR, EXIT_PROGRAM_ERROR};
+
+pub fn httpd(args: &HttpdArgs, reporter: &Reporter) -> ExitCode {
+    let path = Path::new(&args.file);
+    if !path.is_file() {
+        return reporter.usage_error(&format!("no such file: '{}'", args.file));
+    }
+    let config = match server_config(args) {
+        Ok(c) => c,
+        Err(msg) => return reporter.usage_error(&msg),
+    };
+    let (checked, sources) = match front_end(ProgramSource::File(path), reporter) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    // The selection rule only needs names, files and arities.
+    let declared = Description {
+        functions: aot::function_infos(&checked),
+        ..Description::default()
+    };
+    let chosen = match server::pick_handler(&declared, args.func.as_deref()) {
+        Ok(i) => declared.functions[i].name.clone(),
+        Err(msg) => return reporter.usage_error(&msg),
+    };
+    let jit = match JitProgram::compile(&checked) {
+        Ok(j) => j,
+        Err(diags) => {
+            reporter.diagnostics(&diags, &sources);
+            return ExitCode::from(EXIT_COMPILE_ERROR);
+        }
+    };
+    let program = match jit.into_program(&checked, &sources) {
+        Ok(p) => p,
+        Err(msg) => return internal_error(&msg),
+    };
+    let Some(index) = program.find(&chosen) else {
+        return internal_error(&format!("the handler '{chosen}' was not compiled"));
+    };
+    let handler = server::handler(Arc::new(program), index, diag_format(reporter.format));
+    match httpd::serve(config, handler) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Binding failed (port in use, unknown host, no permission): nothing listened.
+        Err(e) => {
+            eprintln!("ilo httpd: {e}");
+            ExitCode::from(EXIT_PROGRAM_ERROR)
+        }
+    }
+}
+
+/// The server settings: the defaults (with `$PORT`) the shared flag parser starts
+/// from, overridden by whatever was given on the command line.
+fn server_config(args: &HttpdArgs) -> Result<ServerConfig, String> {
+    let mut config = server::parse_flags(&[])?;
+    if let Some(host) = &args.host {
+        config.host = host.clone();
+    }
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    if let Some(n) = args.workers {
+        config.workers = usize::try_from(n).map_err(|_| format!("--workers {n} is too large"))?;
+    }
+    if let Some(n) = args.max_body {
+        config.max_body = usize::try_from(n).map_err(|_| format!("--max-body {n} is too large"))?;
+    }
+    config.quiet |= args.quiet;
+    Ok(config)
+}
+
+/// Handler errors are logged in the format the command's other diagnostics use.
+fn diag_format(format: Format) -> DiagFormat {
+    match format {
+        Format::Text { color } => DiagFormat::Text { color },
+        Format::Json => DiagFormat::Json,
+    }
+}
+
+/// A failure of ilo itself rather than of the program.
+fn internal_error(message: &str) -> ExitCode {
+    eprintln!("ilo httpd: internal error: {message}");
+    ExitCode::from(EXIT_PROGRAM_ERROR)
+}
