@@ -1,0 +1,209 @@
+//! `ilo httpd` end to end on examples/httpd-hello.ilo and small handlers: response
+//! shapes and their framing, keep-alive, HEAD, limits, handler errors, curl.
+
+#[path = "support/httpd.rs"]
+mod support;
+
+use std::io::BufReader;
+use std::process::Command;
+use std::time::Duration;
+
+use support::{example, handler_dir, read_response, send, Server};
+
+fn hello() -> Server {
+    let file = example("httpd-hello.ilo");
+    Server::start(&["--workers", "2", file.to_str().expect("utf-8 path")])
+}
+
+#[test]
+fn text_body_has_content_length() {
+    let server = hello();
+    let r = server.get("/hello/ada");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello, ada\n");
+    assert_eq!(r.header("content-length"), Some("11"));
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+}
+
+#[test]
+fn eager_list_body_is_chunked_with_every_element() {
+    let server = hello();
+    let r = server.get("/count");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(r.header("content-length"), None);
+    assert!(r.complete, "the list body ends with the last chunk");
+    let expected: Vec<String> = (1..6).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(r.chunk_texts(), expected);
+}
+
+#[test]
+fn the_request_record_and_json_and_status_records() {
+    let server = hello();
+    let r = server.get("/request?a=1&b=two");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let j: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON body");
+    assert_eq!(j["method"], "GET");
+    assert_eq!(j["path"], "/request");
+    assert_eq!(j["query"], "a=1&b=two");
+    assert_eq!(
+        j["headers"]["connection"], "close",
+        "header names lower-cased"
+    );
+    let r = server.get("/nowhere");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "no route for GET /nowhere\n");
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection_and_head() {
+    let server = hello();
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    for name in ["a", "bb", "ccc"] {
+        send(
+            &mut writer,
+            &format!("GET /hello/{name} HTTP/1.1\r\nHost: t\r\n\r\n"),
+        );
+        let r = read_response(&mut reader, false);
+        assert_eq!((r.status, r.text()), (200, format!("hello, {name}\n")));
+    }
+    // HEAD: the GET's headers, no body; the connection carries on afterwards.
+    send(&mut writer, "HEAD /hello/dora HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = read_response(&mut reader, true);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("12"));
+    send(&mut writer, "GET /count HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = read_response(&mut reader, false);
+    assert_eq!(r.chunks.len(), 5, "a body after HEAD means HEAD sent one");
+    // Pipelined: two requests in one write, two answers in order.
+    send(
+        &mut writer,
+        "GET /hello/x HTTP/1.1\r\nHost: t\r\n\r\nGET /hello/y HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!(read_response(&mut reader, false).text(), "hello, x\n");
+    assert_eq!(read_response(&mut reader, false).text(), "hello, y\n");
+}
+
+#[test]
+fn malformed_oversized_and_overlong_requests_get_their_status() {
+    let file = example("httpd-hello.ilo");
+    let server = Server::start(&["--max-body", "16", file.to_str().expect("utf-8 path")]);
+
+    let mut s = server.connect();
+    send(&mut s, "this is not http\r\n\r\n");
+    assert_eq!(read_response(&mut BufReader::new(s), false).status, 400);
+
+    let mut s = server.connect();
+    let body = "x".repeat(100);
+    send(
+        &mut s,
+        &format!(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(read_response(&mut BufReader::new(s), false).status, 413);
+
+    let mut s = server.connect();
+    let big = "y".repeat(20 * 1024);
+    send(
+        &mut s,
+        &format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {big}\r\n\r\n"),
+    );
+    assert_eq!(read_response(&mut BufReader::new(s), false).status, 431);
+
+    // Within the limit, the body reaches the handler.
+    let mut s = server.connect();
+    send(
+        &mut s,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    let r = read_response(&mut BufReader::new(s), false);
+    assert_eq!((r.status, r.text()), (200, "hello".to_string()));
+}
+
+#[test]
+fn a_handler_error_answers_500_and_the_next_request_succeeds() {
+    let dir = handler_dir(&[(
+        "h.ilo",
+        "handler req:_>_;xs=[1 2 3];=req.path \"/boom\" str (at xs 7);\"fine\"\n",
+    )]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&[file.to_str().expect("utf-8 path")]);
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    send(&mut writer, "GET /boom HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = read_response(&mut reader, false);
+    assert_eq!(r.status, 500);
+    // The diagnostic is logged (JSON, stderr being a pipe) with its code and place.
+    let logged = server
+        .wait_log("ILO-R004", Duration::from_secs(5))
+        .expect("the runtime error is logged");
+    assert!(logged.contains("h.ilo"), "{logged}");
+    // The connection may be kept or closed; a new request works either way.
+    let r = server.get("/ok");
+    assert_eq!((r.status, r.text()), (200, "fine".to_string()));
+}
+
+#[test]
+fn curl_as_a_client() {
+    let server = hello();
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-i"])
+        .arg(server.url("/hello/curl"))
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(text.starts_with("HTTP/1.1 200 OK\n"), "{text}");
+    assert!(text.ends_with("\n\nhello, curl\n"), "{text}");
+
+    // A chunked body, decoded by curl; and a POST body echoed back.
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .arg(server.url("/count"))
+        .output()
+        .expect("run curl");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "line 1\nline 2\nline 3\nline 4\nline 5\n"
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--data-binary", "ping"])
+        .arg(server.url("/echo"))
+        .output()
+        .expect("run curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ping");
+    // Every request appears in the access log.
+    assert!(server
+        .wait_log("POST /echo 200", Duration::from_secs(5))
+        .is_some());
+}
+
+#[test]
+fn quiet_silences_the_access_log_and_port_comes_from_the_environment() {
+    // A free port number, released before the server binds it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let file = example("httpd-hello.ilo");
+    let server = Server::start_with(
+        support::ilo()
+            .env("PORT", port.to_string())
+            .args(["httpd", "--quiet"])
+            .arg(&file),
+    );
+    assert_eq!(server.port, port, "the port comes from $PORT");
+    assert_eq!(server.get("/").status, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().iter().all(|l| !l.contains("GET /")),
+        "{:?}",
+        server.log()
+    );
+}
