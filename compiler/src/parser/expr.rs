@@ -24,7 +24,10 @@ impl Parser {
     pub(super) fn parse_expr(&mut self) -> PResult<Expr> {
         self.nested(|p| {
             let mut lhs = p.parse_coalesce()?;
+            let mut links = 0;
             while p.eat(&Tok::Pipe) {
+                links += 1;
+                p.check_depth(links)?;
                 lhs = p.parse_pipe_target(lhs)?;
             }
             Ok(lhs)
@@ -58,6 +61,7 @@ impl Parser {
         };
         let mut chain = vec![self.parse_infix_rest(first, 1)?];
         while self.at(&Tok::Coalesce) {
+            self.check_depth(chain.len())?;
             self.bump();
             let next = self.parse_binary(1)?;
             chain.push(next);
@@ -102,10 +106,13 @@ impl Parser {
 
     /// Precedence climbing over infix operators (`*` `/` bind tightest, `|` loosest).
     fn parse_infix_rest(&mut self, mut lhs: Expr, min_prec: u8) -> PResult<Expr> {
+        let mut links = 0;
         while let Some((op, prec)) = self.infix_op(0) {
             if prec < min_prec {
                 break;
             }
+            links += 1;
+            self.check_depth(links)?;
             self.bump();
             let rhs = self.parse_binary(prec + 1)?;
             let span = lhs.span.to(rhs.span);
@@ -298,7 +305,10 @@ impl Parser {
 
     /// `e with x:1 y:2`
     fn parse_with(&mut self, mut expr: Expr) -> PResult<Expr> {
+        let mut links = 0;
         while self.at_word("with") {
+            links += 1;
+            self.check_depth(links)?;
             self.bump();
             let fields = self.parse_record_fields()?;
             if fields.is_empty() {
@@ -515,12 +525,15 @@ impl Parser {
 
     /// `.field`, `.?field`, `.0`, chained.
     fn parse_postfix(&mut self, mut expr: Expr) -> PResult<Expr> {
+        let mut links = 0;
         loop {
             let safe = match self.peek() {
                 Tok::Dot if self.glued(0) => false,
                 Tok::DotQ if self.glued(0) => true,
                 _ => return Ok(expr),
             };
+            links += 1;
+            self.check_depth(links)?;
             self.bump();
             let tok = self.bump();
             let span = expr.span.to(tok.span);

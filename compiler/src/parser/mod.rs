@@ -211,18 +211,26 @@ impl Parser {
 
     /// Run `f` one nesting level deeper, failing cleanly past [`MAX_DEPTH`].
     fn nested<T>(&mut self, f: impl FnOnce(&mut Parser) -> PResult<T>) -> PResult<T> {
-        if self.depth >= MAX_DEPTH {
-            return Err(Diagnostic::error(
-                "ILO-P022",
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-                self.span(),
-            )
-            .with_note("split the expression with intermediate bindings"));
-        }
+        self.check_depth(1)?;
         self.depth += 1;
         let result = f(self);
         self.depth -= 1;
         result
+    }
+
+    /// Chains built in a loop (`a+b+c`, `x.a.b`, `a??b??c`, `x>>f>>g`) nest the tree
+    /// without recursing here, but every later pass recurses over them: they count
+    /// against the same limit, one level per link.
+    fn check_depth(&self, extra: usize) -> PResult<()> {
+        if self.depth + extra <= MAX_DEPTH {
+            return Ok(());
+        }
+        Err(Diagnostic::error(
+            "ILO-P022",
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+            self.span(),
+        )
+        .with_note("split the expression with intermediate bindings"))
     }
 
     // ---- names ----
