@@ -1,0 +1,220 @@
+//! `ilo httpd` streaming lazy bodies: a slow upstream proxied with `get-stream`
+//! (examples/httpd-stream.ilo) arrives line by line, a client hanging up closes the
+//! upstream, and `for-line "stdin"` (examples/httpd-stdin.ilo) hands each line to one
+//! response.
+
+#[path = "support/httpd.rs"]
+mod support;
+
+use std::collections::HashSet;
+use std::io::{BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{example, ilo, local_listener, next_chunk, read_head, read_request_head, send};
+use support::{Server, IO_TIMEOUT};
+
+const LINE_GAP: Duration = Duration::from_millis(200);
+
+/// Answer one request with a chunked body of `lines` small lines, `LINE_GAP` apart,
+/// each in its own chunk; report (path, when the body was finished) on the channel.
+fn slow_upstream_once(lines: usize) -> (u16, mpsc::Receiver<(String, Instant)>) {
+    let (listener, port) = local_listener();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let head = read_request_head(&mut s);
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for i in 0..lines {
+            thread::sleep(LINE_GAP);
+            let line = format!("l{i}\n");
+            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+        let _ = tx.send((path, Instant::now()));
+    });
+    (port, rx)
+}
+
+fn proxy(upstream_port: u16) -> Server {
+    Server::start_with(
+        ilo()
+            .env("UPSTREAM", format!("http://127.0.0.1:{upstream_port}"))
+            .args(["httpd", "--port", "0"])
+            .arg(example("httpd-stream.ilo")),
+    )
+}
+
+#[test]
+fn a_lazy_body_arrives_chunk_by_chunk_as_the_upstream_produces_it() {
+    let lines = 6;
+    let (upstream, finished) = slow_upstream_once(lines);
+    let server = proxy(upstream);
+    let mut s = server.connect();
+    send(
+        &mut s,
+        "GET /feed?since=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let mut r = BufReader::new(s);
+    let (status, headers) = read_head(&mut r);
+    assert_eq!(status, 200);
+    assert!(headers.contains(&("transfer-encoding".into(), "chunked".into())));
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = next_chunk(&mut r) {
+        arrivals.push((Instant::now(), String::from_utf8_lossy(&chunk).into_owned()));
+    }
+    let (path, done) = finished
+        .recv_timeout(IO_TIMEOUT)
+        .expect("upstream finished");
+    assert_eq!(path, "/feed?since=3", "path and query are forwarded");
+    let texts: Vec<&str> = arrivals.iter().map(|(_, t)| t.as_str()).collect();
+    let expected: Vec<String> = (0..lines).map(|i| format!("l{i}\n")).collect();
+    assert_eq!(texts, expected, "one chunk per line, newline restored");
+    // The first line was relayed long before the upstream was done.
+    let lead = done.saturating_duration_since(arrivals[0].0);
+    assert!(
+        lead >= LINE_GAP * (lines as u32 - 2),
+        "first chunk only {lead:?} before the upstream finished"
+    );
+    // And the lines kept their pace instead of arriving in a burst.
+    for pair in arrivals.windows(2) {
+        let gap = pair[1].0.duration_since(pair[0].0);
+        assert!(gap >= LINE_GAP / 2, "two chunks {gap:?} apart");
+    }
+}
+
+#[test]
+fn a_client_hanging_up_mid_stream_closes_the_upstream_and_the_server_keeps_serving() {
+    // An endless slow upstream that notes when its client (the server) goes away.
+    let (listener, port) = local_listener();
+    let (closed_tx, closed_rx) = mpsc::channel::<Instant>();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let closed_tx = closed_tx.clone();
+            thread::spawn(move || {
+                read_request_head(&mut s);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
+                let mut buf = [0u8; 64];
+                for i in 0.. {
+                    let line = format!("tick {i}\n");
+                    let wrote = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+                    // Watch for the peer's close between lines.
+                    let until = Instant::now() + Duration::from_millis(100);
+                    let mut gone = wrote.is_err();
+                    while !gone && Instant::now() < until {
+                        gone = match s.read(&mut buf) {
+                            Ok(0) => true,
+                            Ok(_) => false,
+                            Err(e) => {
+                                !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+                            }
+                        };
+                    }
+                    if gone {
+                        let _ = closed_tx.send(Instant::now());
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let server = proxy(port);
+
+    let mut s = server.connect();
+    send(&mut s, "GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut r = BufReader::new(s);
+    let (status, _) = read_head(&mut r);
+    assert_eq!(status, 200);
+    for _ in 0..3 {
+        assert!(next_chunk(&mut r).is_some_and(|c| c.starts_with(b"tick ")));
+    }
+    let hung_up = Instant::now();
+    drop(r);
+    let closed = closed_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the upstream connection is closed");
+    let after = closed.saturating_duration_since(hung_up);
+    assert!(
+        after < Duration::from_secs(1),
+        "upstream closed {after:?} after the client left"
+    );
+
+    // The server carries on: a new client streams from a new upstream connection.
+    let mut s = server.connect();
+    send(&mut s, "GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut r = BufReader::new(s);
+    assert_eq!(read_head(&mut r).0, 200);
+    assert_eq!(next_chunk(&mut r).as_deref(), Some(&b"tick 0\n"[..]));
+}
+
+#[test]
+fn an_unreachable_upstream_is_a_502() {
+    let (listener, port) = local_listener();
+    drop(listener);
+    let server = proxy(port);
+    let r = server.get("/");
+    assert_eq!(r.status, 502);
+    assert!(r.text().starts_with("upstream: "), "{}", r.text());
+}
+
+#[test]
+fn stdin_lines_stream_out_and_each_goes_to_exactly_one_response() {
+    let mut server = Server::start(&[example("httpd-stdin.ilo").to_str().expect("utf-8 path")]);
+    let mut stdin = server.stdin.take().expect("piped stdin");
+    let clients: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = server.connect();
+            send(&mut s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+            s
+        })
+        .collect();
+    // Readers collect lines until the stream ends (stdin closed).
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|s| {
+            thread::spawn(move || {
+                let mut r = BufReader::new(s);
+                let (status, _) = read_head(&mut r);
+                let mut got = Vec::new();
+                while let Some(c) = next_chunk(&mut r) {
+                    got.push(String::from_utf8_lossy(&c).into_owned());
+                }
+                (status, got)
+            })
+        })
+        .collect();
+    let sent: Vec<String> = (0..20).map(|i| format!("job {i}\n")).collect();
+    for line in &sent {
+        stdin
+            .write_all(line.as_bytes())
+            .expect("write to server stdin");
+        stdin.flush().expect("flush");
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let mut all = Vec::new();
+    for r in readers {
+        let (status, got) = r.join().expect("reader thread");
+        assert_eq!(status, 200);
+        all.extend(got);
+    }
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "a line went to two responses: {all:?}"
+    );
+    let mut sorted = all.clone();
+    sorted.sort();
+    let mut expected = sent.clone();
+    expected.sort();
+    assert_eq!(sorted, expected, "every line reached some response");
+    assert!(server.alive());
+}
