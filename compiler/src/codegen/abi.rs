@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use cranelift_codegen::isa::CallConv;
-use cranelift_module::{FuncId, Linkage, Module, ModuleResult};
+use cranelift_module::{FuncId, Linkage, Module};
 use ilo_runtime::abi::{entry_points, AbiType};
 
 /// Value words, pointers and integers are all 64-bit.
@@ -53,7 +53,7 @@ pub struct RuntimeImports {
 }
 
 impl RuntimeImports {
-    pub fn declare<M: Module>(module: &mut M) -> ModuleResult<RuntimeImports> {
+    pub fn declare<M: Module>(module: &mut M) -> Result<RuntimeImports, String> {
         let call_conv = module.isa().default_call_conv();
         let mut funcs = HashMap::new();
         for ep in entry_points() {
@@ -63,7 +63,9 @@ impl RuntimeImports {
             if let Some(r) = ep.ret {
                 sig.returns.push(AbiParam::new(cl_type(r)));
             }
-            let id = module.declare_function(ep.name, Linkage::Import, &sig)?;
+            let id = module
+                .declare_function(ep.name, Linkage::Import, &sig)
+                .map_err(|e| e.to_string())?;
             funcs.insert(ep.name, id);
         }
         Ok(RuntimeImports { funcs })

@@ -66,7 +66,7 @@ pub fn compile_into<M: Module>(
     module: &mut M,
     checked: &Checked,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let rt = abi::RuntimeImports::declare(module).map_err(|e| internal(e.to_string()))?;
+    let rt = abi::RuntimeImports::declare(module).map_err(internal)?;
     let call_conv = module.isa().default_call_conv();
     let mut sh = Shared::new(rt, call_conv);
     sh.records = checked.records.iter().cloned().collect();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use cranelift_codegen::isa::CallConv;
-use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleResult};
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 
 use super::abi::RuntimeImports;
 use super::names;
@@ -67,23 +67,25 @@ impl Shared {
     }
 
     /// Read-only static bytes (deduplicated).
-    pub fn static_bytes<M: Module>(&mut self, module: &mut M, b: &[u8]) -> ModuleResult<DataId> {
+    pub fn static_bytes<M: Module>(&mut self, module: &mut M, b: &[u8]) -> Result<DataId, String> {
         if let Some(id) = self.bytes.get(b) {
             return Ok(*id);
         }
-        let id = module.declare_data(&names::bytes(self.next()), Linkage::Local, false, false)?;
+        let id = module
+            .declare_data(&names::bytes(self.next()), Linkage::Local, false, false)
+            .map_err(|e| e.to_string())?;
         let mut desc = DataDescription::new();
         // A trailing zero keeps even the empty text a non-empty object.
         let mut contents = b.to_vec();
         contents.push(0);
         desc.define(contents.into_boxed_slice());
-        module.define_data(id, &desc)?;
+        module.define_data(id, &desc).map_err(|e| e.to_string())?;
         self.bytes.insert(b.to_vec(), id);
         Ok(id)
     }
 
     /// The cache slot of text literal `s` (see `ilo_text_lit`).
-    pub fn text_slot<M: Module>(&mut self, module: &mut M, s: &str) -> ModuleResult<DataId> {
+    pub fn text_slot<M: Module>(&mut self, module: &mut M, s: &str) -> Result<DataId, String> {
         if let Some(id) = self.text_slots.get(s) {
             return Ok(*id);
         }
@@ -93,7 +95,7 @@ impl Shared {
     }
 
     /// The cache slot of record type `name` (see `ilo_record_new`).
-    pub fn record_slot<M: Module>(&mut self, module: &mut M, name: &str) -> ModuleResult<DataId> {
+    pub fn record_slot<M: Module>(&mut self, module: &mut M, name: &str) -> Result<DataId, String> {
         if let Some(id) = self.record_slots.get(name) {
             return Ok(*id);
         }
@@ -102,12 +104,14 @@ impl Shared {
         Ok(id)
     }
 
-    fn new_slot<M: Module>(&mut self, module: &mut M) -> ModuleResult<DataId> {
-        let id = module.declare_data(&names::slot(self.next()), Linkage::Local, true, false)?;
+    fn new_slot<M: Module>(&mut self, module: &mut M) -> Result<DataId, String> {
+        let id = module
+            .declare_data(&names::slot(self.next()), Linkage::Local, true, false)
+            .map_err(|e| e.to_string())?;
         let mut desc = DataDescription::new();
         desc.define_zeroinit(8);
         desc.set_align(8);
-        module.define_data(id, &desc)?;
+        module.define_data(id, &desc).map_err(|e| e.to_string())?;
         Ok(id)
     }
 

@@ -126,9 +126,7 @@ impl<M: Module> Translator<'_, M> {
             return;
         };
         let (target, keep) = (if is_break { frame.brk } else { frame.cnt }, frame.temps);
-        for t in self.temps[keep..].to_vec().into_iter().rev() {
-            self.release(t);
-        }
+        self.release_temps_above(keep);
         self.b.ins().jump(target, &[]);
         self.switch_new();
     }

@@ -191,11 +191,19 @@ impl<'a, M: Module> Translator<'a, M> {
     /// Release the temporaries above `keep`, jump to the function exit returning the
     /// owned word `w`, and continue in a fresh (unreachable) block.
     pub fn exit_with(&mut self, w: Cv, keep: usize) {
-        for t in self.temps[keep..].to_vec().into_iter().rev() {
-            self.release(t);
-        }
+        self.release_temps_above(keep);
         self.b.ins().jump(self.exit, &[w.into()]);
         self.switch_new();
+    }
+
+    /// Release (newest first) the temporaries above depth `keep`, for a jump out of
+    /// the constructs that own them. The stack itself is unchanged: the code after
+    /// the jump is unreachable, and the constructs pop their own entries.
+    pub fn release_temps_above(&mut self, keep: usize) {
+        let live: Vec<Cv> = self.temps[keep..].iter().rev().copied().collect();
+        for t in live {
+            self.release(t);
+        }
     }
 
     /// Address of static data `id` in this function.
