@@ -129,9 +129,11 @@ impl<M: Module> Translator<'_, M> {
 
     /// `{a;b}=e`: bind each named field (strict access) to a same-named local.
     pub fn destructure(&mut self, fields: &[Ident], value: &Expr) {
+        // Owned, not borrowed: `{a;b}=a` rebinds the very local the record came from.
         let obj = self.expr(value);
+        let w = self.owned(obj);
+        let obj = V::Owned(w);
         self.push(obj);
-        let w = self.word(obj);
         let ty = self.ty(value).clone();
         for f in fields {
             let r = self.read_field(w, &ty, &f.name, false, value);

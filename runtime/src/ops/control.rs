@@ -96,17 +96,11 @@ pub extern "C" fn ilo_iter_next(coll: u64, i: i64) -> u64 {
             .keys()
             .nth(i)
             .map_or(ITER_END, |k| k.to_value().into_raw()),
-        Some(Obj::Source(src)) => {
-            let mut src = match src.lock() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            match src.next_line() {
-                Ok(Some(line)) => Value::text(String::from_utf8_lossy(line)).into_raw(),
-                Ok(None) => ITER_END,
-                Err(message) => error::raise(RtError::new(codes::PANIC, message)),
-            }
-        }
+        Some(Obj::Source(_)) => match crate::line_source::next_text(v) {
+            Ok(Some(line)) => line.into_raw(),
+            Ok(None) => ITER_END,
+            Err(e) => error::raise(e),
+        },
         _ => error::raise(RtError::new(
             codes::TYPE,
             format!("cannot iterate over a value of type {}", v.kind_name()),
