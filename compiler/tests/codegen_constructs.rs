@@ -26,6 +26,7 @@ fn bindings_and_rebinding() {
         ("f>t;s=\"x\";s=+s s;s=+s s;s", &[], "xxxx"),
         ("f>L n;xs=[1];xs=+=xs 2;xs=+xs xs;xs", &[], "[1, 2, 1, 2]"),
         ("type p{a:n;b:t}⏎f>t;{a;b}=p a:4 b:\"z\";fmt \"{}{}\" b a", &[], "z4"),
+        ("type r{a:_;b:t}⏎f>t;a=r a:\"x\" b:\"y\";{a;b}=a;+a b", &[], "xy"),
     ]);
 }
 
@@ -124,4 +125,25 @@ fn functions_lambdas_and_closures() {
         ("sq x:n>n;*x x⏎main>n;f=sq;f 9", &[], "81"),
         ("main>n;xs=[1 2 3];fld (a:n x:n>n;+a x) xs 0", &[], "6"),
     ]);
+}
+
+#[test]
+fn one_program_serves_many_threads() {
+    let (prog, _) = codegen_support::compile("f n:n>t;s=\"\";@i 0..n{s=+s \"x\"};s");
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|k| {
+                let prog = &prog;
+                scope.spawn(move || {
+                    for _ in 0..200 {
+                        let v = prog.call("f", &[ilo_runtime::Value::num(k as f64)]).expect("runs");
+                        assert_eq!(v.to_string(), "x".repeat(k));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread ok");
+        }
+    });
 }

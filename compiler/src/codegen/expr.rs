@@ -68,7 +68,11 @@ impl<M: Module> Translator<'_, M> {
                 return self.iconst(super::abi::NIL);
             }
         };
-        let cached = self.b.ins().load(WORD, MemFlagsData::trusted(), slot, 0);
+        // Atomic (acquire) so a text another thread just cached is seen complete.
+        let cached = self
+            .b
+            .ins()
+            .atomic_load(WORD, MemFlagsData::trusted(), slot);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, WORD);

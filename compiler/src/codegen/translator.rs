@@ -323,8 +323,11 @@ impl<'a, M: Module> Translator<'a, M> {
         let w = if known_num {
             w
         } else {
+            // Held on `temps` so the error exit releases a non-number; once checked,
+            // it is a number and needs no release.
+            self.push(v);
             let r = self.rt_checked("ilo_expect_num", &[w], span);
-            // A number needs no release; `v` was checked to be one.
+            self.pop(v);
             r
         };
         self.b.ins().bitcast(types::F64, MemFlagsData::new(), w)
