@@ -33,10 +33,12 @@ pub fn load_file(path: &Path) -> Loaded {
             Some(loader.add_file(key, path.display().to_string(), text))
         }
         Err(e) => {
+            // Register the name so the diagnostic's span points into the source map.
+            let file = loader.sources.add(path.display().to_string(), "");
             loader.diags.push(Diagnostic::error(
                 "ILO-P017",
                 format!("cannot read `{}`: {e}", path.display()),
-                Span::default(),
+                Span::new(file, 0, 0),
             ));
             None
         }
@@ -204,7 +206,7 @@ impl Loader {
             let mut emitted = HashSet::new();
             self.emit(root, None, &mut emitted, &mut decls);
         }
-        let program = self.diags.is_empty().then(|| Program {
+        let program = self.diags.is_empty().then_some(Program {
             decls,
             expr_count: self.next_id,
         });
@@ -310,6 +312,20 @@ mod tests {
         let loaded = load_file(&dir.join("scoped.ilo"));
         assert_eq!(names(&loaded), ["pt", "cube", "main"]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn missing_main_file() {
+        let loaded = load_file(Path::new("no-such-dir/missing.ilo"));
+        assert!(loaded.program.is_none());
+        let d = &loaded.diagnostics[0];
+        assert_eq!(d.code, "ILO-P017");
+        assert!(d.message.contains("missing.ilo"));
+        let span = d.primary_span().expect("span");
+        assert_eq!(
+            loaded.sources.file(span.file).name,
+            "no-such-dir/missing.ilo"
+        );
     }
 
     #[test]
