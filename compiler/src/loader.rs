@@ -4,8 +4,9 @@
 //! - Paths in `use` are relative to the importing file's directory; imports are
 //!   transitive, and a file reached twice (a diamond) contributes its declarations once.
 //! - Imported declarations come before the importing file's own, in `use` order.
-//! - `use "f.ilo" [a b]` keeps only the named declarations of that file (record types
-//!   are always kept, since the named functions may need them).
+//! - `use "f.ilo" [a b]` keeps the named declarations of that file plus the functions
+//!   of that file they use (transitively); record types are always kept, since the
+//!   named functions may need them.
 //! - Errors from every file are collected; the program is `None` if there are any.
 //!   ILO-P017: file not found, or `use` in inline code. ILO-P018: circular import.
 //!   ILO-P019: a name in `[...]` that the imported file does not declare.
@@ -13,7 +14,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::ast::{Decl, Program, UseDecl};
+use crate::ast::{Decl, Expr, ExprKind, Program, Stmt, StmtKind, UseDecl};
 use crate::diag::Diagnostic;
 use crate::parser::parse;
 use crate::span::{SourceMap, Span};
@@ -228,16 +229,112 @@ impl Loader {
         for (target, names) in &self.files[file].imports {
             self.emit(*target, names.as_deref(), emitted, out);
         }
-        for (i, decl) in self.files[file].decls.iter().enumerate() {
-            let wanted = match (decl, only) {
+        let decls = &self.files[file].decls;
+        let keep = only.map(|names| with_local_helpers(decls, names));
+        for (i, decl) in decls.iter().enumerate() {
+            let wanted = match (decl, &keep) {
                 (Decl::Use(_), _) => false,
                 (Decl::Type(_), _) | (_, None) => true,
-                (_, Some(names)) => decl_name(decl).is_some_and(|n| names.contains(&n)),
+                (_, Some(keep)) => decl_name(decl).is_some_and(|n| keep.contains(&n)),
             };
             if wanted && emitted.insert((file, i)) {
                 out.push(decl.clone());
             }
         }
+    }
+}
+
+/// `names` plus every function of the same file they call or pass, transitively, so a
+/// scoped import brings the private helpers its functions need.
+fn with_local_helpers(decls: &[Decl], names: &[String]) -> HashSet<String> {
+    let mut keep: HashSet<String> = names.iter().cloned().collect();
+    let mut todo: Vec<String> = names.to_vec();
+    while let Some(name) = todo.pop() {
+        let Some(f) = decls.iter().find_map(|d| match d {
+            Decl::Func(f) if f.name.name == name => Some(f),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let mut used = Vec::new();
+        names_in_block(&f.body, &mut used);
+        for u in used {
+            if keep.insert(u.clone()) {
+                todo.push(u);
+            }
+        }
+    }
+    keep
+}
+
+/// Every name a block calls or references (locals included; callers filter).
+fn names_in_block(block: &[Stmt], out: &mut Vec<String>) {
+    for stmt in block {
+        match &stmt.kind {
+            StmtKind::Let { value: e, .. }
+            | StmtKind::Destructure { value: e, .. }
+            | StmtKind::Expr(e)
+            | StmtKind::Ret(e)
+            | StmtKind::Brk(Some(e)) => names_in_expr(e, out),
+            StmtKind::Guard { cond, value, .. } => {
+                names_in_expr(cond, out);
+                names_in_expr(value, out);
+            }
+            StmtKind::When { cond, body, .. } | StmtKind::While { cond, body } => {
+                names_in_expr(cond, out);
+                names_in_block(body, out);
+            }
+            StmtKind::ForEach { iter, body, .. } => {
+                names_in_expr(iter, out);
+                names_in_block(body, out);
+            }
+            StmtKind::ForRange {
+                start, end, body, ..
+            } => {
+                names_in_expr(start, out);
+                names_in_expr(end, out);
+                names_in_block(body, out);
+            }
+            StmtKind::Brk(None) | StmtKind::Cnt => {}
+        }
+    }
+}
+
+fn names_in_expr(expr: &Expr, out: &mut Vec<String>) {
+    match &expr.kind {
+        ExprKind::Num(_) | ExprKind::Text(_) | ExprKind::Bool(_) | ExprKind::Nil => {}
+        ExprKind::Ref(name) => out.push(name.name.clone()),
+        ExprKind::Call { callee, args, .. } => {
+            out.push(callee.name.clone());
+            args.iter().for_each(|a| names_in_expr(a, out));
+        }
+        ExprKind::List(items) => items.iter().for_each(|a| names_in_expr(a, out)),
+        ExprKind::Unary { expr: e, .. }
+        | ExprKind::Field { expr: e, .. }
+        | ExprKind::Index { expr: e, .. }
+        | ExprKind::Ok(e)
+        | ExprKind::Err(e) => names_in_expr(e, out),
+        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Coalesce { lhs, rhs } => {
+            names_in_expr(lhs, out);
+            names_in_expr(rhs, out);
+        }
+        ExprKind::Record { fields, .. } => fields.iter().for_each(|(_, e)| names_in_expr(e, out)),
+        ExprKind::With { expr: e, fields } => {
+            names_in_expr(e, out);
+            fields.iter().for_each(|(_, v)| names_in_expr(v, out));
+        }
+        ExprKind::Match { subject, arms } => {
+            if let Some(s) = subject {
+                names_in_expr(s, out);
+            }
+            arms.iter().for_each(|a| names_in_block(&a.body, out));
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            names_in_expr(cond, out);
+            names_in_block(then, out);
+            names_in_block(els, out);
+        }
+        ExprKind::Lambda(f) => names_in_block(&f.body, out),
     }
 }
 
@@ -311,6 +408,20 @@ mod tests {
         write(&dir, "scoped.ilo", "use \"base.ilo\" [cube]\nmain>n;cube 2");
         let loaded = load_file(&dir.join("scoped.ilo"));
         assert_eq!(names(&loaded), ["pt", "cube", "main"]);
+
+        // A scoped import brings the helpers its functions use, and nothing else.
+        write(
+            &dir,
+            "lib.ilo",
+            "hlp x:n>n;*x 2\nuse-it x:n>n;hlp x\nother>n;1",
+        );
+        write(
+            &dir,
+            "helped.ilo",
+            "use \"lib.ilo\" [use-it]\nmain>n;use-it 2",
+        );
+        let loaded = load_file(&dir.join("helped.ilo"));
+        assert_eq!(names(&loaded), ["hlp", "use-it", "main"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
