@@ -207,3 +207,17 @@ fn quiet_silences_the_access_log_and_port_comes_from_the_environment() {
         server.log()
     );
 }
+
+#[test]
+fn sigterm_lets_the_response_in_flight_finish_and_exits_0() {
+    let dir = handler_dir(&[("h.ilo", "handler req:_>_;sleep 700;\"slow but complete\"\n")]);
+    let file = dir.path().join("h.ilo");
+    let mut server = Server::start(&[file.to_str().expect("utf-8 path")]);
+    let mut s = server.connect();
+    send(&mut s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(200));
+    let code = server.terminate(Duration::from_secs(10));
+    let r = read_response(&mut BufReader::new(s), false);
+    assert_eq!((r.status, r.text()), (200, "slow but complete".to_string()));
+    assert_eq!(code, Some(0), "exit code after SIGTERM");
+}

@@ -218,3 +218,39 @@ fn stdin_lines_stream_out_and_each_goes_to_exactly_one_response() {
     assert_eq!(sorted, expected, "every line reached some response");
     assert!(server.alive());
 }
+
+#[test]
+fn allow_net_restricts_what_handlers_may_reach() {
+    let (upstream, _finished) = slow_upstream_once(1);
+    let url = format!("http://127.0.0.1:{upstream}");
+    // Flags before or after `httpd` both apply.
+    for flags in [
+        ["--allow-net=other.example", "httpd"],
+        ["httpd", "--allow-net=other.example"],
+    ] {
+        let server = Server::start_with(
+            ilo()
+                .env("UPSTREAM", &url)
+                .args(flags)
+                .args(["--port", "0"])
+                .arg(example("httpd-stream.ilo")),
+        );
+        let r = server.get("/");
+        assert_eq!(r.status, 502, "{}", r.text());
+        assert!(r.text().contains("--allow-net"), "{}", r.text());
+    }
+    // Allowed explicitly, the same upstream is reached.
+    let server = Server::start_with(
+        ilo()
+            .env("UPSTREAM", &url)
+            .args([
+                format!("--allow-net=127.0.0.1:{upstream}").as_str(),
+                "httpd",
+                "--port",
+                "0",
+            ])
+            .arg(example("httpd-stream.ilo")),
+    );
+    let r = server.get("/");
+    assert_eq!((r.status, r.text()), (200, "l0\n".to_string()));
+}
