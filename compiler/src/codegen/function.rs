@@ -45,6 +45,9 @@ pub fn define_function<M: Module>(
         let config = t.module.isa().frontend_config();
         t.b.finalize(config);
     }
+    if sh.clif_for.as_deref() == Some(decl.name.name.as_str()) && captures.is_empty() {
+        sh.clif = Some(ctx.func.display().to_string());
+    }
     let result = module
         .define_function(id, ctx)
         .map_err(|e| format!("cannot compile {}: {e:?}", decl.name.name));

@@ -54,7 +54,13 @@ type EntryPtr = extern "C" fn(*mut u8, *const u64) -> u64;
 pub const BIG_STACK: usize = 256 * 1024 * 1024;
 
 impl JitProgram {
-    pub fn compile(checked: &Checked) -> Result<JitProgram, Vec<Diagnostic>> {
+    /// The Cranelift IR the translator emits for user function `func`.
+    pub fn clif(checked: &Checked, func: &str) -> Result<String, Vec<Diagnostic>> {
+        let mut module = Self::new_module()?;
+        super::clif_of(&mut module, checked, func)
+    }
+
+    fn new_module() -> Result<JITModule, Vec<Diagnostic>> {
         let fail = |m: String| vec![Diagnostic::error("ILO-C001", m, Span::default())];
         let mut builder = JITBuilder::with_flags(
             &[("opt_level", "speed")],
@@ -64,7 +70,12 @@ impl JitProgram {
         for (name, addr) in runtime_symbols() {
             builder.symbol(name, addr);
         }
-        let mut module = JITModule::new(builder);
+        Ok(JITModule::new(builder))
+    }
+
+    pub fn compile(checked: &Checked) -> Result<JitProgram, Vec<Diagnostic>> {
+        let fail = |m: String| vec![Diagnostic::error("ILO-C001", m, Span::default())];
+        let mut module = Self::new_module()?;
         let compiled = compile_into(&mut module, checked)?;
         module
             .finalize_definitions()

@@ -66,9 +66,29 @@ pub fn compile_into<M: Module>(
     module: &mut M,
     checked: &Checked,
 ) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_with(module, checked, None).map(|(c, _)| c)
+}
+
+/// The Cranelift IR (before optimisation) of user function `func`, for tests that
+/// check what code the translator emits (e.g. that numeric loops make no calls).
+pub fn clif_of<M: Module>(
+    module: &mut M,
+    checked: &Checked,
+    func: &str,
+) -> Result<String, Vec<Diagnostic>> {
+    let (_, clif) = compile_with(module, checked, Some(func.to_string()))?;
+    clif.ok_or_else(|| internal(format!("no function '{func}'")))
+}
+
+fn compile_with<M: Module>(
+    module: &mut M,
+    checked: &Checked,
+    clif_for: Option<String>,
+) -> Result<(Compiled, Option<String>), Vec<Diagnostic>> {
     let rt = abi::RuntimeImports::declare(module).map_err(internal)?;
     let call_conv = module.isa().default_call_conv();
     let mut sh = Shared::new(rt, call_conv);
+    sh.clif_for = clif_for;
     sh.records = checked.records.iter().cloned().collect();
 
     let decls: Vec<_> = checked
@@ -150,10 +170,13 @@ pub fn compile_into<M: Module>(
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Compiled {
-        functions,
-        spans: sh.spans,
-    })
+    Ok((
+        Compiled {
+            functions,
+            spans: sh.spans,
+        },
+        sh.clif,
+    ))
 }
 
 /// Builtin wrappers requested while translating bodies.

@@ -37,6 +37,10 @@ pub struct Shared {
     /// Span id → span; compiled code passes the id to `ilo_err_span`.
     pub spans: Vec<Span>,
     pub diags: Vec<Diagnostic>,
+    /// When set, the Cranelift IR of the user function with this name is kept in
+    /// `clif` (for tests and debugging).
+    pub clif_for: Option<String>,
+    pub clif: Option<String>,
     bytes: HashMap<Vec<u8>, DataId>,
     text_slots: HashMap<String, DataId>,
     record_slots: HashMap<String, DataId>,
@@ -54,6 +58,8 @@ impl Shared {
             records: HashMap::new(),
             spans: Vec::new(),
             diags: Vec::new(),
+            clif_for: None,
+            clif: None,
             bytes: HashMap::new(),
             text_slots: HashMap::new(),
             record_slots: HashMap::new(),
