@@ -340,3 +340,192 @@ fn missing_toolchain_pieces_are_clear_errors() {
     let run = Command::new(&out).output().expect("run binary");
     assert_eq!(String::from_utf8_lossy(&run.stdout), "42\n");
 }
+
+// ── servers: a built handler answers exactly like `ilo httpd` ──
+
+#[path = "support/httpd.rs"]
+mod support;
+
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use support::{example, local_listener, next_chunk, read_request_head, Server, IO_TIMEOUT};
+
+/// Build the named server examples (in parallel) into `dir`.
+fn build_servers(names: &[&str], dir: &Path) -> Vec<PathBuf> {
+    let files: Vec<PathBuf> = names.iter().map(|n| example(n)).collect();
+    build_all(&files, dir)
+        .into_iter()
+        .map(|(file, bin)| bin.unwrap_or_else(|e| panic!("{}: {e}", file.display())))
+        .collect()
+}
+
+fn serve_jit(file: &Path, env: &[(&str, String)]) -> Server {
+    let mut cmd = support::ilo();
+    cmd.args(["httpd", "--port", "0", "--workers", "2"])
+        .arg(file);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    Server::start_with(&mut cmd)
+}
+
+fn serve_aot(bin: &Path, env: &[(&str, String)]) -> Server {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("PORT").env_remove("NO_COLOR");
+    cmd.args(["--port", "0", "--workers", "2"]);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    Server::start_with(&mut cmd)
+}
+
+/// Everything the server sends for `raw` until it closes the connection, with any
+/// `Date` header line removed.
+fn transcript(server: &Server, raw: &[u8]) -> Vec<u8> {
+    let mut s = server.connect();
+    s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    s.write_all(raw).expect("send request");
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    without_date(&bytes)
+}
+
+fn without_date(bytes: &[u8]) -> Vec<u8> {
+    let Some(head_end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return bytes.to_vec();
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]);
+    let kept: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
+        .collect();
+    let mut out = kept.join("\r\n").into_bytes();
+    out.extend_from_slice(&bytes[head_end..]);
+    out
+}
+
+#[test]
+fn a_built_hello_server_answers_byte_for_byte_like_ilo_httpd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bins = build_servers(&["httpd-hello.ilo"], dir.path());
+    let jit = serve_jit(&example("httpd-hello.ilo"), &[]);
+    let aot = serve_aot(&bins[0], &[]);
+    let requests: &[&[u8]] = &[
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"GET /hello/ada HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"GET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"GET /count HTTP/1.0\r\n\r\n",
+        b"HEAD /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhi\nyo",
+        b"GET /request?a=1 HTTP/1.1\r\nHost: t\r\nX-Thing: Yes\r\nConnection: close\r\n\r\n",
+        b"GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"NOT A REQUEST\r\n\r\n",
+    ];
+    for raw in requests {
+        let from_aot = transcript(&aot, raw);
+        let from_jit = transcript(&jit, raw);
+        assert!(
+            !from_aot.is_empty(),
+            "no answer to {:?}",
+            String::from_utf8_lossy(raw)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&from_aot),
+            String::from_utf8_lossy(&from_jit),
+            "request {:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // The readiness line and the access log are the server's, not ilo's.
+    assert!(
+        aot.wait_log("GET /missing 404", IO_TIMEOUT).is_some(),
+        "{:?}",
+        aot.log()
+    );
+}
+
+const LINE_GAP: Duration = Duration::from_millis(150);
+const LINES: usize = 5;
+
+/// An upstream serving one request with `LINES` small chunked lines `LINE_GAP` apart;
+/// the receiver gets the moment it finished.
+fn slow_upstream() -> (u16, std::sync::mpsc::Receiver<Instant>) {
+    let (listener, port) = local_listener();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        read_request_head(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for i in 0..LINES {
+            std::thread::sleep(LINE_GAP);
+            let line = format!("line {i}\n");
+            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+        let _ = tx.send(Instant::now());
+    });
+    (port, rx)
+}
+
+/// Proxy one request through `serve`'s server to a fresh slow upstream: the head
+/// (without Date), each chunk with its arrival time, and when the upstream finished.
+fn proxied(
+    serve: impl Fn(&[(&str, String)]) -> Server,
+) -> (Vec<u8>, Vec<(Instant, Vec<u8>)>, Instant) {
+    let (port, finished) = slow_upstream();
+    let server = serve(&[("UPSTREAM", format!("http://127.0.0.1:{port}"))]);
+    let mut s: TcpStream = server.connect();
+    s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    s.write_all(b"GET /feed HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("send request");
+    let mut r = BufReader::new(s);
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        match r.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!("connection ended inside the head"),
+        }
+    }
+    let mut chunks = Vec::new();
+    while let Some(c) = next_chunk(&mut r) {
+        chunks.push((Instant::now(), c));
+    }
+    let done = finished
+        .recv_timeout(IO_TIMEOUT)
+        .expect("upstream finished");
+    (without_date(&head), chunks, done)
+}
+
+#[test]
+fn a_built_streaming_proxy_relays_chunk_by_chunk_like_ilo_httpd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bins = build_servers(&["httpd-stream.ilo"], dir.path());
+    let (aot_head, aot_chunks, aot_done) = proxied(|env| serve_aot(&bins[0], env));
+    let (jit_head, jit_chunks, _) = proxied(|env| serve_jit(&example("httpd-stream.ilo"), env));
+
+    assert_eq!(
+        String::from_utf8_lossy(&aot_head),
+        String::from_utf8_lossy(&jit_head)
+    );
+    let texts = |cs: &[(Instant, Vec<u8>)]| -> Vec<String> {
+        cs.iter()
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    };
+    let expected: Vec<String> = (0..LINES).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(texts(&aot_chunks), expected, "one chunk per upstream line");
+    assert_eq!(texts(&aot_chunks), texts(&jit_chunks));
+    // The first line left the built server long before the upstream was done, and
+    // the lines kept the upstream's pace.
+    let lead = aot_done.saturating_duration_since(aot_chunks[0].0);
+    assert!(
+        lead >= LINE_GAP * (LINES as u32 - 2),
+        "first chunk only {lead:?} ahead"
+    );
+    for pair in aot_chunks.windows(2) {
+        let gap = pair[1].0.duration_since(pair[0].0);
+        assert!(gap >= LINE_GAP / 2, "two chunks only {gap:?} apart");
+    }
+}
