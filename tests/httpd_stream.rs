@@ -81,11 +81,22 @@ fn a_lazy_body_arrives_chunk_by_chunk_as_the_upstream_produces_it() {
         lead >= LINE_GAP * (lines as u32 - 2),
         "first chunk only {lead:?} before the upstream finished"
     );
-    // And the lines kept their pace instead of arriving in a burst.
-    for pair in arrivals.windows(2) {
-        let gap = pair[1].0.duration_since(pair[0].0);
-        assert!(gap >= LINE_GAP / 2, "two chunks {gap:?} apart");
-    }
+    // And the lines kept their pace instead of arriving in a burst. (Most gaps, not
+    // all: a descheduled test thread may read two chunks back to back.)
+    let spread = arrivals[lines - 1].0.duration_since(arrivals[0].0);
+    assert!(
+        spread >= LINE_GAP * (lines as u32 - 2),
+        "all chunks within {spread:?}"
+    );
+    let paced = arrivals
+        .windows(2)
+        .filter(|pair| pair[1].0.duration_since(pair[0].0) >= LINE_GAP / 2)
+        .count();
+    assert!(
+        paced * 2 >= lines,
+        "only {paced} of {} gaps kept the upstream's pace",
+        lines - 1
+    );
 }
 
 #[test]
