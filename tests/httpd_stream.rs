@@ -265,3 +265,44 @@ fn allow_net_restricts_what_handlers_may_reach() {
     let r = server.get("/");
     assert_eq!((r.status, r.text()), (200, "l0\n".to_string()));
 }
+
+#[test]
+fn allow_read_restricts_file_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "").expect("create feed");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(
+        ilo()
+            .env("EVENTS", &feed)
+            .arg(format!("--allow-read={}", elsewhere.path().display()))
+            .args(["httpd", "--port", "0"])
+            .arg(example("httpd-sse-tail.ilo")),
+    );
+    assert_eq!(server.get("/events").status, 500);
+    let logged = server
+        .wait_log("ILO-R009", Duration::from_secs(5))
+        .expect("the refused read is logged");
+    assert!(logged.contains("--allow-read"), "{logged}");
+
+    let server = Server::start_with(
+        ilo()
+            .env("EVENTS", &feed)
+            .arg(format!("--allow-read={}", dir.path().display()))
+            .args(["httpd", "--port", "0"])
+            .arg(example("httpd-sse-tail.ilo")),
+    );
+    let mut s = server.connect();
+    send(&mut s, "GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut r = BufReader::new(s);
+    let (status, headers) = read_head(&mut r);
+    assert_eq!(status, 200);
+    assert!(headers.contains(&("content-type".into(), "text/event-stream".into())));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&feed)
+        .and_then(|mut f| f.write_all(b"data: allowed\n\n"))
+        .expect("append an event");
+    assert_eq!(next_chunk(&mut r).as_deref(), Some(&b"data: allowed\n"[..]));
+    assert_eq!(next_chunk(&mut r).as_deref(), Some(&b"\n"[..]));
+}
