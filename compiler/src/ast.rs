@@ -131,14 +131,27 @@ pub enum StmtKind {
     Expr(Expr),
     /// Braceless guard `cond expr` / `!cond expr`: when the condition holds (or, when
     /// `negated`, does not hold), return `value` from the enclosing function.
-    Guard { cond: Expr, negated: bool, value: Expr },
+    Guard {
+        cond: Expr,
+        negated: bool,
+        value: Expr,
+    },
     /// Braced conditional `cond{body}` / `!cond{body}`: run `body` when the condition
     /// holds; execution continues after it either way.
-    When { cond: Expr, negated: bool, body: Block },
+    When {
+        cond: Expr,
+        negated: bool,
+        body: Block,
+    },
     /// `@x xs{body}`: iterate a list (or a lazy line source).
     ForEach { var: Ident, iter: Expr, body: Block },
     /// `@i a..b{body}`: half-open numeric range.
-    ForRange { var: Ident, start: Expr, end: Expr, body: Block },
+    ForRange {
+        var: Ident,
+        start: Expr,
+        end: Expr,
+        body: Block,
+    },
     /// `wh cond{body}`
     While { cond: Expr, body: Block },
     /// `ret expr`
@@ -204,31 +217,65 @@ pub enum ExprKind {
     Ref(Ident),
     /// `[a b c]`
     List(Vec<Expr>),
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `name args…`: a user function, a builtin, or a local holding a function value.
     /// Zero-argument calls are written `name()`. The verifier decides which.
-    Call { callee: Ident, args: Vec<Expr>, unwrap: Unwrap },
+    Call {
+        callee: Ident,
+        args: Vec<Expr>,
+        unwrap: Unwrap,
+    },
     /// `e.name` (strict) or `e.?name` (safe: nil instead of an error).
-    Field { expr: Box<Expr>, name: Ident, safe: bool },
+    Field {
+        expr: Box<Expr>,
+        name: Ident,
+        safe: bool,
+    },
     /// `e.0`: literal list index.
-    Index { expr: Box<Expr>, index: usize },
+    Index {
+        expr: Box<Expr>,
+        index: usize,
+    },
     /// `pt x:1 y:2`
-    Record { ty: Ident, fields: Vec<(Ident, Expr)> },
+    Record {
+        ty: Ident,
+        fields: Vec<(Ident, Expr)>,
+    },
     /// `e with x:1 y:2`
-    With { expr: Box<Expr>, fields: Vec<(Ident, Expr)> },
+    With {
+        expr: Box<Expr>,
+        fields: Vec<(Ident, Expr)>,
+    },
     /// `~e`
     Ok(Box<Expr>),
     /// `^e`
     Err(Box<Expr>),
     /// `a??b`: `b` is evaluated only when `a` is nil.
-    Coalesce { lhs: Box<Expr>, rhs: Box<Expr> },
+    Coalesce {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `?x{arms}`; `subject: None` is `?{arms}`, matching the previous statement's value.
-    Match { subject: Option<Box<Expr>>, arms: Vec<MatchArm> },
+    Match {
+        subject: Option<Box<Expr>>,
+        arms: Vec<MatchArm>,
+    },
     /// Every two-branch conditional that yields a value without returning:
     /// `cond{a}{b}`, `!cond{a}{b}`, `?h{a}{b}`, `?=x 0 10 20`, `?h 1 0`.
     /// A negated form is represented by wrapping `cond` in `Unary{Not}`.
-    Ternary { cond: Box<Expr>, then: Block, els: Block },
+    Ternary {
+        cond: Box<Expr>,
+        then: Block,
+        els: Block,
+    },
     /// `(x:n>n;*x 2)`: an inline function. Free variables that are locals of the
     /// enclosing function are captures (the verifier lists them).
     Lambda(Box<FnDecl>),

@@ -72,7 +72,10 @@ impl Diagnostic {
 }
 
 /// The closest candidate to `name` by edit distance, for "did you mean" suggestions.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.len() / 3).max(1) + usize::from(name.len() > 4);
     candidates
         .into_iter()

@@ -13,7 +13,12 @@ fn check(cases: &[(&str, &[&str], &str)]) {
             failures.push(format!("{code:?} {args:?}: got {got:?}, want {want:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -25,17 +30,37 @@ fn bindings_and_rebinding() {
         ("f>t;s=\"\";@i 0..3{s=+s \"ab\"};s", &[], "ababab"),
         ("f>t;s=\"x\";s=+s s;s=+s s;s", &[], "xxxx"),
         ("f>L n;xs=[1];xs=+=xs 2;xs=+xs xs;xs", &[], "[1, 2, 1, 2]"),
-        ("type p{a:n;b:t}⏎f>t;{a;b}=p a:4 b:\"z\";fmt \"{}{}\" b a", &[], "z4"),
-        ("type r{a:_;b:t}⏎f>t;a=r a:\"x\" b:\"y\";{a;b}=a;+a b", &[], "xy"),
+        (
+            "type p{a:n;b:t}⏎f>t;{a;b}=p a:4 b:\"z\";fmt \"{}{}\" b a",
+            &[],
+            "z4",
+        ),
+        (
+            "type r{a:_;b:t}⏎f>t;a=r a:\"x\" b:\"y\";{a;b}=a;+a b",
+            &[],
+            "xy",
+        ),
     ]);
 }
 
 #[test]
 fn guards_conditionals_and_ternaries() {
     check(&[
-        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["1"], "one"),
-        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["3"], "not two"),
-        ("f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"", &["2"], "two"),
+        (
+            "f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"",
+            &["1"],
+            "one",
+        ),
+        (
+            "f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"",
+            &["3"],
+            "not two",
+        ),
+        (
+            "f x:n>t;=x 1 \"one\";!=x 2 \"not two\";\"two\"",
+            &["2"],
+            "two",
+        ),
         ("f x:n>n;=x 1{99};0", &["1"], "0"),
         ("f x:n>n;=x 1{ret 99};0", &["1"], "99"),
         ("f x:n>n;y=0;!>x 5{y=1};y", &["3"], "1"),
@@ -64,14 +89,23 @@ fn logic_short_circuits() {
 
 #[test]
 fn match_every_pattern() {
-    let kind = "f x:_>t;?x{n v:\"num\";t v:\"text\";b v:\"bool\";l v:\"list\";nil:\"nil\";_:\"other\"}";
+    let kind =
+        "f x:_>t;?x{n v:\"num\";t v:\"text\";b v:\"bool\";l v:\"list\";nil:\"nil\";_:\"other\"}";
     check(&[
         (kind, &["abc"], "text"),
         ("f>t;?true{true:\"t\";false:\"f\"}", &[], "t"),
-        ("f>t;x=[1];?x{n v:\"num\";l v:\"list\";_:\"other\"}", &[], "list"),
+        (
+            "f>t;x=[1];?x{n v:\"num\";l v:\"list\";_:\"other\"}",
+            &[],
+            "list",
+        ),
         ("f>t;x=nil;?x{nil:\"none\";_:\"some\"}", &[], "none"),
         ("f>n;?7{n v:+v 1;_:0}", &[], "8"),
-        ("f>t;r=^\"boom\";?r{~v:\"ok\";^e:+\"err \" e}", &[], "err boom"),
+        (
+            "f>t;r=^\"boom\";?r{~v:\"ok\";^e:+\"err \" e}",
+            &[],
+            "err boom",
+        ),
         ("f x:t>n;?x{\"a\":1;\"b\":2;_:3}", &["b"], "2"),
         ("f x:t>n;?x{\"a\":1;\"b\":2;_:3}", &["zz"], "3"),
         ("f x:n>t;?x{1:\"one\"}", &["5"], "nil"),
@@ -90,7 +124,11 @@ fn loops() {
         ("f>n;s=0;@i 0..5{=i 2{cnt};s=+s i};s", &[], "8"),
         ("f xs:L n>n;@x xs{>=x 10{ret x}};0", &["1,12,30"], "12"),
         ("f xs:L n>n;@x xs{>=x 10{ret x}};0", &["1,2"], "0"),
-        ("f>t;s=\"\";@w [\"a\" \"b\" \"c\"]{=w \"c\"{brk};s=+s w};s", &[], "ab"),
+        (
+            "f>t;s=\"\";@w [\"a\" \"b\" \"c\"]{=w \"c\"{brk};s=+s w};s",
+            &[],
+            "ab",
+        ),
         ("f>n;i=0;s=0;wh <i 5{i=+i 1;s=+s i};s", &[], "15"),
         ("f>n;i=0;wh true{i=+i 1;>=i 3{ret i}};0", &[], "3"),
         ("f>n;t=0;@i 0..3{@j 0..3{=j 1{brk};t=+t 1}};t", &[], "3"),
@@ -102,8 +140,16 @@ fn loops() {
 fn records_lists_results() {
     check(&[
         ("type pt{x:n;y:n}⏎f>n;p=pt y:2 x:1;-p.x p.y", &[], "-1"),
-        ("type pt{x:n;y:n}⏎f>pt;p=pt x:1 y:2;p with x:9", &[], "pt {x: 9, y: 2}"),
-        ("type pt{x:n;y:n}⏎f>L pt;[(pt x:1 y:2) (pt x:3 y:4)]", &[], "[pt {x: 1, y: 2}, pt {x: 3, y: 4}]"),
+        (
+            "type pt{x:n;y:n}⏎f>pt;p=pt x:1 y:2;p with x:9",
+            &[],
+            "pt {x: 9, y: 2}",
+        ),
+        (
+            "type pt{x:n;y:n}⏎f>L pt;[(pt x:1 y:2) (pt x:3 y:4)]",
+            &[],
+            "[pt {x: 1, y: 2}, pt {x: 3, y: 4}]",
+        ),
         ("type w{v:n}⏎type o{i:w}⏎f>n;a=o i:(w v:7);a.i.v", &[], "7"),
         ("f>n;xs=[[1 2] [3 4]];xs.1.0", &[], "3"),
         ("f>R n t;~+1 2", &[], "3"),
@@ -120,8 +166,16 @@ fn functions_lambdas_and_closures() {
         ("main>L t;map str [1 2]", &[], "[1, 2]"),
         ("mk n:n>F n n;(x:n>n;+x n)⏎main>n;g=mk 5;g 10", &[], "15"),
         ("ap f:F n n x:n>n;f x⏎main>n;ap (x:n>n;*x 3) 4", &[], "12"),
-        ("main>L t;p=\"<\";map (s:t>t;+p s) [\"a\" \"b\"]", &[], "[<a, <b]"),
-        ("main>L n;k=2;map (x:n>n;fld (a:n y:n>n;+a *y k) [x x] 0) [1 2]", &[], "[4, 8]"),
+        (
+            "main>L t;p=\"<\";map (s:t>t;+p s) [\"a\" \"b\"]",
+            &[],
+            "[<a, <b]",
+        ),
+        (
+            "main>L n;k=2;map (x:n>n;fld (a:n y:n>n;+a *y k) [x x] 0) [1 2]",
+            &[],
+            "[4, 8]",
+        ),
         ("sq x:n>n;*x x⏎main>n;f=sq;f 9", &[], "81"),
         ("main>n;xs=[1 2 3];fld (a:n x:n>n;+a x) xs 0", &[], "6"),
     ]);
@@ -136,7 +190,9 @@ fn one_program_serves_many_threads() {
                 let prog = &prog;
                 scope.spawn(move || {
                     for _ in 0..200 {
-                        let v = prog.call("f", &[ilo_runtime::Value::num(k as f64)]).expect("runs");
+                        let v = prog
+                            .call("f", &[ilo_runtime::Value::num(k as f64)])
+                            .expect("runs");
                         assert_eq!(v.to_string(), "x".repeat(k));
                     }
                 })

@@ -42,7 +42,11 @@ fn deep_finite_recursion_works_on_the_big_stack() {
 #[test]
 fn strict_field_access_on_missing_field_is_r005_and_safe_access_is_nil() {
     let code = "f>R _ t;x=jpar! \"{\\\"a\\\":1}\";~x.b";
-    assert!(output(code, &[]).starts_with("ILO-R005"), "{}", output(code, &[]));
+    assert!(
+        output(code, &[]).starts_with("ILO-R005"),
+        "{}",
+        output(code, &[])
+    );
     let code = "f>R _ t;x=jpar! \"{\\\"a\\\":1}\";y=x.?b??\"none\";~y";
     assert_eq!(output(code, &[]), "none");
 }
@@ -50,7 +54,10 @@ fn strict_field_access_on_missing_field_is_r005_and_safe_access_is_nil() {
 #[test]
 fn panic_unwrap_on_nil() {
     let code = "f>n;m=mset mmap \"k\" 7;mget!! m \"q\"";
-    assert_eq!(output(code, &[]), "ILO-R009: panic-unwrap: expected value, got nil");
+    assert_eq!(
+        output(code, &[]),
+        "ILO-R009: panic-unwrap: expected value, got nil"
+    );
     let code = "f>n;m=mset mmap \"k\" 7;mget!! m \"k\"";
     assert_eq!(output(code, &[]), "7");
 }

@@ -37,5 +37,9 @@ fn rebinding_appends_in_place_in_linear_time() {
     assert_eq!(out, "1000000");
     let out = output("main>n;s=\"\";@i 0..1000000{s=+s \"ab\"};len s", &[]);
     assert_eq!(out, "2000000");
-    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
 }
