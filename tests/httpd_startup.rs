@@ -90,6 +90,14 @@ fn no_handler_or_an_unknown_fn_fails_startup() {
     let failed = fails(&dir, &["--fn", "missing"]);
     assert!(failed.stderr.contains("missing"), "{}", failed.stderr);
 
+    let dir = handler_dir(&[("main.ilo", "handler req:_>_;\"x\"\npair a:n b:n>n;+a b\n")]);
+    let failed = fails(&dir, &["--fn", "pair"]);
+    assert!(
+        failed.stderr.contains("takes 2 parameters"),
+        "{}",
+        failed.stderr
+    );
+
     let failed = start_failure(&["no-such-file.ilo"]);
     assert!(
         failed.stderr.contains("no-such-file.ilo"),

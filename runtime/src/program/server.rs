@@ -17,7 +17,14 @@ use crate::value::Value;
 pub fn pick_handler(desc: &Description, over: Option<&str>) -> Result<usize, String> {
     let find = |name: &str| desc.functions.iter().position(|f| f.name == name);
     if let Some(name) = over {
-        return find(name).ok_or_else(|| format!("no function '{name}' to serve"));
+        let i = find(name).ok_or_else(|| format!("no function '{name}' to serve"))?;
+        // Checked here, not per request: a handler takes exactly the request.
+        return match desc.functions[i].params.len() {
+            1 => Ok(i),
+            n => Err(format!(
+                "'{name}' takes {n} parameters; a handler takes one, the request"
+            )),
+        };
     }
     if let Some(i) = find("handler").or_else(|| find("handle")) {
         return Ok(i);
@@ -141,6 +148,8 @@ mod tests {
         assert_eq!(pick_handler(&d, None), Ok(2));
         assert_eq!(pick_handler(&d, Some("x")), Ok(0));
         assert!(pick_handler(&d, Some("nope")).is_err());
+        let d = desc(vec![f("handler", 0, 1), f("pair", 0, 2)]);
+        assert!(pick_handler(&d, Some("pair")).is_err_and(|e| e.contains("takes 2")));
         let d = desc(vec![f("lib", 1, 1), f("serve", 0, 1), f("two", 0, 2)]);
         assert_eq!(pick_handler(&d, None), Ok(1));
         assert!(!has_named_handler(&d));
