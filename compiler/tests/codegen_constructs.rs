@@ -25,6 +25,10 @@ fn check(cases: &[(&str, &[&str], &str)]) {
 fn bindings_and_rebinding() {
     check(&[
         ("f>n;x=1;x=+x 1;x=*x 10;x", &[], "20"),
+        ("f>n;x=5", &[], "5"),
+        ("f n:n>n;x=0;=n 6{x=3}{x=10};x", &["6"], "3"),
+        ("f n:n>n;x=0;=n 6{x=3}{x=10};x", &["7"], "10"),
+        ("f n:t>t;x=\"a\";=n \"q\"{x=\"b\"}{x=\"c\"};x", &["q"], "b"),
         ("f>t;x=\"a\";y=x;x=+x \"b\";+x y", &[], "aba"),
         ("f>L n;xs=[1];ys=xs;xs=+=xs 2;+xs ys", &[], "[1, 2, 1]"),
         ("f>t;s=\"\";@i 0..3{s=+s \"ab\"};s", &[], "ababab"),

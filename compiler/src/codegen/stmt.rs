@@ -9,7 +9,7 @@ use crate::ast::{BinOp, Block, Expr, ExprKind, Ident, Stmt, StmtKind, Type};
 
 impl<M: Module> Translator<'_, M> {
     /// Run a block; its value is that of its last statement when that is an
-    /// expression, nil otherwise.
+    /// expression or a binding, nil otherwise.
     pub fn block_value(&mut self, block: &Block) -> V {
         let outer_prev = self.prev.take();
         let mut result = None;
@@ -30,6 +30,13 @@ impl<M: Module> Translator<'_, M> {
                 }
                 _ => {
                     self.stmt(s);
+                    // A trailing binding gives the block the bound value, as the
+                    // verifier types it (`=c{x=1}{x=2}` is a number).
+                    if last {
+                        if let StmtKind::Let { name, .. } = &s.kind {
+                            result = self.read_local(&name.name);
+                        }
+                    }
                     if feeds_match {
                         if let StmtKind::Let { name, value } = &s.kind {
                             let ty = self.ty(value).clone();
@@ -186,10 +193,10 @@ fn is_subjectless_match(s: &Stmt) -> bool {
     )
 }
 
-/// The static type of a block's value (its last expression statement).
+/// The static type of a block's value (its last expression or binding).
 pub fn block_type<'t>(checked: &'t crate::verify::Checked, block: &Block) -> &'t Type {
     match block.last().map(|s| &s.kind) {
-        Some(StmtKind::Expr(e)) => checked.type_of(e.id),
+        Some(StmtKind::Expr(e)) | Some(StmtKind::Let { value: e, .. }) => checked.type_of(e.id),
         _ => &Type::Nil,
     }
 }
