@@ -134,18 +134,27 @@ pub fn compile_object(
     module.finish().emit().map_err(|e| fail(&e))
 }
 
+/// Module errors are large; the emitters only ever report them as text.
+fn module_error(e: cranelift_module::ModuleError) -> String {
+    e.to_string()
+}
+
 /// Emit the descriptor: `[version, &meta, meta_len, &entries, entry_count]`.
 fn emit_descriptor(
     module: &mut ObjectModule,
     meta: &str,
     entries: &[FuncId],
-) -> cranelift_module::ModuleResult<DataId> {
-    let meta_id = module.declare_data("ilo.aot.meta", Linkage::Local, false, false)?;
+) -> Result<DataId, String> {
+    let meta_id = module
+        .declare_data("ilo.aot.meta", Linkage::Local, false, false)
+        .map_err(module_error)?;
     let mut d = DataDescription::new();
     d.define(meta.as_bytes().to_vec().into_boxed_slice());
-    module.define_data(meta_id, &d)?;
+    module.define_data(meta_id, &d).map_err(module_error)?;
 
-    let table_id = module.declare_data("ilo.aot.entries", Linkage::Local, false, false)?;
+    let table_id = module
+        .declare_data("ilo.aot.entries", Linkage::Local, false, false)
+        .map_err(module_error)?;
     let mut d = DataDescription::new();
     // At least one word, so an empty program still has a distinct, aligned table.
     d.define(vec![0u8; entries.len().max(1) * WORD_BYTES].into_boxed_slice());
@@ -154,9 +163,11 @@ fn emit_descriptor(
         let f = module.declare_func_in_data(*entry, &mut d);
         d.write_function_addr((i * WORD_BYTES) as u32, f);
     }
-    module.define_data(table_id, &d)?;
+    module.define_data(table_id, &d).map_err(module_error)?;
 
-    let desc_id = module.declare_data("ilo.aot.desc", Linkage::Local, false, false)?;
+    let desc_id = module
+        .declare_data("ilo.aot.desc", Linkage::Local, false, false)
+        .map_err(module_error)?;
     let mut d = DataDescription::new();
     let words: [u64; DESC_WORDS] = [DESC_VERSION, 0, meta.len() as u64, 0, entries.len() as u64];
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
@@ -166,12 +177,12 @@ fn emit_descriptor(
     d.write_data_addr(WORD_BYTES as u32, meta_gv, 0);
     let table_gv = module.declare_data_in_data(table_id, &mut d);
     d.write_data_addr((3 * WORD_BYTES) as u32, table_gv, 0);
-    module.define_data(desc_id, &d)?;
+    module.define_data(desc_id, &d).map_err(module_error)?;
     Ok(desc_id)
 }
 
 /// `int main(int argc, char **argv) { return ilo_aot_main(argc, argv, &desc); }`
-fn emit_main(module: &mut ObjectModule, desc: DataId) -> cranelift_module::ModuleResult<()> {
+fn emit_main(module: &mut ObjectModule, desc: DataId) -> Result<(), String> {
     let call_conv = module.isa().default_call_conv();
     let ptr = module.isa().pointer_type();
     let mut main_sig = Signature::new(call_conv);
@@ -181,8 +192,12 @@ fn emit_main(module: &mut ObjectModule, desc: DataId) -> cranelift_module::Modul
     let mut rt_sig = main_sig.clone();
     rt_sig.params.push(AbiParam::new(ptr));
 
-    let main_id = module.declare_function("main", Linkage::Export, &main_sig)?;
-    let rt_main = module.declare_function("ilo_aot_main", Linkage::Import, &rt_sig)?;
+    let main_id = module
+        .declare_function("main", Linkage::Export, &main_sig)
+        .map_err(module_error)?;
+    let rt_main = module
+        .declare_function("ilo_aot_main", Linkage::Import, &rt_sig)
+        .map_err(module_error)?;
     let mut ctx = module.make_context();
     ctx.func.signature = main_sig;
     ctx.func.name = UserFuncName::user(0, main_id.as_u32());
@@ -202,7 +217,9 @@ fn emit_main(module: &mut ObjectModule, desc: DataId) -> cranelift_module::Modul
         b.seal_all_blocks();
         b.finalize(module.isa().frontend_config());
     }
-    module.define_function(main_id, &mut ctx)?;
+    module
+        .define_function(main_id, &mut ctx)
+        .map_err(module_error)?;
     Ok(())
 }
 

@@ -38,6 +38,11 @@ const EXIT_INTERNAL: c_int = 70;
 
 /// The entry point the generated `main` calls: run the program as a command, or as a
 /// server when the descriptor names a handler. Returns the process exit code.
+///
+/// Its only caller is generated code, which passes C's own `argc`/`argv` and the
+/// descriptor emitted beside it; a safe signature keeps it callable like any other
+/// entry point, and the pointer contract is stated on the helpers it hands them to.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
 pub extern "C" fn ilo_aot_main(
     argc: c_int,
