@@ -274,6 +274,76 @@ fn nested(ty: &Type) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render;
+    use ilo_runtime::program::render as rt_render;
+
+    /// A runtime error from a built binary must read exactly like the same error
+    /// rendered by the compiler's renderer (which the JIT path uses): same text, same
+    /// JSON, for located and unlocated errors, in files with tabs and multibyte text.
+    #[test]
+    fn runtime_renderer_matches_the_compiler_renderer() {
+        let mut sm = SourceMap::default();
+        let main = sm.add("prog.ilo", "f x:n>n;\t\"é\" /x 0\ng>n;1\n");
+        let lib = sm.add("lib/util.ilo", "a\r\nb xs:L n>n;hd xs\n");
+        let sources: Vec<SourceText> = sm
+            .files
+            .iter()
+            .map(|f| SourceText {
+                name: f.name.clone(),
+                text: f.text.clone(),
+            })
+            .collect();
+        let spans = [
+            Some(Span::new(main, 14, 18)),
+            Some(Span::new(main, 8, 26)),
+            Some(Span::new(lib, 17, 22)),
+            Some(Span::new(lib, 99, 99)),
+            None,
+        ];
+        for span in spans {
+            let ours = match span {
+                Some(s) => Diagnostic::error("ILO-R004", "division by zero", s),
+                None => Diagnostic {
+                    labels: Vec::new(),
+                    ..Diagnostic::error("ILO-R004", "division by zero", Span::default())
+                },
+            };
+            let theirs = rt_render::Diag {
+                severity: "error",
+                code: "ILO-R004",
+                message: "division by zero".into(),
+                labels: span
+                    .map(|s| rt_render::Label {
+                        span: SpanInfo {
+                            file: s.file.0,
+                            start: s.start,
+                            end: s.end,
+                        },
+                        message: String::new(),
+                    })
+                    .into_iter()
+                    .collect(),
+                notes: Vec::new(),
+                suggestion: None,
+            };
+            for color in [false, true] {
+                assert_eq!(
+                    render::render_all(&[ours.clone()], &sm, render::Format::Text { color }),
+                    rt_render::render_all(
+                        &[theirs.clone()],
+                        &sources,
+                        rt_render::DiagFormat::Text { color }
+                    ),
+                    "span {span:?}"
+                );
+            }
+            assert_eq!(
+                render::render_all(&[ours], &sm, render::Format::Json),
+                rt_render::render_all(&[theirs], &sources, rt_render::DiagFormat::Json),
+                "span {span:?}"
+            );
+        }
+    }
 
     #[test]
     fn kinds_and_type_text_follow_the_declared_type() {
