@@ -4,7 +4,8 @@
 //! usage: fanout-client --addr HOST:PORT [--path /] [--conns 10000] [--lines 5]
 //! prints: {"conns":N,"complete":M,"failed":K}
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use ilo_bench_tools::ChunkedLines;
@@ -25,6 +26,8 @@ fn main() {
     raise_fd_limit();
     let complete = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
+    // The first failure's reason goes to stderr, so a failed count can be explained.
+    let reported = Arc::new(AtomicBool::new(false));
     // Every client connects and reads its first line before any reads the rest, so
     // all streams are open on the server at the same time.
     let barrier = Arc::new(Barrier::new(conns));
@@ -32,18 +35,21 @@ fn main() {
     for _ in 0..conns {
         let (addr, path) = (addr.clone(), path.clone());
         let (complete, failed, barrier) = (complete.clone(), failed.clone(), barrier.clone());
+        let reported = reported.clone();
         let t = std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(move || {
                 let ok = (|| -> std::io::Result<bool> {
                     let mut body = ChunkedLines::get(&addr, &path);
-                    let first = match body.as_mut() {
-                        Ok(b) => b.next_line()?.is_some(),
-                        Err(_) => false,
-                    };
+                    // No early return before the barrier: every thread must reach it,
+                    // or the others wait forever.
+                    let first = body
+                        .as_mut()
+                        .map_err(|e| io::Error::new(e.kind(), e.to_string()))
+                        .and_then(|b| b.next_line());
                     barrier.wait();
                     let mut body = body?;
-                    let mut got = usize::from(first);
+                    let mut got = usize::from(first?.is_some());
                     while got < lines {
                         if body.next_line()?.is_none() {
                             break;
@@ -53,9 +59,19 @@ fn main() {
                     Ok(got >= lines)
                 })();
                 match ok {
-                    Ok(true) => complete.fetch_add(1, Ordering::Relaxed),
-                    _ => failed.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(true) => {
+                        complete.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        if !reported.swap(true, Ordering::Relaxed) {
+                            match other {
+                                Err(e) => eprintln!("fanout-client: first failure: {e}"),
+                                _ => eprintln!("fanout-client: first failure: body ended early"),
+                            }
+                        }
+                    }
+                }
             });
         match t {
             Ok(t) => threads.push(t),

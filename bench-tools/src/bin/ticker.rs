@@ -2,7 +2,10 @@
 //! every `--interval-ms`, each line starting with its production time in nanoseconds
 //! since the epoch. Used to measure first-line latency through each server.
 //!
-//! usage: ticker --port N [--interval-ms 50] [--lines 40]
+//! With `--plain` the body is close-delimited instead: bare lines, then the connection
+//! closes (for clients that read lines off a socket without decoding chunks).
+//!
+//! usage: ticker --port N [--interval-ms 50] [--lines 40] [--plain]
 
 use std::io::{self, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,6 +25,7 @@ fn main() {
     let port = flag("--port", "0");
     let interval: u64 = flag("--interval-ms", "50").parse().unwrap_or(50);
     let lines: usize = flag("--lines", "40").parse().unwrap_or(40);
+    let plain = args.iter().any(|a| a == "--plain");
     let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
         Ok(l) => l,
         Err(e) => {
@@ -34,22 +38,32 @@ fn main() {
     }
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || {
-            let _ = serve(stream, Duration::from_millis(interval), lines);
+            let _ = serve(stream, Duration::from_millis(interval), lines, plain);
         });
     }
 }
 
-fn serve(mut stream: TcpStream, interval: Duration, lines: usize) -> io::Result<()> {
+fn serve(mut stream: TcpStream, interval: Duration, lines: usize, plain: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     read_request_head(&mut reader)?;
-    stream.write_all(
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
-    )?;
+    let head: &[u8] = if plain {
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+    } else {
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    };
+    stream.write_all(head)?;
     for _ in 0..lines {
         std::thread::sleep(interval);
         let line = format!("{} tick\n", now_ns());
-        stream.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())?;
+        if plain {
+            stream.write_all(line.as_bytes())?;
+        } else {
+            stream.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())?;
+        }
+    }
+    if plain {
+        return Ok(());
     }
     stream.write_all(b"0\r\n\r\n")
 }
