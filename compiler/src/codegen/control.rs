@@ -364,16 +364,19 @@ impl<M: Module> Translator<'_, M> {
     }
 
     pub fn while_loop(&mut self, cond: &Expr, body: &AstBlock) {
-        let header = self.b.create_block();
+        // Rotated: the condition is tested before the first iteration and again at the
+        // bottom of each one, so an iteration costs one branch instead of two.
         let body_b = self.b.create_block();
+        let latch = self.b.create_block();
         let exit = self.b.create_block();
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(header);
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
         self.b.switch_to_block(body_b);
-        self.in_loop(exit, header, body);
-        self.b.ins().jump(header, &[]);
+        self.in_loop(exit, latch, body);
+        self.b.ins().jump(latch, &[]);
+        self.b.switch_to_block(latch);
+        let c = self.cond(cond, false);
+        self.b.ins().brif(c, body_b, &[], exit, &[]);
         self.b.switch_to_block(exit);
     }
 
@@ -387,16 +390,14 @@ impl<M: Module> Translator<'_, M> {
         let e = self.f64(e, e_num, end.span);
         let counter = self.b.declare_var(types::F64);
         self.b.def_var(counter, s);
-        let header = self.b.create_block();
         let body_b = self.b.create_block();
         let step = self.b.create_block();
         let exit = self.b.create_block();
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(header);
-        let i = self.b.use_var(counter);
-        let more = self.b.ins().fcmp(FloatCC::LessThan, i, e);
+        // Rotated like `wh`: test once before the loop, then at the bottom.
+        let more = self.b.ins().fcmp(FloatCC::LessThan, s, e);
         self.b.ins().brif(more, body_b, &[], exit, &[]);
         self.b.switch_to_block(body_b);
+        let i = self.b.use_var(counter);
         self.assign(&var.name, V::Num(i), &Type::Num, var.span);
         self.in_loop(exit, step, body);
         self.b.ins().jump(step, &[]);
@@ -405,7 +406,8 @@ impl<M: Module> Translator<'_, M> {
         let one = self.b.ins().f64const(1.0);
         let next = self.b.ins().fadd(i, one);
         self.b.def_var(counter, next);
-        self.b.ins().jump(header, &[]);
+        let more = self.b.ins().fcmp(FloatCC::LessThan, next, e);
+        self.b.ins().brif(more, body_b, &[], exit, &[]);
         self.b.switch_to_block(exit);
     }
 
