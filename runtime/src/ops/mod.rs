@@ -111,5 +111,17 @@ pub extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
     };
     // SAFETY: the words are live values borrowed for the duration of the call.
     let vals = unsafe { Value::borrow_slice(words) };
-    error::to_word(builtins::call(id as usize, vals))
+    // A panic must not unwind into compiled code (that aborts the process, and with it
+    // a server): a bug in a builtin becomes a runtime error for this one program run.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        builtins::call(id as usize, vals)
+    }))
+    .unwrap_or_else(|_| {
+        let name = builtins::table().get(id as usize).map_or("?", |b| b.name);
+        Err(RtError::new(
+            codes::PANIC,
+            format!("internal error in builtin '{name}'"),
+        ))
+    });
+    error::to_word(result)
 }
