@@ -3,7 +3,6 @@
 mod build;
 mod check;
 mod cli;
-mod entry;
 mod help;
 mod httpd;
 mod report;

@@ -5,18 +5,21 @@
 //! Output contract (SPEC.md, "Program output"): a plain value or `~v` prints `v` on
 //! stdout and exits 0; `^e` prints `^e` on stderr and exits 1; a runtime error is a
 //! diagnostic on stderr and exits 1; a program that does not compile exits 2.
+//!
+//! Entry selection, argument conversion, output and the runtime-error diagnostic are
+//! the runtime's (`ilo_runtime::program`), shared with binaries built by `ilo build`,
+//! so both behave identically; only the order of steps is decided here (arguments are
+//! checked before anything is compiled).
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use ilo_compiler::codegen::JitProgram;
-use ilo_compiler::diag::Diagnostic;
-use ilo_compiler::span::FileId;
-use ilo_runtime::Value;
+use ilo_compiler::codegen::{aot, JitProgram};
+use ilo_compiler::render::Format;
+use ilo_runtime::program::render::DiagFormat;
+use ilo_runtime::program::{args, command, Description};
 
 use crate::check::{front_end, ProgramSource};
-use crate::entry;
 use crate::report::{Reporter, EXIT_COMPILE_ERROR, EXIT_PROGRAM_ERROR};
 
 /// Decide whether `program` names a file or is inline code.
@@ -41,7 +44,7 @@ pub fn classify(program: &str) -> Result<ProgramSource<'_>, String> {
     }
 }
 
-pub fn run(program: &str, args: &[String], reporter: &Reporter) -> ExitCode {
+pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode {
     let source = match classify(program) {
         Ok(s) => s,
         Err(msg) => return reporter.usage_error(&msg),
@@ -50,17 +53,20 @@ pub fn run(program: &str, args: &[String], reporter: &Reporter) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    // The main file (or the inline program) is always the first one loaded.
-    let (func, rest) = match entry::select(&checked.program, FileId(0), args) {
+    // Selection needs only names, files (the main file is always file 0) and
+    // parameters, so a wrong command line is reported before compiling.
+    let declared = Description {
+        functions: aot::function_infos(&checked),
+        ..Description::default()
+    };
+    let (chosen, rest) = match args::select(&declared, cli_args) {
         Ok(x) => x,
         Err(msg) => return reporter.usage_error(&msg),
     };
-    let values = match entry::convert_args(func, rest) {
+    let values = match args::convert_args(&declared.functions[chosen], rest) {
         Ok(v) => v,
         Err(msg) => return reporter.usage_error(&msg),
     };
-    let name = func.name.name.clone();
-
     let jit = match JitProgram::compile(&checked) {
         Ok(j) => j,
         Err(diags) => {
@@ -68,52 +74,34 @@ pub fn run(program: &str, args: &[String], reporter: &Reporter) -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
+    let program = match jit.into_program(&checked, &sources) {
+        Ok(p) => p,
+        Err(msg) => return internal_error(&msg),
+    };
+    let name = &declared.functions[chosen].name;
+    let Some(index) = program.find(name) else {
+        return internal_error(&format!("the function '{name}' was not compiled"));
+    };
     // Deep (but finite) recursion needs more stack than the main thread has.
-    match jit.call_on_big_stack(&name, values) {
-        Ok(value) => print_result(&value),
+    match program.call_on_big_stack(index, values) {
+        Ok(value) => ExitCode::from(command::print_result(&value)),
         Err(failure) => {
-            let diag = match failure.span {
-                Some(span) => {
-                    Diagnostic::error(failure.error.code, failure.error.message.clone(), span)
-                }
-                None => Diagnostic {
-                    labels: Vec::new(),
-                    ..Diagnostic::error(
-                        failure.error.code,
-                        failure.error.message.clone(),
-                        Default::default(),
-                    )
-                },
-            };
-            flush_stdout();
-            reporter.diagnostics(&[diag], &sources);
+            command::report_failure(&program, &failure, diag_format(reporter.format));
             ExitCode::from(EXIT_PROGRAM_ERROR)
         }
     }
 }
 
-/// Top-level output: only the outermost result is split across the two streams.
-fn print_result(value: &Value) -> ExitCode {
-    match value.as_result() {
-        Some(Ok(v)) => print_stdout(v),
-        Some(Err(e)) => {
-            flush_stdout();
-            eprintln!("^{e}");
-            ExitCode::from(EXIT_PROGRAM_ERROR)
-        }
-        None => print_stdout(value),
+/// The runtime's name for the diagnostic format the reporter chose.
+fn diag_format(format: Format) -> DiagFormat {
+    match format {
+        Format::Text { color } => DiagFormat::Text { color },
+        Format::Json => DiagFormat::Json,
     }
 }
 
-fn print_stdout(v: &Value) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (`ilo … | head -0`) is not the program's failure.
-    let _ = writeln!(out, "{v}");
-    let _ = out.flush();
-    ExitCode::SUCCESS
-}
-
-/// Anything the program printed with `prnt` goes out before the error does.
-fn flush_stdout() {
-    let _ = std::io::stdout().flush();
+/// A failure of ilo itself rather than of the program.
+fn internal_error(message: &str) -> ExitCode {
+    eprintln!("ilo: internal error: {message}");
+    ExitCode::from(EXIT_PROGRAM_ERROR)
 }

@@ -468,11 +468,16 @@ fn slow_upstream() -> (u16, std::sync::mpsc::Receiver<Instant>) {
     (port, rx)
 }
 
-/// Proxy one request through `serve`'s server to a fresh slow upstream: the head
-/// (without Date), each chunk with its arrival time, and when the upstream finished.
-fn proxied(
-    serve: impl Fn(&[(&str, String)]) -> Server,
-) -> (Vec<u8>, Vec<(Instant, Vec<u8>)>, Instant) {
+/// A proxied response: the head (without Date), each chunk with its arrival time,
+/// and when the upstream finished sending.
+struct Proxied {
+    head: Vec<u8>,
+    chunks: Vec<(Instant, Vec<u8>)>,
+    upstream_done: Instant,
+}
+
+/// Proxy one request through `serve`'s server to a fresh slow upstream.
+fn proxied(serve: impl Fn(&[(&str, String)]) -> Server) -> Proxied {
     let (port, finished) = slow_upstream();
     let server = serve(&[("UPSTREAM", format!("http://127.0.0.1:{port}"))]);
     let mut s: TcpStream = server.connect();
@@ -495,19 +500,24 @@ fn proxied(
     let done = finished
         .recv_timeout(IO_TIMEOUT)
         .expect("upstream finished");
-    (without_date(&head), chunks, done)
+    Proxied {
+        head: without_date(&head),
+        chunks,
+        upstream_done: done,
+    }
 }
 
 #[test]
 fn a_built_streaming_proxy_relays_chunk_by_chunk_like_ilo_httpd() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bins = build_servers(&["httpd-stream.ilo"], dir.path());
-    let (aot_head, aot_chunks, aot_done) = proxied(|env| serve_aot(&bins[0], env));
-    let (jit_head, jit_chunks, _) = proxied(|env| serve_jit(&example("httpd-stream.ilo"), env));
+    let aot = proxied(|env| serve_aot(&bins[0], env));
+    let jit = proxied(|env| serve_jit(&example("httpd-stream.ilo"), env));
+    let (aot_chunks, jit_chunks) = (&aot.chunks, &jit.chunks);
 
     assert_eq!(
-        String::from_utf8_lossy(&aot_head),
-        String::from_utf8_lossy(&jit_head)
+        String::from_utf8_lossy(&aot.head),
+        String::from_utf8_lossy(&jit.head)
     );
     let texts = |cs: &[(Instant, Vec<u8>)]| -> Vec<String> {
         cs.iter()
@@ -515,11 +525,11 @@ fn a_built_streaming_proxy_relays_chunk_by_chunk_like_ilo_httpd() {
             .collect()
     };
     let expected: Vec<String> = (0..LINES).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(texts(&aot_chunks), expected, "one chunk per upstream line");
-    assert_eq!(texts(&aot_chunks), texts(&jit_chunks));
+    assert_eq!(texts(aot_chunks), expected, "one chunk per upstream line");
+    assert_eq!(texts(aot_chunks), texts(jit_chunks));
     // The first line left the built server long before the upstream was done, and
     // the lines kept the upstream's pace.
-    let lead = aot_done.saturating_duration_since(aot_chunks[0].0);
+    let lead = aot.upstream_done.saturating_duration_since(aot_chunks[0].0);
     assert!(
         lead >= LINE_GAP * (LINES as u32 - 2),
         "first chunk only {lead:?} ahead"
