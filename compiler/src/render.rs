@@ -5,11 +5,18 @@
 //! wanted (stderr is a terminal and `NO_COLOR` is unset) and which format to use.
 //! Every location is resolved through the [`SourceMap`] that loaded the program, so a
 //! diagnostic in an imported file names that file.
+//!
+//! The layout itself lives in the runtime (`ilo_runtime::program::render`), because
+//! binaries built with `ilo build` render their runtime errors without a compiler;
+//! this module converts the front end's types and delegates, so a diagnostic reads
+//! the same whichever way the program ran.
 
-use serde_json::{json, Value as Json};
+use ilo_runtime::program::render as shared;
+use ilo_runtime::program::{SourceText, SpanInfo};
+use serde_json::Value as Json;
 
-use crate::diag::{Diagnostic, Label, Severity};
-use crate::span::{SourceMap, Span};
+use crate::diag::Diagnostic;
+use crate::span::SourceMap;
 
 /// How diagnostics are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,51 +29,12 @@ pub enum Format {
 
 /// Render a batch of diagnostics in `format`, each ending with a newline.
 pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, format: Format) -> String {
-    let mut out = String::new();
-    for d in diags {
-        match format {
-            Format::Text { color } => {
-                out.push_str(&render_text(d, sources, color));
-                out.push('\n');
-            }
-            Format::Json => {
-                out.push_str(&render_json(d, sources).to_string());
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
-
-/// ANSI styles, or nothing when colour is off.
-struct Palette {
-    severity: &'static str,
-    accent: &'static str,
-    bold: &'static str,
-    reset: &'static str,
-}
-
-impl Palette {
-    fn new(color: bool, severity: Severity) -> Palette {
-        if !color {
-            return Palette {
-                severity: "",
-                accent: "",
-                bold: "",
-                reset: "",
-            };
-        }
-        Palette {
-            severity: match severity {
-                Severity::Error => "\x1b[1;31m",
-                Severity::Warning => "\x1b[1;33m",
-                Severity::Hint => "\x1b[1;36m",
-            },
-            accent: "\x1b[1;34m",
-            bold: "\x1b[1m",
-            reset: "\x1b[0m",
-        }
-    }
+    let format = match format {
+        Format::Text { color } => shared::DiagFormat::Text { color },
+        Format::Json => shared::DiagFormat::Json,
+    };
+    let converted: Vec<shared::Diag> = diags.iter().map(convert).collect();
+    shared::render_all(&converted, &texts(sources), format)
 }
 
 /// The text form:
@@ -83,137 +51,48 @@ impl Palette {
 ///
 /// The result has no trailing newline.
 pub fn render_text(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
-    let p = Palette::new(color, d.severity);
-    let mut out = format!(
-        "{}{}[{}]{}{}: {}{}",
-        p.severity,
-        d.severity.as_str(),
-        d.code,
-        p.reset,
-        p.bold,
-        d.message,
-        p.reset
-    );
-
-    let located: Vec<(&Label, Location)> = d
-        .labels
-        .iter()
-        .filter_map(|l| locate(sources, l.span).map(|loc| (l, loc)))
-        .collect();
-    // The gutter is as wide as the largest line number shown.
-    let width = located
-        .iter()
-        .map(|(_, loc)| loc.line.to_string().len())
-        .max()
-        .unwrap_or(1);
-    let pad = " ".repeat(width);
-
-    for (i, (label, loc)) in located.iter().enumerate() {
-        let arrow = if i == 0 { "-->" } else { ":::" };
-        out.push_str(&format!(
-            "\n{pad}{}{arrow}{} {}:{}:{}",
-            p.accent, p.reset, loc.file, loc.line, loc.col
-        ));
-        out.push_str(&format!("\n{pad} {}|{}", p.accent, p.reset));
-        out.push_str(&format!(
-            "\n{}{:>width$} |{} {}",
-            p.accent, loc.line, p.reset, loc.text
-        ));
-        let marker = if i == 0 { '^' } else { '-' };
-        let mut underline = format!(
-            "{}{}{}",
-            loc.indent,
-            marker.to_string().repeat(loc.carets),
-            p.reset
-        );
-        if !label.message.is_empty() {
-            underline.push(' ');
-            underline.push_str(&label.message);
-        }
-        out.push_str(&format!(
-            "\n{pad} {}|{} {}{}",
-            p.accent, p.reset, p.severity, underline
-        ));
-    }
-
-    for note in &d.notes {
-        out.push_str(&format!("\n{pad} {}={} note: {note}", p.accent, p.reset));
-    }
-    if let Some(s) = &d.suggestion {
-        out.push_str(&format!("\n{pad} {}={} suggestion: {s}", p.accent, p.reset));
-    }
-    out
+    shared::render_text(&convert(d), &texts(sources), color)
 }
 
 /// The JSON form: `severity code message labels notes suggestion`, where each label
 /// has `file start end line col message` (byte offsets, 1-based line and column).
 pub fn render_json(d: &Diagnostic, sources: &SourceMap) -> Json {
-    let labels: Vec<Json> = d
-        .labels
-        .iter()
-        .map(|l| {
-            let (file, line, col) = match locate(sources, l.span) {
-                Some(loc) => (Json::from(loc.file), loc.line, loc.col),
-                None => (Json::Null, 0, 0),
-            };
-            json!({
-                "file": file,
-                "start": l.span.start,
-                "end": l.span.end,
-                "line": line,
-                "col": col,
-                "message": l.message,
+    shared::render_json(&convert(d), &texts(sources))
+}
+
+fn convert(d: &Diagnostic) -> shared::Diag {
+    shared::Diag {
+        severity: d.severity.as_str(),
+        code: d.code,
+        message: d.message.clone(),
+        labels: d
+            .labels
+            .iter()
+            .map(|l| shared::Label {
+                span: SpanInfo {
+                    file: l.span.file.0,
+                    start: l.span.start,
+                    end: l.span.end,
+                },
+                message: l.message.clone(),
             })
+            .collect(),
+        notes: d.notes.clone(),
+        suggestion: d.suggestion.clone(),
+    }
+}
+
+/// The source files in the runtime's form. Rendering happens once per failed run, so
+/// copying the texts costs nothing that matters.
+fn texts(sources: &SourceMap) -> Vec<SourceText> {
+    sources
+        .files
+        .iter()
+        .map(|f| SourceText {
+            name: f.name.clone(),
+            text: f.text.clone(),
         })
-        .collect();
-    json!({
-        "severity": d.severity.as_str(),
-        "code": d.code,
-        "message": d.message,
-        "labels": labels,
-        "notes": d.notes,
-        "suggestion": d.suggestion,
-    })
-}
-
-/// A span resolved against its source file.
-struct Location {
-    file: String,
-    line: usize,
-    col: usize,
-    /// The span's first line, as written.
-    text: String,
-    /// Whitespace that puts the caret under the span's first character. Tabs in the
-    /// source are copied so the caret lines up whatever the terminal's tab width.
-    indent: String,
-    /// Number of carets: the span's width on its first line, at least one.
-    carets: usize,
-}
-
-fn locate(sources: &SourceMap, span: Span) -> Option<Location> {
-    let file = sources.files.get(span.file.0 as usize)?;
-    let (line, col) = sources.line_col(span.file, span.start);
-    let text = sources.line_text(span.file, line).to_string();
-    let before: String = text
-        .chars()
-        .take(col - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let (end_line, end_col) = sources.line_col(span.file, span.end);
-    let line_chars = text.chars().count();
-    let end_col = if end_line == line {
-        end_col
-    } else {
-        line_chars + 1
-    };
-    Some(Location {
-        file: file.name.clone(),
-        line,
-        col,
-        text,
-        indent: before,
-        carets: end_col.saturating_sub(col).max(1),
-    })
+        .collect()
 }
 
 #[cfg(test)]
