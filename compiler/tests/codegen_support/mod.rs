@@ -65,7 +65,7 @@ pub fn entry(code: &str) -> String {
         .find(|l| !l.starts_with("type ") && !l.starts_with("use "))
         .unwrap_or("f");
     first
-        .split(|c: char| c == ' ' || c == '>' || c == ':')
+        .split([' ', '>', ':'])
         .next()
         .unwrap_or("f")
         .to_string()
