@@ -150,13 +150,7 @@ pub struct HttpdArgs {
 
 /// Split a comma-separated allow-list flag value into entries.
 pub fn allow_list(value: &Option<String>) -> Option<Vec<String>> {
-    value.as_ref().map(|v| {
-        v.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect()
-    })
+    value.as_deref().map(ilo_runtime::caps::split_list)
 }
 
 #[cfg(test)]

@@ -539,3 +539,25 @@ fn a_built_streaming_proxy_relays_chunk_by_chunk_like_ilo_httpd() {
         assert!(gap >= LINE_GAP / 2, "two chunks only {gap:?} apart");
     }
 }
+
+#[test]
+fn a_built_server_takes_the_capability_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bins = build_servers(&["httpd-stream.ilo"], dir.path());
+    let (listener, port) = local_listener();
+    let mut cmd = Command::new(&bins[0]);
+    cmd.env_remove("PORT").env_remove("NO_COLOR");
+    cmd.args(["--port", "0", "--allow-net=allowed.invalid"]);
+    cmd.env("UPSTREAM", format!("http://127.0.0.1:{port}"));
+    let server = Server::start_with(&mut cmd);
+    let answer = transcript(
+        &server,
+        b"GET /feed HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 502"), "{text}");
+    assert!(text.contains("--allow-net"), "{text}");
+    // The denied source never connected.
+    listener.set_nonblocking(true).expect("nonblocking");
+    assert!(listener.accept().is_err(), "the upstream was contacted");
+}

@@ -13,6 +13,16 @@ use std::sync::RwLock;
 static ALLOW_NET: RwLock<Option<Vec<String>>> = RwLock::new(None);
 static ALLOW_READ: RwLock<Option<Vec<PathBuf>>> = RwLock::new(None);
 
+/// Split a flag value such as `--allow-net=a,b:8080` into its entries.
+pub fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Restrict network sources to these hosts (`HOST` or `HOST:PORT` entries); `None`
 /// lifts the restriction.
 pub fn set_allow_net(hosts: Option<Vec<String>>) {

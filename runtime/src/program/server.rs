@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::command::{render_failure, usage_error, EXIT_PROGRAM_ERROR};
 use super::render::DiagFormat;
 use super::{Description, Program};
+use crate::caps;
 use crate::httpd::{self, Handler, ServerConfig};
 use crate::value::Value;
 
@@ -74,9 +75,12 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             "--port" => config.port = parse_num(&value()?, flag)?,
             "--workers" => config.workers = parse_num::<usize>(&value()?, flag)?.max(1),
             "--max-body" => config.max_body = parse_num(&value()?, flag)?,
+            // Capabilities are process-wide, as for `ilo httpd --allow-net=…`.
+            "--allow-net" => caps::set_allow_net(Some(caps::split_list(&value()?))),
+            "--allow-read" => caps::set_allow_read(Some(caps::split_list(&value()?))),
             _ => {
                 return Err(format!(
-                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet)"
+                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS)"
                 ))
             }
         }
