@@ -1255,3 +1255,23 @@ fn allow_read_restricts_file_sources() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--allow-read"), "{}", stderr(&o));
 }
+
+#[test]
+fn allow_read_restricts_the_file_builtins_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("in.txt"), "hi").expect("write input");
+    let run = |flag: &str| {
+        ilo()
+            .current_dir(dir.path())
+            .arg(flag)
+            .arg(r#"f>R t t;rd "in.txt""#)
+            .output()
+            .expect("spawn ilo")
+    };
+    let o = run("--allow-read=.");
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "hi\n"));
+    let o = run("--allow-read=elsewhere");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with('^'), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--allow-read"), "{}", stderr(&o));
+}

@@ -56,12 +56,6 @@ pub const TABLE: &[BuiltinDef] = &[
     },
 ];
 
-/// The single gate every file read passes through. Everything is allowed for now;
-/// this is where read capabilities (an allow-list of paths) plug in.
-fn check_read(_path: &str) -> Result<(), String> {
-    Ok(())
-}
-
 /// How file contents are turned into a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -182,8 +176,9 @@ fn wrl(args: &[Value]) -> RtResult {
     Ok(write_file(path, &args[0], &lines.join("\n")))
 }
 
+/// Every file read passes the `--allow-read` gate first, like the file line sources.
 fn read_file(path: &str) -> Result<String, String> {
-    check_read(path)?;
+    crate::caps::check_read(path)?;
     std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
