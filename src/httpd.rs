@@ -11,15 +11,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ilo_compiler::codegen::{aot, JitProgram};
-use ilo_compiler::render::Format;
+use ilo_compiler::codegen::aot;
 use ilo_runtime::httpd::{self, ServerConfig};
-use ilo_runtime::program::render::DiagFormat;
 use ilo_runtime::program::{server, Description};
 
 use crate::check::{front_end, ProgramSource};
 use crate::cli::HttpdArgs;
-use crate::report::{Reporter, EXIT_COMPILE_ERROR, EXIT_PROGRAM_ERROR};
+use crate::report::{Reporter, EXIT_PROGRAM_ERROR};
+use crate::run;
 
 pub fn httpd(args: &HttpdArgs, reporter: &Reporter) -> ExitCode {
     let path = Path::new(&args.file);
@@ -43,21 +42,11 @@ pub fn httpd(args: &HttpdArgs, reporter: &Reporter) -> ExitCode {
         Ok(i) => declared.functions[i].name.clone(),
         Err(msg) => return reporter.usage_error(&msg),
     };
-    let jit = match JitProgram::compile(&checked) {
-        Ok(j) => j,
-        Err(diags) => {
-            reporter.diagnostics(&diags, &sources);
-            return ExitCode::from(EXIT_COMPILE_ERROR);
-        }
+    let (program, index) = match run::compile(&checked, &sources, &chosen, reporter) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let program = match jit.into_program(&checked, &sources) {
-        Ok(p) => p,
-        Err(msg) => return internal_error(&msg),
-    };
-    let Some(index) = program.find(&chosen) else {
-        return internal_error(&format!("the handler '{chosen}' was not compiled"));
-    };
-    let handler = server::handler(Arc::new(program), index, diag_format(reporter.format));
+    let handler = server::handler(Arc::new(program), index, run::diag_format(reporter.format));
     match httpd::serve(config, handler) {
         Ok(()) => ExitCode::SUCCESS,
         // Binding failed (port in use, unknown host, no permission): nothing listened.
@@ -86,18 +75,4 @@ fn server_config(args: &HttpdArgs) -> Result<ServerConfig, String> {
     }
     config.quiet |= args.quiet;
     Ok(config)
-}
-
-/// Handler errors are logged in the format the command's other diagnostics use.
-fn diag_format(format: Format) -> DiagFormat {
-    match format {
-        Format::Text { color } => DiagFormat::Text { color },
-        Format::Json => DiagFormat::Json,
-    }
-}
-
-/// A failure of ilo itself rather than of the program.
-fn internal_error(message: &str) -> ExitCode {
-    eprintln!("ilo httpd: internal error: {message}");
-    ExitCode::from(EXIT_PROGRAM_ERROR)
 }

@@ -16,8 +16,10 @@ use std::process::ExitCode;
 
 use ilo_compiler::codegen::{aot, JitProgram};
 use ilo_compiler::render::Format;
+use ilo_compiler::span::SourceMap;
+use ilo_compiler::verify::Checked;
 use ilo_runtime::program::render::DiagFormat;
-use ilo_runtime::program::{args, command, Description};
+use ilo_runtime::program::{args, command, Description, Program};
 
 use crate::check::{front_end, ProgramSource};
 use crate::report::{Reporter, EXIT_COMPILE_ERROR, EXIT_PROGRAM_ERROR};
@@ -67,20 +69,10 @@ pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode 
         Ok(v) => v,
         Err(msg) => return reporter.usage_error(&msg),
     };
-    let jit = match JitProgram::compile(&checked) {
-        Ok(j) => j,
-        Err(diags) => {
-            reporter.diagnostics(&diags, &sources);
-            return ExitCode::from(EXIT_COMPILE_ERROR);
-        }
-    };
-    let program = match jit.into_program(&checked, &sources) {
-        Ok(p) => p,
-        Err(msg) => return internal_error(&msg),
-    };
     let name = &declared.functions[chosen].name;
-    let Some(index) = program.find(name) else {
-        return internal_error(&format!("the function '{name}' was not compiled"));
+    let (program, index) = match compile(&checked, &sources, name, reporter) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     // Deep (but finite) recursion needs more stack than the main thread has.
     match program.call_on_big_stack(index, values) {
@@ -92,8 +84,29 @@ pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode 
     }
 }
 
+/// JIT-compile a verified program into the runtime's form of it (shared with built
+/// binaries) and find the function `name` there.
+pub fn compile(
+    checked: &Checked,
+    sources: &SourceMap,
+    name: &str,
+    reporter: &Reporter,
+) -> Result<(Program, usize), ExitCode> {
+    let jit = JitProgram::compile(checked).map_err(|diags| {
+        reporter.diagnostics(&diags, sources);
+        ExitCode::from(EXIT_COMPILE_ERROR)
+    })?;
+    let program = jit
+        .into_program(checked, sources)
+        .map_err(|msg| internal_error(&msg))?;
+    let index = program
+        .find(name)
+        .ok_or_else(|| internal_error(&format!("the function '{name}' was not compiled")))?;
+    Ok((program, index))
+}
+
 /// The runtime's name for the diagnostic format the reporter chose.
-fn diag_format(format: Format) -> DiagFormat {
+pub fn diag_format(format: Format) -> DiagFormat {
     match format {
         Format::Text { color } => DiagFormat::Text { color },
         Format::Json => DiagFormat::Json,

@@ -19,94 +19,10 @@ fn ilo() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ilo"))
 }
 
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
-}
+#[path = "support/annotations.rs"]
+mod annotations;
 
-// ── the annotation format (kept in step with tests/examples.rs) ──
-
-#[derive(Debug)]
-struct Case {
-    line: usize,
-    args: Vec<String>,
-    out: Vec<String>,
-    err: Vec<String>,
-}
-
-/// The text after `-- key:`, without the single space that follows the colon.
-fn directive<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = line.trim_start().strip_prefix("--")?.trim_start();
-    let rest = rest.strip_prefix(key)?.strip_prefix(':')?;
-    Some(rest.strip_prefix(' ').unwrap_or(rest))
-}
-
-/// Split on spaces, keeping double-quoted groups together (quotes removed).
-fn split_args(s: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let (mut quoted, mut any) = (false, false);
-    for c in s.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' | '\t' if !quoted => {
-                if any {
-                    args.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        args.push(cur);
-    }
-    args
-}
-
-fn parse_cases(text: &str) -> Vec<Case> {
-    let mut cases: Vec<Case> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(args) = directive(line, "run") {
-            cases.push(Case {
-                line: i + 1,
-                args: split_args(args),
-                out: Vec::new(),
-                err: Vec::new(),
-            });
-        } else if let Some(out) = directive(line, "out") {
-            if let Some(c) = cases.last_mut() {
-                c.out.push(out.to_string());
-            }
-        } else if let Some(err) = directive(line, "err") {
-            if let Some(c) = cases.last_mut() {
-                c.err.push(err.to_string());
-            }
-        }
-    }
-    cases
-}
-
-/// Annotated command examples (server examples are built by the server tests below).
-fn command_examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(examples_dir())
-        .expect("examples directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ilo"))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("httpd-"))
-        })
-        .collect();
-    files.sort();
-    files
-}
+use annotations::{command_examples, parse_cases, Case};
 
 // ── building ──
 
@@ -160,22 +76,22 @@ fn show(o: &Output) -> String {
 }
 
 /// Problems with one case: against its annotation, and against the JIT.
-fn check_case(file: &Path, bin: &Path, case: &Case, workdir: &Path) -> Vec<String> {
+fn check_case(bin: &Path, case: &Case, workdir: &Path) -> Vec<String> {
     let aot = Command::new(bin)
         .args(&case.args)
         .current_dir(workdir)
         .output()
         .expect("run built binary");
     let jit = ilo()
-        .arg(file)
+        .arg(&case.file)
         .args(&case.args)
         .current_dir(workdir)
         .output()
         .expect("run ilo");
-    let at = format!("{}:{} (args {:?})", file.display(), case.line, case.args);
+    let at = case.at();
     let mut problems = Vec::new();
-    let want_code = if case.err.is_empty() { 0 } else { 1 };
-    let want_out: String = case.out.iter().map(|l| format!("{l}\n")).collect();
+    let want_code = case.want_code();
+    let want_out = case.want_stdout();
     let stderr = String::from_utf8_lossy(&aot.stderr);
     if aot.status.code() != Some(want_code) || String::from_utf8_lossy(&aot.stdout) != want_out {
         problems.push(format!(
@@ -217,13 +133,13 @@ fn every_annotated_example_builds_and_behaves_like_the_jit() {
                 continue;
             }
         };
-        let cases = parse_cases(&fs::read_to_string(file).expect("read example"));
+        let cases = parse_cases(file, &fs::read_to_string(file).expect("read example"));
         for case in cases
             .iter()
             .filter(|c| !c.out.is_empty() || !c.err.is_empty())
         {
             total += 1;
-            problems.extend(check_case(file, bin, case, workdir.path()));
+            problems.extend(check_case(bin, case, workdir.path()));
         }
     }
     assert!(total > 0, "no annotated cases found");

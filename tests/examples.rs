@@ -1,112 +1,19 @@
 //! Runs every annotated case in `examples/*.ilo` through the real binary.
 //!
-//! A case is a comment line `-- run: [func] [args…]` followed by the lines it expects:
-//! `-- out: text` for each stdout line (exit 0), or `-- err: text` for text that must
-//! appear on stderr (exit 1). Arguments are split on spaces; double quotes group
-//! words (`-- run: slug "Hello World"`). Every example program must carry at least one
+//! The annotation format is described in tests/support/annotations.rs. Every example
+//! program must carry at least one
 //! case, so a new example cannot silently go untested. Cases run in a scratch working
 //! directory, so examples may write files with relative names. Server examples (`httpd-*`)
 //! are exercised by the server's own tests.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-#[derive(Debug)]
-struct Case {
-    file: PathBuf,
-    line: usize,
-    args: Vec<String>,
-    out: Vec<String>,
-    err: Vec<String>,
-}
+#[path = "support/annotations.rs"]
+mod annotations;
 
-/// The text after `-- key:`, without the single space that follows the colon.
-fn directive<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = line.trim_start().strip_prefix("--")?.trim_start();
-    let rest = rest.strip_prefix(key)?.strip_prefix(':')?;
-    Some(rest.strip_prefix(' ').unwrap_or(rest))
-}
-
-/// Split on spaces, keeping double-quoted groups together (quotes removed).
-fn split_args(s: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in s.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' | '\t' if !quoted => {
-                if any {
-                    args.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        args.push(cur);
-    }
-    args
-}
-
-fn parse_cases(file: &Path, text: &str) -> Vec<Case> {
-    let mut cases: Vec<Case> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(args) = directive(line, "run") {
-            cases.push(Case {
-                file: file.to_path_buf(),
-                line: i + 1,
-                args: split_args(args),
-                out: Vec::new(),
-                err: Vec::new(),
-            });
-        } else if let Some(out) = directive(line, "out") {
-            let case = cases.last_mut().unwrap_or_else(|| {
-                panic!(
-                    "{}:{}: `-- out:` before any `-- run:`",
-                    file.display(),
-                    i + 1
-                )
-            });
-            case.out.push(out.to_string());
-        } else if let Some(err) = directive(line, "err") {
-            let case = cases.last_mut().unwrap_or_else(|| {
-                panic!(
-                    "{}:{}: `-- err:` before any `-- run:`",
-                    file.display(),
-                    i + 1
-                )
-            });
-            case.err.push(err.to_string());
-        }
-    }
-    cases
-}
-
-fn example_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("examples directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ilo"))
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("httpd-"))
-        })
-        .collect();
-    files.sort();
-    files
-}
+use annotations::{command_examples, parse_cases, split_args, Case};
 
 /// Run one case in `workdir`; `None` when it behaves as annotated.
 fn run_case(case: &Case, workdir: &Path) -> Option<String> {
@@ -118,8 +25,8 @@ fn run_case(case: &Case, workdir: &Path) -> Option<String> {
         .expect("spawn ilo");
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    let want_code = if case.err.is_empty() { 0 } else { 1 };
-    let want_out: String = case.out.iter().map(|l| format!("{l}\n")).collect();
+    let want_code = case.want_code();
+    let want_out = case.want_stdout();
     let mut problems = Vec::new();
     if o.status.code() != Some(want_code) {
         problems.push(format!("exit {:?}, want {want_code}", o.status.code()));
@@ -138,19 +45,13 @@ fn run_case(case: &Case, workdir: &Path) -> Option<String> {
     if problems.is_empty() {
         None
     } else {
-        Some(format!(
-            "{}:{} (args {:?}): {}",
-            case.file.display(),
-            case.line,
-            case.args,
-            problems.join("; ")
-        ))
+        Some(format!("{}: {}", case.at(), problems.join("; ")))
     }
 }
 
 #[test]
 fn every_example_runs_as_annotated() {
-    let files = example_files();
+    let files = command_examples();
     assert!(!files.is_empty(), "no examples found");
     // Examples that write files do so in the working directory: a scratch one, removed
     // when the test ends.

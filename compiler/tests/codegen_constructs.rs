@@ -2,23 +2,10 @@
 
 mod codegen_support;
 
-use codegen_support::output;
+use codegen_support::check_outputs;
 
 fn check(cases: &[(&str, &[&str], &str)]) {
-    let mut failures = Vec::new();
-    for (code, args, want) in cases {
-        let code = code.replace('⏎', "\n");
-        let got = output(&code, args);
-        if got != *want {
-            failures.push(format!("{code:?} {args:?}: got {got:?}, want {want:?}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_outputs(cases);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod codegen_support;
 
-use codegen_support::output;
+use codegen_support::check_outputs;
 
 /// (program with ⏎ for newlines, arguments, expected output)
 const CASES: &[(&str, &[&str], &str)] = &[
@@ -124,18 +124,5 @@ const CASES: &[(&str, &[&str], &str)] = &[
 
 #[test]
 fn observed_programs_match_upstream_output() {
-    let mut failures = Vec::new();
-    for (code, args, want) in CASES {
-        let code = code.replace('⏎', "\n");
-        let got = output(&code, args);
-        if got != *want {
-            failures.push(format!("{code:?} {args:?}: got {got:?}, want {want:?}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    check_outputs(CASES);
 }

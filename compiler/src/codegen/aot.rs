@@ -80,8 +80,17 @@ pub fn describe(
         .collect::<Result<_, _>>()?;
     Ok(Description {
         functions,
-        spans: compiled
-            .spans
+        handler: handler.map(String::from),
+        ..locations(&compiled.spans, sources)
+    })
+}
+
+/// The span table and source texts that runtime diagnostics are rendered from, in a
+/// description with no functions (shared by the JIT's and the object file's).
+pub(crate) fn locations(spans: &[Span], sources: &SourceMap) -> Description {
+    Description {
+        functions: Vec::new(),
+        spans: spans
             .iter()
             .map(|s| SpanInfo {
                 file: s.file.0,
@@ -97,8 +106,8 @@ pub fn describe(
                 text: f.text.clone(),
             })
             .collect(),
-        handler: handler.map(String::from),
-    })
+        handler: None,
+    }
 }
 
 /// Compile `checked` into the bytes of an object file for the host. `handler` names

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use ilo_runtime::error::{codes, take_pending};
-use ilo_runtime::program::{Description, Program, SourceText, SpanInfo};
+use ilo_runtime::program::{Description, Program};
 use ilo_runtime::{RtError, Value};
 
 use super::abi::{runtime_symbols, ERROR_SENTINEL};
@@ -180,24 +180,7 @@ impl JitProgram {
         }
         let description = Description {
             functions,
-            spans: self
-                .spans
-                .iter()
-                .map(|s| SpanInfo {
-                    file: s.file.0,
-                    start: s.start,
-                    end: s.end,
-                })
-                .collect(),
-            sources: sources
-                .files
-                .iter()
-                .map(|f| SourceText {
-                    name: f.name.clone(),
-                    text: f.text.clone(),
-                })
-                .collect(),
-            handler: None,
+            ..super::aot::locations(&self.spans, sources)
         };
         std::mem::forget(self._code);
         Program::new(description, entries)

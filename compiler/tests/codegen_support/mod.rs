@@ -84,6 +84,25 @@ pub fn output(code: &str, args: &[&str]) -> String {
     }
 }
 
+/// Run every `(code, args, expected output)` case (`⏎` in code is a newline) and fail
+/// once with every mismatch listed.
+pub fn check_outputs(cases: &[(&str, &[&str], &str)]) {
+    let mut failures = Vec::new();
+    for (code, args, want) in cases {
+        let code = code.replace('⏎', "\n");
+        let got = output(&code, args);
+        if got != *want {
+            failures.push(format!("{code:?} {args:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// The source text a runtime failure's span covers.
 pub fn failing_text(code: &str, args: &[&str]) -> String {
     let (prog, sources) = compile(code);
