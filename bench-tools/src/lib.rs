@@ -8,6 +8,31 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The command line of a tool, read as `--name value` pairs.
+pub struct Flags(Vec<String>);
+
+impl Flags {
+    pub fn from_env() -> Flags {
+        Flags(std::env::args().collect())
+    }
+
+    /// The value after `name`, if given.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let i = self.0.iter().position(|a| a == name)?;
+        self.0.get(i + 1).cloned()
+    }
+
+    /// The value after `name`, or `default`.
+    pub fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_string())
+    }
+
+    /// Whether the bare switch `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+}
+
 /// Nanoseconds since the Unix epoch. Producers stamp lines with it; clients subtract.
 pub fn now_ns() -> u128 {
     SystemTime::now()

@@ -8,17 +8,11 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-use ilo_bench_tools::ChunkedLines;
+use ilo_bench_tools::{ChunkedLines, Flags};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str, default: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let flags = Flags::from_env();
+    let flag = |name: &str, default: &str| flags.or(name, default);
     let addr = flag("--addr", "127.0.0.1:8080");
     let path = flag("--path", "/");
     let conns: usize = flag("--conns", "10000").parse().unwrap_or(10000);

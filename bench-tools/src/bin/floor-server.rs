@@ -10,18 +10,13 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 
-use ilo_bench_tools::read_request_head;
+use ilo_bench_tools::{read_request_head, Flags};
 
 const GATHER_LINES: usize = 64;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let flags = Flags::from_env();
+    let flag = |name: &str| flags.get(name);
     let port = flag("--port").unwrap_or_else(|| "0".into());
     let Some(file) = flag("--file") else {
         eprintln!("floor-server: --file PATH is required");

@@ -16,18 +16,14 @@
 use std::io::Write;
 use std::net::TcpListener;
 
+use ilo_bench_tools::Flags;
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str, default: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let flags = Flags::from_env();
+    let flag = |name: &str, default: &str| flags.or(name, default);
     let port = flag("--port", "0");
     let lines: usize = flag("--lines", "5").parse().unwrap_or(5);
-    let plain = args.iter().any(|a| a == "--plain");
+    let plain = flags.has("--plain");
     let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
         Ok(l) => l,
         Err(e) => {

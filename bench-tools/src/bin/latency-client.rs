@@ -4,17 +4,11 @@
 //! usage: latency-client --addr HOST:PORT [--path /] [--skip 2]
 //! prints: {"lines":N,"p50_ms":..,"p99_ms":..,"max_ms":..}
 
-use ilo_bench_tools::{now_ns, percentile, ChunkedLines};
+use ilo_bench_tools::{now_ns, percentile, ChunkedLines, Flags};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str, default: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let flags = Flags::from_env();
+    let flag = |name: &str, default: &str| flags.or(name, default);
     let addr = flag("--addr", "127.0.0.1:8080");
     let path = flag("--path", "/");
     // The first lines include connection set-up on every hop; skip them.

@@ -11,21 +11,15 @@ use std::io::{self, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use ilo_bench_tools::{now_ns, read_request_head};
+use ilo_bench_tools::{now_ns, read_request_head, Flags};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str, default: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
+    let flags = Flags::from_env();
+    let flag = |name: &str, default: &str| flags.or(name, default);
     let port = flag("--port", "0");
     let interval: u64 = flag("--interval-ms", "50").parse().unwrap_or(50);
     let lines: usize = flag("--lines", "40").parse().unwrap_or(40);
-    let plain = args.iter().any(|a| a == "--plain");
+    let plain = flags.has("--plain");
     let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
         Ok(l) => l,
         Err(e) => {
