@@ -3,7 +3,9 @@
 //! Accept threads and idle connections sleep in `poll` on their socket *and* the
 //! pipe's read end. Shutting down writes one byte that is never read, so the pipe stays
 //! readable and every present and future `poll` returns at once. SIGINT and SIGTERM
-//! reach the same pipe through an async-signal-safe handler that only calls `write`.
+//! reach the same pipe through an async-signal-safe handler that only stores an atomic
+//! flag and calls `write`; the flag lets [`Shutdown::is_requested`], asked once per
+//! request, answer with a load instead of a system call.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -12,6 +14,8 @@ use std::sync::Arc;
 
 pub struct Shutdown {
     requested: AtomicBool,
+    /// Set once SIGINT/SIGTERM are routed here, so [`SIGNALLED`] concerns this server.
+    signals_routed: AtomicBool,
     wake_read: OwnedFd,
     wake_write: OwnedFd,
 }
@@ -28,6 +32,7 @@ impl Shutdown {
             unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         Ok(Arc::new(Shutdown {
             requested: AtomicBool::new(false),
+            signals_routed: AtomicBool::new(false),
             wake_read,
             wake_write,
         }))
@@ -39,23 +44,11 @@ impl Shutdown {
         wake(self.wake_write.as_raw_fd());
     }
 
-    /// True once shutdown was triggered, by [`Shutdown::trigger`] or a signal.
+    /// True once shutdown was triggered, by [`Shutdown::trigger`] or a signal. Only
+    /// loads atomics: it is asked once per request.
     pub fn is_requested(&self) -> bool {
-        if self.requested.load(Ordering::SeqCst) {
-            return true;
-        }
-        // A signal handler can only write to the pipe; notice that here.
-        let mut pfd = libc::pollfd {
-            fd: self.wake_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let readable = unsafe { libc::poll(&mut pfd, 1, 0) } > 0;
-        if readable {
-            self.requested.store(true, Ordering::SeqCst);
-        }
-        readable
+        self.requested.load(Ordering::SeqCst)
+            || (self.signals_routed.load(Ordering::SeqCst) && SIGNALLED.load(Ordering::SeqCst))
     }
 
     /// The descriptor that becomes readable when shutdown is requested.
@@ -78,6 +71,9 @@ impl ShutdownHandle {
 /// The write end the signal handler wakes; -1 until handlers are installed.
 static SIGNAL_WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
+/// Set by the signal handler (an atomic store is async-signal-safe).
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
 fn wake(fd: RawFd) {
     let byte = 1u8;
     // SAFETY: writing one byte from a valid local to a descriptor; failure (a full
@@ -86,7 +82,8 @@ fn wake(fd: RawFd) {
 }
 
 extern "C" fn on_signal(_sig: libc::c_int) {
-    // Only async-signal-safe work here: an atomic load and write(2).
+    // Only async-signal-safe work here: atomic operations and write(2).
+    SIGNALLED.store(true, Ordering::SeqCst);
     let fd = SIGNAL_WAKE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
         wake(fd);
@@ -97,6 +94,7 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 /// alive for the rest of the process so the descriptor stays valid for the handler.
 pub fn install_signal_handlers(shutdown: &Arc<Shutdown>) -> io::Result<()> {
     SIGNAL_WAKE_FD.store(shutdown.wake_write.as_raw_fd(), Ordering::SeqCst);
+    shutdown.signals_routed.store(true, Ordering::SeqCst);
     std::mem::forget(Arc::clone(shutdown));
     for sig in [libc::SIGINT, libc::SIGTERM] {
         set_handler(
