@@ -14,7 +14,8 @@ pub struct ServerConfig {
     pub host: String,
     /// Port to bind; 0 asks the kernel for an ephemeral port.
     pub port: u16,
-    /// Accept threads sharing the one listener.
+    /// Event loops (each an epoll set with one thread at a time) that accept on the
+    /// one listener and serve requests inline.
     pub workers: usize,
     /// Silence the per-request access log (the readiness line is always printed).
     pub quiet: bool,
@@ -29,8 +30,8 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// On shutdown, how long in-flight responses get to finish.
     pub shutdown_deadline: Duration,
-    /// Stack size of each connection thread. Small, because there may be thousands of
-    /// them, but compiled handlers recurse, so it is configurable.
+    /// Stack size of each event-loop thread (slow responses keep theirs, so there may
+    /// be thousands). Small, but compiled handlers recurse, so it is configurable.
     pub stack_size: usize,
     /// Upper bound on lines gathered into one `writev` while a source reports `ready`.
     pub gather_max_lines: usize,

@@ -1,10 +1,11 @@
-//! One connection, served on its own thread: read a head, read the body, call the
-//! handler, write the response, and go round again while the connection is kept alive.
+//! Serving the requests a connection has buffered: parse a head, read the body, call
+//! the handler, write the response, and go round again while complete requests remain
+//! and the connection is kept alive.
 //!
 //! Pipelined requests need nothing special: bytes after one request stay in the input
-//! buffer and are parsed once the response before them is written. Every wait for the
-//! client is bounded (header timeout while a head is arriving, idle timeout between
-//! requests) and is cut short by shutdown.
+//! buffer and are parsed once the response before them is written. Waiting for the
+//! *next* request is the event loop's job ([`super::event_loop`]); a body that is
+//! still arriving is read here, with the same bounded, shutdown-aware waits.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
@@ -18,7 +19,7 @@ use super::body_writer::{stream_source, write_bytes, write_list, Gather, StreamE
 use super::config::ServerConfig;
 use super::framing::Framing;
 use super::head::{forbids_body, render, Delimit, Persist};
-use super::input::{Input, ReadStop};
+use super::input::Input;
 use super::process::peer_hung_up;
 use super::request::{parse_head, BodyLength, Reject, RequestHead};
 use super::request_body::{BodyError, BodySource};
@@ -57,67 +58,60 @@ impl Write for Counted<'_> {
     }
 }
 
-enum HeadRead {
-    Head(RequestHead),
-    /// The client left, went idle too long, or the server is shutting down.
+/// Where [`serve_buffered`] left the connection.
+pub enum Served {
+    /// Closed (or to be closed): the client left, a request was refused, or the last
+    /// response did not keep the connection alive.
     Closed,
-    Reject(u16),
+    /// Kept alive: wait for more bytes. `requests` complete requests were answered.
+    NeedMore { requests: usize },
 }
 
-/// Serve requests on `stream` until it closes. Never panics outward: a panicking
-/// handler is answered with 500 inside [`exchange`].
-pub fn serve(stream: TcpStream, shared: &Shared) {
-    let mut input = Input::default();
-    let mut first = true;
+/// Serve every complete request already in `input`, in order (pipelining needs
+/// nothing more), and stop at the first incomplete head. Never panics outward: a
+/// panicking handler is answered with 500 inside [`exchange`]. `hand_off` is called
+/// before a response that may take indefinitely (a streamed body), so the caller can
+/// let another thread take over its other connections.
+pub fn serve_buffered(
+    stream: &TcpStream,
+    input: &mut Input,
+    shared: &Shared,
+    hand_off: &dyn Fn(),
+) -> Served {
+    let mut requests = 0;
     loop {
-        let head = match read_head(&stream, &mut input, shared, first) {
-            HeadRead::Head(h) => h,
-            HeadRead::Closed => return,
-            HeadRead::Reject(status) => {
+        let head = match parse_head(input.available()) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Served::NeedMore { requests },
+            Err(Reject(status)) => {
                 shared.stats.count_request();
-                reject(&stream, shared, status, None, Instant::now());
-                return;
+                reject(stream, shared, status, None, Instant::now());
+                return Served::Closed;
             }
         };
-        first = false;
         shared.stats.count_request();
         input.consume(head.len);
-        if !exchange(&stream, &mut input, shared, &head) {
-            return;
+        if !exchange(stream, input, shared, &head, hand_off) {
+            return Served::Closed;
         }
+        requests += 1;
     }
 }
 
-fn read_head(stream: &TcpStream, input: &mut Input, shared: &Shared, first: bool) -> HeadRead {
-    let cfg = &shared.config;
-    let now = Instant::now();
-    // The header clock starts at connect, or when the first byte of a later request
-    // arrives; before that the connection is idle.
-    let mut head_started = (first || !input.available().is_empty()).then_some(now);
-    loop {
-        match parse_head(input.available()) {
-            Ok(Some(head)) => return HeadRead::Head(head),
-            Err(Reject(status)) => return HeadRead::Reject(status),
-            Ok(None) => {}
-        }
-        let deadline = match head_started {
-            Some(t) => t + cfg.header_timeout,
-            None => now + cfg.idle_timeout,
-        };
-        match input.fill(stream, shared.shutdown.wake_fd(), deadline) {
-            Ok(_) => {
-                head_started.get_or_insert_with(Instant::now);
-            }
-            Err(ReadStop::TimedOut) if !input.available().is_empty() => {
-                return HeadRead::Reject(408)
-            }
-            Err(_) => return HeadRead::Closed,
-        }
-    }
+/// A head that did not complete before the header timeout: answer 408 and close.
+pub fn reject_slow_head(stream: &TcpStream, shared: &Shared) {
+    shared.stats.count_request();
+    reject(stream, shared, 408, None, Instant::now());
 }
 
 /// Handle one request whose head has been consumed. Returns whether to keep going.
-fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &RequestHead) -> bool {
+fn exchange(
+    stream: &TcpStream,
+    input: &mut Input,
+    shared: &Shared,
+    head: &RequestHead,
+    hand_off: &dyn Fn(),
+) -> bool {
     let started = Instant::now();
     let cfg = &shared.config;
     let length = match head.body_length() {
@@ -169,7 +163,7 @@ fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &Reque
     input.release_if_empty();
     let response = respond(shared, head, request);
     let keep_wanted = head.wants_keep_alive() && !shared.shutdown.is_requested();
-    let sent = send(stream, shared, head, response, keep_wanted);
+    let sent = send(stream, shared, head, response, keep_wanted, hand_off);
     shared.log.request(
         &head.method,
         &head.path,
@@ -221,6 +215,7 @@ fn send(
     req: &RequestHead,
     response: Response,
     keep_wanted: bool,
+    hand_off: &dyn Fn(),
 ) -> Sent {
     let http10 = req.minor_version == 0;
     let status = response.status;
@@ -286,6 +281,7 @@ fn send(
                 max_lines: shared.config.gather_max_lines,
                 max_bytes: shared.config.gather_max_bytes,
             };
+            hand_off();
             let fd = stream.as_raw_fd();
             let hung_up = move || peer_hung_up(fd);
             let streamed = stream_source(&mut out, &head, source, framing, gather, &hung_up);

@@ -52,6 +52,54 @@ impl Input {
         }
     }
 
+    /// Read whatever the socket holds right now, without waiting (the event loop has
+    /// been told it is readable). `Ok(0)` means nothing was there after all.
+    pub fn read_now(&mut self, stream: &TcpStream) -> Result<usize, ReadStop> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let old_len = self.buf.len();
+        self.buf.resize(old_len + READ_STEP, 0);
+        let result = loop {
+            let free = &mut self.buf[old_len..];
+            // SAFETY: recv into the unused tail of our own buffer, at most its length.
+            let n = unsafe {
+                libc::recv(
+                    stream.as_raw_fd(),
+                    free.as_mut_ptr().cast::<libc::c_void>(),
+                    free.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n >= 0 {
+                break Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                break Err(err);
+            }
+        };
+        match result {
+            Ok(0) => {
+                self.buf.truncate(old_len);
+                Err(ReadStop::Eof)
+            }
+            Ok(n) => {
+                self.buf.truncate(old_len + n);
+                Ok(n)
+            }
+            Err(e) => {
+                self.buf.truncate(old_len);
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    Ok(0)
+                } else {
+                    Err(ReadStop::Io(e))
+                }
+            }
+        }
+    }
+
     /// Read at least one more byte, waiting until `deadline` at most.
     pub fn fill(
         &mut self,

@@ -1,12 +1,12 @@
-//! Binding, the readiness line, accept threads, and the shutdown sequence.
+//! Binding, the readiness line, starting the event loops, and the shutdown sequence.
 //!
-//! `workers` threads wait in `poll` on the one (non-blocking) listener and the
-//! shutdown pipe; whoever wins `accept` spawns a small-stack thread for the
-//! connection. On shutdown the accept threads return, and `run` waits for in-flight
-//! connections up to the deadline.
+//! The event loops ([`super::event_loop`]) accept on the one (non-blocking) listener
+//! and serve the connections. `run` sleeps until shutdown is requested, then stops
+//! accepting, closes idle connections, and waits for in-flight responses up to the
+//! deadline.
 
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use super::access_log::AccessLog;
 use super::config::ServerConfig;
-use super::connection::{self, Shared};
-use super::process::{ignore_sigpipe, raise_nofile_limit, wait_readable, Wait};
+use super::connection::Shared;
+use super::event_loop::Loops;
+use super::process::{ignore_sigpipe, raise_nofile_limit, wait_readable};
 use super::shutdown::{Shutdown, ShutdownHandle};
 use super::stats::ServerStats;
 use super::Handler;
@@ -71,15 +72,15 @@ fn deepen_backlog(listener: &TcpListener) {
 
 const LISTEN_BACKLOG: libc::c_int = 4096;
 
-/// Connections still being served, so shutdown can wait for them.
+/// Connections still open, so shutdown can wait for them.
 #[derive(Default)]
-struct InFlight {
+pub struct InFlight {
     count: Mutex<usize>,
     idle: Condvar,
 }
 
 impl InFlight {
-    fn enter(self: &Arc<Self>) -> InFlightGuard {
+    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
         if let Ok(mut n) = self.count.lock() {
             *n += 1;
         }
@@ -102,7 +103,7 @@ impl InFlight {
     }
 }
 
-struct InFlightGuard(Arc<InFlight>);
+pub struct InFlightGuard(Arc<InFlight>);
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
@@ -156,86 +157,24 @@ impl Server {
             shutdown: Arc::clone(&shutdown),
             stats,
         });
-        let listener = Arc::new(listener);
         let in_flight = Arc::new(InFlight::default());
-        let mut threads = Vec::with_capacity(workers);
-        for i in 0..workers {
-            let (listener, shared, in_flight) = (
-                Arc::clone(&listener),
-                Arc::clone(&shared),
-                Arc::clone(&in_flight),
-            );
-            threads.push(
-                thread::Builder::new()
-                    .name(format!("ilo-accept-{i}"))
-                    .spawn(move || accept_loop(&listener, &shared, &in_flight))?,
-            );
-        }
-        for t in threads {
-            let _ = t.join();
-        }
-        drop(listener);
-        in_flight.wait_idle(Instant::now() + deadline_after);
+        let loops = Loops::new(listener, shared, Arc::clone(&in_flight), workers)?;
+        loops.start()?;
+        wait_for_shutdown(&shutdown);
+        let deadline = Instant::now() + deadline_after;
+        loops.stop_accepting();
+        loops.close_parked();
+        drop(loops);
+        in_flight.wait_idle(deadline);
         Ok(())
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, in_flight: &Arc<InFlight>) {
-    let wake_fd = shared.shutdown.wake_fd();
-    loop {
-        match wait_readable(listener.as_raw_fd(), wake_fd, -1) {
-            Ok(Wait::Ready) => {}
-            Ok(Wait::TimedOut) => continue,
-            Ok(Wait::ShuttingDown) => return,
-            Err(e) => {
-                shared.log.problem("poll on listener", &e.to_string());
-                thread::sleep(Duration::from_millis(50));
-                continue;
-            }
+fn wait_for_shutdown(shutdown: &Shutdown) {
+    let wake_fd = shutdown.wake_fd();
+    while !shutdown.is_requested() {
+        if wait_readable(wake_fd, wake_fd, -1).is_err() {
+            thread::sleep(Duration::from_millis(50));
         }
-        match listener.accept() {
-            Ok((stream, _peer)) => spawn_connection(stream, shared, in_flight),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::Interrupted | ErrorKind::ConnectionAborted
-                ) => {}
-            Err(e) => {
-                // Out of descriptors or memory: back off instead of spinning; the
-                // pending connection is retried when something frees up.
-                shared.log.problem("accept", &e.to_string());
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-fn spawn_connection(stream: TcpStream, shared: &Arc<Shared>, in_flight: &Arc<InFlight>) {
-    shared.stats.count_connection();
-    let configured = stream
-        .set_nonblocking(false)
-        .and_then(|()| stream.set_nodelay(true))
-        .and_then(|()| stream.set_write_timeout(Some(shared.config.write_timeout)));
-    if let Err(e) = configured {
-        shared.log.problem("configuring connection", &e.to_string());
-        return;
-    }
-    let guard = in_flight.enter();
-    let thread_shared = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .name("ilo-conn".to_string())
-        .stack_size(shared.config.stack_size)
-        .spawn(move || {
-            let _guard = guard;
-            // `serve` answers handler panics itself; this catches anything else so one
-            // connection can never take the process down.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                connection::serve(stream, &thread_shared)
-            }));
-        });
-    if let Err(e) = spawned {
-        shared
-            .log
-            .problem("spawning connection thread", &e.to_string());
     }
 }

@@ -3,8 +3,10 @@
 //! The handler is a closure from the request record to a response value; the JIT
 //! wraps a compiled function in one. Everything else is here:
 //!
-//! - [`listener`]: bind, readiness line, accept threads, graceful shutdown;
-//! - [`connection`]: per-connection loop (keep-alive, pipelining, timeouts, limits);
+//! - [`listener`]: bind, readiness line, graceful shutdown;
+//! - [`event_loop`], [`epoll`]: accepting, parking idle connections, serving requests
+//!   inline on a few threads, handing slow responses off to threads of their own;
+//! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
 //! - [`request`] / [`request_body`] / [`input`]: reading requests;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
@@ -14,6 +16,8 @@ pub mod access_log;
 pub mod body_writer;
 pub mod config;
 pub mod connection;
+pub mod epoll;
+pub mod event_loop;
 pub mod framing;
 pub mod head;
 pub mod input;

@@ -1,11 +1,12 @@
 //! Graceful shutdown: a flag plus a self-pipe that wakes every waiting thread.
 //!
-//! Accept threads and idle connections sleep in `poll` on their socket *and* the
-//! pipe's read end. Shutting down writes one byte that is never read, so the pipe stays
-//! readable and every present and future `poll` returns at once. SIGINT and SIGTERM
-//! reach the same pipe through an async-signal-safe handler that only stores an atomic
-//! flag and calls `write`; the flag lets [`Shutdown::is_requested`], asked once per
-//! request, answer with a load instead of a system call.
+//! Event loops watch the pipe's read end in their epoll sets, and request bodies are
+//! read in `poll` on the socket *and* the pipe. Shutting down writes one byte that is
+//! never read, so the pipe stays readable and every present and future wait returns
+//! at once. SIGINT and SIGTERM reach the same pipe through an async-signal-safe
+//! handler that only stores an atomic flag and calls `write`; the flag lets
+//! [`Shutdown::is_requested`], asked once per request, answer with a load instead of
+//! a system call.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

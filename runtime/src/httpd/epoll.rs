@@ -1,0 +1,78 @@
+//! A thin wrapper over one epoll set: the only place the event loop touches epoll.
+//!
+//! Connections are registered one-shot: a readiness report disarms the descriptor, so
+//! exactly one thread handles it, and it is re-armed once that thread parks it again.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub struct Epoll(OwnedFd);
+
+/// Readable, reported once until re-armed.
+const ONE_SHOT_READ: u32 = (libc::EPOLLIN | libc::EPOLLONESHOT) as u32;
+
+/// An empty event slot for [`Epoll::wait`] to fill.
+pub const NO_EVENT: libc::epoll_event = libc::epoll_event { events: 0, u64: 0 };
+
+impl Epoll {
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 takes only flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just created and is owned by nobody else.
+        Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: epoll_ctl on our epoll descriptor with a valid event struct.
+        if unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, fd, &mut event) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Watch `fd` for readability for as long as it is registered (listener, wake pipe).
+    /// `exclusive` avoids waking every loop for one readiness change.
+    pub fn watch(&self, fd: RawFd, token: u64, exclusive: bool) -> io::Result<()> {
+        let mut events = libc::EPOLLIN as u32;
+        if exclusive {
+            events |= libc::EPOLLEXCLUSIVE as u32;
+        }
+        self.ctl(libc::EPOLL_CTL_ADD, fd, events, token)
+    }
+
+    /// Register a connection, armed for one readiness report.
+    pub fn add_one_shot(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, ONE_SHOT_READ, token)
+    }
+
+    /// Arm a registered connection for its next readiness report.
+    pub fn rearm(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, ONE_SHOT_READ, token)
+    }
+
+    pub fn remove(&self, fd: RawFd) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    /// Wait up to `timeout_ms` for events; returns how many slots were filled.
+    pub fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
+        let max = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
+        loop {
+            // SAFETY: the kernel writes at most `max` events into our slice.
+            let n = unsafe {
+                libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms)
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+}
