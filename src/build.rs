@@ -107,6 +107,8 @@ fn find_runtime_lib() -> Result<PathBuf, String> {
     let candidate = dir.join(RUNTIME_LIB);
     if candidate.is_file() {
         Ok(candidate)
+    } else if let Some(built) = newest_in_cargo_deps(dir) {
+        Ok(built)
     } else {
         Err(format!(
             "the runtime library {RUNTIME_LIB} is not next to {} ; `cargo build --release` \
@@ -114,6 +116,24 @@ fn find_runtime_lib() -> Result<PathBuf, String> {
             exe.display()
         ))
     }
+}
+
+/// In a cargo target directory, `cargo build` copies the library beside `ilo`, but
+/// `cargo test` leaves it only in `deps/` under a hashed name: take the newest there,
+/// which is the one built with this `ilo`.
+fn newest_in_cargo_deps(dir: &Path) -> Option<PathBuf> {
+    let stem = RUNTIME_LIB.strip_suffix(".a")?;
+    fs::read_dir(dir.join("deps"))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&format!("{stem}-")) && name.ends_with(".a")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max_by_key(|(modified, _)| *modified)
+        .map(|(_, path)| path)
 }
 
 /// Link `object` with the runtime into `out` using the system C compiler (`$CC`,
