@@ -92,7 +92,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if ((BUILD)); then
     log "building release binaries"
-    (cd "$ROOT" && cargo build --release -q -p ilo -p ilo-bench-tools)
+    (cd "$ROOT" && cargo build --release -q -p ilo -p ilo-runtime -p ilo-bench-tools)
     (cd "$ROOT" && cargo bench -q --no-run --bench chunk_framing 2>/dev/null) ||
         log "the chunk_framing bench does not build; its section will be missing"
 fi

@@ -87,8 +87,8 @@ fn failure(message: &str) -> ExitCode {
     ExitCode::from(EXIT_PROGRAM_ERROR)
 }
 
-/// `$ILO_RUNTIME_LIB`, else `libilo_runtime.a` beside the running `ilo` (where cargo
-/// puts both).
+/// `$ILO_RUNTIME_LIB`, else the newest `libilo_runtime.a` cargo left beside the
+/// running `ilo` or in its `deps/`.
 fn find_runtime_lib() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os(RUNTIME_LIB_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -104,11 +104,8 @@ fn find_runtime_lib() -> Result<PathBuf, String> {
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot locate the ilo executable: {e}"))?;
     let dir = exe.parent().unwrap_or(Path::new("."));
-    let candidate = dir.join(RUNTIME_LIB);
-    if candidate.is_file() {
-        Ok(candidate)
-    } else if let Some(built) = newest_in_cargo_deps(dir) {
-        Ok(built)
+    if let Some(lib) = newest_runtime_lib(dir) {
+        Ok(lib)
     } else {
         Err(format!(
             "the runtime library {RUNTIME_LIB} is not next to {} ; `cargo build --release` \
@@ -118,20 +115,27 @@ fn find_runtime_lib() -> Result<PathBuf, String> {
     }
 }
 
-/// In a cargo target directory, `cargo build` copies the library beside `ilo`, but
-/// `cargo test` leaves it only in `deps/` under a hashed name: take the newest there,
-/// which is the one built with this `ilo`.
-fn newest_in_cargo_deps(dir: &Path) -> Option<PathBuf> {
+/// The newest runtime library in `dir` (the `ilo` executable's directory): the one
+/// beside it, or, in a cargo target directory, one in `deps/` under a hashed name.
+/// `cargo test` and `cargo build -p ilo` leave a fresh library only in `deps/` while an
+/// older copy beside `ilo` stays behind, so the newest one is the one built with this
+/// `ilo`.
+fn newest_runtime_lib(dir: &Path) -> Option<PathBuf> {
     let stem = RUNTIME_LIB.strip_suffix(".a")?;
-    fs::read_dir(dir.join("deps"))
-        .ok()?
+    let beside = std::iter::once(dir.join(RUNTIME_LIB));
+    let in_deps = fs::read_dir(dir.join("deps"))
+        .into_iter()
+        .flatten()
         .filter_map(Result::ok)
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
             name.starts_with(&format!("{stem}-")) && name.ends_with(".a")
         })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .map(|e| e.path());
+    beside
+        .chain(in_deps)
+        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max_by_key(|(modified, _)| *modified)
         .map(|(_, path)| path)
 }
