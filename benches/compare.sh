@@ -268,14 +268,23 @@ SERVERS=(ilo-jit ilo-aot nginx-lua node)
 workload_stream() {
     log "workload 1: stream $LINES lines to curl"
     cat "$FILE" >/dev/null # the page cache serves every contender alike
+    # All contenders run at once and take turns, run by run, so a slow spell on the
+    # shared machine lands on every server instead of on whichever was measured then.
     local i=0 name port out secs bytes code
+    local -A ports=() pids=()
+    local started=()
     for name in "${SERVERS[@]}" floor-line floor-gathered; do
         i=$((i + 1))
         port=$((PORT_BASE + 10 + i))
         start "$name" "$port" || continue
-        for ((run = 0; run <= RUNS; run++)); do
+        ports[$name]=$port
+        pids[$name]=$SERVER_PID
+        started+=("$name")
+    done
+    for ((run = 0; run <= RUNS; run++)); do
+        for name in "${started[@]}"; do
             out=$(curl -s --max-time 120 -o /dev/null -w '%{time_total} %{size_download} %{http_code}' \
-                "http://127.0.0.1:$port/stream")
+                "http://127.0.0.1:${ports[$name]}/stream")
             read -r secs bytes code <<<"$out"
             ((run == 0)) && continue # warm-up
             if [[ $code != 200 || $bytes != "$EXPECTED_BYTES" ]]; then
@@ -285,7 +294,9 @@ workload_stream() {
             fi
             record "{\"workload\":\"stream\",\"server\":\"$name\",\"seconds\":$secs,\"lines\":$LINES}"
         done
-        stop "$SERVER_PID"
+    done
+    for name in "${started[@]}"; do
+        stop "${pids[$name]}"
     done
 }
 

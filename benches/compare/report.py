@@ -217,7 +217,7 @@ def markdown(agg, notes, meta, analysis, framing):
     w("Workloads:\n")
     w(f"1. **Stream**: `curl -s -o /dev/null` fetches a {int(m['lines']):,}-line file "
       "(66-byte lines) served as a chunked body, one chunk per line; every run's byte count "
-      "is checked. One discarded warm-up request per server.")
+      "is checked. One discarded warm-up request per server; all contenders run at once and take turns run by run, so a slow spell on the shared machine hits them all.")
     w(f"2. **Latency**: each server proxies a ticker that produces one line every 50 ms "
       f"({m['ticks']} lines per run), line by line (ilo: `get-stream`; Node: `http.get` and "
       "line splitting; nginx: `ngx.socket.tcp` reading lines with `receive(\"*l\")` from the "
