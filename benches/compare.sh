@@ -330,17 +330,27 @@ workload_latency() {
 
 workload_small() {
     log "workload 3: small responses, wrk -t2 -c50 -d${WRK_SECONDS}s"
+    # Interleaved like workload 1: every server is up, and they take turns run by run.
     local i=0 name port out
+    local -A ports=() pids=()
+    local started=()
     for name in "${SERVERS[@]}"; do
         i=$((i + 1))
         port=$((PORT_BASE + 30 + i))
         start "$name" "$port" || continue
+        ports[$name]=$port
+        pids[$name]=$SERVER_PID
+        started+=("$name")
         wrk -t2 -c50 -d1s "http://127.0.0.1:$port/hello" >/dev/null # warm-up
-        for ((run = 0; run < RUNS; run++)); do
-            out=$(wrk -t2 -c50 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$port/hello")
+    done
+    for ((run = 0; run < RUNS; run++)); do
+        for name in "${started[@]}"; do
+            out=$(wrk -t2 -c50 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:${ports[$name]}/hello")
             record "$(python3 "$HERE/report.py" parse-wrk "$name" <<<"$out")"
         done
-        stop "$SERVER_PID"
+    done
+    for name in "${started[@]}"; do
+        stop "${pids[$name]}"
     done
 }
 

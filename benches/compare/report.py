@@ -225,7 +225,7 @@ def markdown(agg, notes, meta, analysis, framing):
       "`latency-client` records production-to-arrival time, skipping the first two lines "
       "(connection set-up). p50 and p99 per run.")
     w(f"3. **Small responses**: `wrk -t2 -c50 -d{m['wrk_seconds']}s --latency` on a "
-      "12-byte text response with keep-alive, after a 1 s warm-up.")
+      "12-byte text response with keep-alive, after a 1 s warm-up; runs interleaved across servers as in workload 1.")
     conns = int(m["fanout_conns"])
     target = int(m.get("fanout_target", conns))
     w(f"4. **Open streams**: `fanout-client` opens {conns:,} concurrent streaming "
