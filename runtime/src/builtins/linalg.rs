@@ -284,6 +284,7 @@ fn ifft(args: &[Value]) -> RtResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::show;
     use super::*;
 
     fn vecv(xs: &[f64]) -> Value {
@@ -291,9 +292,6 @@ mod tests {
     }
     fn mat(rows: &[&[f64]]) -> Value {
         Value::list(rows.iter().map(|r| vecv(r)).collect())
-    }
-    fn show(r: RtResult) -> String {
-        r.unwrap().to_string()
     }
     fn close(a: &Value, b: &[f64]) -> bool {
         let a = nums_arg("test", a).unwrap();

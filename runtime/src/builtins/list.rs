@@ -197,20 +197,8 @@ fn cumsum(args: &[Value]) -> RtResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::{n, nums, show, t};
     use super::*;
-
-    fn t(s: &str) -> Value {
-        Value::text(s)
-    }
-    fn n(x: f64) -> Value {
-        Value::num(x)
-    }
-    fn nums(xs: &[f64]) -> Value {
-        Value::list(xs.iter().map(|x| n(*x)).collect())
-    }
-    fn show(r: RtResult) -> String {
-        r.unwrap().to_string()
-    }
 
     #[test]
     fn plain_sorts() {

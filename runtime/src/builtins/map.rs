@@ -117,17 +117,9 @@ fn frq(args: &[Value]) -> RtResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::{n, show, t};
     use super::*;
 
-    fn t(s: &str) -> Value {
-        Value::text(s)
-    }
-    fn n(x: f64) -> Value {
-        Value::num(x)
-    }
-    fn show(r: RtResult) -> String {
-        r.unwrap().to_string()
-    }
     fn ab() -> Value {
         let m = mset(&[mmap(&[]).unwrap(), t("b"), n(1.0)]).unwrap();
         mset(&[m, t("a"), n(2.0)]).unwrap()

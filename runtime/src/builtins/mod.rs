@@ -21,6 +21,8 @@ mod rgx;
 mod sources;
 mod stats;
 mod system;
+#[cfg(test)]
+mod test_values;
 mod text;
 
 use crate::error::{codes, RtError, RtResult};

@@ -143,11 +143,8 @@ fn pattern_arg(args: &[Value], i: usize, who: &str) -> RtResult<Regex> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::t;
     use super::*;
-
-    fn t(s: &str) -> Value {
-        Value::text(s)
-    }
 
     fn show(r: RtResult) -> String {
         r.expect("builtin failed").to_string()

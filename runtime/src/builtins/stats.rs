@@ -174,17 +174,8 @@ fn setdiff(args: &[Value]) -> RtResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::{n, nums, show};
     use super::*;
-
-    fn n(x: f64) -> Value {
-        Value::num(x)
-    }
-    fn nums(xs: &[f64]) -> Value {
-        Value::list(xs.iter().map(|x| n(*x)).collect())
-    }
-    fn show(r: RtResult) -> String {
-        r.unwrap().to_string()
-    }
 
     #[test]
     fn sum_and_avg() {
