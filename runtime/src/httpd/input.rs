@@ -5,7 +5,7 @@
 //! been fully consumed, so thousands of connections sitting in long responses hold no
 //! read memory.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
@@ -107,42 +107,22 @@ impl Input {
         wake_fd: i32,
         deadline: Instant,
     ) -> Result<usize, ReadStop> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let timeout_ms = i32::try_from(remaining.as_millis()).unwrap_or(i32::MAX);
-        if timeout_ms == 0 {
-            return Err(ReadStop::TimedOut);
-        }
-        match wait_readable(stream.as_raw_fd(), wake_fd, timeout_ms) {
-            Ok(Wait::Ready) => {}
-            Ok(Wait::TimedOut) => return Err(ReadStop::TimedOut),
-            Ok(Wait::ShuttingDown) => return Err(ReadStop::ShuttingDown),
-            Err(e) => return Err(ReadStop::Io(e)),
-        }
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        let old_len = self.buf.len();
-        self.buf.resize(old_len + READ_STEP, 0);
-        let mut reader = stream;
-        let result = loop {
-            match reader.read(&mut self.buf[old_len..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout_ms = i32::try_from(remaining.as_millis()).unwrap_or(i32::MAX);
+            if timeout_ms == 0 {
+                return Err(ReadStop::TimedOut);
             }
-        };
-        match result {
-            Ok(0) => {
-                self.buf.truncate(old_len);
-                Err(ReadStop::Eof)
+            match wait_readable(stream.as_raw_fd(), wake_fd, timeout_ms) {
+                Ok(Wait::Ready) => {}
+                Ok(Wait::TimedOut) => return Err(ReadStop::TimedOut),
+                Ok(Wait::ShuttingDown) => return Err(ReadStop::ShuttingDown),
+                Err(e) => return Err(ReadStop::Io(e)),
             }
-            Ok(n) => {
-                self.buf.truncate(old_len + n);
-                Ok(n)
-            }
-            Err(e) => {
-                self.buf.truncate(old_len);
-                Err(ReadStop::Io(e))
+            // Readable now; after a spurious wake-up nothing is read and we wait again.
+            match self.read_now(stream)? {
+                0 => continue,
+                n => return Ok(n),
             }
         }
     }
