@@ -46,7 +46,7 @@ pub fn httpd(args: &HttpdArgs, reporter: &Reporter) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let handler = server::handler(Arc::new(program), index, run::diag_format(reporter.format));
+    let handler = server::handler(Arc::new(program), index, reporter.diag_format());
     match httpd::serve(config, handler) {
         Ok(()) => ExitCode::SUCCESS,
         // Binding failed (port in use, unknown host, no permission): nothing listened.

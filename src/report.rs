@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use ilo_compiler::diag::{Diagnostic, Severity};
 use ilo_compiler::render::{render_all, Format};
 use ilo_compiler::span::SourceMap;
+use ilo_runtime::program::command;
+use ilo_runtime::program::render::DiagFormat;
 
 use crate::cli::GlobalOpts;
 
@@ -50,23 +52,19 @@ impl Reporter {
         let _ = err.flush();
     }
 
-    /// A command-line usage problem (not tied to a source location), exit 2.
+    /// A command-line usage problem (not tied to a source location), exit 2, written
+    /// the way built binaries write theirs.
     pub fn usage_error(&self, message: &str) -> ExitCode {
+        ExitCode::from(command::usage_error(message, self.diag_format()))
+    }
+
+    /// The runtime's name for this reporter's format (runtime errors and server logs
+    /// are rendered by the runtime, shared with built binaries).
+    pub fn diag_format(&self) -> DiagFormat {
         match self.format {
-            Format::Json => {
-                let j = serde_json::json!({
-                    "severity": "error",
-                    "code": "ILO-CLI",
-                    "message": message,
-                    "labels": [],
-                    "notes": [],
-                    "suggestion": null,
-                });
-                eprintln!("{j}");
-            }
-            Format::Text { .. } => eprintln!("error: {message}"),
+            Format::Text { color } => DiagFormat::Text { color },
+            Format::Json => DiagFormat::Json,
         }
-        ExitCode::from(EXIT_COMPILE_ERROR)
     }
 }
 

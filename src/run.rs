@@ -15,10 +15,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ilo_compiler::codegen::{aot, JitProgram};
-use ilo_compiler::render::Format;
 use ilo_compiler::span::SourceMap;
 use ilo_compiler::verify::Checked;
-use ilo_runtime::program::render::DiagFormat;
 use ilo_runtime::program::{args, command, Description, Program};
 
 use crate::check::{front_end, ProgramSource};
@@ -78,7 +76,7 @@ pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode 
     match program.call_on_big_stack(index, values) {
         Ok(value) => ExitCode::from(command::print_result(&value)),
         Err(failure) => {
-            command::report_failure(&program, &failure, diag_format(reporter.format));
+            command::report_failure(&program, &failure, reporter.diag_format());
             ExitCode::from(EXIT_PROGRAM_ERROR)
         }
     }
@@ -103,14 +101,6 @@ pub fn compile(
         .find(name)
         .ok_or_else(|| internal_error(&format!("the function '{name}' was not compiled")))?;
     Ok((program, index))
-}
-
-/// The runtime's name for the diagnostic format the reporter chose.
-pub fn diag_format(format: Format) -> DiagFormat {
-    match format {
-        Format::Text { color } => DiagFormat::Text { color },
-        Format::Json => DiagFormat::Json,
-    }
 }
 
 /// A failure of ilo itself rather than of the program.
