@@ -76,30 +76,12 @@ impl<M: Module> Translator<'_, M> {
                 cond,
                 negated,
                 value,
-            } => {
-                let c = self.cond(cond, *negated);
-                let then = self.b.create_block();
-                let cont = self.b.create_block();
-                self.b.ins().brif(c, then, &[], cont, &[]);
-                self.b.switch_to_block(then);
-                self.ret(value);
-                self.b.ins().jump(cont, &[]);
-                self.b.switch_to_block(cont);
-            }
+            } => self.when(cond, *negated, |t| t.ret(value)),
             StmtKind::When {
                 cond,
                 negated,
                 body,
-            } => {
-                let c = self.cond(cond, *negated);
-                let then = self.b.create_block();
-                let cont = self.b.create_block();
-                self.b.ins().brif(c, then, &[], cont, &[]);
-                self.b.switch_to_block(then);
-                self.block_effect(body);
-                self.b.ins().jump(cont, &[]);
-                self.b.switch_to_block(cont);
-            }
+            } => self.when(cond, *negated, |t| t.block_effect(body)),
             StmtKind::ForEach { var, iter, body } => self.for_each(var, iter, body),
             StmtKind::ForRange {
                 var,
@@ -118,6 +100,19 @@ impl<M: Module> Translator<'_, M> {
             }
             StmtKind::Cnt => self.loop_jump(false, s),
         }
+    }
+
+    /// Run `then` when `cond` holds (or, `negated`, does not), then carry on: the shape
+    /// of braceless guards (whose `then` returns) and braced conditionals.
+    fn when(&mut self, cond: &Expr, negated: bool, then: impl FnOnce(&mut Self)) {
+        let c = self.cond(cond, negated);
+        let then_b = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(c, then_b, &[], cont, &[]);
+        self.b.switch_to_block(then_b);
+        then(self);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
     }
 
     /// `ret e` (and a guard's value): return from the function, releasing everything.
