@@ -14,7 +14,7 @@ use ilo_runtime::error::codes;
 use ilo_runtime::line_source::handle::{
     ilo_source_close, ilo_source_next_line, ilo_source_next_text, ilo_source_ready,
 };
-use ilo_runtime::line_source::next_text;
+use ilo_runtime::line_source::{next_text, Progress, Readiness};
 use ilo_runtime::Value;
 
 /// How long a test waits for something that should take milliseconds.
@@ -288,4 +288,75 @@ fn tail_of_a_missing_file_is_an_error_and_negative_counts_are_refused() {
     fs::write(&path, "").expect("write");
     let err = call("tail-file", &[text(&path_str(&path)), Value::num(-1.0)]).expect_err("negative");
     assert_eq!(err.code, codes::DOMAIN);
+}
+
+/// Is `fd` readable right now?
+fn readable(fd: std::os::fd::RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+}
+
+/// The source's progress without blocking, with the line when there is one.
+fn advance(src: &Value) -> (Progress, Option<String>) {
+    let mut s = src.as_source().expect("a source").lock().expect("lock");
+    let p = s.advance();
+    let line = (p == Progress::Line).then(|| String::from_utf8_lossy(s.line()).into_owned());
+    (p, line)
+}
+
+#[test]
+fn a_file_source_never_pends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("f");
+    fs::write(&path, "a\nb").expect("write");
+    let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
+    let readiness = src
+        .as_source()
+        .expect("source")
+        .lock()
+        .expect("lock")
+        .readiness();
+    assert_eq!(readiness, Readiness::Always);
+    assert_eq!(advance(&src), (Progress::Line, Some("a".into())));
+    assert_eq!(advance(&src), (Progress::Line, Some("b".into())));
+    assert_eq!(advance(&src).0, Progress::End);
+    assert_eq!(advance(&src).0, Progress::End);
+}
+
+#[test]
+fn a_quiet_tail_is_pending_on_a_descriptor_that_an_append_makes_readable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log");
+    fs::write(&path, "old\n").expect("write");
+    let src = call("tail-file", &[text(&path_str(&path))]).expect("tail-file");
+    assert_eq!(advance(&src).0, Progress::Pending);
+    let readiness = src
+        .as_source()
+        .expect("source")
+        .lock()
+        .expect("lock")
+        .readiness();
+    let Readiness::Fd(fd) = readiness else {
+        panic!("a tail waits on a descriptor, got {readiness:?}");
+    };
+    assert!(!readable(fd), "nothing happened yet");
+    append(&path, b"new\n");
+    let deadline = Instant::now() + PATIENCE;
+    while !readable(fd) {
+        assert!(
+            Instant::now() < deadline,
+            "the append never made it readable"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(advance(&src), (Progress::Line, Some("new".into())));
+    assert_eq!(advance(&src).0, Progress::Pending);
+    assert!(!readable(fd), "read events are discarded once acted on");
+    ilo_source_close(src.raw());
+    assert_eq!(advance(&src).0, Progress::End);
 }

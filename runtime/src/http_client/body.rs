@@ -27,6 +27,8 @@ enum State {
 pub struct Body {
     inner: BufReader<Conn>,
     state: State,
+    /// A framing line read so far, kept across a `WouldBlock` from a non-blocking socket.
+    partial: Vec<u8>,
     /// The socket's descriptor while the body is alive, for [`ShutdownHandle`].
     fd: Arc<Mutex<Option<RawFd>>>,
 }
@@ -65,7 +67,19 @@ impl Body {
                 Framing::Chunked => State::ChunkSize,
             },
             fd: Arc::new(Mutex::new(Some(fd))),
+            partial: Vec::new(),
         }
+    }
+
+    /// The socket's descriptor, to wait on when a non-blocking read would block.
+    pub fn raw_fd(&self) -> RawFd {
+        self.inner.get_ref().tcp().as_raw_fd()
+    }
+
+    /// Make reads answer `WouldBlock` instead of waiting (for the server's event loop;
+    /// blocking readers then wait on [`Body::raw_fd`] themselves).
+    pub fn set_nonblocking(&self) -> io::Result<()> {
+        self.inner.get_ref().tcp().set_nonblocking(true)
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -77,20 +91,22 @@ impl Body {
         self.inner.get_ref().tcp().set_read_timeout(timeout)
     }
 
-    /// One CRLF-terminated framing line (chunk size, chunk end, trailer).
+    /// One CRLF-terminated framing line (chunk size, chunk end, trailer). What was read
+    /// before a `WouldBlock` is kept for the next call.
     fn framing_line(&mut self, what: &str) -> io::Result<Vec<u8>> {
-        let mut line = Vec::new();
+        let limit = MAX_LINE.saturating_sub(self.partial.len() as u64);
         (&mut self.inner)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)?;
-        if !line.ends_with(b"\n") {
-            return Err(if line.len() as u64 >= MAX_LINE {
+            .take(limit)
+            .read_until(b'\n', &mut self.partial)?;
+        // Without its newline, the line stopped at the length limit or end of input.
+        if !self.partial.ends_with(b"\n") {
+            return Err(if self.partial.len() as u64 >= MAX_LINE {
                 io::Error::new(io::ErrorKind::InvalidData, format!("{what} line too long"))
             } else {
                 cut_short("mid-chunk")
             });
         }
-        Ok(line)
+        Ok(std::mem::take(&mut self.partial))
     }
 }
 

@@ -7,6 +7,7 @@
 //! plus one read.
 
 use std::io::{self, Read};
+use std::ops::Range;
 
 /// Free space offered to each `read()`. Also the smallest read std's buffered stdin
 /// passes straight through to the file descriptor.
@@ -61,25 +62,42 @@ impl LineBuffer {
 
     /// The next complete line, without its `\n` or `\r\n`.
     pub fn take_line(&mut self) -> Option<&[u8]> {
+        let range = self.take_line_range()?;
+        Some(&self.buf[range])
+    }
+
+    /// The unterminated rest, as a final line (at end of input). `None` when empty.
+    pub fn take_rest(&mut self) -> Option<&[u8]> {
+        let range = self.take_rest_range()?;
+        Some(&self.buf[range])
+    }
+
+    /// Like [`LineBuffer::take_line`], but where the line lies: it stays readable with
+    /// [`LineBuffer::slice`] until the next `fill`, `extend` or `clear`.
+    pub fn take_line_range(&mut self) -> Option<Range<usize>> {
         let nl = self.newline.take()?;
         let begin = self.start;
         self.start = nl + 1;
         self.scanned = self.start;
         self.scan();
-        let line = &self.buf[begin..nl];
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        Some(begin..strip_cr(&self.buf, begin, nl))
     }
 
-    /// The unterminated rest, as a final line (at end of input). `None` when empty.
-    pub fn take_rest(&mut self) -> Option<&[u8]> {
+    /// Like [`LineBuffer::take_rest`], but where the line lies.
+    pub fn take_rest_range(&mut self) -> Option<Range<usize>> {
         if self.newline.is_some() || !self.has_bytes() {
             return None;
         }
         let begin = self.start;
-        self.start = self.buf.len();
-        self.scanned = self.start;
-        let line = &self.buf[begin..];
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        let end = self.buf.len();
+        self.start = end;
+        self.scanned = end;
+        Some(begin..strip_cr(&self.buf, begin, end))
+    }
+
+    /// Bytes of a line taken with a `_range` method.
+    pub fn slice(&self, range: Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or_default()
     }
 
     /// Forget everything buffered (after truncation or rotation of a tailed file).
@@ -116,6 +134,15 @@ impl LineBuffer {
             }
             self.start = 0;
         }
+    }
+}
+
+/// The end of a line ending at `end` (exclusive), minus a trailing `\r`.
+fn strip_cr(buf: &[u8], begin: usize, end: usize) -> usize {
+    if end > begin && buf[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
     }
 }
 

@@ -1,29 +1,87 @@
 //! Lazy line sources: runtime objects that yield one line at a time as bytes arrive.
 //!
-//! Compiled code and the HTTP server see a source only through the handle ABI
-//! (`next_line` / `ready` / `close`); every concrete source implements [`LineSource`].
+//! Compiled code sees a source only through the handle ABI (`next_line` / `ready` /
+//! `close`, see [`handle`]); the server drives sources from its event loops through
+//! the non-blocking half of [`LineSource`]. Every concrete source implements the trait.
 //!
 //! The sources: [`reader::ReaderSource`] (a file, an HTTP response body),
-//! [`stdin::StdinSource`] (a handle on the process's one shared stdin reader) and
+//! [`stdin::StdinSource`] (a subscriber of the process's one stdin hub) and
 //! [`tail::TailSource`] (`tail -F`). All split bytes with [`buffer::LineBuffer`], which
 //! yields a line as soon as its newline arrives. A source holds its file, socket or
 //! descriptor only while open: `close` and drop release it at once.
+//!
+//! # Two ways to read a source
+//!
+//! - **Blocking**: [`LineSource::next_line`] waits for the next line. `@line src{…}`
+//!   loops use it.
+//! - **Readiness-driven**: [`LineSource::advance`] never blocks. It answers
+//!   [`Progress::Line`] (the line is then [`LineSource::line`]), [`Progress::End`],
+//!   [`Progress::Failed`], or [`Progress::Pending`]: nothing is available now, and
+//!   [`LineSource::readiness`] says what to wait for before asking again: a descriptor
+//!   becoming readable, a delay, or nothing (the source is always ready, like a
+//!   regular file). The server's body writer registers that descriptor with its
+//!   event loop, so thousands of quiet streams cost no thread and no wake-ups.
+//!
+//! A source that only knows how to block (it reports [`Readiness::Blocking`]) still
+//! works everywhere: the server pumps it on a helper thread ([`pump::Pumped`]).
+//!
+//! # Wrapping a source
+//!
+//! A transform (`map`, `flt`, `take`) or a broadcast hub is a source that owns another
+//! `Box<dyn LineSource>`: its `readiness` is the inner one's, its `advance` calls the
+//! inner `advance` until it has a line of its own to offer (keeping it in its own
+//! buffer for `line`), passes `Pending`/`End`/`Failed` through, and its `next_line` is
+//! [`block_on`]. Nothing in the server needs to know about it.
 
 pub mod buffer;
 pub mod handle;
 pub mod interrupt;
+pub mod notify;
 pub mod open;
+pub mod pump;
 pub mod reader;
 pub mod stdin;
 pub mod tail;
 
+use std::os::fd::RawFd;
+use std::time::Duration;
+
 pub use handle::next_text;
 pub use interrupt::Interrupter;
+
+/// What a source waits for after [`Progress::Pending`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Ask again once this descriptor is readable (a socket, a pipe, an inotify or
+    /// event descriptor). The descriptor belongs to the source and stays the same for
+    /// its lifetime.
+    Fd(RawFd),
+    /// Never pending: every `advance` makes progress (a regular file).
+    Always,
+    /// Ask again after this delay (a source that can only poll).
+    After(Duration),
+    /// The source has no non-blocking interface: only `next_line` works.
+    Blocking,
+}
+
+/// The outcome of one non-blocking [`LineSource::advance`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A line is available through [`LineSource::line`] until the next `advance`.
+    Line,
+    /// Nothing yet: wait for [`LineSource::readiness`], then ask again.
+    Pending,
+    /// The source ended (also after `close`, and on every later call).
+    End,
+    /// Reading failed; the source is closed and reports `End` afterwards.
+    Failed(String),
+}
 
 /// One lazily-read sequence of lines.
 pub trait LineSource: Send {
     /// The next line without its `\n` or `\r\n`; `Ok(None)` at end. The slice stays
     /// valid until the next call. Must yield a line as soon as its newline has arrived.
+    /// Sources with a non-blocking interface implement this as [`block_on`].
     fn next_line(&mut self) -> Result<Option<&[u8]>, String>;
     /// A whole line is already buffered: the next `next_line` will not block.
     fn ready(&self) -> bool;
@@ -35,4 +93,53 @@ pub trait LineSource: Send {
     fn interrupter(&self) -> Option<Interrupter> {
         None
     }
+
+    /// What to wait for when `advance` returns `Pending`. `Blocking` (the default)
+    /// means `advance` and `line` are not implemented.
+    fn readiness(&self) -> Readiness {
+        Readiness::Blocking
+    }
+    /// Make progress without blocking. Called only when `readiness` is not `Blocking`.
+    fn advance(&mut self) -> Progress {
+        Progress::Failed("this source can only be read by blocking".to_string())
+    }
+    /// The line the last `advance` returned `Line` for, without its newline.
+    fn line(&self) -> &[u8] {
+        &[]
+    }
+    /// Block until `advance` may make progress: by default, until the readiness
+    /// descriptor is readable or the delay has passed.
+    fn wait(&mut self) {
+        match self.readiness() {
+            Readiness::Fd(fd) => wait_readable(fd, -1),
+            Readiness::After(delay) => std::thread::sleep(delay),
+            Readiness::Always | Readiness::Blocking => {}
+        }
+    }
+}
+
+/// `next_line` for a source with a non-blocking interface: `advance`, and `wait`
+/// whenever it is pending.
+pub fn block_on<S: LineSource + ?Sized>(src: &mut S) -> Result<Option<&[u8]>, String> {
+    loop {
+        match src.advance() {
+            Progress::Line => return Ok(Some(src.line())),
+            Progress::End => return Ok(None),
+            Progress::Failed(message) => return Err(message),
+            Progress::Pending => src.wait(),
+        }
+    }
+}
+
+/// Wait until `fd` is readable, hung up or in error, or `timeout_ms` passes
+/// (negative: no limit).
+pub fn wait_readable(fd: RawFd, timeout_ms: i32) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd in a local for the duration of the call. An
+    // interrupted wait simply returns: callers ask the source again.
+    unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
 }

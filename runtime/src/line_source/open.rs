@@ -18,8 +18,12 @@ use crate::value::Value;
 /// here; a failure later, mid-body, is the stream's `http-stream read error: …`.
 pub fn http(req: &Request) -> Result<Value, String> {
     let body = http_client::open_stream(req)?;
+    // The head was read blocking; the body is read as the socket becomes readable.
+    body.set_nonblocking().map_err(|e| e.to_string())?;
     let socket = body.shutdown_handle();
+    let fd = body.raw_fd();
     let source = ReaderSource::new(body, "http-stream read error: ")
+        .waiting_on(fd)
         .with_interrupter(Interrupter::new(move || socket.shutdown()));
     Ok(Value::source(Box::new(source)))
 }

@@ -9,15 +9,19 @@
 //! Waiting uses inotify on the file's directory on Linux (directory events cover writes
 //! to the files in it, and creation/renames for rotation), so an appended line arrives
 //! within milliseconds; elsewhere, or when inotify is unavailable, it polls every
-//! [`POLL_MS`]. An eventfd lets [`Interrupter::interrupt`] end a blocked wait at once.
+//! [`POLL_MS`]. The inotify descriptor is also the source's [`Readiness`], so the
+//! server waits for it on its event loop: a quiet file costs nothing until it changes.
+//! A blocking reader (`@line`) also looks every [`SAFETY_NET_MS`], and an eventfd lets
+//! [`Interrupter::interrupt`] end its wait at once.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::buffer::LineBuffer;
-use super::{Interrupter, LineSource};
+use super::{block_on, Interrupter, LineSource, Progress, Readiness};
 
 /// Polling interval when there is no inotify.
 const POLL_MS: i32 = 50;
@@ -34,6 +38,11 @@ pub struct TailSource {
     /// Bytes of `file` read so far, to notice truncation.
     offset: u64,
     buf: LineBuffer,
+    /// Where the line of the last `advance` lies in `buf`.
+    current: Range<usize>,
+    /// The last `advance` was pending: change notifications seen since are stale once
+    /// the file is read again, so they are discarded first.
+    woken: bool,
     waiter: wait::Waiter,
     interrupter: Interrupter,
 }
@@ -64,6 +73,8 @@ impl TailSource {
             identity: identity(&meta),
             offset: start,
             buf: LineBuffer::new(),
+            current: 0..0,
+            woken: true,
             waiter,
             interrupter,
         })
@@ -104,33 +115,7 @@ impl TailSource {
 
 impl LineSource for TailSource {
     fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
-        loop {
-            if self.interrupter.fired() {
-                self.close();
-            }
-            let Some(file) = self.file.as_mut() else {
-                return Ok(None);
-            };
-            if self.buf.has_line() {
-                return Ok(self.buf.take_line());
-            }
-            match self.buf.fill(file) {
-                Ok(0) => {}
-                Ok(n) => {
-                    self.offset += n as u64;
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let message = format!("tail-file read error: {}: {e}", self.path.display());
-                    self.close();
-                    return Err(message);
-                }
-            }
-            if !self.follow_path() {
-                self.waiter.wait();
-            }
-        }
+        block_on(self)
     }
 
     fn ready(&self) -> bool {
@@ -145,6 +130,58 @@ impl LineSource for TailSource {
 
     fn interrupter(&self) -> Option<Interrupter> {
         Some(self.interrupter.clone())
+    }
+
+    fn readiness(&self) -> Readiness {
+        match self.file {
+            Some(_) => self.waiter.readiness(),
+            None => Readiness::Always,
+        }
+    }
+
+    fn advance(&mut self) -> Progress {
+        loop {
+            if self.interrupter.fired() {
+                self.close();
+            }
+            let Some(file) = self.file.as_mut() else {
+                return Progress::End;
+            };
+            if let Some(range) = self.buf.take_line_range() {
+                self.current = range;
+                return Progress::Line;
+            }
+            if self.woken {
+                // Before reading, so a change after the read is still reported.
+                self.waiter.discard_events();
+                self.woken = false;
+            }
+            match self.buf.fill(file) {
+                Ok(0) => {}
+                Ok(n) => {
+                    self.offset += n as u64;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let message = format!("tail-file read error: {}: {e}", self.path.display());
+                    self.close();
+                    return Progress::Failed(message);
+                }
+            }
+            if !self.follow_path() {
+                self.woken = true;
+                return Progress::Pending;
+            }
+        }
+    }
+
+    fn line(&self) -> &[u8] {
+        self.buf.slice(self.current.clone())
+    }
+
+    fn wait(&mut self) {
+        self.waiter.wait();
     }
 }
 
@@ -194,7 +231,7 @@ mod wait {
     use std::path::Path;
     use std::sync::{Arc, Mutex};
 
-    use super::{Interrupter, POLL_MS, SAFETY_NET_MS};
+    use super::{Interrupter, Readiness, POLL_MS, SAFETY_NET_MS};
 
     pub struct Waiter {
         /// `None` when inotify could not be set up: poll instead.
@@ -260,6 +297,20 @@ mod wait {
             }
         }
 
+        /// The inotify descriptor, or a poll interval without one.
+        pub fn readiness(&self) -> Readiness {
+            match &self.inotify {
+                Some(fd) => Readiness::Fd(fd.as_raw_fd()),
+                None => Readiness::After(std::time::Duration::from_millis(POLL_MS as u64)),
+            }
+        }
+
+        pub fn discard_events(&self) {
+            if let Some(fd) = &self.inotify {
+                drain(fd.as_raw_fd());
+            }
+        }
+
         pub fn close(&mut self) {
             self.inotify = None;
             *self.wake.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -304,8 +355,9 @@ mod wait {
     //! Waiting by polling: no inotify here.
 
     use std::path::Path;
+    use std::time::Duration;
 
-    use super::{Interrupter, POLL_MS};
+    use super::{Interrupter, Readiness, POLL_MS};
 
     pub struct Waiter;
 
@@ -316,8 +368,14 @@ mod wait {
         }
 
         pub fn wait(&mut self) {
-            std::thread::sleep(std::time::Duration::from_millis(POLL_MS as u64));
+            std::thread::sleep(Duration::from_millis(POLL_MS as u64));
         }
+
+        pub fn readiness(&self) -> Readiness {
+            Readiness::After(Duration::from_millis(POLL_MS as u64))
+        }
+
+        pub fn discard_events(&self) {}
 
         pub fn close(&mut self) {}
     }

@@ -1,0 +1,39 @@
+//! A wake-up descriptor: one thread signals, another waits for it with `poll` or
+//! epoll. Sources that are fed by a thread (the stdin hub, a pumped blocking source)
+//! use one as their [`super::Readiness`] descriptor.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub struct Notify(OwnedFd);
+
+impl Notify {
+    pub fn new() -> io::Result<Notify> {
+        // SAFETY: eventfd takes no pointers and returns a new descriptor or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just created and is owned by nobody else.
+        Ok(Notify(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Make the descriptor readable (until [`Notify::reset`]).
+    pub fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd. A full counter
+        // (EAGAIN) still leaves it readable, which is all a signal means.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Make the descriptor unreadable again; call before re-checking what it guards.
+    pub fn reset(&self) {
+        let mut count: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; EAGAIN when not signalled.
+        unsafe { libc::read(self.0.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
