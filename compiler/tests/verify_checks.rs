@@ -92,6 +92,26 @@ fn unknown_types_in_signatures_and_constructors() {
 }
 
 #[test]
+fn the_built_in_response_record() {
+    ok("h r:_>rsp;rsp status:200 body:\"hi\"");
+    ok("h r:_>_;rsp status:200 body:(get-stream \"http://x/\") headers:mmap");
+    assert_eq!(error_codes("h r:_>_;rsp body:\"hi\""), ["ILO-T014"]);
+    assert_eq!(error_codes("h r:_>_;rsp status:\"x\" body:1"), ["ILO-T015"]);
+    assert_eq!(
+        error_codes("h r:_>_;rsp status:1 body:1 headers:5"),
+        ["ILO-T015"]
+    );
+    // A declaration of the name wins: its fields, all required.
+    ok("type rsp{code:n}\nh r:_>_;rsp code:1");
+    assert_eq!(
+        error_codes("type rsp{status:n;body:t;headers:M t t}\nh r:_>_;rsp status:1 body:\"\""),
+        ["ILO-T014"]
+    );
+    // So does a function of that name.
+    ok("rsp x:n>n;x\nh r:_>n;rsp 1");
+}
+
+#[test]
 fn record_fields() {
     let pt = "type pt{x:n;y:n}\n";
     let d = first_error(&format!("{pt}f p:pt>n;p.z"));

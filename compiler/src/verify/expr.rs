@@ -337,7 +337,9 @@ impl FnChecker<'_> {
         };
         self.check_field_values(&ty.name, declared, fields);
         for (field, _) in declared {
-            if !fields.iter().any(|(f, _)| &f.name == field) {
+            if !fields.iter().any(|(f, _)| &f.name == field)
+                && !self.globals.may_omit(&ty.name, field)
+            {
                 self.error(
                     codes::MISSING_FIELD,
                     format!("missing field '{field}' in '{}'", ty.name),

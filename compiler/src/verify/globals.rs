@@ -11,7 +11,7 @@ use crate::builtin_sigs::{self, Sig};
 use crate::diag::{did_you_mean, Diagnostic, Label};
 use crate::span::Span;
 
-use super::codes;
+use super::{codes, prelude};
 
 /// A user function's signature.
 pub struct FnInfo {
@@ -27,6 +27,8 @@ pub struct Globals {
     pub record_order: Vec<String>,
     /// Every field name of every record type: `xs.i` stays a field access for these.
     field_names: HashSet<String>,
+    /// Whether `rsp` is the prelude's response record (no declaration claimed the name).
+    prelude_response: bool,
 }
 
 impl Globals {
@@ -37,6 +39,7 @@ impl Globals {
             records: HashMap::new(),
             record_order: Vec::new(),
             field_names: HashSet::new(),
+            prelude_response: false,
         };
         let mut first_span: HashMap<String, Span> = HashMap::new();
         let mut claim = |name: &str, span: Span, diags: &mut Vec<Diagnostic>| -> bool {
@@ -96,6 +99,9 @@ impl Globals {
                 Decl::Use(_) => {}
             }
         }
+        if !first_span.contains_key(prelude::RESPONSE) {
+            globals.add_prelude_response();
+        }
         for decl in &program.decls {
             match decl {
                 Decl::Func(f) => {
@@ -115,6 +121,23 @@ impl Globals {
             }
         }
         globals
+    }
+
+    fn add_prelude_response(&mut self) {
+        // Its field names stay out of `field_names`: a program that indexes a list
+        // with a local called `body` or `status` (`xs.body`) keeps doing so.
+        let fields = prelude::response_fields();
+        self.records.insert(prelude::RESPONSE.to_string(), fields);
+        self.record_order.push(prelude::RESPONSE.to_string());
+        self.prelude_response = true;
+    }
+
+    /// May a construction of `record` leave `field` out? Only the prelude's optional
+    /// response fields; every field of a declared record must be given.
+    pub fn may_omit(&self, record: &str, field: &str) -> bool {
+        self.prelude_response
+            && record == prelude::RESPONSE
+            && prelude::RESPONSE_OPTIONAL.contains(&field)
     }
 
     /// Report record names in a written type that are not declared.

@@ -14,6 +14,7 @@ mod check;
 pub mod codes;
 mod expr;
 mod globals;
+mod prelude;
 mod scope;
 pub mod types;
 

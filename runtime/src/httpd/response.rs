@@ -7,6 +7,8 @@
 //! - `~v` (an Ok result) is treated as `v`; `^e` (an Err result) answers 500 with `e`
 //!   as text, so a handler can let an error value escape and still get a readable
 //!   answer;
+//! - the same holds for a Result in a record's `body`, except that `^e` there answers
+//!   502: the body was to come from elsewhere (typically `get-stream`) and did not;
 //! - any other value is rendered as JSON.
 //!
 //! Body shapes: text, list of texts (chunked, one chunk per element), a lazy line
@@ -69,14 +71,23 @@ pub fn interpret(value: Value) -> Result<Response, String> {
     };
     let status = status_code(status)?;
     let extra = match field("headers") {
-        Some(h) => Some(header_pairs(h)?),
-        None => None,
+        Some(h) if !h.is_nil() => Some(header_pairs(h)?),
+        _ => None,
     };
-    let body = match body.as_func() {
+    let mut body = match body.as_func() {
         Some(f) if f.arity == 0 => crate::func::call_value(body, &[])
             .map_err(|e| format!("response body function failed: {}", crate::func::resolve(e)))?,
         _ => body.clone(),
     };
+    // A Result body (`body:(get-stream url)`) is what a Result at top level is: `~v`
+    // is answered as `v`; `^e` means the body could not be had from where it comes
+    // from, so the promised status cannot stand: 502, the gateway's answer.
+    while let Some(result) = body.as_result() {
+        match result {
+            Ok(inner) => body = inner.clone(),
+            Err(e) => return Ok(Response::plain(502, &e.to_string())),
+        }
+    }
     let (content_type, body) = body_shape(body);
     Ok(with_headers(status, content_type, extra, body))
 }
@@ -228,6 +239,33 @@ mod tests {
         let err = interpret(Value::err(Value::text("boom"))).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(err.status, 500);
         assert!(matches!(err.body, Body::Bytes(ref b) if b == b"boom"));
+    }
+
+    #[test]
+    fn a_result_body_is_unwrapped_or_answered_502() {
+        let ok = response(Value::num(201.0), Value::ok(Value::text("x")), None);
+        let r = interpret(ok).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status, 201);
+        assert!(matches!(r.body, Body::Text(ref v) if v.as_text() == Some("x")));
+        let lines = Value::ok(Value::list(vec![Value::text("a\n"), Value::text("b\n")]));
+        let r =
+            interpret(response(Value::num(200.0), lines, None)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(r.body, Body::List(_)));
+        let failed = response(Value::num(200.0), Value::err(Value::text("refused")), None);
+        let r = interpret(failed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status, 502);
+        assert!(matches!(r.body, Body::Bytes(ref b) if b == b"refused"));
+    }
+
+    #[test]
+    fn nil_headers_are_no_headers() {
+        let r = interpret(response(
+            Value::num(200.0),
+            Value::text(""),
+            Some(Value::NIL),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.headers.len(), 1);
     }
 
     #[test]
