@@ -70,9 +70,19 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "HOSTS", require_equals = true)]
     pub allow_net: Option<String>,
 
-    /// Only let file sources read below these paths (comma-separated)
+    /// Only let file builtins and sources read below these paths (comma-separated;
+    /// symlinks and `..` are resolved before the check)
     #[arg(long, global = true, value_name = "PATHS", require_equals = true)]
     pub allow_read: Option<String>,
+
+    /// Only let `wr` and `wrl` write below these paths (comma-separated, resolved
+    /// like --allow-read)
+    #[arg(long, global = true, value_name = "PATHS", require_equals = true)]
+    pub allow_write: Option<String>,
+
+    /// Only let `env` read these variables (comma-separated names)
+    #[arg(long, global = true, value_name = "NAMES", require_equals = true)]
+    pub allow_env: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -18,6 +18,8 @@ fn main() -> ExitCode {
     let reporter = Reporter::from_opts(&cli.opts);
     ilo_runtime::caps::set_allow_net(cli::allow_list(&cli.opts.allow_net));
     ilo_runtime::caps::set_allow_read(cli::allow_list(&cli.opts.allow_read));
+    ilo_runtime::caps::set_allow_write(cli::allow_list(&cli.opts.allow_write));
+    ilo_runtime::caps::set_allow_env(cli::allow_list(&cli.opts.allow_env));
 
     match cli.command {
         Some(Command::Help { topic }) => help::help(topic.as_deref(), &reporter),

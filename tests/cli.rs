@@ -1275,3 +1275,34 @@ fn allow_read_restricts_the_file_builtins_too() {
     assert!(stderr(&o).starts_with('^'), "{}", stderr(&o));
     assert!(stderr(&o).contains("--allow-read"), "{}", stderr(&o));
 }
+
+#[test]
+fn allow_write_and_allow_env_restrict_wr_and_env() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |flag: &str, program: &str| {
+        ilo()
+            .current_dir(dir.path())
+            .env("ILO_TEST_VAR", "value")
+            .arg(flag)
+            .arg(program)
+            .output()
+            .expect("spawn ilo")
+    };
+    let write = r#"f>R t t;wr "out.txt" "hi""#;
+    let o = run("--allow-write=elsewhere", write);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--allow-write"), "{}", stderr(&o));
+    assert!(!dir.path().join("out.txt").exists());
+    let o = run("--allow-write=.", write);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "out.txt\n")
+    );
+
+    let env = r#"f>R t t;env "ILO_TEST_VAR""#;
+    let o = run("--allow-env=ILO_TEST_VAR", env);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "value\n"));
+    let o = run("--allow-env=", env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--allow-env"), "{}", stderr(&o));
+}

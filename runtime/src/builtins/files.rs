@@ -9,6 +9,7 @@
 
 mod csv;
 
+use std::io::{Read, Write};
 use std::path::Path;
 
 use super::convert::{list_arg, text_arg};
@@ -178,15 +179,21 @@ fn wrl(args: &[Value]) -> RtResult {
 
 /// Every file read passes the `--allow-read` gate first, like the file line sources.
 fn read_file(path: &str) -> Result<String, String> {
-    crate::caps::check_read(path)?;
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+    let mut file = crate::caps::open_read(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    Ok(text)
 }
 
-/// Write and answer `Ok(path)` (sharing the caller's path value) or `Err(message)`.
+/// Write (through the `--allow-write` gate) and answer `Ok(path)` (sharing the
+/// caller's path value) or `Err(message)`.
 fn write_file(path: &str, path_value: &Value, contents: &str) -> Value {
-    match std::fs::write(path, contents) {
+    let written = crate::caps::open_write(path)
+        .map_err(|e| e.to_string())
+        .and_then(|mut f| f.write_all(contents.as_bytes()).map_err(|e| e.to_string()));
+    match written {
         Ok(()) => Value::ok(path_value.clone()),
-        Err(e) => err_text(e.to_string()),
+        Err(e) => err_text(e),
     }
 }
 

@@ -29,9 +29,12 @@ pub const TABLE: &[BuiltinDef] = &[
 ];
 
 /// `env key` → `R t t`. A value that is not valid UTF-8 is read lossily rather than
-/// reported as missing.
+/// reported as missing; a name outside `--allow-env` is an `Err` naming the flag.
 fn env(args: &[Value]) -> RtResult {
     let key = text_arg("env", &args[0])?;
+    if let Err(denied) = crate::caps::check_env(key) {
+        return Ok(Value::err(Value::text(denied)));
+    }
     // `var_os` panics on keys containing '=' or NUL; such a variable cannot exist.
     let found = if key.is_empty() || key.contains(['=', '\0']) {
         None

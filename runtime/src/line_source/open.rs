@@ -3,14 +3,11 @@
 //! These are what the `sources` builtins call; they are public so the server and tests
 //! can open sources without going through the builtin table.
 
-use std::fs::File;
-use std::path::Path;
-
 use super::reader::ReaderSource;
 use super::stdin::StdinSource;
 use super::tail::TailSource;
 use super::Interrupter;
-use crate::caps;
+use crate::caps::{self, OpenError};
 use crate::http_client::{self, Request};
 use crate::value::Value;
 
@@ -30,8 +27,7 @@ pub fn http(req: &Request) -> Result<Value, String> {
 
 /// A file's lines, read lazily to its end.
 pub fn file(path: &str) -> Result<Value, String> {
-    caps::check_read(path)?;
-    let file = File::open(path).map_err(|e| format!("cannot open '{path}': {e}"))?;
+    let file = caps::open_read(path).map_err(|e| cannot_open(path, e))?;
     let source = ReaderSource::new(file, format!("read error: {path}: "));
     Ok(Value::source(Box::new(source)))
 }
@@ -43,8 +39,15 @@ pub fn stdin() -> Value {
 
 /// Follow `path` like `tail -F`, first yielding its last `last` lines if given.
 pub fn tail(path: &str, last: Option<usize>) -> Result<Value, String> {
-    caps::check_read(path)?;
-    let source = TailSource::open(Path::new(path), last)
-        .map_err(|e| format!("cannot open '{path}': {e}"))?;
+    let resolved = caps::resolve_read(path).map_err(|e| cannot_open(path, e))?;
+    let source =
+        TailSource::open(&resolved, last).map_err(|e| cannot_open(path, OpenError::Io(e)))?;
     Ok(Value::source(Box::new(source)))
+}
+
+fn cannot_open(path: &str, e: OpenError) -> String {
+    match e {
+        OpenError::Denied(message) => message,
+        OpenError::Io(e) => format!("cannot open '{path}': {e}"),
+    }
 }

@@ -17,9 +17,10 @@ pub const EXIT_PROGRAM_ERROR: u8 = 1;
 /// Exit code of a command-line usage error (and, in `ilo`, of a compile error).
 pub const EXIT_USAGE_ERROR: u8 = 2;
 
-/// Run `program` with the command-line `args` (function name first, optionally).
-/// Returns the process exit code.
+/// Run `program` with the command-line `args` (capability flags, then the function
+/// name, optionally, then its arguments). Returns the process exit code.
 pub fn run(program: &Program, args: &[String], format: DiagFormat) -> u8 {
+    let args = crate::caps::apply_leading_flags(args);
     let desc = &program.description;
     let (index, rest) = match args::select(desc, args) {
         Ok(x) => x,

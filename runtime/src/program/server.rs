@@ -76,11 +76,12 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             "--workers" => config.workers = parse_num::<usize>(&value()?, flag)?.max(1),
             "--max-body" => config.max_body = parse_num(&value()?, flag)?,
             // Capabilities are process-wide, as for `ilo httpd --allow-net=…`.
-            "--allow-net" => caps::set_allow_net(Some(caps::split_list(&value()?))),
-            "--allow-read" => caps::set_allow_read(Some(caps::split_list(&value()?))),
+            f if caps::FLAGS.contains(&f) => {
+                caps::apply_flag(f, &value()?);
+            }
             _ => {
                 return Err(format!(
-                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS)"
+                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES)"
                 ))
             }
         }

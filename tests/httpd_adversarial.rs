@@ -1,0 +1,238 @@
+//! `ilo httpd` under attack: handlers and requests written to break the server, its
+//! sandbox or its resources, each through the real binary over real sockets.
+//!
+//! One server runs every attack in turn ([`ATTACKS`]), started with every limit and
+//! capability flag the attacks probe. After each attack the process must still be
+//! alive and answering; after all of them its resident memory and open descriptors
+//! must be back near where they were before the first one.
+//!
+//! To add an attack: write `fn name(t: &Target)`, add any route it needs to
+//! [`HANDLER`] and put it in [`ATTACKS`]. Attacks owned elsewhere that are still to
+//! come (kept here so the list stays complete):
+//! - slow request bodies (thousands of connections sending part of a body, then
+//!   nothing) must not stall other requests or cost a thread each;
+//! - strict HTTP: a missing or doubled `Host`, `Content-Length: +5`, a doubled
+//!   `chunked`, a non-UTF-8 body;
+//! - a stalled upstream or a quiet `tail-file` with the client gone must be closed
+//!   within a second.
+
+#[path = "support/httpd.rs"]
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{ilo, Server};
+
+/// The handler every attack talks to: one route per kind of attack. The query is
+/// the raw argument (a path, a variable name, a number).
+const HANDLER: &str = r#"
+type res{status:n;headers:M t t;body:_}
+
+handler req:_>_;
+  p=req.path
+  q=req.query
+  =p "/rd" rd q
+  =p "/rdl" rdl q
+  =p "/for-line" for-line q
+  =p "/tail" tail-file q
+  =p "/wr" wr q "written by a handler"
+  =p "/env" env q
+  "ok"
+"#;
+
+/// What an attack gets: the running server and the directories around it.
+pub struct Target {
+    server: Server,
+    /// The only directory the server may read and write.
+    allowed: PathBuf,
+    /// A directory beside it that holds a secret.
+    outside: PathBuf,
+}
+
+const SECRET: &str = "TOP-SECRET-CONTENTS";
+
+type Attack = fn(&Target);
+
+const ATTACKS: &[(&str, Attack)] = &[
+    (
+        "symlinked files and directories cannot be read",
+        read_escapes,
+    ),
+    ("writes stay inside --allow-write", write_escapes),
+    ("env sees only --allow-env names", env_escapes),
+];
+
+#[test]
+fn the_server_survives_every_attack_and_returns_to_baseline() {
+    let target = start();
+    // Warm up every route once, so the baseline includes what serving costs anyway.
+    for _ in 0..3 {
+        assert_eq!(target.server.get("/").status, 200);
+        target.server.get(&format!("/rd?{}", target.file("ok.txt")));
+    }
+    let baseline = Usage::of(&target.server);
+    for (name, attack) in ATTACKS {
+        eprintln!("attack: {name}");
+        attack(&target);
+        let r = target.server.get("/");
+        assert_eq!(
+            (r.status, r.text()),
+            (200, "ok".to_string()),
+            "after: {name}"
+        );
+    }
+    let settled = Usage::settle(&target.server, &baseline, Duration::from_secs(10));
+    assert!(
+        settled.fds <= baseline.fds + 2,
+        "descriptors: {} before the attacks, {} after",
+        baseline.fds,
+        settled.fds
+    );
+    assert!(
+        settled.rss_kib <= baseline.rss_kib + 64 * 1024,
+        "resident memory: {} KiB before the attacks, {} KiB after",
+        baseline.rss_kib,
+        settled.rss_kib
+    );
+}
+
+fn start() -> Target {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The directory is kept for the whole test run: the server outlives this frame.
+    let root = dir.keep();
+    let allowed = root.join("allowed");
+    let outside = root.join("outside");
+    fs::create_dir_all(&allowed).expect("mkdir allowed");
+    fs::create_dir_all(&outside).expect("mkdir outside");
+    fs::write(allowed.join("ok.txt"), "inside").expect("write ok.txt");
+    fs::write(outside.join("secret.txt"), SECRET).expect("write secret");
+    let handler = root.join("handler.ilo");
+    fs::write(&handler, HANDLER).expect("write handler");
+    let server = Server::start_with(
+        ilo()
+            .env("ILO_VISIBLE", "seen")
+            .env("ILO_HIDDEN", SECRET)
+            .arg(format!("--allow-read={}", allowed.display()))
+            .arg(format!("--allow-write={}", allowed.display()))
+            .arg("--allow-env=ILO_VISIBLE")
+            .args(["httpd", "--quiet", "--port", "0"])
+            .arg(&handler),
+    );
+    Target {
+        server,
+        allowed,
+        outside,
+    }
+}
+
+impl Target {
+    /// A path inside the allowed directory, as the handler's query.
+    fn file(&self, name: &str) -> String {
+        self.allowed.join(name).display().to_string()
+    }
+
+    /// `GET route?arg`: status and body.
+    fn ask(&self, route: &str, arg: &str) -> (u16, String) {
+        let r = self.server.get(&format!("{route}?{arg}"));
+        (r.status, r.text())
+    }
+
+    /// The request must be refused, and nothing of the secret may come back.
+    fn refused(&self, route: &str, arg: &str) {
+        let (status, body) = self.ask(route, arg);
+        assert_eq!(status, 500, "{route}?{arg} answered {status}: {body}");
+        assert!(!body.contains(SECRET), "{route}?{arg} leaked: {body}");
+    }
+}
+
+fn symlink(to: &Path, at: &Path) {
+    std::os::unix::fs::symlink(to, at).expect("symlink");
+}
+
+fn read_escapes(t: &Target) {
+    symlink(&t.outside.join("secret.txt"), &t.allowed.join("leak"));
+    symlink(&t.outside, &t.allowed.join("dirlink"));
+    let through_parent = format!("{}/../outside/secret.txt", t.allowed.display());
+    let escapes = [t.file("leak"), t.file("dirlink/secret.txt"), through_parent];
+    for path in &escapes {
+        for route in ["/rd", "/rdl", "/for-line", "/tail"] {
+            t.refused(route, path);
+        }
+        let (_, body) = t.ask("/rd", path);
+        assert!(body.contains("--allow-read"), "{path}: {body}");
+    }
+    // What is really inside stays readable, also through a symlink that stays inside.
+    symlink(&t.allowed.join("ok.txt"), &t.allowed.join("alias"));
+    assert_eq!(t.ask("/rd", &t.file("ok.txt")), (200, "inside".to_string()));
+    assert_eq!(t.ask("/rd", &t.file("alias")), (200, "inside".to_string()));
+}
+
+fn write_escapes(t: &Target) {
+    symlink(&t.outside.join("secret.txt"), &t.allowed.join("overwrite"));
+    symlink(&t.outside.join("planted.txt"), &t.allowed.join("dangling"));
+    symlink(&t.outside, &t.allowed.join("outdir"));
+    for path in [
+        t.file("overwrite"),
+        t.file("dangling"),
+        t.file("outdir/planted.txt"),
+        t.outside.join("planted.txt").display().to_string(),
+    ] {
+        t.refused("/wr", &path);
+    }
+    assert_eq!(
+        fs::read_to_string(t.outside.join("secret.txt")).expect("secret still there"),
+        SECRET
+    );
+    assert!(!t.outside.join("planted.txt").exists());
+    let (status, body) = t.ask("/wr", &t.file("new.txt"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        fs::read_to_string(t.allowed.join("new.txt")).expect("written inside"),
+        "written by a handler"
+    );
+}
+
+fn env_escapes(t: &Target) {
+    assert_eq!(t.ask("/env", "ILO_VISIBLE"), (200, "seen".to_string()));
+    t.refused("/env", "ILO_HIDDEN");
+    let (_, body) = t.ask("/env", "ILO_HIDDEN");
+    assert!(body.contains("--allow-env"), "{body}");
+}
+
+/// Resident memory and open descriptors of the server process.
+struct Usage {
+    rss_kib: u64,
+    fds: usize,
+}
+
+impl Usage {
+    fn of(server: &Server) -> Usage {
+        let pid = server.pid();
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        let rss_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS line");
+        let fds = fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("proc fd")
+            .count();
+        Usage { rss_kib, fds }
+    }
+
+    /// Wait (bounded) for the descriptors to come back down; the usage then.
+    fn settle(server: &Server, baseline: &Usage, within: Duration) -> Usage {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = Usage::of(server);
+            if now.fds <= baseline.fds + 2 || Instant::now() > deadline {
+                return now;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
