@@ -6,9 +6,10 @@
 //!   its own vectored write (size line, payload, tail: three iovecs, one syscall);
 //! - gathered `writev`: 64 lines framed into one iovec list, one syscall per batch
 //!   (the server's default gather limit);
-//! - the body writer: `body_writer::stream_source` over an in-memory source that
-//!   reports every line ready, so gathering, the batch copy and the end of the body
-//!   are all included.
+//! - the body stream: the server's `body_stream::BodyStream` state machine over an
+//!   in-memory source that always has its next line, so gathering, the copy into the
+//!   output buffer, non-blocking sends (waiting for room when the socket is full) and
+//!   the end of the body are all included.
 //!
 //! Each is measured over a TCP loopback pair (what the server writes to, with
 //! `TCP_NODELAY`) and a Unix socket pair (less kernel work per byte, so the
@@ -18,14 +19,17 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ilo_runtime::httpd::body_writer::{stream_source, write_all_vectored, Gather, StreamEnd};
+use ilo_runtime::httpd::body_stream::{BodyStream, StreamEnd, Want};
+use ilo_runtime::httpd::body_writer::{write_all_vectored, Gather};
 use ilo_runtime::httpd::framing::{line_size, push_end, push_line, Framing, SizeLine};
-use ilo_runtime::line_source::LineSource;
+use ilo_runtime::httpd::ServerStats;
+use ilo_runtime::line_source::{block_on, LineSource, Progress, Readiness};
+use ilo_runtime::value::Value;
 
 const RUNS: usize = 5;
 const LINE_PAYLOAD: usize = 65;
@@ -116,13 +120,14 @@ fn gathered<W: Write>(w: &mut W, lines: &[Vec<u8>]) -> io::Result<()> {
 }
 
 /// An in-memory source whose every line is already buffered.
-struct Preloaded<'a> {
-    lines: std::slice::Iter<'a, Vec<u8>>,
+struct Preloaded {
+    lines: std::slice::Iter<'static, Vec<u8>>,
+    current: &'static [u8],
 }
 
-impl LineSource for Preloaded<'static> {
+impl LineSource for Preloaded {
     fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
-        Ok(self.lines.next().map(Vec::as_slice))
+        block_on(self)
     }
     fn ready(&self) -> bool {
         self.lines.len() > 0
@@ -130,23 +135,57 @@ impl LineSource for Preloaded<'static> {
     fn close(&mut self) {
         self.lines = [].iter();
     }
+    fn readiness(&self) -> Readiness {
+        Readiness::Always
+    }
+    fn advance(&mut self) -> Progress {
+        match self.lines.next() {
+            Some(line) => {
+                self.current = line;
+                Progress::Line
+            }
+            None => Progress::End,
+        }
+    }
+    fn line(&self) -> &[u8] {
+        self.current
+    }
 }
 
-/// The server's own streaming loop over a source with every line ready.
-fn body_writer<W: Write>(w: &mut W, lines: &'static [Vec<u8>]) -> io::Result<()> {
-    let source: Mutex<Box<dyn LineSource>> = Mutex::new(Box::new(Preloaded {
+/// The server's stream state machine over a source with every line ready, driven as
+/// the event loop would: again at once after a yield, after `poll` when the socket
+/// is full.
+fn body_stream<W: Write + AsRawFd>(w: &mut W, lines: &'static [Vec<u8>]) -> io::Result<()> {
+    let source = Value::source(Box::new(Preloaded {
         lines: lines.iter(),
+        current: &[],
     }));
     let gather = Gather {
         max_lines: GATHER_LINES,
         max_bytes: 64 * 1024,
     };
-    let out = stream_source(w, HEAD, &source, Framing::Chunked, gather, &|| false);
-    match out.end {
-        StreamEnd::Complete => Ok(()),
-        StreamEnd::ClientGone(e) => Err(e),
-        StreamEnd::SourceFailed(m) => Err(io::Error::other(m)),
+    let mut stream = BodyStream::new(HEAD.to_vec(), source, Framing::Chunked, gather);
+    let stats = ServerStats::default();
+    let fd = w.as_raw_fd();
+    loop {
+        match stream.drive(fd, &stats) {
+            Want::Done(StreamEnd::Complete) => return Ok(()),
+            Want::Done(StreamEnd::ClientGone(e)) => return Err(e),
+            Want::Done(StreamEnd::SourceFailed(m)) => return Err(io::Error::other(m)),
+            Want::Writable => wait_writable(fd),
+            Want::Yield | Want::Source(_) => {}
+        }
     }
+}
+
+fn wait_writable(fd: std::os::fd::RawFd) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd in a local for the duration of the call.
+    unsafe { libc::poll(&mut pfd, 1, -1) };
 }
 
 /// The bytes a complete response occupies on the wire.
@@ -159,7 +198,7 @@ fn wire_bytes(lines: &[Vec<u8>]) -> u64 {
 }
 
 /// Time one write of all lines, including the reader having drained every byte.
-fn run_once<W: Write>(
+fn run_once<W: Write + AsRawFd>(
     pair: io::Result<Pair<W>>,
     lines: &'static [Vec<u8>],
     write: fn(&mut W, &'static [Vec<u8>]) -> io::Result<()>,
@@ -224,8 +263,8 @@ fn main() {
             measure(|| run_once(tcp_pair(), lines, gathered), count),
         ),
         (
-            "tcp  body writer (stream_source)",
-            measure(|| run_once(tcp_pair(), lines, body_writer), count),
+            "tcp  body stream (BodyStream)",
+            measure(|| run_once(tcp_pair(), lines, body_stream), count),
         ),
         (
             "unix per-line writev",
@@ -236,8 +275,8 @@ fn main() {
             measure(|| run_once(unix_pair(), lines, gathered), count),
         ),
         (
-            "unix body writer (stream_source)",
-            measure(|| run_once(unix_pair(), lines, body_writer), count),
+            "unix body stream (BodyStream)",
+            measure(|| run_once(unix_pair(), lines, body_stream), count),
         ),
     ];
     println!("{:<36} {:>14} {:>26}", "path", "lines/s", "min..max");
@@ -249,6 +288,6 @@ fn main() {
     }
     let ratio = |a: usize, b: usize| rows[a].1.median / rows[b].1.median;
     println!("tcp  gathered / per-line: {:.1}x", ratio(1, 0));
-    println!("tcp  body writer / gathered: {:.2}x", ratio(2, 1));
+    println!("tcp  body stream / gathered: {:.2}x", ratio(2, 1));
     println!("unix gathered / per-line: {:.1}x", ratio(4, 3));
 }

@@ -6,21 +6,24 @@
 //! buffer and are parsed once the response before them is written. Waiting for the
 //! *next* request is the event loop's job ([`super::event_loop`]); a body that is
 //! still arriving is read here, with the same bounded, shutdown-aware waits.
+//!
+//! A response whose body is a line source is not written here: its head and body
+//! become a [`Streaming`] that the event loop drives ([`super::body_stream`]), and
+//! [`finish_stream`] logs and closes it when it ends.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
-use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::access_log::AccessLog;
-use super::body_writer::{stream_source, write_bytes, write_list, Gather, StreamEnd};
+use super::body_stream::{BodyStream, StreamEnd};
+use super::body_writer::{write_bytes, write_list, Gather};
 use super::config::ServerConfig;
 use super::framing::Framing;
 use super::head::{forbids_body, render, Delimit, Persist};
 use super::input::Input;
-use super::process::peer_hung_up;
 use super::request::{parse_head, BodyLength, Reject, RequestHead};
 use super::request_body::{BodyError, BodySource};
 use super::response::{interpret, Body, Response};
@@ -65,19 +68,36 @@ pub enum Served {
     Closed,
     /// Kept alive: wait for more bytes. `requests` complete requests were answered.
     NeedMore { requests: usize },
+    /// The last request's body is a stream for the event loop to drive; the requests
+    /// before it were answered.
+    Streaming {
+        stream: Box<Streaming>,
+        requests: usize,
+    },
+}
+
+/// A streamed response in progress, with what its access log line needs at the end.
+pub struct Streaming {
+    pub body: BodyStream,
+    method: String,
+    path: String,
+    status: u16,
+    started: Instant,
+    /// The connection may serve another request after a complete body.
+    keep_alive: bool,
+}
+
+/// What to do after one exchange.
+enum Next {
+    Continue,
+    Close,
+    Stream(Box<Streaming>),
 }
 
 /// Serve every complete request already in `input`, in order (pipelining needs
 /// nothing more), and stop at the first incomplete head. Never panics outward: a
-/// panicking handler is answered with 500 inside [`exchange`]. `hand_off` is called
-/// before a response that may take indefinitely (a streamed body), so the caller can
-/// let another thread take over its other connections.
-pub fn serve_buffered(
-    stream: &TcpStream,
-    input: &mut Input,
-    shared: &Shared,
-    hand_off: &dyn Fn(),
-) -> Served {
+/// panicking handler is answered with 500 inside [`exchange`].
+pub fn serve_buffered(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Served {
     let mut requests = 0;
     loop {
         let head = match parse_head(input.available()) {
@@ -91,10 +111,11 @@ pub fn serve_buffered(
         };
         shared.stats.count_request();
         input.consume(head.len);
-        if !exchange(stream, input, shared, &head, hand_off) {
-            return Served::Closed;
+        match exchange(stream, input, shared, &head) {
+            Next::Continue => requests += 1,
+            Next::Close => return Served::Closed,
+            Next::Stream(stream) => return Served::Streaming { stream, requests },
         }
-        requests += 1;
     }
 }
 
@@ -104,14 +125,8 @@ pub fn reject_slow_head(stream: &TcpStream, shared: &Shared) {
     reject(stream, shared, 408, None, Instant::now());
 }
 
-/// Handle one request whose head has been consumed. Returns whether to keep going.
-fn exchange(
-    stream: &TcpStream,
-    input: &mut Input,
-    shared: &Shared,
-    head: &RequestHead,
-    hand_off: &dyn Fn(),
-) -> bool {
+/// Handle one request whose head has been consumed.
+fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &RequestHead) -> Next {
     let started = Instant::now();
     let cfg = &shared.config;
     let length = match head.body_length() {
@@ -122,7 +137,7 @@ fn exchange(
         Ok(l) => l,
         Err(Reject(status)) => {
             reject(stream, shared, status, Some(head), started);
-            return false;
+            return Next::Close;
         }
     };
     if length != BodyLength::None
@@ -135,7 +150,7 @@ fn exchange(
             stats: &shared.stats,
         };
         if out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return false;
+            return Next::Close;
         }
     }
     let body = BodySource {
@@ -150,20 +165,30 @@ fn exchange(
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             reject(stream, shared, 413, Some(head), started);
-            return false;
+            return Next::Close;
         }
         Err(BodyError::Malformed) => {
             reject(stream, shared, 400, Some(head), started);
-            return false;
+            return Next::Close;
         }
-        Err(BodyError::Read(_)) => return false,
+        Err(BodyError::Read(_)) => return Next::Close,
     };
     let request = head.to_value(body);
     // Nothing pipelined behind this request: hold no read buffer during the response.
     input.release_if_empty();
     let response = respond(shared, head, request);
     let keep_wanted = head.wants_keep_alive() && !shared.shutdown.is_requested();
-    let sent = send(stream, shared, head, response, keep_wanted, hand_off);
+    let sent = send(stream, shared, head, response, keep_wanted);
+    if let Some(body) = sent.stream {
+        return Next::Stream(Box::new(Streaming {
+            body,
+            method: head.method.clone(),
+            path: head.path.clone(),
+            status: sent.status,
+            started,
+            keep_alive: sent.keep_alive,
+        }));
+    }
     shared.log.request(
         &head.method,
         &head.path,
@@ -174,7 +199,48 @@ fn exchange(
     if !sent.keep_alive && !sent.broken {
         linger_close(stream);
     }
-    sent.keep_alive
+    if sent.keep_alive {
+        Next::Continue
+    } else {
+        Next::Close
+    }
+}
+
+/// A streamed body ended: log the request, release the source unless the body ended
+/// it, and close the connection unless it may serve another request. Returns whether
+/// it may.
+pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: StreamEnd) -> bool {
+    let Streaming {
+        body,
+        method,
+        path,
+        status,
+        started,
+        mut keep_alive,
+    } = done;
+    let body_bytes = body.body_bytes;
+    let source = body.into_source();
+    let broken = matches!(end, StreamEnd::ClientGone(_));
+    match end {
+        StreamEnd::Complete => {}
+        StreamEnd::ClientGone(_) => close_source(source),
+        StreamEnd::SourceFailed(message) => {
+            shared.log.problem(
+                &format!("{method} {path}"),
+                &format!("body source failed mid-stream, response cut short: {message}"),
+            );
+            close_source(source);
+            keep_alive = false;
+        }
+    }
+    shared
+        .log
+        .request(&method, &path, status, body_bytes, started.elapsed());
+    keep_alive = keep_alive && !broken && !shared.shutdown.is_requested();
+    if !keep_alive && !broken {
+        linger_close(stream);
+    }
+    keep_alive
 }
 
 /// Call the handler and interpret its value; every failure, a panic included,
@@ -207,6 +273,8 @@ struct Sent {
     keep_alive: bool,
     /// The socket failed; do not bother lingering on it.
     broken: bool,
+    /// A line-source body, not written yet: the event loop streams it.
+    stream: Option<BodyStream>,
 }
 
 fn send(
@@ -215,7 +283,6 @@ fn send(
     req: &RequestHead,
     response: Response,
     keep_wanted: bool,
-    hand_off: &dyn Fn(),
 ) -> Sent {
     let http10 = req.minor_version == 0;
     let status = response.status;
@@ -253,6 +320,7 @@ fn send(
         body_bytes: 0,
         keep_alive,
         broken: false,
+        stream: None,
     };
     let head_only = req.is_head() || delimit == Delimit::NoBody;
     let result = match response.body {
@@ -274,34 +342,12 @@ fn send(
         Body::List(v) => write_list(&mut out, &head, v.as_list().unwrap_or(&[]), framing)
             .map(|n| sent.body_bytes = n),
         Body::Source(v) => {
-            let Some(source) = v.as_source() else {
-                return sent;
-            };
             let gather = Gather {
                 max_lines: shared.config.gather_max_lines,
                 max_bytes: shared.config.gather_max_bytes,
             };
-            hand_off();
-            let fd = stream.as_raw_fd();
-            let hung_up = move || peer_hung_up(fd);
-            let streamed = stream_source(&mut out, &head, source, framing, gather, &hung_up);
-            sent.body_bytes = streamed.body_bytes;
-            match streamed.end {
-                StreamEnd::Complete => Ok(()),
-                StreamEnd::ClientGone(e) => {
-                    close_source(v);
-                    Err(e)
-                }
-                StreamEnd::SourceFailed(message) => {
-                    shared.log.problem(
-                        &format!("{} {}", req.method, req.path),
-                        &format!("body source failed mid-stream, response cut short: {message}"),
-                    );
-                    close_source(v);
-                    sent.keep_alive = false;
-                    Ok(())
-                }
-            }
+            sent.stream = Some(BodyStream::new(head, v, framing, gather));
+            return sent;
         }
     };
     if result.is_err() {

@@ -11,6 +11,31 @@ pub struct Epoll(OwnedFd);
 /// Readable, reported once until re-armed.
 const ONE_SHOT_READ: u32 = (libc::EPOLLIN | libc::EPOLLONESHOT) as u32;
 
+/// What a one-shot registration waits for. Hang-ups and errors are always reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Bytes to read (a request, a source's data).
+    Read,
+    /// Only the peer hanging up (a streaming response waiting on its source).
+    HangUp,
+    /// Room to write, or a hang-up (a streaming response with a full socket).
+    Write,
+}
+
+impl Interest {
+    fn events(self) -> u32 {
+        let bits = match self {
+            Interest::Read => libc::EPOLLIN,
+            Interest::HangUp => libc::EPOLLRDHUP,
+            Interest::Write => libc::EPOLLOUT | libc::EPOLLRDHUP,
+        };
+        (bits | libc::EPOLLONESHOT) as u32
+    }
+}
+
+/// The events that mean the peer hung up or the descriptor failed.
+pub const HUNG_UP: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+
 /// An empty event slot for [`Epoll::wait`] to fill.
 pub const NO_EVENT: libc::epoll_event = libc::epoll_event { events: 0, u64: 0 };
 
@@ -52,6 +77,16 @@ impl Epoll {
     /// Arm a registered connection for its next readiness report.
     pub fn rearm(&self, fd: RawFd, token: u64) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd, ONE_SHOT_READ, token)
+    }
+
+    /// Register (`new`) or re-arm `fd` for one report of `interest`.
+    pub fn arm(&self, fd: RawFd, token: u64, interest: Interest, new: bool) -> io::Result<()> {
+        let op = if new {
+            libc::EPOLL_CTL_ADD
+        } else {
+            libc::EPOLL_CTL_MOD
+        };
+        self.ctl(op, fd, interest.events(), token)
     }
 
     pub fn remove(&self, fd: RawFd) -> io::Result<()> {

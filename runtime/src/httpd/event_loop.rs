@@ -6,17 +6,26 @@
 //! response write, see [`connection::serve_buffered`]) and parks it again. A request
 //! therefore costs no thread switch.
 //!
-//! Handlers may be slow (`sleep`, `get`, a stream that lasts hours). The thread serving
-//! a connection stamps `busy_since`; a monitor thread checks the stamps every few
-//! milliseconds and, when one is older than [`SLOW_AFTER`], starts a replacement
-//! thread for that epoll set (like a Go runtime handing off a blocked P). The old
-//! thread finishes its connection as if it had a thread of its own, parks it again and
-//! exits. A streamed body hands off at once, without waiting for the monitor.
+//! A response whose body is a line source stays on the loop as a *stream*
+//! ([`super::body_stream`]): parked like a waiting connection, with its source's
+//! descriptor in the same epoll set (token with [`SOURCE`] set) and its socket armed
+//! for a hang-up (or for room to write, when the client reads slowly). Each report
+//! drives it one non-blocking step. So an open stream costs a table entry and its
+//! buffers, not a thread, and a quiet one costs nothing until something happens.
+//!
+//! Handlers may be slow (`sleep`, `get`). The thread serving a connection stamps
+//! `busy_since`; a monitor thread checks the stamps every few milliseconds and, when
+//! one is older than [`SLOW_AFTER`], starts a replacement thread for that epoll set
+//! (like a Go runtime handing off a blocked P). The old thread finishes its connection
+//! as if it had a thread of its own, parks it again and exits.
 //!
 //! Several threads may briefly wait on one set; one-shot arming keeps each connection
 //! with exactly one of them, and each wait takes a single report so none is left
-//! behind with a thread that turns slow. Tokens are never reused, so a report about a connection
-//! that was closed in the meantime finds nothing and is ignored.
+//! behind with a thread that turns slow. Tokens are never reused, so a report about a
+//! connection that was closed in the meantime finds nothing and is ignored. A stream
+//! has two descriptors armed; a report for one while another thread holds the stream
+//! finds nothing either, and is not lost: parking a stream re-arms both, and epoll
+//! reports a condition that still holds again.
 //!
 //! Deadlines (header timeout, idle timeout) of parked connections are checked every
 //! [`SCAN_EVERY_MS`]: a started head that did not complete is answered 408, an idle
@@ -25,17 +34,19 @@
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::connection::{self, Served, Shared};
-use super::epoll::{Epoll, NO_EVENT};
+use super::body_stream::{StreamEnd, Want};
+use super::connection::{self, Served, Shared, Streaming};
+use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
 use super::listener::{InFlight, InFlightGuard};
+use crate::line_source::Readiness;
 
 /// A loop thread inside one connection for longer than this gets replaced.
 const SLOW_AFTER: Duration = Duration::from_millis(10);
@@ -49,8 +60,25 @@ const ACCEPT_BATCH: usize = 64;
 const LISTENER: u64 = 0;
 const WAKE: u64 = 1;
 const FIRST_CONNECTION: u64 = 2;
+/// Set in the token of a stream's source descriptor (the rest is the connection's).
+const SOURCE: u64 = 1 << 62;
 
-/// A connection between requests.
+/// What a parked connection waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    /// Its next request (no stream).
+    Request,
+    /// Its stream's source descriptor (and watches the client for a hang-up).
+    Source,
+    /// Its stream's source after a delay, until the instant given.
+    Timer(Instant),
+    /// Room in its socket, since the instant given (the write timeout runs from it).
+    Writable(Instant),
+    /// Another turn: its stream has more ready but let other connections go first.
+    Turn,
+}
+
+/// A connection between requests, or streaming a body.
 struct Conn {
     stream: TcpStream,
     input: Input,
@@ -58,14 +86,25 @@ struct Conn {
     /// `None` while idle between requests.
     head_started: Option<Instant>,
     idle_since: Instant,
+    /// The body being streamed, if any.
+    body: Option<Box<Streaming>>,
+    waiting: Waiting,
+    /// The stream's source descriptor, once registered in the loop's epoll set.
+    source_fd: Option<RawFd>,
     _in_flight: InFlightGuard,
 }
 
 impl Conn {
-    fn deadline(&self, shared: &Shared) -> Instant {
-        match self.head_started {
-            Some(t) => t + shared.config.header_timeout,
-            None => self.idle_since + shared.config.idle_timeout,
+    /// When the loop must look at this connection even if nothing happens.
+    fn deadline(&self, shared: &Shared) -> Option<Instant> {
+        match self.waiting {
+            Waiting::Request => Some(match self.head_started {
+                Some(t) => t + shared.config.header_timeout,
+                None => self.idle_since + shared.config.idle_timeout,
+            }),
+            Waiting::Timer(at) => Some(at),
+            Waiting::Writable(since) => Some(since + shared.config.write_timeout),
+            Waiting::Source | Waiting::Turn => None,
         }
     }
 }
@@ -79,6 +118,8 @@ struct EventLoop {
     /// server's epoch, never 0); 0 while it waits.
     busy_since: AtomicU64,
     next_scan: AtomicU64,
+    /// Streams on this loop (parked or being driven), so shutdown can wait for them.
+    streams: AtomicUsize,
 }
 
 /// Every loop of one server and what they share.
@@ -110,6 +151,7 @@ impl Loops {
                 owner: AtomicU64::new(0),
                 busy_since: AtomicU64::new(0),
                 next_scan: AtomicU64::new(0),
+                streams: AtomicUsize::new(0),
             });
         }
         Ok(Arc::new(Loops {
@@ -147,12 +189,20 @@ impl Loops {
         let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
     }
 
-    /// Close every parked connection (on shutdown; busy ones close after their
-    /// response because nothing is parked once shutdown is requested).
+    /// Close every parked connection waiting for a request (on shutdown; busy ones
+    /// close after their response because nothing is parked once shutdown is
+    /// requested). Streams go on until they end or the shutdown deadline passes.
     pub fn close_parked(&self) {
         for lp in &self.loops {
             let drained: Vec<Conn> = match lp.parked.lock() {
-                Ok(mut parked) => parked.drain().map(|(_, c)| c).collect(),
+                Ok(mut parked) => {
+                    let idle: Vec<u64> = parked
+                        .iter()
+                        .filter(|(_, c)| c.body.is_none())
+                        .map(|(t, _)| *t)
+                        .collect();
+                    idle.iter().filter_map(|t| parked.remove(t)).collect()
+                }
                 Err(_) => Vec::new(),
             };
             drop(drained);
@@ -246,13 +296,21 @@ impl Loops {
                 }
             };
             if n > 0 {
+                let flags = events[0].events;
                 match events[0].u64 {
-                    WAKE => return,
+                    WAKE => {
+                        // Shutting down: streams in flight may finish; the wake pipe
+                        // stays readable, so stop watching it.
+                        let _ = lp.epoll.remove(self.shared.shutdown.wake_fd());
+                    }
                     LISTENER => self.accept_ready(),
-                    token => self.serve_ready(idx, generation, token),
+                    token => self.serve_ready(idx, generation, token, flags),
                 }
             }
-            self.expire_due(idx);
+            if self.shared.shutdown.is_requested() && lp.streams.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            self.expire_due(idx, generation);
         }
     }
 
@@ -298,6 +356,9 @@ impl Loops {
             input: Input::default(),
             head_started: Some(now),
             idle_since: now,
+            body: None,
+            waiting: Waiting::Request,
+            source_fd: None,
             _in_flight: self.in_flight.enter(),
         };
         let idx = self.next_loop.fetch_add(1, Ordering::Relaxed) % self.loops.len();
@@ -331,11 +392,31 @@ impl Loops {
         }
     }
 
-    /// A parked connection became readable: serve what it sent, inline.
-    fn serve_ready(self: &Arc<Self>, idx: usize, generation: u64, token: u64) {
-        let Some(mut conn) = self.parked(idx).and_then(|mut p| p.remove(&token)) else {
+    /// A report for a parked connection: serve what it sent, inline, or drive its
+    /// stream.
+    fn serve_ready(self: &Arc<Self>, idx: usize, generation: u64, token: u64, flags: u32) {
+        let Some(mut conn) = self
+            .parked(idx)
+            .and_then(|mut p| p.remove(&(token & !SOURCE)))
+        else {
             return;
         };
+        if conn.body.is_some() {
+            let from_client = token & SOURCE == 0;
+            if from_client && flags & HUNG_UP != 0 {
+                let gone = std::io::ErrorKind::ConnectionAborted.into();
+                self.end_stream(
+                    idx,
+                    generation,
+                    token & !SOURCE,
+                    conn,
+                    StreamEnd::ClientGone(gone),
+                );
+            } else {
+                self.drive(idx, generation, token & !SOURCE, conn);
+            }
+            return;
+        }
         match conn.input.read_now(&conn.stream) {
             Ok(0) => {}
             Ok(_) => {
@@ -343,35 +424,166 @@ impl Loops {
             }
             Err(_) => return,
         }
+        self.serve_conn(idx, generation, token, conn);
+    }
+
+    /// Serve the requests `conn` has buffered, then park it, start its stream, or
+    /// let it close.
+    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Conn) {
         if self.shared.shutdown.is_requested() {
             return;
         }
         let lp = &self.loops[idx];
         let stamp = self.now_nanos();
         lp.busy_since.store(stamp, Ordering::SeqCst);
-        let hand_off = || {
-            let _ = lp
-                .busy_since
-                .compare_exchange(stamp, 0, Ordering::SeqCst, Ordering::SeqCst);
-            self.take_over(idx, generation);
-        };
-        let served =
-            connection::serve_buffered(&conn.stream, &mut conn.input, &self.shared, &hand_off);
+        let served = connection::serve_buffered(&conn.stream, &mut conn.input, &self.shared);
         let _ = lp
             .busy_since
             .compare_exchange(stamp, 0, Ordering::SeqCst, Ordering::SeqCst);
-        if let Served::NeedMore { requests } = served {
-            if requests > 0 {
-                let now = Instant::now();
-                conn.head_started = (!conn.input.available().is_empty()).then_some(now);
-                conn.idle_since = now;
+        let requests = match &served {
+            Served::Closed => return,
+            Served::NeedMore { requests } | Served::Streaming { requests, .. } => *requests,
+        };
+        if requests > 0 {
+            let now = Instant::now();
+            conn.head_started = (!conn.input.available().is_empty()).then_some(now);
+            conn.idle_since = now;
+        }
+        match served {
+            Served::Streaming { stream, .. } => {
+                lp.streams.fetch_add(1, Ordering::SeqCst);
+                conn.body = Some(stream);
+                conn.waiting = Waiting::Source;
+                self.drive(idx, generation, token, conn);
             }
-            self.park(idx, token, conn, false);
+            _ => {
+                conn.waiting = Waiting::Request;
+                self.park(idx, token, conn, false);
+            }
         }
     }
 
-    /// Close parked connections whose deadline passed, at most every scan interval.
-    fn expire_due(&self, idx: usize) {
+    /// Drive a connection's stream one step and park it for what it waits on next.
+    fn drive(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Conn) {
+        let Some(streaming) = conn.body.as_mut() else {
+            return;
+        };
+        let want = streaming
+            .body
+            .drive(conn.stream.as_raw_fd(), &self.shared.stats);
+        conn.waiting = match want {
+            Want::Done(end) => return self.end_stream(idx, generation, token, conn, end),
+            Want::Writable => match conn.waiting {
+                Waiting::Writable(since) => Waiting::Writable(since),
+                _ => Waiting::Writable(Instant::now()),
+            },
+            Want::Yield | Want::Source(Readiness::Always) => Waiting::Turn,
+            Want::Source(Readiness::After(delay)) => Waiting::Timer(Instant::now() + delay),
+            Want::Source(Readiness::Fd(fd)) => {
+                if conn.source_fd != Some(fd) && !self.watch_source(idx, token, &mut conn, fd) {
+                    // Not watchable here (already watched by another stream of this
+                    // loop, or a kind epoll refuses): read it on a helper thread.
+                    if let Some(s) = conn.body.as_mut() {
+                        s.body.pump();
+                    }
+                    return self.drive(idx, generation, token, conn);
+                }
+                Waiting::Source
+            }
+            Want::Source(Readiness::Blocking) => {
+                if let Some(s) = conn.body.as_mut() {
+                    s.body.pump();
+                }
+                Waiting::Turn
+            }
+        };
+        self.park_stream(idx, token, conn);
+    }
+
+    /// Register a stream's source descriptor (disarmed until the stream parks).
+    fn watch_source(&self, idx: usize, token: u64, conn: &mut Conn, fd: RawFd) -> bool {
+        let epoll = &self.loops[idx].epoll;
+        if let Some(old) = conn.source_fd.take() {
+            let _ = epoll.remove(old);
+        }
+        if epoll.arm(fd, token | SOURCE, Interest::Read, true).is_err() {
+            return false;
+        }
+        conn.source_fd = Some(fd);
+        true
+    }
+
+    /// Park a stream and arm what it waits for: its socket for a hang-up or for room,
+    /// and its source's descriptor when it waits on the source.
+    fn park_stream(&self, idx: usize, token: u64, conn: Conn) {
+        let Some(mut parked) = self.parked(idx) else {
+            return;
+        };
+        let epoll = &self.loops[idx].epoll;
+        let fd = conn.stream.as_raw_fd();
+        let interest = match conn.waiting {
+            Waiting::Writable(_) | Waiting::Turn => Interest::Write,
+            _ => Interest::HangUp,
+        };
+        let source = match conn.waiting {
+            Waiting::Source => conn.source_fd,
+            _ => None,
+        };
+        parked.insert(token, conn);
+        let mut armed = epoll.arm(fd, token, interest, false);
+        if let (Ok(()), Some(sfd)) = (&armed, source) {
+            armed = epoll.arm(sfd, token | SOURCE, Interest::Read, false);
+        }
+        if let Err(e) = armed {
+            self.shared.log.problem("arming a stream", &e.to_string());
+            if let Some(conn) = parked.remove(&token) {
+                drop(parked);
+                let end = StreamEnd::SourceFailed(format!("cannot wait for the stream: {e}"));
+                self.finish(idx, conn, end);
+            }
+        }
+    }
+
+    /// A stream ended: release it, then serve what the connection sent meanwhile
+    /// (pipelined requests) if it stays open.
+    fn end_stream(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        conn: Conn,
+        end: StreamEnd,
+    ) {
+        if let Some(mut conn) = self.finish(idx, conn, end) {
+            conn.waiting = Waiting::Request;
+            if conn.input.available().is_empty() {
+                conn.head_started = None;
+                conn.idle_since = Instant::now();
+                self.park(idx, token, conn, false);
+            } else {
+                conn.head_started = Some(Instant::now());
+                self.serve_conn(idx, generation, token, conn);
+            }
+        }
+    }
+
+    /// Unregister and finish a connection's stream; the connection back if it stays
+    /// open.
+    fn finish(&self, idx: usize, mut conn: Conn, end: StreamEnd) -> Option<Conn> {
+        let lp = &self.loops[idx];
+        if let Some(fd) = conn.source_fd.take() {
+            // Before the source may close its descriptor (and the number be reused).
+            let _ = lp.epoll.remove(fd);
+        }
+        let streaming = conn.body.take()?;
+        lp.streams.fetch_sub(1, Ordering::SeqCst);
+        connection::finish_stream(&conn.stream, &self.shared, *streaming, end).then_some(conn)
+    }
+
+    /// Handle parked connections whose deadline passed, at most every scan interval:
+    /// a stalled head is answered 408, an idle connection closed, a stream whose
+    /// client stopped reading ended, a stream waiting for a delay driven.
+    fn expire_due(self: &Arc<Self>, idx: usize, generation: u64) {
         let lp = &self.loops[idx];
         let now_nanos = self.now_nanos();
         let due = lp.next_scan.load(Ordering::SeqCst);
@@ -385,20 +597,32 @@ impl Loops {
             return;
         }
         let now = Instant::now();
-        let expired: Vec<Conn> = match self.parked(idx) {
+        let expired: Vec<(u64, Conn)> = match self.parked(idx) {
             Some(mut parked) => {
                 let tokens: Vec<u64> = parked
                     .iter()
-                    .filter(|(_, c)| c.deadline(&self.shared) <= now)
+                    .filter(|(_, c)| c.deadline(&self.shared).is_some_and(|d| d <= now))
                     .map(|(t, _)| *t)
                     .collect();
-                tokens.iter().filter_map(|t| parked.remove(t)).collect()
+                tokens
+                    .iter()
+                    .filter_map(|t| parked.remove(t).map(|c| (*t, c)))
+                    .collect()
             }
             None => Vec::new(),
         };
-        for conn in expired {
-            if !conn.input.available().is_empty() {
-                connection::reject_slow_head(&conn.stream, &self.shared);
+        for (token, conn) in expired {
+            match conn.waiting {
+                Waiting::Request => {
+                    if !conn.input.available().is_empty() {
+                        connection::reject_slow_head(&conn.stream, &self.shared);
+                    }
+                }
+                Waiting::Writable(_) => {
+                    let end = StreamEnd::ClientGone(std::io::ErrorKind::TimedOut.into());
+                    self.finish(idx, conn, end);
+                }
+                _ => self.drive(idx, generation, token, conn),
             }
         }
     }

@@ -123,6 +123,26 @@ pub fn push_end(out: &mut Vec<IoSlice<'_>>, framing: Framing) {
     }
 }
 
+/// Append a source line's framing and bytes to an output buffer (for streamed bodies,
+/// whose lines must outlive the source's buffer while the socket is not writable).
+pub fn append_line(out: &mut Vec<u8>, framing: Framing, line: &[u8]) {
+    if framing == Framing::Chunked {
+        out.extend_from_slice(line_size(line).as_bytes());
+        out.extend_from_slice(line);
+        out.extend_from_slice(NEWLINE_CRLF);
+    } else {
+        out.extend_from_slice(line);
+        out.extend_from_slice(NEWLINE);
+    }
+}
+
+/// Append the end of a streamed body (nothing when the close ends it).
+pub fn append_end(out: &mut Vec<u8>, framing: Framing) {
+    if framing == Framing::Chunked {
+        out.extend_from_slice(LAST_CHUNK);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +185,22 @@ mod tests {
         let mut out = Vec::new();
         push_line(&mut out, Framing::Chunked, &size, b"");
         assert_eq!(concat(&out), b"1\r\n\n\r\n");
+    }
+
+    #[test]
+    fn appended_lines_match_their_iovecs() {
+        for framing in [Framing::Chunked, Framing::CloseDelimited] {
+            for line in [&b""[..], b"x", &[b'y'; 300]] {
+                let size = line_size(line);
+                let mut iov = Vec::new();
+                push_line(&mut iov, framing, &size, line);
+                push_end(&mut iov, framing);
+                let mut appended = Vec::new();
+                append_line(&mut appended, framing, line);
+                append_end(&mut appended, framing);
+                assert_eq!(appended, concat(&iov));
+            }
+        }
     }
 
     #[test]

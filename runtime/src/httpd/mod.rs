@@ -13,6 +13,7 @@
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`]: operations.
 
 pub mod access_log;
+pub mod body_stream;
 pub mod body_writer;
 pub mod config;
 pub mod connection;

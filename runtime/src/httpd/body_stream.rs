@@ -1,0 +1,287 @@
+//! A streamed body as a state machine the event loop drives: no thread per stream.
+//!
+//! [`BodyStream::drive`] is called when the stream was just started, when its source's
+//! descriptor became readable, or when its socket became writable again. It never
+//! blocks. It takes the lines the source has now (up to the gathering cap), frames
+//! them into one output buffer behind the head, and sends that with one
+//! non-blocking `send`. Then it says what it waits for:
+//!
+//! - the source has nothing now: everything taken is already on its way (the head
+//!   included), so a slow source costs no latency; wait for its [`Readiness`];
+//! - the socket took less than everything (`EAGAIN`): keep the rest, **stop pulling**
+//!   from the source and wait until the socket is writable. A client that reads slowly
+//!   therefore holds the server to one gathered batch (the cap, 64 KiB by default)
+//!   beyond the kernel's socket buffer, and the source is not drained meanwhile;
+//! - the source is always ready (a regular file) and the batch went out: yield, so
+//!   other connections on the loop get their turn, and continue when writable.
+//!
+//! Lines are copied once, into the output buffer: the source's own buffer moves on at
+//! its next `advance`, and a line may have to wait there for the socket. The bytes on
+//! the wire are the same as ever: one chunk per line, newline included, `0\r\n\r\n`
+//! only after a complete source.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::TryLockError;
+
+use super::body_writer::Gather;
+use super::framing::{append_end, append_line, Framing};
+use super::stats::ServerStats;
+use crate::line_source::pump::Pumped;
+use crate::line_source::{LineSource, Progress, Readiness};
+use crate::value::Value;
+
+/// How a streamed body ended.
+#[derive(Debug)]
+pub enum StreamEnd {
+    /// The source ended and the body was terminated properly.
+    Complete,
+    /// The client went away (a failed write, a hang-up, or no progress in time).
+    ClientGone(io::Error),
+    /// The source failed; the body was cut short without its terminating chunk.
+    SourceFailed(String),
+}
+
+/// What a stream waits for after [`BodyStream::drive`].
+#[derive(Debug)]
+pub enum Want {
+    /// The source: its descriptor, a delay, or (always ready) just another turn.
+    Source(Readiness),
+    /// The socket to take more (`EAGAIN`).
+    Writable,
+    /// The batch went out and more is ready: continue after other connections.
+    Yield,
+    Done(StreamEnd),
+}
+
+/// Batches sent in one `drive` before yielding to other connections.
+const BATCHES_PER_TURN: usize = 16;
+
+/// Where lines come from: the source value itself, or a helper thread reading it.
+enum Driver {
+    Direct(Value),
+    Pumped(Pumped),
+}
+
+impl Driver {
+    /// One non-blocking step; a line is handed to `take` while the source is locked.
+    /// `None` when the source is locked elsewhere (a helper thread of another response
+    /// sharing it may hold it for long): the caller must pump it too.
+    fn pull(&mut self, take: &mut dyn FnMut(&[u8])) -> Option<Progress> {
+        match self {
+            Driver::Direct(v) => {
+                let Some(cell) = v.as_source() else {
+                    return Some(Progress::End);
+                };
+                let mut src = match cell.try_lock() {
+                    Ok(src) => src,
+                    Err(TryLockError::WouldBlock) => return None,
+                    Err(TryLockError::Poisoned(_)) => {
+                        return Some(Progress::Failed(
+                            "line source poisoned by an earlier panic".into(),
+                        ))
+                    }
+                };
+                let progress = src.advance();
+                if progress == Progress::Line {
+                    take(src.line());
+                }
+                Some(progress)
+            }
+            Driver::Pumped(p) => {
+                let progress = p.advance();
+                if progress == Progress::Line {
+                    take(p.line());
+                }
+                Some(progress)
+            }
+        }
+    }
+
+    /// What the source waits on; `Blocking` also when it is locked elsewhere.
+    fn readiness(&self) -> Readiness {
+        match self {
+            Driver::Direct(v) => match v.as_source().map(|m| m.try_lock()) {
+                Some(Ok(src)) => src.readiness(),
+                Some(Err(TryLockError::Poisoned(p))) => p.into_inner().readiness(),
+                Some(Err(TryLockError::WouldBlock)) => Readiness::Blocking,
+                None => Readiness::Always,
+            },
+            Driver::Pumped(p) => p.readiness(),
+        }
+    }
+}
+
+pub struct BodyStream {
+    /// The body value, kept to close the source when the response lets it go.
+    source: Value,
+    driver: Driver,
+    framing: Framing,
+    gather: Gather,
+    /// Framed bytes not yet sent, from `sent` on (the head first).
+    out: Vec<u8>,
+    sent: usize,
+    /// Payload bytes taken from the source (newlines included).
+    pub body_bytes: u64,
+    /// How the source ended, once it has; the rest of `out` still goes first.
+    ended: Option<StreamEnd>,
+    /// The socket was full: send the rest before taking anything more.
+    blocked: bool,
+}
+
+impl BodyStream {
+    pub fn new(head: Vec<u8>, source: Value, framing: Framing, gather: Gather) -> BodyStream {
+        let mut stream = BodyStream {
+            driver: Driver::Direct(source.clone()),
+            source,
+            framing,
+            gather,
+            out: head,
+            sent: 0,
+            body_bytes: 0,
+            ended: None,
+            blocked: false,
+        };
+        if stream.driver.readiness() == Readiness::Blocking {
+            stream.pump();
+        }
+        stream
+    }
+
+    /// Read the source on a helper thread from now on (a blocking-only source, or one
+    /// whose descriptor the event loop cannot watch).
+    pub fn pump(&mut self) {
+        if let Driver::Direct(v) = &self.driver {
+            match Pumped::new(v.clone()) {
+                Some(p) => self.driver = Driver::Pumped(p),
+                None => {
+                    self.ended = Some(StreamEnd::SourceFailed(
+                        "cannot wait for this source".to_string(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// What the source waits for when it is pending.
+    pub fn readiness(&self) -> Readiness {
+        self.driver.readiness()
+    }
+
+    /// The body value (its source), once this stream has let go of it: the caller
+    /// closes it if nothing else holds it.
+    pub fn into_source(self) -> Value {
+        let BodyStream { source, driver, .. } = self;
+        drop(driver);
+        source
+    }
+
+    #[cfg(test)]
+    fn unsent(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Send what is pending, take what the source has, and say what to wait for.
+    pub fn drive(&mut self, fd: RawFd, stats: &ServerStats) -> Want {
+        for _ in 0..BATCHES_PER_TURN {
+            let pending = !self.blocked && self.ended.is_none() && self.take_lines();
+            match self.send_out(fd, stats) {
+                Ok(true) => self.blocked = false,
+                Ok(false) => {
+                    self.blocked = true;
+                    return Want::Writable;
+                }
+                Err(e) => return Want::Done(StreamEnd::ClientGone(e)),
+            }
+            if let Some(end) = self.ended.take() {
+                return Want::Done(end);
+            }
+            if pending {
+                return Want::Source(self.driver.readiness());
+            }
+        }
+        Want::Yield
+    }
+
+    /// Take lines until the source is pending (returns true), ends, fails, or the
+    /// batch is full.
+    fn take_lines(&mut self) -> bool {
+        if self.sent > 0 {
+            self.out.drain(..self.sent);
+            self.sent = 0;
+        }
+        let framing = self.framing;
+        let mut lines = 0;
+        while lines < self.gather.max_lines && self.out.len() < self.gather.max_bytes {
+            let out = &mut self.out;
+            let mut bytes = 0;
+            let progress = self.driver.pull(&mut |line| {
+                bytes = line.len() as u64 + 1;
+                append_line(out, framing, line);
+            });
+            let Some(progress) = progress else {
+                self.pump();
+                if self.ended.is_some() {
+                    return false;
+                }
+                continue;
+            };
+            match progress {
+                Progress::Line => {
+                    lines += 1;
+                    self.body_bytes += bytes;
+                }
+                Progress::Pending => return true,
+                Progress::End => {
+                    append_end(&mut self.out, framing);
+                    self.ended = Some(StreamEnd::Complete);
+                    return false;
+                }
+                Progress::Failed(message) => {
+                    self.ended = Some(StreamEnd::SourceFailed(message));
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    /// Send the unsent bytes without blocking: `Ok(true)` when all went, `Ok(false)`
+    /// when the socket is full.
+    fn send_out(&mut self, fd: RawFd, stats: &ServerStats) -> io::Result<bool> {
+        while self.sent < self.out.len() {
+            let rest = &self.out[self.sent..];
+            stats.count_write();
+            // SAFETY: sends from a live slice of `rest.len()` bytes on a socket the
+            // connection owns; MSG_NOSIGNAL turns a closed peer into EPIPE.
+            let n = unsafe {
+                libc::send(
+                    fd,
+                    rest.as_ptr().cast(),
+                    rest.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::WouldBlock => return Ok(false),
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Err(e),
+                }
+            }
+            self.sent += n as usize;
+        }
+        if self.out.capacity() > 2 * self.gather.max_bytes.max(4096) {
+            // A long line grew the buffer: do not keep that much per idle stream.
+            self.out = Vec::new();
+        } else {
+            self.out.clear();
+        }
+        self.sent = 0;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests;
