@@ -442,13 +442,18 @@ impl PartialEq for Value {
     }
 }
 
-/// Numbers print as the shortest text that reads back the same, with no `.0` on
-/// integers and no exponent (`1e21` prints as `1000000000000000000000`).
+/// Numbers print with no exponent: an integral number as its exact integer
+/// (`44999999767108864`, `1e21` as `1000000000000000000000`, `-0` as `0`), any other
+/// as the shortest text that reads back the same.
 pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
     if n.is_nan() {
         f.write_str("NaN")
     } else if n.is_infinite() {
         f.write_str(if n > 0.0 { "inf" } else { "-inf" })
+    } else if n == 0.0 {
+        f.write_str("0")
+    } else if n.fract() == 0.0 {
+        write!(f, "{n:.0}")
     } else {
         write!(f, "{n}")
     }
@@ -508,7 +513,7 @@ impl fmt::Display for Value {
             }
             Some(Obj::Ok(v)) => write!(f, "~{v}"),
             Some(Obj::Err(v)) => write!(f, "^{v}"),
-            Some(Obj::Func(func)) => write!(f, "<fn {}>", func.name),
+            Some(Obj::Func(func)) => write!(f, "<fn:{}>", func.name),
             Some(Obj::Source(_)) => f.write_str("<stream>"),
             None => f.write_str("<invalid>"),
         }
@@ -528,6 +533,11 @@ mod tests {
     #[test]
     fn numbers_roundtrip_and_display() {
         assert_eq!(Value::num(3.0).to_string(), "3");
+        assert_eq!(
+            Value::num(44999999767108864.0).to_string(),
+            "44999999767108864"
+        );
+        assert_eq!(Value::num(-0.0).to_string(), "0");
         assert_eq!(Value::num(0.1 * 3.0).to_string(), "0.30000000000000004");
         assert_eq!(Value::num(1e21).to_string(), "1000000000000000000000");
         assert_eq!(Value::num(1.0 / 0.0).to_string(), "inf");

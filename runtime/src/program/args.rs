@@ -7,9 +7,11 @@
 //! - with no such name, a main file declaring exactly one function runs it, and one
 //!   declaring several runs `main`;
 //! - arguments convert by parameter kind: `n` parses a number, `t` (and sum types)
-//!   pass the text through untouched, `b` takes `true`/`false`, `L T` splits a comma
-//!   list (optionally in brackets), `O T` also accepts `nil`, and `_` guesses (number,
-//!   then bool, then text).
+//!   take the text, `b` takes `true`/`false`, `L T` reads a comma list (optionally in
+//!   brackets, nested lists in brackets), `O T` also accepts `nil`, and `_` reads the
+//!   shape (a bracketed or comma list, a number, a bool, `nil`, else text);
+//! - a text written in double quotes loses them, alone or as a list element, as when
+//!   a shell passes `'"two words"'` through. Nothing inside is unescaped.
 
 use super::{Description, FunctionInfo, ParamKind};
 use crate::value::Value;
@@ -95,26 +97,18 @@ fn convert(kind: &ParamKind, type_text: &str, arg: &str) -> Result<Value, String
         ParamKind::Num => parse_num(arg)
             .map(Value::num)
             .ok_or_else(|| format!("expected a number, got '{arg}'")),
-        ParamKind::Text => Ok(Value::text(arg)),
+        ParamKind::Text => Ok(Value::text(unquote(arg))),
         ParamKind::Bool => {
             parse_bool(arg).ok_or_else(|| format!("expected true or false, got '{arg}'"))
         }
-        ParamKind::List(inner) => {
-            let body = arg
-                .strip_prefix('[')
-                .and_then(|a| a.strip_suffix(']'))
-                .unwrap_or(arg);
-            if body.trim().is_empty() {
-                return Ok(Value::list(Vec::new()));
-            }
-            body.split(',')
-                .map(|item| convert(inner, inner_text(type_text), item.trim()))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::list)
-        }
+        ParamKind::List(inner) => list_items(arg)
+            .into_iter()
+            .map(|item| convert(inner, inner_text(type_text), item))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::list),
         ParamKind::Opt(_) if arg == "nil" => Ok(Value::NIL),
         ParamKind::Opt(inner) => convert(inner, inner_text(type_text), arg),
-        ParamKind::Any => Ok(guess(arg)),
+        ParamKind::Any => Ok(by_shape(arg)),
         ParamKind::Unsupported => Err(format!(
             "a value of type {type_text} cannot be given on the command line"
         )),
@@ -131,14 +125,60 @@ fn inner_text(type_text: &str) -> &str {
         .unwrap_or(rest)
 }
 
-/// Untyped argument: a number if it reads as one, then a bool, else text.
-fn guess(arg: &str) -> Value {
+/// `"hi"` → `hi`; anything else unchanged.
+fn unquote(arg: &str) -> &str {
+    if arg.len() >= 2 && arg.starts_with('"') && arg.ends_with('"') {
+        &arg[1..arg.len() - 1]
+    } else {
+        arg
+    }
+}
+
+/// The elements of a list argument, each trimmed: the text between the outer
+/// brackets (when there are both) split at commas that are not inside inner brackets.
+/// Commas inside quotes still split, as upstream ilo does.
+fn list_items(arg: &str) -> Vec<&str> {
+    let arg = arg.trim();
+    let body = arg
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(arg);
+    if body.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in body.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(body[start..].trim());
+    items
+}
+
+/// An untyped argument, read by its shape: a list when bracketed or comma-separated
+/// (elements read the same way), then a number, a bool, `nil`, or text.
+fn by_shape(arg: &str) -> Value {
+    let trimmed = arg.trim();
+    let bracketed = trimmed.starts_with('[') && trimmed.ends_with(']');
+    if bracketed || (list_items(trimmed).len() > 1) {
+        return Value::list(list_items(trimmed).into_iter().map(by_shape).collect());
+    }
     if let Some(n) = parse_num(arg) {
         Value::num(n)
     } else if let Some(b) = parse_bool(arg) {
         b
+    } else if trimmed == "nil" {
+        Value::NIL
     } else {
-        Value::text(arg)
+        Value::text(unquote(trimmed))
     }
 }
 
@@ -243,6 +283,17 @@ mod tests {
         let shown: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
         assert_eq!(shown, ["-3.5", "42", "[1, 2]", "true", "abc", "nil"]);
         assert!(vals[1].as_text().is_some(), "t params stay text");
+        let l = ParamKind::List(Box::new(ParamKind::List(Box::new(ParamKind::Text))));
+        let g = func("g", 0, &[("m", l, "L (L t)"), ("s", ParamKind::Text, "t")]);
+        let vals = convert_args(&g, &args(&[r#"[["u", "v"],["w"]]"#, r#""two words""#])).unwrap();
+        let shown: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
+        assert_eq!(shown, ["[[u, v], [w]]", "two words"]);
+        let a = func("a", 0, &[("x", ParamKind::Any, "_")]);
+        let shown = |arg: &str| convert_args(&a, &args(&[arg])).unwrap()[0].to_string();
+        assert_eq!(shown(r#"[1,[2,"z"]]"#), "[1, [2, z]]");
+        assert_eq!(shown("p,q"), "[p, q]");
+        assert_eq!(shown("nil"), "nil");
+        assert_eq!(shown(r#""hey""#), "hey");
         let err = convert_args(&f, &args(&["x"])).unwrap_err();
         assert_eq!(
             err,
