@@ -12,19 +12,20 @@
 //! - slow request bodies (thousands of connections sending part of a body, then
 //!   nothing) must not stall other requests or cost a thread each;
 //! - strict HTTP: a missing or doubled `Host`, `Content-Length: +5`, a doubled
-//!   `chunked`, a non-UTF-8 body;
-//! - a stalled upstream or a quiet `tail-file` with the client gone must be closed
-//!   within a second.
+//!   `chunked`, a non-UTF-8 body.
 
 #[path = "support/httpd.rs"]
 mod support;
 
 use std::fs;
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{ilo, Server};
+use support::{eventually, fds_on, ilo, local_listener, read_head, read_request_head};
+use support::{send, Server};
 
 /// The handler every attack talks to: one route per kind of attack. The query is
 /// the raw argument (a path, a variable name, a number).
@@ -38,6 +39,7 @@ handler req:_>_;
   =p "/rdl" rdl q
   =p "/for-line" for-line q
   =p "/tail" tail-file q
+  =p "/proxy" get-stream!! q
   =p "/wr" wr q "written by a handler"
   =p "/env" env q
   "ok"
@@ -63,6 +65,14 @@ const ATTACKS: &[(&str, Attack)] = &[
     ),
     ("writes stay inside --allow-write", write_escapes),
     ("env sees only --allow-env names", env_escapes),
+    (
+        "a stalled upstream is closed within a second of the client leaving",
+        stalled_upstream_client_gone,
+    ),
+    (
+        "a quiet tail-file is released within a second of the client leaving",
+        quiet_tail_client_gone,
+    ),
 ];
 
 #[test]
@@ -200,6 +210,79 @@ fn env_escapes(t: &Target) {
     t.refused("/env", "ILO_HIDDEN");
     let (_, body) = t.ask("/env", "ILO_HIDDEN");
     assert!(body.contains("--allow-env"), "{body}");
+}
+
+/// How long a resource may outlive the client that made the server open it.
+const RELEASED_WITHIN: Duration = Duration::from_secs(1);
+
+/// An upstream sends one line, then stalls with the connection open; the client
+/// leaves mid-body. The server must close its upstream connection promptly.
+fn stalled_upstream_client_gone(t: &Target) {
+    let (listener, port) = local_listener();
+    let (closed_tx, closed) = mpsc::channel::<Instant>();
+    thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        read_request_head(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(b"6\r\nfirst\n\r\n");
+        // Stall: send nothing more; a read ends only when the server lets go.
+        let mut buf = [0u8; 64];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        let _ = closed_tx.send(Instant::now());
+    });
+    let mut c = t.server.connect();
+    send(
+        &mut c,
+        &format!("GET /proxy?http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: t\r\n\r\n"),
+    );
+    let mut r = BufReader::new(c);
+    assert_eq!(read_head(&mut r).0, 200);
+    assert_eq!(
+        support::next_chunk(&mut r).as_deref(),
+        Some(&b"first\n"[..])
+    );
+    drop(r);
+    let left = Instant::now();
+    let at = closed
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the upstream connection was never closed");
+    let after = at.saturating_duration_since(left);
+    assert!(
+        after < RELEASED_WITHIN,
+        "upstream closed {after:?} after the client left"
+    );
+}
+
+/// A client follows a file nobody writes to, then leaves. The server must release
+/// the file (and its watch) promptly, although the source never becomes readable.
+fn quiet_tail_client_gone(t: &Target) {
+    let quiet = t.allowed.join("quiet.log");
+    fs::write(&quiet, "").expect("create quiet.log");
+    let pid = t.server.pid();
+    let mut c = t.server.connect();
+    send(
+        &mut c,
+        &format!("GET /tail?{} HTTP/1.1\r\nHost: t\r\n\r\n", quiet.display()),
+    );
+    let mut r = BufReader::new(c);
+    assert_eq!(read_head(&mut r).0, 200);
+    assert!(
+        !fds_on(pid, &quiet).is_empty(),
+        "the stream holds the file open"
+    );
+    drop(r);
+    let left = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(10), || fds_on(pid, &quiet).is_empty()),
+        "the file is never released"
+    );
+    let after = left.elapsed();
+    assert!(
+        after < RELEASED_WITHIN,
+        "file released {after:?} after the client left"
+    );
 }
 
 /// Resident memory and open descriptors of the server process.

@@ -42,6 +42,7 @@ pub mod pump;
 pub mod reader;
 pub mod stdin;
 pub mod tail;
+pub mod watch;
 
 use std::os::fd::RawFd;
 use std::time::Duration;

@@ -6,22 +6,28 @@
 //! the path means rotation (open the new file from its beginning; the old one was read
 //! to its end first). A partial last line waits for its newline.
 //!
-//! Waiting uses inotify on the file's directory on Linux (directory events cover writes
-//! to the files in it, and creation/renames for rotation), so an appended line arrives
-//! within milliseconds; elsewhere, or when inotify is unavailable, it polls every
-//! [`POLL_MS`]. The inotify descriptor is also the source's [`Readiness`], so the
-//! server waits for it on its event loop: a quiet file costs nothing until it changes.
-//! A blocking reader (`@line`) also looks every [`SAFETY_NET_MS`], and an eventfd lets
-//! [`Interrupter::interrupt`] end its wait at once.
+//! Waiting uses the process's one inotify watcher ([`super::watch`]) on the file's
+//! directory (directory events cover writes to the file, and creation and renames for
+//! rotation), so an appended line arrives within milliseconds; when inotify is
+//! unavailable it polls every [`POLL_MS`]. The watcher signals the source's own
+//! wake-up descriptor, which is its [`Readiness`]: the server waits for it on its
+//! event loop, so a quiet file costs nothing until it changes. A blocking reader
+//! (`@line`) also looks every [`SAFETY_NET_MS`], and [`Interrupter::interrupt`]
+//! signals the same descriptor to end its wait at once. Lines written to a file after
+//! it was renamed away arrive once its replacement appears.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use super::buffer::LineBuffer;
-use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use super::notify::Notify;
+use super::watch::{watch, Watch};
+use super::{block_on, wait_readable, Interrupter, LineSource, Progress, Readiness};
 
 /// Polling interval when there is no inotify.
 const POLL_MS: i32 = 50;
@@ -43,7 +49,10 @@ pub struct TailSource {
     /// The last `advance` was pending: change notifications seen since are stale once
     /// the file is read again, so they are discarded first.
     woken: bool,
-    waiter: wait::Waiter,
+    /// Signalled by the watcher and the interrupter; `None` once closed.
+    wake: Option<Arc<Notify>>,
+    /// The watcher's subscription; `None` without inotify (then the source polls).
+    watch: Option<Watch>,
     interrupter: Interrupter,
 }
 
@@ -66,7 +75,16 @@ impl TailSource {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let (waiter, interrupter) = wait::Waiter::new(&dir);
+        let wake = Arc::new(Notify::new()?);
+        let watch = path
+            .file_name()
+            .and_then(|name| watch(&dir, name, Arc::clone(&wake)));
+        let for_interrupter: Weak<Notify> = Arc::downgrade(&wake);
+        let interrupter = Interrupter::new(move || {
+            if let Some(wake) = for_interrupter.upgrade() {
+                wake.signal();
+            }
+        });
         Ok(TailSource {
             path: path.to_path_buf(),
             file: Some(file),
@@ -75,7 +93,8 @@ impl TailSource {
             buf: LineBuffer::new(),
             current: 0..0,
             woken: true,
-            waiter,
+            wake: Some(wake),
+            watch,
             interrupter,
         })
     }
@@ -126,7 +145,8 @@ impl LineSource for TailSource {
     fn close(&mut self) {
         self.file = None;
         self.buf = LineBuffer::new();
-        self.waiter.close();
+        self.watch = None;
+        self.wake = None;
     }
 
     fn interrupter(&self) -> Option<Interrupter> {
@@ -134,9 +154,10 @@ impl LineSource for TailSource {
     }
 
     fn readiness(&self) -> Readiness {
-        match self.file {
-            Some(_) => self.waiter.readiness(),
-            None => Readiness::Always,
+        match (&self.file, &self.wake, &self.watch) {
+            (Some(_), Some(wake), Some(_)) => Readiness::Fd(wake.raw_fd()),
+            (Some(_), _, None) => Readiness::After(Duration::from_millis(POLL_MS as u64)),
+            _ => Readiness::Always,
         }
     }
 
@@ -154,7 +175,9 @@ impl LineSource for TailSource {
             }
             if self.woken {
                 // Before reading, so a change after the read is still reported.
-                self.waiter.discard_events();
+                if let Some(wake) = &self.wake {
+                    wake.reset();
+                }
                 self.woken = false;
             }
             match self.buf.fill(file) {
@@ -182,7 +205,11 @@ impl LineSource for TailSource {
     }
 
     fn wait(&mut self) {
-        self.waiter.wait();
+        match (&self.wake, &self.watch) {
+            (Some(wake), Some(_)) => wait_readable(wake.raw_fd(), SAFETY_NET_MS),
+            (Some(wake), None) => wait_readable(wake.raw_fd(), POLL_MS),
+            (None, _) => {}
+        }
     }
 }
 
@@ -220,164 +247,4 @@ fn start_of_last_lines(file: &mut File, len: u64, n: usize) -> io::Result<u64> {
         end = begin;
     }
     Ok(0)
-}
-
-#[cfg(target_os = "linux")]
-mod wait {
-    //! Waiting for a change with inotify, woken early by an eventfd.
-
-    use std::ffi::CString;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
-    use std::sync::{Arc, Mutex};
-
-    use super::{Interrupter, Readiness, POLL_MS, SAFETY_NET_MS};
-
-    pub struct Waiter {
-        /// `None` when inotify could not be set up: poll instead.
-        inotify: Option<OwnedFd>,
-        /// Shared with the interrupter, which writes to it; taken on close so the
-        /// descriptor is released with the source.
-        wake: Arc<Mutex<Option<OwnedFd>>>,
-    }
-
-    fn owned(fd: libc::c_int) -> Option<OwnedFd> {
-        // SAFETY: a non-negative fd just returned by the kernel is ours alone.
-        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    impl Waiter {
-        pub fn new(dir: &Path) -> (Waiter, Interrupter) {
-            let inotify = watch_directory(dir);
-            // SAFETY: eventfd takes no pointers.
-            let wake = owned(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) });
-            let wake = Arc::new(Mutex::new(wake));
-            let for_interrupter = wake.clone();
-            let interrupter = Interrupter::new(move || {
-                let guard = for_interrupter.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(fd) = guard.as_ref() {
-                    let one: u64 = 1;
-                    // SAFETY: writes 8 bytes from a live u64 to an eventfd we hold open
-                    // (the lock keeps close from racing with this write).
-                    unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-                }
-            });
-            (Waiter { inotify, wake }, interrupter)
-        }
-
-        /// Block until the directory changes, the interrupter fires, or a timeout.
-        pub fn wait(&mut self) {
-            let wake_fd = self
-                .wake
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .map_or(-1, |fd| fd.as_raw_fd());
-            let (inotify_fd, timeout) = match &self.inotify {
-                Some(fd) => (fd.as_raw_fd(), SAFETY_NET_MS),
-                None => (-1, POLL_MS),
-            };
-            // poll ignores entries with a negative fd.
-            let mut fds = [
-                libc::pollfd {
-                    fd: inotify_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: wake_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: `fds` is a valid array of two pollfds for the duration of the call.
-            unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
-            if fds[0].revents != 0 {
-                drain(inotify_fd);
-            }
-        }
-
-        /// The inotify descriptor, or a poll interval without one.
-        pub fn readiness(&self) -> Readiness {
-            match &self.inotify {
-                Some(fd) => Readiness::Fd(fd.as_raw_fd()),
-                None => Readiness::After(std::time::Duration::from_millis(POLL_MS as u64)),
-            }
-        }
-
-        pub fn discard_events(&self) {
-            if let Some(fd) = &self.inotify {
-                drain(fd.as_raw_fd());
-            }
-        }
-
-        pub fn close(&mut self) {
-            self.inotify = None;
-            *self.wake.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
-
-    /// An inotify descriptor watching `dir` for writes, creations, renames and
-    /// deletions of its entries.
-    fn watch_directory(dir: &Path) -> Option<OwnedFd> {
-        let cdir = CString::new(dir.as_os_str().as_bytes()).ok()?;
-        // SAFETY: inotify_init1 takes no pointers.
-        let fd = owned(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
-        let mask = libc::IN_MODIFY
-            | libc::IN_ATTRIB
-            | libc::IN_CLOSE_WRITE
-            | libc::IN_CREATE
-            | libc::IN_DELETE
-            | libc::IN_MOVED_FROM
-            | libc::IN_MOVED_TO
-            | libc::IN_DELETE_SELF
-            | libc::IN_MOVE_SELF;
-        // SAFETY: `cdir` is a NUL-terminated path that outlives the call.
-        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), cdir.as_ptr(), mask) };
-        (wd >= 0).then_some(fd)
-    }
-
-    /// Discard pending inotify events: the caller re-examines the file anyway.
-    fn drain(fd: libc::c_int) {
-        let mut events = [0u8; 4096];
-        loop {
-            // SAFETY: reads into a live local buffer of the given length.
-            let n = unsafe { libc::read(fd, events.as_mut_ptr().cast(), events.len()) };
-            if n <= 0 {
-                break;
-            }
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod wait {
-    //! Waiting by polling: no inotify here.
-
-    use std::path::Path;
-    use std::time::Duration;
-
-    use super::{Interrupter, Readiness, POLL_MS};
-
-    pub struct Waiter;
-
-    impl Waiter {
-        pub fn new(_dir: &Path) -> (Waiter, Interrupter) {
-            // Waits last one poll interval, after which the interrupter's flag is seen.
-            (Waiter, Interrupter::new(|| {}))
-        }
-
-        pub fn wait(&mut self) {
-            std::thread::sleep(Duration::from_millis(POLL_MS as u64));
-        }
-
-        pub fn readiness(&self) -> Readiness {
-            Readiness::After(Duration::from_millis(POLL_MS as u64))
-        }
-
-        pub fn discard_events(&self) {}
-
-        pub fn close(&mut self) {}
-    }
 }
