@@ -2,7 +2,7 @@
 //! stops reading holds the server to a bounded amount and leaves the source unread,
 //! stdin is dealt in turn to the responses waiting on it, an upstream failing
 //! mid-body cuts only its own response, and thousands of idle streams cost no
-//! thread each.
+//! thread each and wake nothing up.
 
 #[path = "support/httpd.rs"]
 mod support;
@@ -162,8 +162,25 @@ fn an_upstream_failing_mid_body_cuts_that_response_and_serving_goes_on() {
     assert!(whole.complete);
 }
 
+/// Context switches of every thread of process `pid` so far.
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 #[test]
-fn thousands_of_idle_streams_cost_no_thread_each() {
+fn thousands_of_idle_streams_cost_no_thread_each_and_wake_nothing_up() {
     let dir = handler_dir(&[(
         "h.ilo",
         "feed>t;e=env \"FEED\";?e{~f:f;^m:\"feed.txt\"}\nhandler req:_>_;tail-file feed()\n",
@@ -193,6 +210,14 @@ fn thousands_of_idle_streams_cost_no_thread_each() {
     assert!(
         threads <= workers + 4,
         "{threads} threads for {streams} open streams"
+    );
+    // Nothing happens for a second, and nothing in the server wakes up for it.
+    let before = context_switches(pid);
+    thread::sleep(Duration::from_secs(1));
+    let woke = context_switches(pid) - before;
+    assert!(
+        woke < 20,
+        "{woke} context switches in a quiet second with {streams} idle streams"
     );
     // Every stream is live: an appended line reaches them all.
     std::fs::OpenOptions::new()

@@ -127,6 +127,8 @@ pub struct BodyStream {
     ended: Option<StreamEnd>,
     /// The socket was full: send the rest before taking anything more.
     blocked: bool,
+    /// Bytes the socket has taken so far (head and framing included).
+    wire_bytes: u64,
 }
 
 impl BodyStream {
@@ -141,6 +143,7 @@ impl BodyStream {
             body_bytes: 0,
             ended: None,
             blocked: false,
+            wire_bytes: 0,
         };
         if stream.driver.readiness() == Readiness::Blocking {
             stream.pump();
@@ -161,6 +164,12 @@ impl BodyStream {
                 }
             }
         }
+    }
+
+    /// Bytes the socket has taken so far: a stream waiting for room that took some
+    /// since it last waited is making progress.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire_bytes
     }
 
     /// What the source waits for when it is pending.
@@ -271,6 +280,7 @@ impl BodyStream {
                 }
             }
             self.sent += n as usize;
+            self.wire_bytes += n as u64;
         }
         if self.out.capacity() > 2 * self.gather.max_bytes.max(4096) {
             // A long line grew the buffer: do not keep that much per idle stream.

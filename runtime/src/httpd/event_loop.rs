@@ -27,18 +27,22 @@
 //! finds nothing either, and is not lost: parking a stream re-arms both, and epoll
 //! reports a condition that still holds again.
 //!
-//! Deadlines (header timeout, idle timeout) of parked connections are checked every
-//! [`SCAN_EVERY_MS`]: a started head that did not complete is answered 408, an idle
-//! connection is closed silently, as a connection thread did before.
+//! Deadlines of parked connections (header and idle timeouts, a stream's write
+//! timeout or poll delay) arm the loop's [`Timer`] for the earliest one; when it
+//! fires, what is due is handled: a started head that did not complete is answered
+//! 408, an idle connection is closed silently, a stream whose client stopped reading
+//! is ended, a polling stream driven. Nothing else wakes an idle loop, and the monitor
+//! sleeps while no loop is busy, so an idle server makes no periodic wake-ups.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use super::body_stream::{StreamEnd, Want};
@@ -46,20 +50,21 @@ use super::connection::{self, Served, Shared, Streaming};
 use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
 use super::listener::{InFlight, InFlightGuard};
+use super::timer::Timer;
 use crate::line_source::Readiness;
 
 /// A loop thread inside one connection for longer than this gets replaced.
 const SLOW_AFTER: Duration = Duration::from_millis(10);
 /// How often the monitor looks at the loops.
 const MONITOR_EVERY: Duration = Duration::from_millis(5);
-/// How often parked connections' deadlines are checked (also the epoll_wait timeout).
-const SCAN_EVERY_MS: i32 = 50;
 /// Connections accepted per listener report before looking at other events.
 const ACCEPT_BATCH: usize = 64;
 
 const LISTENER: u64 = 0;
 const WAKE: u64 = 1;
 const FIRST_CONNECTION: u64 = 2;
+/// The loop's deadline timer (never reached by connection tokens).
+const TIMER: u64 = 1 << 61;
 /// Set in the token of a stream's source descriptor (the rest is the connection's).
 const SOURCE: u64 = 1 << 62;
 
@@ -117,7 +122,7 @@ struct EventLoop {
     /// When the owner started on its current connection (nanoseconds since the
     /// server's epoch, never 0); 0 while it waits.
     busy_since: AtomicU64,
-    next_scan: AtomicU64,
+    timer: Timer,
     /// Streams on this loop (parked or being driven), so shutdown can wait for them.
     streams: AtomicUsize,
 }
@@ -131,6 +136,9 @@ pub struct Loops {
     epoch: Instant,
     next_token: AtomicU64,
     next_loop: AtomicUsize,
+    /// The monitor thread, to wake it from its sleep while no loop is busy.
+    monitor: OnceLock<Thread>,
+    monitor_asleep: AtomicBool,
 }
 
 impl Loops {
@@ -145,12 +153,14 @@ impl Loops {
             let epoll = Epoll::new()?;
             epoll.watch(listener.as_raw_fd(), LISTENER, true)?;
             epoll.watch(shared.shutdown.wake_fd(), WAKE, false)?;
+            let timer = Timer::new()?;
+            epoll.watch(timer.raw_fd(), TIMER, false)?;
             loops.push(EventLoop {
                 epoll,
                 parked: Mutex::new(HashMap::new()),
                 owner: AtomicU64::new(0),
                 busy_since: AtomicU64::new(0),
-                next_scan: AtomicU64::new(0),
+                timer,
                 streams: AtomicUsize::new(0),
             });
         }
@@ -162,6 +172,8 @@ impl Loops {
             epoch: Instant::now(),
             next_token: AtomicU64::new(FIRST_CONNECTION),
             next_loop: AtomicUsize::new(0),
+            monitor: OnceLock::new(),
+            monitor_asleep: AtomicBool::new(false),
         }))
     }
 
@@ -171,10 +183,11 @@ impl Loops {
             self.spawn_worker(idx, 0)?;
         }
         let loops = Arc::clone(self);
-        thread::Builder::new()
+        let monitor = thread::Builder::new()
             .name("ilo-monitor".to_string())
             .stack_size(64 * 1024)
             .spawn(move || loops.monitor())?;
+        let _ = self.monitor.set(monitor.thread().clone());
         Ok(())
     }
 
@@ -187,6 +200,10 @@ impl Loops {
         }
         // SAFETY: shutdown(2) on the listening socket we own.
         let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        // The monitor may sleep while nothing is busy: let it see the shutdown.
+        if let Some(t) = self.monitor.get() {
+            t.unpark();
+        }
     }
 
     /// Close every parked connection waiting for a request (on shutdown; busy ones
@@ -256,9 +273,37 @@ impl Loops {
         }
     }
 
+    /// Stamp a loop busy (a handler may run now), waking the monitor if it sleeps.
+    fn mark_busy(&self, idx: usize) -> u64 {
+        let stamp = self.now_nanos();
+        self.loops[idx].busy_since.store(stamp, Ordering::SeqCst);
+        if self.monitor_asleep.load(Ordering::SeqCst) {
+            if let Some(t) = self.monitor.get() {
+                t.unpark();
+            }
+        }
+        stamp
+    }
+
+    fn any_busy(&self) -> bool {
+        self.loops
+            .iter()
+            .any(|lp| lp.busy_since.load(Ordering::SeqCst) != 0)
+    }
+
     fn monitor(self: &Arc<Self>) {
         let slow = u64::try_from(SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
         while !self.shared.shutdown.is_requested() {
+            if !self.any_busy() {
+                // Sleep until a loop stamps itself busy. Announce first, then look
+                // again: a stamp set in between is seen here or wakes us.
+                self.monitor_asleep.store(true, Ordering::SeqCst);
+                if !self.any_busy() && !self.shared.shutdown.is_requested() {
+                    thread::park();
+                }
+                self.monitor_asleep.store(false, Ordering::SeqCst);
+                continue;
+            }
             thread::sleep(MONITOR_EVERY);
             let now = self.now_nanos();
             for (idx, lp) in self.loops.iter().enumerate() {
@@ -287,7 +332,7 @@ impl Loops {
             if lp.owner.load(Ordering::SeqCst) != generation {
                 return;
             }
-            let n = match lp.epoll.wait(&mut events, SCAN_EVERY_MS) {
+            let n = match lp.epoll.wait(&mut events, -1) {
                 Ok(n) => n,
                 Err(e) => {
                     self.shared.log.problem("epoll_wait", &e.to_string());
@@ -304,13 +349,13 @@ impl Loops {
                         let _ = lp.epoll.remove(self.shared.shutdown.wake_fd());
                     }
                     LISTENER => self.accept_ready(),
+                    TIMER => self.expire_due(idx, generation),
                     token => self.serve_ready(idx, generation, token, flags),
                 }
             }
             if self.shared.shutdown.is_requested() && lp.streams.load(Ordering::SeqCst) == 0 {
                 return;
             }
-            self.expire_due(idx, generation);
         }
     }
 
@@ -377,6 +422,7 @@ impl Loops {
             return;
         }
         let fd = conn.stream.as_raw_fd();
+        self.arm_deadline(idx, &conn);
         parked.insert(token, conn);
         let epoll = &self.loops[idx].epoll;
         let armed = if new {
@@ -434,8 +480,7 @@ impl Loops {
             return;
         }
         let lp = &self.loops[idx];
-        let stamp = self.now_nanos();
-        lp.busy_since.store(stamp, Ordering::SeqCst);
+        let stamp = self.mark_busy(idx);
         let served = connection::serve_buffered(&conn.stream, &mut conn.input, &self.shared);
         let _ = lp
             .busy_since
@@ -529,6 +574,7 @@ impl Loops {
             Waiting::Source => conn.source_fd,
             _ => None,
         };
+        self.arm_deadline(idx, &conn);
         parked.insert(token, conn);
         let mut armed = epoll.arm(fd, token, interest, false);
         if let (Ok(()), Some(sfd)) = (&armed, source) {
@@ -580,30 +626,39 @@ impl Loops {
         connection::finish_stream(&conn.stream, &self.shared, *streaming, end).then_some(conn)
     }
 
-    /// Handle parked connections whose deadline passed, at most every scan interval:
-    /// a stalled head is answered 408, an idle connection closed, a stream whose
-    /// client stopped reading ended, a stream waiting for a delay driven.
+    /// Make the loop's timer fire by `conn`'s deadline, if it has one.
+    fn arm_deadline(&self, idx: usize, conn: &Conn) {
+        if let Some(at) = conn.deadline(&self.shared) {
+            let at = u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
+                .unwrap_or(u64::MAX);
+            self.loops[idx].timer.arm_by(at, self.now_nanos());
+        }
+    }
+
+    /// The timer fired: handle parked connections whose deadline passed (a stalled
+    /// head is answered 408, an idle connection closed, a stream whose client stopped
+    /// reading ended, a stream waiting for a delay driven), and arm the timer for the
+    /// earliest deadline left.
     fn expire_due(self: &Arc<Self>, idx: usize, generation: u64) {
         let lp = &self.loops[idx];
-        let now_nanos = self.now_nanos();
-        let due = lp.next_scan.load(Ordering::SeqCst);
-        let next = now_nanos + u64::from(SCAN_EVERY_MS.unsigned_abs()) * 1_000_000;
-        if now_nanos < due
-            || lp
-                .next_scan
-                .compare_exchange(due, next, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
-        {
-            return;
-        }
+        lp.timer.fired();
         let now = Instant::now();
+        let mut next: Option<Instant> = None;
         let expired: Vec<(u64, Conn)> = match self.parked(idx) {
             Some(mut parked) => {
-                let tokens: Vec<u64> = parked
-                    .iter()
-                    .filter(|(_, c)| c.deadline(&self.shared).is_some_and(|d| d <= now))
-                    .map(|(t, _)| *t)
-                    .collect();
+                let mut tokens = Vec::new();
+                for (t, c) in parked.iter() {
+                    match c.deadline(&self.shared) {
+                        Some(d) if d <= now => tokens.push(*t),
+                        Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                        None => {}
+                    }
+                }
+                if let Some(d) = next {
+                    let at = u64::try_from(d.saturating_duration_since(self.epoch).as_nanos())
+                        .unwrap_or(u64::MAX);
+                    lp.timer.arm_by(at, self.now_nanos());
+                }
                 tokens
                     .iter()
                     .filter_map(|t| parked.remove(t).map(|c| (*t, c)))

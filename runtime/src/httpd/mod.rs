@@ -29,6 +29,7 @@ pub mod request_body;
 pub mod response;
 pub mod shutdown;
 pub mod stats;
+pub mod timer;
 
 use std::io;
 use std::sync::Arc;
