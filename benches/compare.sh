@@ -17,7 +17,8 @@
 #   1 stream   a 1,000,000-line file (66-byte lines), one chunk per line, to curl
 #   2 latency  a ticking upstream proxied line by line; production-to-arrival latency
 #   3 small    "hello world" with keep-alive under wrk -t2 -c50
-#   4 fanout   10,000 concurrent open streaming responses; peak RSS, all served?
+#   4 fanout   10,000 concurrent open streaming responses; peak RSS, threads, all served?
+#   5 slow     100 clients reading the 1,000,000-line stream at 100 KB/s each; peak RSS
 
 set -euo pipefail
 
@@ -36,9 +37,11 @@ done
 
 if ((QUICK)); then
     RUNS=3 TICKS=20 WRK_SECONDS=2 FANOUT_CONNS=2000 FANOUT_RUNS=1 FRAMING_LINES=200000
+    SLOW_SECONDS=5
 else
     # 120 ticks give 118 samples a run, so p99 is not simply the run's maximum.
     RUNS=5 TICKS=120 WRK_SECONDS=5 FANOUT_CONNS=10000 FANOUT_RUNS=3 FRAMING_LINES=500000
+    SLOW_SECONDS=15
 fi
 # A proxied stream costs the server two descriptors (client and upstream). When the
 # hard limit cannot hold that many, every server gets the largest count that fits,
@@ -48,6 +51,8 @@ if [[ $FD_HARD != unlimited ]] && ((FANOUT_CONNS * 2 + 64 > FD_HARD)); then
     FANOUT_CONNS=$(((FD_HARD - 64) / 2))
 fi
 LINES=1000000
+SLOW_CONNS=100
+SLOW_RATE=102400
 PORT_BASE=${COMPARE_PORT_BASE:-18200}
 
 log() { printf '[compare %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -98,7 +103,7 @@ if ((BUILD)); then
 fi
 BIN=$ROOT/target/release
 ILO=$BIN/ilo
-for tool in ilo floor-server ticker hold-server latency-client fanout-client; do
+for tool in ilo floor-server ticker hold-server latency-client fanout-client slow-reader; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -261,6 +266,21 @@ peak_rss_kib() {
     echo "$total"
 }
 
+# Most threads a process and its children (nginx's workers) had at once while
+# process CLIENT ran, sampled every 0.2 s.
+peak_threads_while() {
+    local pid=$1 client=$2 peak=0 now p
+    while kill -0 "$client" 2>/dev/null; do
+        now=0
+        for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+            now=$((now + $(awk '/^Threads:/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
+        done
+        ((now > peak)) && peak=$now
+        sleep 0.2
+    done
+    echo "$peak"
+}
+
 SERVERS=(ilo-jit ilo-aot nginx-lua node)
 
 # ---------------------------------------------------------------- workload 1
@@ -358,7 +378,7 @@ workload_small() {
 
 workload_fanout() {
     log "workload 4: $FANOUT_CONNS concurrent open streams"
-    local i=0 name port out rss holder
+    local i=0 name port out rss holder threads
     for name in "${SERVERS[@]}"; do
         i=$((i + 1))
         for ((run = 0; run < FANOUT_RUNS; run++)); do
@@ -371,10 +391,14 @@ workload_fanout() {
             fi
             holder=$SERVER_PID
             if start "$name" "$port"; then
-                if out=$(timeout 300 "$BIN/fanout-client" --addr "127.0.0.1:$port" --path /hold \
-                    --conns "$FANOUT_CONNS" --lines 5 2>>"$TMP/fanout-client.log"); then
+                timeout 300 "$BIN/fanout-client" --addr "127.0.0.1:$port" --path /hold \
+                    --conns "$FANOUT_CONNS" --lines 5 >"$TMP/fanout.out" 2>>"$TMP/fanout-client.log" &
+                local client=$!
+                threads=$(peak_threads_while "$SERVER_PID" "$client")
+                if wait "$client"; then
+                    out=$(cat "$TMP/fanout.out")
                     rss=$(peak_rss_kib "$SERVER_PID")
-                    record "{\"workload\":\"fanout\",\"server\":\"$name\",\"rss_kib\":$rss,\"result\":$out}"
+                    record "{\"workload\":\"fanout\",\"server\":\"$name\",\"rss_kib\":$rss,\"threads\":$threads,\"result\":$out}"
                 else
                     note "$name" "fanout: the client failed"
                 fi
@@ -383,6 +407,27 @@ workload_fanout() {
             stop "$holder"
             sleep 1 # let the closed connections drain before the next server
         done
+    done
+}
+
+# ---------------------------------------------------------------- workload 5
+
+workload_slow() {
+    log "workload 5: $SLOW_CONNS clients reading /stream at $SLOW_RATE bytes/s for ${SLOW_SECONDS}s"
+    cat "$FILE" >/dev/null
+    local i=0 name port out rss
+    for name in "${SERVERS[@]}"; do
+        i=$((i + 1))
+        port=$((PORT_BASE + 80 + i))
+        start "$name" "$port" || continue
+        if out=$(timeout $((SLOW_SECONDS + 60)) "$BIN/slow-reader" --addr "127.0.0.1:$port" \
+            --path /stream --conns "$SLOW_CONNS" --rate "$SLOW_RATE" --seconds "$SLOW_SECONDS"); then
+            rss=$(peak_rss_kib "$SERVER_PID")
+            record "{\"workload\":\"slow\",\"server\":\"$name\",\"rss_kib\":$rss,\"result\":$out}"
+        else
+            note "$name" "slow readers: the client failed"
+        fi
+        stop "$SERVER_PID"
     done
 }
 
@@ -400,6 +445,7 @@ workload_stream
 workload_latency
 workload_small
 workload_fanout
+workload_slow
 ELAPSED=$(($(date +%s) - T0))
 log "measured in ${ELAPSED}s; writing docs/benchmarks.{md,json,svg}"
 
@@ -408,6 +454,7 @@ python3 "$HERE/report.py" report \
     --framing "$TMP/framing.txt" \
     --meta quick="$QUICK" runs="$RUNS" ticks="$TICKS" wrk_seconds="$WRK_SECONDS" \
     fanout_conns="$FANOUT_CONNS" fanout_runs="$FANOUT_RUNS" lines="$LINES" \
+    slow_conns="$SLOW_CONNS" slow_rate="$SLOW_RATE" slow_seconds="$SLOW_SECONDS" \
     elapsed_s="$ELAPSED" load_before="$LOAD_BEFORE" \
     nproc="$(nproc)" cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
     kernel="$(uname -r)" \

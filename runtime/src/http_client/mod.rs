@@ -30,6 +30,8 @@ use crate::caps;
 const MAX_REDIRECTS: usize = 10;
 /// Longest response head accepted.
 const MAX_HEAD: u64 = 64 * 1024;
+/// The read buffer kept with a connection for its heads and chunk framing.
+const FRAMING_BUFFER: usize = 1024;
 
 pub struct Request {
     pub method: &'static str,
@@ -177,7 +179,10 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
         .and_then(|_| conn.write_all(body.unwrap_or_default()))
         .and_then(|_| conn.flush())
         .map_err(|e| io_message(&e))?;
-    let mut reader = BufReader::new(conn);
+    // Small: it only has to hold framing lines. Body bytes bypass it when the caller
+    // reads more than it holds (the line splitter reads 16 KiB at a time), and a
+    // stream that stays open for hours keeps it.
+    let mut reader = BufReader::with_capacity(FRAMING_BUFFER, conn);
     let head = loop {
         let head = read_head(&mut reader)?;
         // Interim responses (100 Continue, 103 Early Hints) precede the real one.

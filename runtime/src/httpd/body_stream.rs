@@ -206,6 +206,8 @@ impl BodyStream {
                 return Want::Done(end);
             }
             if pending {
+                // A stream may wait for hours: keep no output buffer meanwhile.
+                self.out = Vec::new();
                 return Want::Source(self.driver.readiness());
             }
         }
@@ -283,7 +285,7 @@ impl BodyStream {
             self.wire_bytes += n as u64;
         }
         if self.out.capacity() > 2 * self.gather.max_bytes.max(4096) {
-            // A long line grew the buffer: do not keep that much per idle stream.
+            // A long line grew the buffer: do not keep that much.
             self.out = Vec::new();
         } else {
             self.out.clear();

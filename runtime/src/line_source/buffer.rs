@@ -100,6 +100,15 @@ impl LineBuffer {
         self.buf.get(range).unwrap_or_default()
     }
 
+    /// Give the memory back when nothing is buffered: a source that waits (for hours,
+    /// maybe) should not hold a read buffer meanwhile.
+    pub fn release_if_empty(&mut self) {
+        if !self.has_bytes() {
+            self.clear();
+            self.buf = Vec::new();
+        }
+    }
+
     /// Forget everything buffered (after truncation or rotation of a tailed file).
     pub fn clear(&mut self) {
         self.buf.clear();

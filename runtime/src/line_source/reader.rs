@@ -106,7 +106,10 @@ impl<R: Read + Send> LineSource for ReaderSource<R> {
                 Ok(0) => self.reader = None,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.buf.release_if_empty();
+                    return Progress::Pending;
+                }
                 Err(e) => {
                     let interrupted = self.interrupted();
                     self.close();

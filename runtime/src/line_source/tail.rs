@@ -195,6 +195,7 @@ impl LineSource for TailSource {
             }
             if !self.follow_path() {
                 self.woken = true;
+                self.buf.release_if_empty();
                 return Progress::Pending;
             }
         }
