@@ -7,25 +7,21 @@
 //! must be back near where they were before the first one.
 //!
 //! To add an attack: write `fn name(t: &Target)`, add any route it needs to
-//! [`HANDLER`] and put it in [`ATTACKS`]. Attacks owned elsewhere that are still to
-//! come (kept here so the list stays complete):
-//! - slow request bodies (thousands of connections sending part of a body, then
-//!   nothing) must not stall other requests or cost a thread each;
-//! - strict HTTP: a missing or doubled `Host`, `Content-Length: +5`, a doubled
-//!   `chunked`, a non-UTF-8 body.
+//! [`HANDLER`] and put it in [`ATTACKS`].
 
 #[path = "support/httpd.rs"]
 mod support;
 
 use std::fs;
 use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use support::{eventually, fds_on, ilo, local_listener, read_head, read_request_head};
-use support::{send, Server};
+use support::{read_response, send, Server, IO_TIMEOUT};
 
 /// The handler every attack talks to: one route per kind of attack. The query is
 /// the raw argument (a path, a variable name, a number).
@@ -42,6 +38,7 @@ handler req:_>_;
   =p "/proxy" get-stream!! q
   =p "/wr" wr q "written by a handler"
   =p "/env" env q
+  =p "/echo" res status:200 headers:mmap body:req.body
   "ok"
 "#;
 
@@ -72,6 +69,20 @@ const ATTACKS: &[(&str, Attack)] = &[
     (
         "a quiet tail-file is released within a second of the client leaving",
         quiet_tail_client_gone,
+    ),
+    (
+        "3,000 unfinished request bodies hold no threads and stall nobody",
+        stalled_bodies,
+    ),
+    ("HTTP/1.1 needs exactly one Host", host_rules),
+    ("ambiguous body framing is refused", ambiguous_framing),
+    (
+        "a body that is not UTF-8 is refused, not altered",
+        non_utf8_bodies,
+    ),
+    (
+        "a body sent in pieces is answered once complete, not before",
+        body_in_pieces,
     ),
 ];
 
@@ -283,6 +294,138 @@ fn quiet_tail_client_gone(t: &Target) {
         after < RELEASED_WITHIN,
         "file released {after:?} after the client left"
     );
+}
+
+/// Threads of the server process right now.
+fn threads(server: &Server) -> usize {
+    let status = fs::read_to_string(format!("/proc/{}/status", server.pid()))
+        .expect("read the server's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
+}
+
+/// Send `raw` on a fresh connection and read the response.
+fn exchange(server: &Server, raw: &[u8]) -> support::Response {
+    let mut s = server.connect();
+    s.write_all(raw).expect("write request");
+    read_response(&mut BufReader::new(s), false)
+}
+
+fn stalled_bodies(t: &Target) {
+    let server = &t.server;
+    let before = threads(server);
+    let mut stalled: Vec<TcpStream> = Vec::with_capacity(3000);
+    for i in 0..3000 {
+        let mut s = server.connect();
+        // Half by length, half chunked; both stop in the middle of the body.
+        let raw = if i % 2 == 0 {
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npartial"
+        } else {
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nhalf"
+        };
+        send(&mut s, raw);
+        stalled.push(s);
+    }
+    // A request behind all of them is answered at once, not after the body timeout.
+    let asked = Instant::now();
+    assert_eq!(server.get("/").status, 200);
+    let took = asked.elapsed();
+    // Generous for a loaded machine; a thread per stalled body took 15 s and more.
+    assert!(
+        took < Duration::from_secs(10),
+        "answered only after {took:?} behind stalled bodies"
+    );
+    let during = threads(server);
+    assert!(
+        during < before + 16,
+        "{during} threads with 3,000 unfinished bodies (from {before})"
+    );
+    // Finishing one of them still works: the body was kept, not dropped.
+    let mut first = stalled.swap_remove(0);
+    send(&mut first, &"x".repeat(93));
+    let r = read_response(&mut BufReader::new(first), false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), format!("partial{}", "x".repeat(93)));
+}
+
+fn host_rules(t: &Target) {
+    let r = exchange(&t.server, b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let r = exchange(&t.server, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let r = exchange(&t.server, b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(r.status, 200, "HTTP/1.0 needs no Host");
+}
+
+fn ambiguous_framing(t: &Target) {
+    let cases: [(&str, u16); 9] = [
+        ("Content-Length: +5\r\n", 400),
+        ("Content-Length: -1\r\n", 400),
+        ("Content-Length: 5x\r\n", 400),
+        ("Content-Length: 5\r\nContent-Length: 6\r\n", 400),
+        ("Content-Length: 5, 6\r\n", 400),
+        (
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            400,
+        ),
+        ("Transfer-Encoding: chunked, gzip\r\n", 400),
+        ("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+        ("Transfer-Encoding: gzip, chunked\r\n", 501),
+    ];
+    for (headers, status) in cases {
+        let raw = format!("POST /echo HTTP/1.1\r\nHost: t\r\n{headers}\r\nhello");
+        let r = exchange(&t.server, raw.as_bytes());
+        assert_eq!(r.status, status, "{headers:?}");
+    }
+    // The same value twice is one length.
+    let raw = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+    let r = exchange(&t.server, raw.as_bytes());
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+}
+
+fn non_utf8_bodies(t: &Target) {
+    let mut raw = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\n".to_vec();
+    raw.extend_from_slice(&[b'a', 0xff, 0xfe, b'b']);
+    let r = exchange(&t.server, &raw);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("not valid UTF-8"), "{}", r.text());
+    // Chunked the same.
+    let mut raw =
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n".to_vec();
+    raw.extend_from_slice(&[0xc3, 0x28]);
+    raw.extend_from_slice(b"\r\n0\r\n\r\n");
+    assert_eq!(exchange(&t.server, &raw).status, 400);
+    // Valid multi-byte text passes through intact.
+    let text = "héllo → 世界";
+    let raw = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{text}",
+        text.len()
+    );
+    let r = exchange(&t.server, raw.as_bytes());
+    assert_eq!((r.status, r.text().as_str()), (200, text));
+}
+
+fn body_in_pieces(t: &Target) {
+    let mut s = t.server.connect();
+    send(
+        &mut s,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc",
+    );
+    // Nothing comes back while the body may still arrive.
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let mut byte = [0u8; 1];
+    assert!(
+        s.read(&mut byte).is_err(),
+        "answered before the body was complete"
+    );
+    s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    send(&mut s, "defghij");
+    let r = read_response(&mut BufReader::new(s), false);
+    assert_eq!((r.status, r.text().as_str()), (200, "abcdefghij"));
 }
 
 /// Resident memory and open descriptors of the server process.

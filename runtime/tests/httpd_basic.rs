@@ -108,9 +108,9 @@ fn request_record_has_lowercased_headers_and_the_body() {
         Ok(Value::text(format!("{}|{}", custom, field(&req, "body"))))
     });
     let mut c = server.connect();
-    c.send(b"POST /p HTTP/1.1\r\nX-Custom: Yes\r\nContent-Length: 5\r\n\r\nhello");
+    c.send(b"POST /p HTTP/1.1\r\nHost: t\r\nX-Custom: Yes\r\nContent-Length: 5\r\n\r\nhello");
     assert_eq!(c.response(false).text(), "Yes|hello");
-    c.send(b"POST /p HTTP/1.1\r\nX-Custom: chunky\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+    c.send(b"POST /p HTTP/1.1\r\nHost: t\r\nX-Custom: chunky\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
     assert_eq!(c.response(false).text(), "chunky|abcdefg");
 }
 
@@ -129,7 +129,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 fn pipelined_requests_are_answered_in_order() {
     let server = start(echo);
     let mut c = server.connect();
-    c.send(b"GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /3?q HTTP/1.1\r\n\r\n");
+    c.send(b"GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyzGET /3?q HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.response(false).text(), "GET /1 ");
     assert_eq!(c.response(false).text(), "POST /2 ");
     assert_eq!(c.response(false).text(), "GET /3 q");
@@ -139,7 +139,7 @@ fn pipelined_requests_are_answered_in_order() {
 fn connection_close_is_honoured() {
     let server = start(echo);
     let mut c = server.connect();
-    c.send(b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n");
+    c.send(b"GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     let r = c.response(false);
     assert_eq!(r.header("connection"), Some("close"));
     assert!(c.closed_by_server());
@@ -154,10 +154,10 @@ fn head_sends_the_same_framing_headers_without_a_body() {
         })
     });
     let mut c = server.connect();
-    c.send(b"HEAD /text HTTP/1.1\r\n\r\n");
+    c.send(b"HEAD /text HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.response(true);
     assert_eq!((r.status, r.header("content-length")), (200, Some("12")));
-    c.send(b"HEAD /list HTTP/1.1\r\n\r\n");
+    c.send(b"HEAD /list HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.response(true);
     assert_eq!(r.header("transfer-encoding"), Some("chunked"));
     // Had any body bytes been sent, this response would be misread.
@@ -193,7 +193,7 @@ fn http_1_0_keep_alive_is_allowed_for_sized_bodies() {
 fn expect_100_continue_is_answered_before_the_body_is_sent() {
     let server = start(|req| Ok(field(&req, "body")));
     let mut c = server.connect();
-    c.send(b"PUT /u HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    c.send(b"PUT /u HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
     let (status, _) = c.head().expect("interim response");
     assert_eq!(status, 100);
     c.send(b"data");
@@ -208,7 +208,7 @@ fn malformed_requests_get_400() {
     c.send(b"this is not http\r\n\r\n");
     assert_eq!(c.response(false).status, 400);
     let mut c = server.connect();
-    c.send(b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n");
+    c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: nope\r\n\r\n");
     assert_eq!(c.response(false).status, 400);
 }
 
@@ -220,17 +220,17 @@ fn oversized_bodies_get_413() {
     };
     let server = start_with(config, |req| Ok(field(&req, "body")));
     let mut c = server.connect();
-    c.send(b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+    c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n");
     assert_eq!(c.response(false).status, 413);
     let mut c = server.connect();
     let chunk = "a".repeat(60);
-    c.send(format!("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3c\r\n{chunk}\r\n3c\r\n{chunk}\r\n0\r\n\r\n").as_bytes());
+    c.send(format!("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3c\r\n{chunk}\r\n3c\r\n{chunk}\r\n0\r\n\r\n").as_bytes());
     assert_eq!(c.response(false).status, 413);
     // Exactly at the limit is fine.
     let mut c = server.connect();
     c.send(
         format!(
-            "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{}",
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{}",
             "b".repeat(100)
         )
         .as_bytes(),
@@ -243,7 +243,7 @@ fn oversized_heads_get_431() {
     let server = start(echo);
     let mut c = server.connect();
     let big = "v".repeat(17 * 1024);
-    c.send(format!("GET / HTTP/1.1\r\nX-Big: {big}\r\n\r\n").as_bytes());
+    c.send(format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {big}\r\n\r\n").as_bytes());
     assert_eq!(c.response(false).status, 431);
 }
 
@@ -277,7 +277,7 @@ fn slow_heads_time_out_with_408() {
     let server = start_with(config, echo);
     let mut c = server.connect();
     let t = Instant::now();
-    c.send(b"GET / HTTP/1.1\r\nX-Slow: ");
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ");
     let r = c.response(false);
     assert_eq!(r.status, 408);
     assert!(t.elapsed() < Duration::from_secs(2));

@@ -47,7 +47,8 @@ fn run_clients(addr: &str) {
     let mut conns = Vec::with_capacity(STREAMS);
     for i in 0..STREAMS {
         let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect #{i}: {e}"));
-        s.write_all(b"GET / HTTP/1.1\r\n\r\n").expect("send");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("send");
         conns.push(s);
     }
     eprintln!("connected in {:?}", t.elapsed());

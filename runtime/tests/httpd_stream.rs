@@ -69,7 +69,7 @@ fn lines_arrive_one_by_one_as_they_are_produced() {
     let f = feeds.clone();
     let server = start(move |_| Ok(f.new_source(&[])));
     let mut c = server.connect();
-    c.send(b"GET /stream HTTP/1.1\r\n\r\n");
+    c.send(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
     let (tx, _) = feeds.take(0);
     feeds.forget_senders();
     // The head goes out before any line exists.
@@ -87,7 +87,7 @@ fn lines_arrive_one_by_one_as_they_are_produced() {
     drop(tx);
     assert_eq!(c.chunk().expect("last chunk"), None);
     // The connection is kept alive after a complete stream.
-    c.send(b"GET /again HTTP/1.1\r\n\r\n");
+    c.send(b"GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
     let (tx, _) = feeds.take(1);
     feeds.forget_senders();
     tx.send(line("x")).expect("source alive");
@@ -146,7 +146,7 @@ fn a_client_hanging_up_mid_stream_releases_the_source_and_serving_goes_on() {
         Ok(f.new_source(&[]))
     });
     let mut c = server.connect();
-    c.send(b"GET /stream HTTP/1.1\r\n\r\n");
+    c.send(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
     let (tx, released) = feeds.take(0);
     feeds.forget_senders();
     // A producer that keeps emitting until the source is gone.
@@ -180,7 +180,7 @@ fn a_source_error_cuts_the_body_without_the_terminating_chunk() {
         Ok(Value::source(Box::new(src)))
     });
     let mut c = server.connect();
-    c.send(b"GET / HTTP/1.1\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     c.head().expect("head");
     assert_eq!(
         c.chunk().expect("first chunk"),
@@ -196,7 +196,7 @@ fn head_requests_do_not_read_the_source_and_release_it() {
     let f = feeds.clone();
     let server = start(move |_| Ok(f.new_source(&[])));
     let mut c = server.connect();
-    c.send(b"HEAD / HTTP/1.1\r\n\r\n");
+    c.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.response(true);
     assert_eq!(r.header("transfer-encoding"), Some("chunked"));
     let (_, released) = feeds.take(0);
@@ -226,7 +226,7 @@ fn a_shared_source_hands_each_line_to_exactly_one_response() {
     let server = start(move |_| Ok(shared.clone()));
     let mut clients: Vec<Client> = (0..3).map(|_| server.connect()).collect();
     for c in &mut clients {
-        c.send(b"GET / HTTP/1.1\r\n\r\n");
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
         c.head().expect("head");
     }
     // One client hanging up must not close a source other responses still use.
@@ -262,7 +262,7 @@ fn holds_many_concurrent_streaming_responses() {
     let started = Instant::now();
     let mut clients: Vec<Client> = (0..N).map(|_| server.connect()).collect();
     for c in &mut clients {
-        c.send(b"GET / HTTP/1.1\r\n\r\n");
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     }
     for c in &mut clients {
         c.head().expect("head");
@@ -283,7 +283,7 @@ fn shutdown_lets_an_in_flight_stream_finish_and_refuses_new_work() {
     let f = feeds.clone();
     let server = start(move |_| Ok(f.new_source(&[])));
     let mut c = server.connect();
-    c.send(b"GET / HTTP/1.1\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     let (tx, _) = feeds.take(0);
     feeds.forget_senders();
     c.head().expect("head");
@@ -311,7 +311,7 @@ fn shutdown_gives_up_on_endless_streams_at_the_deadline() {
     };
     let server = start_with(config, move |_| Ok(f.new_source(&[])));
     let mut c = server.connect();
-    c.send(b"GET / HTTP/1.1\r\n\r\n");
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     let (_tx, _) = feeds.take(0);
     c.head().expect("head");
     let took = server.stop_within(Duration::from_secs(3));

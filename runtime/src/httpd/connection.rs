@@ -4,8 +4,9 @@
 //!
 //! Pipelined requests need nothing special: bytes after one request stay in the input
 //! buffer and are parsed once the response before them is written. Waiting for the
-//! *next* request is the event loop's job ([`super::event_loop`]); a body that is
-//! still arriving is read here, with the same bounded, shutdown-aware waits.
+//! *next* request is the event loop's job ([`super::event_loop`]), and so is waiting
+//! for the rest of a body: a request whose body is incomplete goes back to the loop
+//! as a [`PendingBody`] and is picked up again when more bytes arrive.
 //!
 //! A response whose body is a line source is not written here: its head and body
 //! become a [`Streaming`] that the event loop drives ([`super::body_stream`]), and
@@ -24,8 +25,8 @@ use super::config::ServerConfig;
 use super::framing::Framing;
 use super::head::{forbids_body, render, Delimit, Persist};
 use super::input::Input;
-use super::request::{parse_head, BodyLength, Reject, RequestHead};
-use super::request_body::{BodyError, BodySource};
+use super::request::{parse_head, Reject, RequestHead};
+use super::request_body::{BodyDecoder, BodyError};
 use super::response::{interpret, Body, Response};
 use super::shutdown::Shutdown;
 use super::stats::ServerStats;
@@ -94,24 +95,59 @@ enum Next {
     Stream(Box<Streaming>),
 }
 
+/// A request whose head is parsed and whose body is still arriving. It stays with the
+/// parked connection between reads, so a slow body holds no thread.
+pub struct PendingBody {
+    head: RequestHead,
+    decoder: BodyDecoder,
+    started: Instant,
+    /// The whole body must have arrived by then.
+    pub deadline: Instant,
+}
+
 /// Serve every complete request already in `input`, in order (pipelining needs
-/// nothing more), and stop at the first incomplete head. Never panics outward: a
-/// panicking handler is answered with 500 inside [`exchange`].
-pub fn serve_buffered(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Served {
+/// nothing more), and stop at the first incomplete head or body; an incomplete body
+/// is left in `pending` for the next call. Never panics outward: a panicking handler
+/// is answered with 500 inside [`exchange`].
+pub fn serve_buffered(
+    stream: &TcpStream,
+    input: &mut Input,
+    pending: &mut Option<PendingBody>,
+    shared: &Shared,
+) -> Served {
     let mut requests = 0;
     loop {
-        let head = match parse_head(input.available()) {
-            Ok(Some(head)) => head,
-            Ok(None) => return Served::NeedMore { requests },
-            Err(Reject(status)) => {
-                shared.stats.count_request();
-                reject(stream, shared, status, None, Instant::now());
+        let mut request = match pending.take() {
+            Some(p) => p,
+            None => match start_request(stream, input, shared) {
+                Started::Request(p) => p,
+                Started::NeedMore => return Served::NeedMore { requests },
+                Started::Refused => return Served::Closed,
+            },
+        };
+        if let Err(status) = read_body(stream, input, &mut request) {
+            reject(stream, shared, status, Some(&request.head), request.started);
+            return Served::Closed;
+        }
+        if !request.decoder.is_done() {
+            *pending = Some(request);
+            return Served::NeedMore { requests };
+        }
+        let PendingBody {
+            head,
+            decoder,
+            started,
+            ..
+        } = request;
+        let body = match String::from_utf8(decoder.into_body()) {
+            Ok(body) => body,
+            Err(_) => {
+                // The record holds text; replacing bytes would alter the data unseen.
+                reject_with(stream, shared, 400, NOT_UTF8, Some(&head), started);
                 return Served::Closed;
             }
         };
-        shared.stats.count_request();
-        input.consume(head.len);
-        match exchange(stream, input, shared, &head) {
+        match exchange(stream, input, shared, &head, body, started) {
             Next::Continue => requests += 1,
             Next::Close => return Served::Closed,
             Next::Stream(stream) => return Served::Streaming { stream, requests },
@@ -119,28 +155,41 @@ pub fn serve_buffered(stream: &TcpStream, input: &mut Input, shared: &Shared) ->
     }
 }
 
-/// A head that did not complete before the header timeout: answer 408 and close.
-pub fn reject_slow_head(stream: &TcpStream, shared: &Shared) {
-    shared.stats.count_request();
-    reject(stream, shared, 408, None, Instant::now());
+/// The answer to a request body that is not UTF-8.
+const NOT_UTF8: &str = "request body is not valid UTF-8 text\n";
+
+enum Started {
+    Request(PendingBody),
+    NeedMore,
+    Refused,
 }
 
-/// Handle one request whose head has been consumed.
-fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &RequestHead) -> Next {
-    let started = Instant::now();
-    let cfg = &shared.config;
-    let length = match head.body_length() {
-        Ok(BodyLength::Fixed(n)) if n > cfg.max_body => Err(Reject(413)),
-        other => other,
-    };
-    let length = match length {
-        Ok(l) => l,
+/// Parse the next head in `input` and decide how its body is delimited.
+fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Started {
+    let head = match parse_head(input.available()) {
+        Ok(Some(head)) => head,
+        Ok(None) => return Started::NeedMore,
         Err(Reject(status)) => {
-            reject(stream, shared, status, Some(head), started);
-            return Next::Close;
+            shared.stats.count_request();
+            reject(stream, shared, status, None, Instant::now());
+            return Started::Refused;
         }
     };
-    if length != BodyLength::None
+    shared.stats.count_request();
+    input.consume(head.len);
+    let started = Instant::now();
+    let cfg = &shared.config;
+    let decoder = head.body_length().and_then(|length| {
+        BodyDecoder::new(&length, cfg.max_body).map_err(|e| Reject(body_error_status(&e)))
+    });
+    let decoder = match decoder {
+        Ok(d) => d,
+        Err(Reject(status)) => {
+            reject(stream, shared, status, Some(&head), started);
+            return Started::Refused;
+        }
+    };
+    if !decoder.is_done()
         && head.expects_continue()
         && head.minor_version >= 1
         && input.available().is_empty()
@@ -150,29 +199,63 @@ fn exchange(stream: &TcpStream, input: &mut Input, shared: &Shared, head: &Reque
             stats: &shared.stats,
         };
         if out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return Next::Close;
+            return Started::Refused;
         }
     }
-    let body = BodySource {
-        stream,
-        input,
-        wake_fd: shared.shutdown.wake_fd(),
-        deadline: Instant::now() + cfg.idle_timeout.max(cfg.header_timeout),
-        max_body: cfg.max_body,
+    Started::Request(PendingBody {
+        head,
+        decoder,
+        started,
+        deadline: started + cfg.idle_timeout.max(cfg.header_timeout),
+    })
+}
+
+/// Feed the body what is buffered, then what the socket holds right now (without
+/// waiting). `Err` is the status to refuse the request with.
+fn read_body(stream: &TcpStream, input: &mut Input, request: &mut PendingBody) -> Result<(), u16> {
+    loop {
+        let used = request
+            .decoder
+            .feed(input.available())
+            .map_err(|e| body_error_status(&e))?;
+        input.consume(used);
+        if request.decoder.is_done() {
+            return Ok(());
+        }
+        match input.read_now(stream) {
+            Ok(0) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
     }
-    .read(&length);
-    let body = match body {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            reject(stream, shared, 413, Some(head), started);
-            return Next::Close;
-        }
-        Err(BodyError::Malformed) => {
-            reject(stream, shared, 400, Some(head), started);
-            return Next::Close;
-        }
-        Err(BodyError::Read(_)) => return Next::Close,
-    };
+}
+
+fn body_error_status(e: &BodyError) -> u16 {
+    match e {
+        BodyError::TooLarge => 413,
+        BodyError::Malformed => 400,
+    }
+}
+
+/// A head that did not complete before the header timeout: answer 408 and close.
+pub fn reject_slow_head(stream: &TcpStream, shared: &Shared) {
+    shared.stats.count_request();
+    reject(stream, shared, 408, None, Instant::now());
+}
+
+/// A body that did not complete before its deadline: answer 408 and close.
+pub fn reject_slow_body(stream: &TcpStream, shared: &Shared, pending: &PendingBody) {
+    reject(stream, shared, 408, Some(&pending.head), pending.started);
+}
+
+/// Handle one request whose head and body have been read.
+fn exchange(
+    stream: &TcpStream,
+    input: &mut Input,
+    shared: &Shared,
+    head: &RequestHead,
+    body: String,
+    started: Instant,
+) -> Next {
     let request = head.to_value(body);
     // Nothing pipelined behind this request: hold no read buffer during the response.
     input.release_if_empty();
@@ -375,27 +458,40 @@ fn reject(
     head: Option<&RequestHead>,
     started: Instant,
 ) {
-    let response = Response::plain(status, &format!("{}\n", super::head::reason(status)));
-    let bytes = match &response.body {
-        Body::Bytes(b) => b.clone(),
-        _ => Vec::new(),
-    };
+    let message = format!("{}\n", super::head::reason(status));
+    reject_with(stream, shared, status, &message, head, started);
+}
+
+/// [`reject`] with a message of its own as the body.
+fn reject_with(
+    stream: &TcpStream,
+    shared: &Shared,
+    status: u16,
+    message: &str,
+    head: Option<&RequestHead>,
+    started: Instant,
+) {
+    let response = Response::plain(status, message);
     let rendered = render(
         1,
         status,
         &response.headers,
-        Delimit::Length(bytes.len()),
+        Delimit::Length(message.len()),
         Persist::Close,
     );
     let mut out = Counted {
         stream,
         stats: &shared.stats,
     };
-    let ok = write_bytes(&mut out, &rendered, &bytes).is_ok();
+    let ok = write_bytes(&mut out, &rendered, message.as_bytes()).is_ok();
     let (method, path) = head.map_or(("-", "-"), |h| (h.method.as_str(), h.path.as_str()));
-    shared
-        .log
-        .request(method, path, status, bytes.len() as u64, started.elapsed());
+    shared.log.request(
+        method,
+        path,
+        status,
+        message.len() as u64,
+        started.elapsed(),
+    );
     if ok {
         linger_close(stream);
     }

@@ -27,12 +27,16 @@
 //! finds nothing either, and is not lost: parking a stream re-arms both, and epoll
 //! reports a condition that still holds again.
 //!
-//! Deadlines of parked connections (header and idle timeouts, a stream's write
+//! A request whose body is still arriving is parked the same way, with its decoder
+//! (see [`connection::PendingBody`]): a client that trickles a body, or stops half
+//! way, holds a table entry and its buffered bytes, not a thread.
+//!
+//! Deadlines of parked connections (header, body and idle timeouts, a stream's write
 //! timeout or poll delay) arm the loop's [`Timer`] for the earliest one; when it
-//! fires, what is due is handled: a started head that did not complete is answered
-//! 408, an idle connection is closed silently, a stream whose client stopped reading
-//! is ended, a polling stream driven. Nothing else wakes an idle loop, and the monitor
-//! sleeps while no loop is busy, so an idle server makes no periodic wake-ups.
+//! fires, what is due is handled: a started head or body that did not complete is
+//! answered 408, an idle connection is closed silently, a stream whose client stopped
+//! reading is ended, a polling stream driven. Nothing else wakes an idle loop, and the
+//! monitor sleeps while no loop is busy, so an idle server makes no periodic wake-ups.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -46,7 +50,7 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use super::body_stream::{StreamEnd, Want};
-use super::connection::{self, Served, Shared, Streaming};
+use super::connection::{self, PendingBody, Served, Shared, Streaming};
 use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
 use super::listener::{InFlight, InFlightGuard};
@@ -91,6 +95,8 @@ struct Conn {
     /// `None` while idle between requests.
     head_started: Option<Instant>,
     idle_since: Instant,
+    /// A request whose body is still arriving: it waits here like a head does.
+    request_body: Option<PendingBody>,
     /// The body being streamed, if any.
     body: Option<Box<Streaming>>,
     waiting: Waiting,
@@ -103,9 +109,10 @@ impl Conn {
     /// When the loop must look at this connection even if nothing happens.
     fn deadline(&self, shared: &Shared) -> Option<Instant> {
         match self.waiting {
-            Waiting::Request => Some(match self.head_started {
-                Some(t) => t + shared.config.header_timeout,
-                None => self.idle_since + shared.config.idle_timeout,
+            Waiting::Request => Some(match (&self.request_body, self.head_started) {
+                (Some(pending), _) => pending.deadline,
+                (None, Some(t)) => t + shared.config.header_timeout,
+                (None, None) => self.idle_since + shared.config.idle_timeout,
             }),
             Waiting::Timer(at) => Some(at),
             Waiting::Writable(since) => Some(since + shared.config.write_timeout),
@@ -401,6 +408,7 @@ impl Loops {
             input: Input::default(),
             head_started: Some(now),
             idle_since: now,
+            request_body: None,
             body: None,
             waiting: Waiting::Request,
             source_fd: None,
@@ -481,7 +489,12 @@ impl Loops {
         }
         let lp = &self.loops[idx];
         let stamp = self.mark_busy(idx);
-        let served = connection::serve_buffered(&conn.stream, &mut conn.input, &self.shared);
+        let served = connection::serve_buffered(
+            &conn.stream,
+            &mut conn.input,
+            &mut conn.request_body,
+            &self.shared,
+        );
         let _ = lp
             .busy_since
             .compare_exchange(stamp, 0, Ordering::SeqCst, Ordering::SeqCst);
@@ -669,7 +682,9 @@ impl Loops {
         for (token, conn) in expired {
             match conn.waiting {
                 Waiting::Request => {
-                    if !conn.input.available().is_empty() {
+                    if let Some(pending) = &conn.request_body {
+                        connection::reject_slow_body(&conn.stream, &self.shared, pending);
+                    } else if !conn.input.available().is_empty() {
                         connection::reject_slow_head(&conn.stream, &self.shared);
                     }
                 }

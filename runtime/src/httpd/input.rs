@@ -1,5 +1,5 @@
-//! The connection's read side: a small growable buffer filled from the socket with a
-//! deadline, so every read doubles as a timeout check and a shutdown check.
+//! The connection's read side: a small growable buffer filled from the socket without
+//! waiting, when the event loop has seen it readable (deadlines are the loop's).
 //!
 //! The buffer starts empty and grows in small steps; it is released whenever it has
 //! been fully consumed, so thousands of connections sitting in long responses hold no
@@ -8,9 +8,6 @@
 use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::time::Instant;
-
-use super::process::{wait_readable, Wait};
 
 const READ_STEP: usize = 4096;
 
@@ -19,8 +16,6 @@ const READ_STEP: usize = 4096;
 pub enum ReadStop {
     /// The peer closed its side.
     Eof,
-    TimedOut,
-    ShuttingDown,
     Io(io::Error),
 }
 
@@ -96,33 +91,6 @@ impl Input {
                 } else {
                     Err(ReadStop::Io(e))
                 }
-            }
-        }
-    }
-
-    /// Read at least one more byte, waiting until `deadline` at most.
-    pub fn fill(
-        &mut self,
-        stream: &TcpStream,
-        wake_fd: i32,
-        deadline: Instant,
-    ) -> Result<usize, ReadStop> {
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let timeout_ms = i32::try_from(remaining.as_millis()).unwrap_or(i32::MAX);
-            if timeout_ms == 0 {
-                return Err(ReadStop::TimedOut);
-            }
-            match wait_readable(stream.as_raw_fd(), wake_fd, timeout_ms) {
-                Ok(Wait::Ready) => {}
-                Ok(Wait::TimedOut) => return Err(ReadStop::TimedOut),
-                Ok(Wait::ShuttingDown) => return Err(ReadStop::ShuttingDown),
-                Err(e) => return Err(ReadStop::Io(e)),
-            }
-            // Readable now; after a spurious wake-up nothing is read and we wait again.
-            match self.read_now(stream)? {
-                0 => continue,
-                n => return Ok(n),
             }
         }
     }

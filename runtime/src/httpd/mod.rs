@@ -7,7 +7,8 @@
 //! - [`event_loop`], [`epoll`]: accepting, parking idle connections, serving requests
 //!   inline on a few threads, handing slow responses off to threads of their own;
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
-//! - [`request`] / [`request_body`] / [`input`]: reading requests;
+//! - [`request`] / [`request_body`]: request heads and bodies from bytes, no I/O
+//!   (parsing, framing rules, the incremental body decoder); [`input`]: the read buffer;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`]: operations.

@@ -39,6 +39,15 @@ pub enum BodyLength {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reject(pub u16);
 
+/// A `Content-Length` value: digits only (no sign, no space inside); a number too
+/// large for memory is a body too large to take.
+fn content_length(value: &str) -> Result<usize, Reject> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reject(400));
+    }
+    value.parse().map_err(|_| Reject(413))
+}
+
 /// Parse a head from the start of `buf`. `Ok(None)`: incomplete, read more.
 pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -57,6 +66,15 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
     else {
         return Err(Reject(400));
     };
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
+    let hosts = req
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"))
+        .count();
+    if hosts > 1 || (hosts == 0 && minor_version >= 1) {
+        return Err(Reject(400));
+    }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers = req
         .headers
@@ -114,33 +132,58 @@ impl RequestHead {
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
     }
 
-    /// The body's delimitation. Conflicting or unparsable framing is a 400 (request
-    /// smuggling hides in the ambiguity); codings other than `chunked` are a 501.
+    /// The body's delimitation, by the rules of RFC 9112 §6: ambiguous framing is a
+    /// 400 (request smuggling hides in the ambiguity), a coding other than `chunked`
+    /// before the final `chunked` a 501.
     pub fn body_length(&self) -> Result<BodyLength, Reject> {
-        let mut lengths = self.headers.iter().filter(|(n, _)| n == "content-length");
-        let te = self.header("transfer-encoding");
-        if let Some(te) = te {
-            if lengths.next().is_some() {
+        let has = |name: &str| self.headers.iter().any(|(n, _)| n == name);
+        if has("transfer-encoding") {
+            if has("content-length") || self.minor_version == 0 {
                 return Err(Reject(400));
             }
-            return if te.trim().eq_ignore_ascii_case("chunked") {
-                Ok(BodyLength::Chunked)
-            } else {
-                Err(Reject(501))
-            };
+            return self.transfer_codings();
         }
-        let Some((_, first)) = lengths.next() else {
-            return Ok(BodyLength::None);
-        };
-        let n: usize = first.trim().parse().map_err(|_| Reject(400))?;
-        if lengths.any(|(_, other)| other.trim() != first.trim()) {
-            return Err(Reject(400));
+        let mut length = None;
+        let values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-length")
+            .flat_map(|(_, v)| v.split(','));
+        for value in values {
+            let n = content_length(value.trim())?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Reject(400));
+            }
+            length = Some(n);
         }
-        Ok(if n == 0 {
-            BodyLength::None
-        } else {
-            BodyLength::Fixed(n)
+        Ok(match length {
+            None | Some(0) => BodyLength::None,
+            Some(n) => BodyLength::Fixed(n),
         })
+    }
+
+    /// Every `Transfer-Encoding` line joined as one list: `chunked` must come last and
+    /// once; codings before it are not supported.
+    fn transfer_codings(&self) -> Result<BodyLength, Reject> {
+        let codings: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "transfer-encoding")
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
+        match codings.split_last() {
+            Some((last, before)) if chunked(last) && !before.iter().any(chunked) => {
+                if before.is_empty() {
+                    Ok(BodyLength::Chunked)
+                } else {
+                    Err(Reject(501))
+                }
+            }
+            _ => Err(Reject(400)),
+        }
     }
 
     /// The record the handler receives:
@@ -220,7 +263,7 @@ mod tests {
             parse_head(b"GET / HTTP/1.1\r\nHost: h\r\n").map(|h| h.is_some()),
             Ok(false)
         );
-        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        let mut big = b"GET / HTTP/1.1\r\nHost: h\r\nX: ".to_vec();
         big.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES + 1));
         assert_eq!(parse_head(&big).map(|h| h.is_some()), Err(Reject(431)));
         assert_eq!(
@@ -231,8 +274,10 @@ mod tests {
 
     #[test]
     fn keep_alive_rules_follow_the_version() {
-        assert!(parse("GET / HTTP/1.1\r\n\r\n").wants_keep_alive());
-        assert!(!parse("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").wants_keep_alive());
+        assert!(parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n").wants_keep_alive());
+        assert!(
+            !parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n").wants_keep_alive()
+        );
         assert!(!parse("GET / HTTP/1.0\r\n\r\n").wants_keep_alive());
         assert!(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").wants_keep_alive());
     }
@@ -241,36 +286,96 @@ mod tests {
     fn body_length_rejects_ambiguity() {
         let len = |raw: &str| parse(raw).body_length();
         assert_eq!(
-            len("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"),
+            len("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
             Ok(BodyLength::Fixed(5))
         );
         assert_eq!(
-            len("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            len("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok(BodyLength::Chunked)
         );
-        assert_eq!(len("GET / HTTP/1.1\r\n\r\n"), Ok(BodyLength::None));
         assert_eq!(
-            len("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            len("GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            Ok(BodyLength::None)
+        );
+        assert_eq!(
+            len("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n"),
             Err(Reject(400))
         );
         assert_eq!(
-            len("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+            len("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             Err(Reject(400))
         );
         assert_eq!(
-            len("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            len("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Err(Reject(400))
         );
         assert_eq!(
-            len("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
-            Err(Reject(501))
+            len("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            Err(Reject(400))
         );
     }
 
     #[test]
+    fn host_rules() {
+        let head = |raw: &str| parse_head(raw.as_bytes()).map(|h| h.is_some());
+        assert_eq!(head("GET / HTTP/1.1\r\n\r\n"), Err(Reject(400)));
+        assert_eq!(
+            head("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            Err(Reject(400))
+        );
+        assert_eq!(
+            head("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"),
+            Err(Reject(400))
+        );
+        assert_eq!(head("GET / HTTP/1.0\r\n\r\n"), Ok(true));
+        assert_eq!(head("GET / HTTP/1.1\r\nHOST: a\r\n\r\n"), Ok(true));
+    }
+
+    #[test]
+    fn content_length_is_digits_only() {
+        let len = |value: &str| {
+            parse(&format!(
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {value}\r\n\r\n"
+            ))
+            .body_length()
+        };
+        assert_eq!(len("5"), Ok(BodyLength::Fixed(5)));
+        assert_eq!(len("0"), Ok(BodyLength::None));
+        assert_eq!(len("5, 5"), Ok(BodyLength::Fixed(5)));
+        for bad in ["+5", "-5", "5 5", "0x5", "5,6", "", " , ", "1e3", "٣"] {
+            assert_eq!(len(bad), Err(Reject(400)), "Content-Length: {bad:?}");
+        }
+        assert_eq!(len("99999999999999999999999"), Err(Reject(413)));
+    }
+
+    #[test]
+    fn transfer_encoding_list_rules() {
+        let te = |values: &[&str]| {
+            let lines: String = values
+                .iter()
+                .map(|v| format!("Transfer-Encoding: {v}\r\n"))
+                .collect();
+            parse(&format!("POST / HTTP/1.1\r\nHost: h\r\n{lines}\r\n")).body_length()
+        };
+        assert_eq!(te(&["chunked"]), Ok(BodyLength::Chunked));
+        assert_eq!(te(&["Chunked "]), Ok(BodyLength::Chunked));
+        assert_eq!(te(&["chunked, chunked"]), Err(Reject(400)));
+        assert_eq!(te(&["chunked", "chunked"]), Err(Reject(400)));
+        assert_eq!(te(&["chunked, gzip"]), Err(Reject(400)));
+        assert_eq!(te(&["chunked", "identity"]), Err(Reject(400)));
+        assert_eq!(te(&["gzip"]), Err(Reject(400)));
+        assert_eq!(te(&[""]), Err(Reject(400)));
+        assert_eq!(te(&["gzip, chunked"]), Err(Reject(501)));
+        assert_eq!(te(&["gzip", "chunked"]), Err(Reject(501)));
+        let http10 = parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(http10.body_length(), Err(Reject(400)));
+    }
+
+    #[test]
     fn repeated_headers_are_joined() {
-        let v = parse("GET / HTTP/1.1\r\nAccept: a\r\nAccept: b\r\n\r\n").to_value(String::new());
+        let v = parse("GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nAccept: b\r\n\r\n")
+            .to_value(String::new());
         let rec = v.as_record().map(|r| r.values[3].to_string());
-        assert_eq!(rec.as_deref(), Some("{accept: a, b}"));
+        assert_eq!(rec.as_deref(), Some("{accept: a, b; host: h}"));
     }
 }
