@@ -25,6 +25,9 @@ pub enum Tok {
     Str(String),
     /// A single capital letter in type position: `L R O M S F`.
     TypeCon(char),
+    /// A compact type written as one word: `Ln` is `L n`, `LLn` is `L (L n)`, `On` is
+    /// `O n`. The parser unfolds it.
+    CompactType(String),
     Underscore,
     Plus,
     PlusEq,
@@ -77,6 +80,7 @@ impl Tok {
             Tok::Num(n) => return format!("number {n}"),
             Tok::Str(s) => return format!("text {s:?}"),
             Tok::TypeCon(c) => return format!("type '{c}'"),
+            Tok::CompactType(w) => return format!("type '{w}'"),
             Tok::Underscore => "Underscore",
             Tok::Plus => "Plus",
             Tok::PlusEq => "PlusEq",
@@ -408,6 +412,7 @@ impl Lexer<'_> {
             "AND" => (Tok::Amp, "&a b"),
             "OR" => (Tok::Bar, "|a b"),
             "NOT" => (Tok::Bang, "!a"),
+            _ if is_compact_type(word) => return Some(Tok::CompactType(word.to_string())),
             _ => {
                 let hint = format!(
                     "identifiers are lowercase with hyphens: try `{}` or `{}`",
@@ -502,6 +507,17 @@ impl Lexer<'_> {
         }
         self.diags.push(d);
     }
+}
+
+/// `Ln`, `LLn`, `On`, `Mtn`: type constructors glued to each other and to a final
+/// lower-case type name.
+fn is_compact_type(word: &str) -> bool {
+    let rest = word.trim_start_matches(['L', 'O', 'M', 'R']);
+    rest.len() < word.len()
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// `runD` → `run-d`.

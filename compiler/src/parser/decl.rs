@@ -66,6 +66,17 @@ impl Parser {
             .with_suggestion(format!("write `{}>type;body`", name.name)));
         }
         let params = self.parse_params()?;
+        if self.at(&Tok::Newline) {
+            return Err(Diagnostic::error(
+                "ILO-P020",
+                format!(
+                    "incomplete function header for `{}`: header runs off the end of the line",
+                    name.name
+                ),
+                self.span(),
+            )
+            .with_note("the parameters, `>` and the return type share the name's line"));
+        }
         let ret = self.parse_return_type()?;
         if !self.eat(&Tok::Semi) {
             return Err(self.unexpected("`;` or an indented body after the return type"));
@@ -113,6 +124,17 @@ impl Parser {
                 || closer.is_some_and(|c| self.at(c));
             if done {
                 break;
+            }
+            if body.is_empty() && self.at(&Tok::LBrace) && !self.at_destructure() {
+                // `f x:n>n;{…}`: a braced body, the same statements in a block.
+                body.extend(self.parse_block()?);
+                if body.is_empty() {
+                    return Err(self.unexpected("expression"));
+                }
+                if !self.at(&Tok::Semi) {
+                    break;
+                }
+                continue;
             }
             body.push(self.parse_stmt()?);
             if !self.at(&Tok::Semi) {

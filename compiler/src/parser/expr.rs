@@ -56,6 +56,8 @@ impl Parser {
     fn parse_coalesce(&mut self) -> PResult<Expr> {
         let first = if self.negative_literal_before_infix() {
             self.parse_split_negative()?
+        } else if self.negative_literal_before_operand() {
+            self.parse_literal_subtraction()?
         } else {
             self.parse_term()?
         };
@@ -84,6 +86,24 @@ impl Parser {
     /// subtraction (`- 3 …`), as the reference implementation does.
     fn negative_literal_before_infix(&self) -> bool {
         matches!(self.peek(), Tok::Num(n) if n.is_sign_negative()) && self.infix_op(1).is_some()
+    }
+
+    /// `-0 x`, `-10 x` at the start of an expression: the `-` is prefix subtraction
+    /// (`0 - x`, `10 - x`), as `-a b` is, rather than a negative literal followed by a
+    /// stray operand. Inside argument lists and lists `-1` stays a literal.
+    fn negative_literal_before_operand(&self) -> bool {
+        matches!(self.peek(), Tok::Num(n) if n.is_sign_negative()) && self.starts_operand(1)
+    }
+
+    fn parse_literal_subtraction(&mut self) -> PResult<Expr> {
+        let tok = self.bump();
+        let Tok::Num(n) = tok.kind else {
+            return Err(self.unexpected("expression"));
+        };
+        let lhs = self.mk(ExprKind::Num(-n), tok.span);
+        let rhs = self.parse_operand(true)?;
+        let span = tok.span.to(rhs.span);
+        Ok(self.binary(BinOp::Sub, lhs, rhs, span))
     }
 
     fn parse_split_negative(&mut self) -> PResult<Expr> {
@@ -387,7 +407,13 @@ impl Parser {
             }
             Tok::Tilde | Tok::Caret => {
                 self.bump();
-                let inner = Box::new(self.parse_operand(true)?);
+                // `~fmt "a{}" x` wraps the whole call, variadic ones included.
+                let inner = if self.at_call_head() {
+                    self.nested(|p| p.parse_application())?
+                } else {
+                    self.parse_operand(true)?
+                };
+                let inner = Box::new(inner);
                 let span = start.to(inner.span);
                 let kind = if tok == Tok::Tilde {
                     ExprKind::Ok(inner)
@@ -610,7 +636,9 @@ impl Parser {
         })
     }
 
-    /// `[a b c]` or `[a, b, c]`.
+    /// `[a b c]` or `[a, b, c]`. A known function followed by an argument is a call
+    /// taking as many arguments as it can (`[str a str b]` is two texts); other
+    /// names are values.
     fn parse_list(&mut self) -> PResult<Expr> {
         let start = self.bump().span;
         let mut items = Vec::new();
@@ -619,7 +647,19 @@ impl Parser {
             if self.eat(&Tok::RBracket) {
                 break;
             }
-            items.push(self.parse_operand(false)?);
+            if self.at(&Tok::Semi) {
+                return Err(Diagnostic::error(
+                    "ILO-P009",
+                    "`;` is not a list separator inside `[...]`",
+                    self.span(),
+                )
+                .with_suggestion("separate list items with spaces or `,`"));
+            }
+            if self.at_call_head() {
+                items.push(self.nested(|p| p.parse_application())?);
+            } else {
+                items.push(self.parse_operand(false)?);
+            }
         }
         let span = start.to(self.prev_span());
         Ok(self.mk(ExprKind::List(items), span))

@@ -86,7 +86,7 @@ impl Parser {
     }
 
     /// `{a;b}` followed by `=`.
-    fn at_destructure(&self) -> bool {
+    pub(super) fn at_destructure(&self) -> bool {
         let mut k = 1;
         loop {
             match self.peek_at(k) {
@@ -233,6 +233,19 @@ impl Parser {
                 let start = p.span();
                 let pattern = p.parse_pattern()?;
                 p.expect(Tok::Colon, "`:` after the match pattern")?;
+                if p.at(&Tok::LBrace) && !p.at_destructure() {
+                    // `1:{y=10;+y x}`: the arm's statements in braces.
+                    let body = p.parse_block()?;
+                    if !matches!(p.peek(), Tok::Semi | Tok::RBrace) {
+                        return Err(p.unexpected("`;` or `}` after the arm's block"));
+                    }
+                    arms.push(MatchArm {
+                        pattern,
+                        body,
+                        span: start.to(p.prev_span()),
+                    });
+                    continue;
+                }
                 let mut body = Vec::new();
                 loop {
                     body.push(p.parse_stmt()?);

@@ -39,6 +39,10 @@ impl Parser {
                     _ => Type::Named(name),
                 })
             }
+            Tok::CompactType(word) => {
+                self.bump();
+                self.unfold_compact(&word)
+            }
             Tok::TypeCon(c) => {
                 self.bump();
                 let arg = |p: &mut Parser| p.parse_type_kind_nested().map(Box::new);
@@ -52,11 +56,33 @@ impl Parser {
                 })
             }
             _ => Err(Diagnostic::error(
-                "ILO-P004",
+                "ILO-P007",
                 format!("expected a type, got {}", tok.describe()),
                 self.span(),
             )),
         }
+    }
+
+    /// `LLn` → `L (L n)`: each leading constructor applies to the rest of the word;
+    /// a constructor taking two types (`M`, `R`) reads its second one after the word,
+    /// so `Mtn` is `M tn …` and wants another type.
+    fn unfold_compact(&mut self, word: &str) -> PResult<Type> {
+        let Some(con) = word.chars().next().filter(|c| c.is_ascii_uppercase()) else {
+            return Ok(match word {
+                "n" => Type::Num,
+                "t" => Type::Text,
+                "b" => Type::Bool,
+                _ if word.len() == 1 => Type::Var(word.as_bytes()[0] as char),
+                _ => Type::Named(word.to_string()),
+            });
+        };
+        let inner = Box::new(self.unfold_compact(&word[1..])?);
+        Ok(match con {
+            'L' => Type::List(inner),
+            'O' => Type::Opt(inner),
+            'M' => Type::Map(inner, Box::new(self.parse_type_kind_nested()?)),
+            _ => Type::Result(inner, Box::new(self.parse_type_kind_nested()?)),
+        })
     }
 
     fn parse_type_kind_nested(&mut self) -> PResult<Type> {
@@ -68,7 +94,7 @@ impl Parser {
     fn type_continues(&self) -> bool {
         let starts = matches!(
             self.peek(),
-            Tok::Ident(_) | Tok::TypeCon(_) | Tok::Underscore | Tok::LParen
+            Tok::Ident(_) | Tok::TypeCon(_) | Tok::CompactType(_) | Tok::Underscore | Tok::LParen
         );
         starts && self.peek_at(1) != &Tok::Colon
     }
