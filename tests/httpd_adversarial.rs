@@ -28,9 +28,19 @@ use support::{read_response, send, Server, IO_TIMEOUT};
 const HANDLER: &str = r#"
 type res{status:n;headers:M t t;body:_}
 
+nq q:t>n;r=num q;?r{~v:v;^e:0}
+deep n:n>L _;x=[];@i 0..n{x=[i x]};x
+deep-drop n:n>t;x=deep n;"dropped"
+deep-str n:n>n;x=deep n;s=fmt "{}" x;len s
+deep-eq n:n>b;a=deep n;b=deep n;r=(a == b);r
+
 handler req:_>_;
   p=req.path
   q=req.query
+  =p "/deep-drop" deep-drop nq q
+  =p "/deep-json" deep nq q
+  =p "/deep-str" deep-str nq q
+  =p "/deep-eq" deep-eq nq q
   =p "/rd" rd q
   =p "/rdl" rdl q
   =p "/for-line" for-line q
@@ -84,6 +94,7 @@ const ATTACKS: &[(&str, Attack)] = &[
         "a body sent in pieces is answered once complete, not before",
         body_in_pieces,
     ),
+    ("values nested a million deep", deep_values),
 ];
 
 #[test]
@@ -107,14 +118,10 @@ fn the_server_survives_every_attack_and_returns_to_baseline() {
     }
     let settled = Usage::settle(&target.server, &baseline, Duration::from_secs(10));
     assert!(
-        settled.fds <= baseline.fds + 2,
-        "descriptors: {} before the attacks, {} after",
+        settled.near(&baseline),
+        "descriptors: {} before the attacks, {} after; resident memory: {} KiB before, {} KiB after",
         baseline.fds,
-        settled.fds
-    );
-    assert!(
-        settled.rss_kib <= baseline.rss_kib + 64 * 1024,
-        "resident memory: {} KiB before the attacks, {} KiB after",
+        settled.fds,
         baseline.rss_kib,
         settled.rss_kib
     );
@@ -428,6 +435,25 @@ fn body_in_pieces(t: &Target) {
     assert_eq!((r.status, r.text().as_str()), (200, "abcdefghij"));
 }
 
+/// Built in a loop (`x=[i x]`), then dropped, displayed, compared and sent as JSON:
+/// each walk of a million levels must run on a loop thread's small stack.
+fn deep_values(t: &Target) {
+    const DEPTH: usize = 1_000_000;
+    assert_eq!(t.ask("/deep-drop", "1000000"), (200, "dropped".to_string()));
+    // `[i, ` per level (digits of 0..DEPTH) plus `[]` and the closing brackets.
+    let digits: usize = (0..DEPTH).map(|i| i.to_string().len()).sum();
+    let display_len = digits + 3 * DEPTH + 2 + DEPTH;
+    assert_eq!(
+        t.ask("/deep-str", "1000000"),
+        (200, display_len.to_string())
+    );
+    assert_eq!(t.ask("/deep-eq", "1000000"), (200, "true".to_string()));
+    let (status, body) = t.ask("/deep-json", "1000000");
+    assert_eq!(status, 200);
+    assert!(body.starts_with("[999999,[999998,["), "{}", &body[..40]);
+    assert!(body.ends_with(&format!("[0,[]{}", "]".repeat(DEPTH))));
+}
+
 /// Resident memory and open descriptors of the server process.
 struct Usage {
     rss_kib: u64,
@@ -450,12 +476,17 @@ impl Usage {
         Usage { rss_kib, fds }
     }
 
-    /// Wait (bounded) for the descriptors to come back down; the usage then.
+    /// Within a few descriptors and 32 MiB of `baseline`?
+    fn near(&self, baseline: &Usage) -> bool {
+        self.fds <= baseline.fds + 2 && self.rss_kib <= baseline.rss_kib + 32 * 1024
+    }
+
+    /// Wait (bounded) for the usage to come back near `baseline`; the usage then.
     fn settle(server: &Server, baseline: &Usage, within: Duration) -> Usage {
         let deadline = Instant::now() + within;
         loop {
             let now = Usage::of(server);
-            if now.fds <= baseline.fds + 2 || Instant::now() > deadline {
+            if now.near(baseline) || Instant::now() > deadline {
                 return now;
             }
             thread::sleep(Duration::from_millis(50));

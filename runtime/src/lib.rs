@@ -8,6 +8,7 @@ pub mod aot;
 pub mod builtins;
 pub mod caps;
 pub mod ctx;
+pub mod deep;
 pub mod error;
 pub mod func;
 pub mod http_client;

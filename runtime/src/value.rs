@@ -412,33 +412,35 @@ impl Drop for Value {
             if h.rc.fetch_sub(1, Ordering::Release) == 1 {
                 std::sync::atomic::fence(Ordering::Acquire);
                 // SAFETY: this was the last reference; the pointer came from Box::into_raw.
-                drop(unsafe { Box::from_raw((self.0 & PTR_MASK) as *mut HeapObject) });
+                let object = unsafe { Box::from_raw((self.0 & PTR_MASK) as *mut HeapObject) };
+                crate::deep::release::free(object.obj);
             }
         }
+    }
+}
+
+impl Value {
+    /// Give up this reference without freeing anything: the object comes back when
+    /// this was the last reference, for [`crate::deep::release`] to free without
+    /// recursion.
+    pub(crate) fn release_shallow(self) -> Option<Box<HeapObject>> {
+        let this = ManuallyDrop::new(self);
+        let h = this.header()?;
+        if h.rc.fetch_sub(1, Ordering::Release) != 1 {
+            return None;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: this was the last reference; the pointer came from Box::into_raw.
+        Some(unsafe { Box::from_raw((this.0 & PTR_MASK) as *mut HeapObject) })
     }
 }
 
 impl PartialEq for Value {
     /// Structural equality (`=`): numbers by value, texts by content, lists, maps,
     /// records and results element by element; functions and sources by identity.
+    /// Any depth (see [`crate::deep::equal`]).
     fn eq(&self, other: &Value) -> bool {
-        if let (Some(a), Some(b)) = (self.as_num(), other.as_num()) {
-            return a == b;
-        }
-        if self.0 == other.0 {
-            return true;
-        }
-        match (self.heap(), other.heap()) {
-            (Some(Obj::Text(a)), Some(Obj::Text(b))) => a == b,
-            (Some(Obj::List(a)), Some(Obj::List(b))) => a == b,
-            (Some(Obj::Map(a)), Some(Obj::Map(b))) => a == b,
-            (Some(Obj::Record(a)), Some(Obj::Record(b))) => {
-                a.ty.name == b.ty.name && a.ty.fields == b.ty.fields && a.values == b.values
-            }
-            (Some(Obj::Ok(a)), Some(Obj::Ok(b))) => a == b,
-            (Some(Obj::Err(a)), Some(Obj::Err(b))) => a == b,
-            _ => false,
-        }
+        crate::deep::equal::equal(self, other)
     }
 }
 
@@ -468,55 +470,9 @@ pub fn num_to_string(n: f64) -> String {
 impl fmt::Display for Value {
     /// The display form used by `prnt`, `str`-like contexts and program output:
     /// text bare, lists `[1, 2]`, maps `{a: 1; b: 2}`, records `pt {x: 1, y: 2}`,
-    /// results `~v` / `^e`.
+    /// results `~v` / `^e`. Any depth (see [`crate::deep::display`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(n) = self.as_num() {
-            return fmt_num(n, f);
-        }
-        match self.0 {
-            NIL => return f.write_str("nil"),
-            TRUE => return f.write_str("true"),
-            FALSE => return f.write_str("false"),
-            _ => {}
-        }
-        match self.heap() {
-            Some(Obj::Text(s)) => f.write_str(s),
-            Some(Obj::List(items)) => {
-                f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_str("]")
-            }
-            Some(Obj::Map(m)) => {
-                f.write_str("{")?;
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("; ")?;
-                    }
-                    write!(f, "{k}: {v}")?;
-                }
-                f.write_str("}")
-            }
-            Some(Obj::Record(r)) => {
-                write!(f, "{} {{", r.ty.name)?;
-                for (i, (name, v)) in r.ty.fields.iter().zip(&r.values).enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{name}: {v}")?;
-                }
-                f.write_str("}")
-            }
-            Some(Obj::Ok(v)) => write!(f, "~{v}"),
-            Some(Obj::Err(v)) => write!(f, "^{v}"),
-            Some(Obj::Func(func)) => write!(f, "<fn:{}>", func.name),
-            Some(Obj::Source(_)) => f.write_str("<stream>"),
-            None => f.write_str("<invalid>"),
-        }
+        crate::deep::display::write_display(self, f)
     }
 }
 

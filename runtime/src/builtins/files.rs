@@ -13,8 +13,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use super::convert::{list_arg, text_arg};
-use super::json::{parse_to_result, to_json};
+use super::json::parse_to_result;
 use super::BuiltinDef;
+use crate::deep::json::to_json_pretty;
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
 
@@ -218,7 +219,7 @@ fn decode(text: &str, format: Format) -> Value {
 fn encode(data: &Value, format: Format) -> Result<String, String> {
     match format {
         Format::Raw => Ok(data.to_string()),
-        Format::Json => serde_json::to_string_pretty(&to_json(data)).map_err(|e| e.to_string()),
+        Format::Json => Ok(to_json_pretty(data)),
         Format::Csv | Format::Tsv => {
             let name = if format == Format::Csv { "csv" } else { "tsv" };
             let rows = data.as_list().ok_or_else(|| {

@@ -1,7 +1,7 @@
 //! Builtins: JSON (`jpar`, `jdmp`, `jpth`) and the value ↔ JSON mapping.
 //!
 //! The mapping is shared with the rest of the runtime (file formats, HTTP bodies)
-//! through [`to_json`] and [`from_json`]:
+//! through [`crate::deep::json`] (writing, at any depth) and [`from_json`]:
 //!
 //! | ilo                | JSON                                              |
 //! |--------------------|---------------------------------------------------|
@@ -18,12 +18,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Number};
-
 use super::convert::text_arg;
 use super::BuiltinDef;
+use crate::deep::json::to_json_text;
 use crate::error::RtResult;
-use crate::value::{MapKey, Obj, RecordType, Value};
+use crate::value::{RecordType, Value};
 
 /// The record type name given to every parsed JSON object.
 pub const JSON_RECORD_NAME: &str = "json";
@@ -57,7 +56,7 @@ fn jpar(args: &[Value]) -> RtResult {
 
 /// `jdmp value` → `t`: compact JSON.
 fn jdmp(args: &[Value]) -> RtResult {
-    Ok(Value::text(to_json(&args[0]).to_string()))
+    Ok(Value::text(to_json_text(&args[0])))
 }
 
 /// `jpth json path` → `R t t`: the value at a dot path (`items.0.name`). Strings come
@@ -121,63 +120,6 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
-    }
-}
-
-/// Convert an ilo value to JSON. Functions and streams have no JSON form and become
-/// null, as do NaN and infinities (JSON has no spelling for them).
-pub fn to_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    if let Some(n) = v.as_num() {
-        return num_to_json(n);
-    }
-    if v.is_nil() {
-        return J::Null;
-    }
-    if let Some(b) = v.as_bool() {
-        return J::Bool(b);
-    }
-    match v.heap() {
-        Some(Obj::Text(s)) => J::String(s.clone()),
-        Some(Obj::List(items)) => J::Array(items.iter().map(to_json).collect()),
-        Some(Obj::Map(m)) => J::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        MapKey::Int(i) => i.to_string(),
-                        MapKey::Text(s) => s.clone(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        Some(Obj::Record(r)) => J::Object(
-            r.ty.fields
-                .iter()
-                .zip(&r.values)
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
-        Some(Obj::Ok(inner)) => single_key_object("ok", to_json(inner)),
-        Some(Obj::Err(inner)) => single_key_object("err", to_json(inner)),
-        Some(Obj::Func(_)) | Some(Obj::Source(_)) | None => J::Null,
-    }
-}
-
-fn single_key_object(key: &str, v: serde_json::Value) -> serde_json::Value {
-    let mut m = Map::new();
-    m.insert(key.to_string(), v);
-    serde_json::Value::Object(m)
-}
-
-/// Integral numbers that fit an `i64` are written without a fraction (`3`, not `3.0`).
-fn num_to_json(n: f64) -> serde_json::Value {
-    // 2^63: the first integral f64 that no longer fits in an i64.
-    const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if n.fract() == 0.0 && n.abs() < I64_LIMIT {
-        serde_json::Value::Number(Number::from(n as i64))
-    } else {
-        Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 

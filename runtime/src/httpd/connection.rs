@@ -262,6 +262,7 @@ fn exchange(
     let response = respond(shared, head, request);
     let keep_wanted = head.wants_keep_alive() && !shared.shutdown.is_requested();
     let sent = send(stream, shared, head, response, keep_wanted);
+    shared.stats.count_response();
     if let Some(body) = sent.stream {
         return Next::Stream(Box::new(Streaming {
             body,

@@ -19,6 +19,9 @@
 //! (like a Go runtime handing off a blocked P). The old thread finishes its connection
 //! as if it had a thread of its own, parks it again and exits.
 //!
+//! The monitor also hands freed memory back to the system when the server goes quiet
+//! ([`super::reclaim`]).
+//!
 //! Several threads may briefly wait on one set; one-shot arming keeps each connection
 //! with exactly one of them, and each wait takes a single report so none is left
 //! behind with a thread that turns slow. Tokens are never reused, so a report about a
@@ -54,6 +57,7 @@ use super::connection::{self, PendingBody, Served, Shared, Streaming};
 use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
 use super::listener::{InFlight, InFlightGuard};
+use super::reclaim::Reclaim;
 use super::timer::Timer;
 use crate::line_source::Readiness;
 
@@ -300,13 +304,20 @@ impl Loops {
 
     fn monitor(self: &Arc<Self>) {
         let slow = u64::try_from(SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
+        let mut reclaim = Reclaim::default();
         while !self.shared.shutdown.is_requested() {
+            let stats = &self.shared.stats;
+            let look_again = reclaim.tick(stats.requests() + stats.responses(), Instant::now());
             if !self.any_busy() {
-                // Sleep until a loop stamps itself busy. Announce first, then look
-                // again: a stamp set in between is seen here or wakes us.
+                // Sleep until a loop stamps itself busy (or memory is due to be
+                // returned). Announce first, then look again: a stamp set in between
+                // is seen here or wakes us.
                 self.monitor_asleep.store(true, Ordering::SeqCst);
                 if !self.any_busy() && !self.shared.shutdown.is_requested() {
-                    thread::park();
+                    match look_again {
+                        Some(after) => thread::park_timeout(after),
+                        None => thread::park(),
+                    }
                 }
                 self.monitor_asleep.store(false, Ordering::SeqCst);
                 continue;

@@ -11,7 +11,7 @@
 //!   (parsing, framing rules, the incremental body decoder); [`input`]: the read buffer;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
-//! - [`shutdown`], [`process`], [`access_log`], [`stats`]: operations.
+//! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`]: operations.
 
 pub mod access_log;
 pub mod body_stream;
@@ -25,6 +25,7 @@ pub mod head;
 pub mod input;
 pub mod listener;
 pub mod process;
+pub mod reclaim;
 pub mod request;
 pub mod request_body;
 pub mod response;

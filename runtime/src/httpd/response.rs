@@ -105,7 +105,7 @@ fn body_shape(body: Value) -> (&'static str, Body) {
             return (TEXT_PLAIN, Body::List(body));
         }
     }
-    let json = crate::builtins::json::to_json(&body).to_string();
+    let json = crate::deep::json::to_json_text(&body);
     (APPLICATION_JSON, Body::Bytes(json.into_bytes()))
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ServerStats {
     connections: AtomicU64,
     requests: AtomicU64,
+    responses: AtomicU64,
     writes: AtomicU64,
 }
 
@@ -20,6 +21,11 @@ impl ServerStats {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Exchanges finished (the handler returned and its response was sent or failed).
+    pub fn responses(&self) -> u64 {
+        self.responses.load(Ordering::Relaxed)
+    }
+
     /// Write system calls issued for responses (each `writev` counts once).
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
@@ -31,6 +37,10 @@ impl ServerStats {
 
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_response(&self) {
+        self.responses.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_write(&self) {

@@ -1,0 +1,53 @@
+//! Freeing a value whose last reference went, without recursing into its elements.
+//!
+//! Dropping a `Vec<Value>` would drop each element, whose own drop frees its
+//! elements, and so on: one native frame per level of nesting. Instead, an object
+//! being freed first gives up its elements; each element that was the last reference
+//! to its own object joins a work list, and the loop frees objects from the list
+//! until it is empty. Elements without elements of their own (texts, numbers) never
+//! wait on the list.
+
+use crate::value::{Obj, Value};
+
+/// Free the contents of an object whose count reached zero, and everything only it
+/// kept alive.
+pub fn free(first: Obj) {
+    let mut pending: Vec<Obj> = Vec::new();
+    let mut next = Some(first);
+    while let Some(mut obj) = next {
+        give_up_elements(&mut obj, &mut pending);
+        drop(obj);
+        next = pending.pop();
+    }
+}
+
+/// Empty a container, releasing each element: an element freed by that which has
+/// elements of its own goes on `pending`; one without is freed at once.
+fn give_up_elements(obj: &mut Obj, pending: &mut Vec<Obj>) {
+    let mut release = |v: Value| {
+        if let Some(object) = v.release_shallow() {
+            if has_elements(&object.obj) {
+                pending.push(object.obj);
+            }
+        }
+    };
+    match obj {
+        Obj::List(items) => items.drain(..).for_each(&mut release),
+        Obj::Map(map) => std::mem::take(map).into_values().for_each(&mut release),
+        Obj::Record(r) => r.values.drain(..).for_each(&mut release),
+        Obj::Ok(v) | Obj::Err(v) => release(std::mem::replace(v, Value::NIL)),
+        Obj::Func(f) => f.captures.drain(..).for_each(&mut release),
+        Obj::Text(_) | Obj::Source(_) => {}
+    }
+}
+
+fn has_elements(obj: &Obj) -> bool {
+    match obj {
+        Obj::List(items) => !items.is_empty(),
+        Obj::Map(map) => !map.is_empty(),
+        Obj::Record(r) => !r.values.is_empty(),
+        Obj::Func(f) => !f.captures.is_empty(),
+        Obj::Ok(_) | Obj::Err(_) => true,
+        Obj::Text(_) | Obj::Source(_) => false,
+    }
+}
