@@ -104,8 +104,8 @@ const TABLE: &[(&str, &[&str])] = &[
     ("slc", &["(L a) n n > L a", "t n n > t"]),
     ("at", &["(L a) n > a", "t n > t"]),
     ("lst", &["(L a) n a > L a"]),
-    ("take", &["n (L a) > L a", "n t > t"]),
-    ("drop", &["n (L a) > L a", "n t > t"]),
+    ("take", &["n (L a) > L a", "n t > t", "n Stream > Stream"]),
+    ("drop", &["n (L a) > L a", "n t > t", "n Stream > Stream"]),
     ("flat", &["(L (L a)) > L a", "(L _) > L _"]),
     ("zip", &["(L a) (L c) > L (L _)"]),
     ("enumerate", &["(L a) > L (L _)"]),
@@ -117,8 +117,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ("setinter", &["(L a) (L a) > L a"]),
     ("setdiff", &["(L a) (L a) > L a"]),
     // Higher-order.
-    ("map", &["(F a c) (L a) > L c"]),
-    ("flt", &["(F a _) (L a) > L a"]),
+    // Over a line source they are lazy transforms: a line is text, and so is what
+    // `map` makes of it.
+    ("map", &["(F a c) (L a) > L c", "(F t t) Stream > Stream"]),
+    ("flt", &["(F a _) (L a) > L a", "(F t _) Stream > Stream"]),
     ("ct", &["(F a _) (L a) > n"]),
     ("fld", &["(F c a c) (L a) c > c"]),
     ("flatmap", &["(F a _) (L a) > L _"]),

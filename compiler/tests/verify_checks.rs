@@ -205,6 +205,22 @@ fn calling_a_local_that_is_not_a_function() {
 }
 
 #[test]
+fn transforms_of_a_stream_are_streams_of_text() {
+    ok("f>n;c=0;@l (map upr (flt (l:t>b;>len l 2) (for-line \"x\"))){c=+c 1};c");
+    ok("f>n;c=0;@l (for-line \"x\">>drop 1>>take 2){c=+c 1};c");
+    // A stream stays a stream: it is not a list.
+    assert_eq!(error_codes("f>L t;map upr (for-line \"x\")"), ["ILO-T008"]);
+    // The function is checked against a line (text in, text out for `map`).
+    let d = first_error("f>n;c=0;@l (map (l:t>n;len l) (for-line \"x\")){c=+c 1};c");
+    assert_eq!(d.code, "ILO-T013");
+    assert!(d.message.contains("F t t"), "{}", d.message);
+    assert_eq!(
+        error_codes("f>n;c=0;@l (take \"2\" (for-line \"x\")){c=+c 1};c"),
+        ["ILO-T013"]
+    );
+}
+
+#[test]
 fn streams_are_not_lists() {
     let d = first_error("f>n;s=for-line \"x.txt\";len s");
     assert_eq!(d.code, "ILO-T020");

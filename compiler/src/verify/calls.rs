@@ -229,10 +229,19 @@ impl FnChecker<'_> {
             .filter(|s| mismatches(s) == 0)
             .collect();
         if matching.is_empty() {
+            // Report against the overload closest to the call; between equally close
+            // ones, the one made for a stream argument when there is one (`map f src`
+            // with the wrong `f` is about `f`, not about lists).
+            let misses_stream = |s: &Sig| {
+                s.params
+                    .iter()
+                    .zip(arg_types)
+                    .any(|(p, a)| *a == Type::Stream && *p != Type::Stream)
+            };
             let best = candidates
                 .iter()
                 .copied()
-                .min_by_key(|s| mismatches(s))
+                .min_by_key(|s| (mismatches(s), misses_stream(s)))
                 .expect("candidates is not empty");
             for ((param, actual), arg) in best.params.iter().zip(arg_types).zip(args) {
                 self.check_arg(name, param, actual, arg.span);

@@ -1,4 +1,5 @@
-//! Builtins: higher-order functions over lists (`map`, `flt`, `fld`, `ct`, `flatmap`,
+//! Builtins: higher-order functions over lists (and, for `map`/`flt`, lazily over a
+//! line source: see `line_source::transform`) (`map`, `flt`, `fld`, `ct`, `flatmap`,
 //! `mapr`, `partition`, `grp`, `uniqby`, and the key form of `srt`).
 //!
 //! Function arguments are ilo function values, called through `func::call_value`; an
@@ -11,10 +12,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::convert::{func_arg, list_arg};
 use super::list::compare_keys;
+use super::sources::transformed;
 use super::stats::set_key;
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
 use crate::func::call_value;
+use crate::line_source::transform::Step;
 use crate::value::{MapKey, Value};
 
 #[rustfmt::skip]
@@ -69,12 +72,18 @@ fn callback_and_list<'a>(
 }
 
 fn map(args: &[Value]) -> RtResult {
+    if let Some(lazy) = over_source("map", args, Step::Map)? {
+        return Ok(lazy);
+    }
     let (cb, xs) = callback_and_list("map", args)?;
     let out = xs.iter().map(|x| cb.call(x)).collect::<RtResult<_>>()?;
     Ok(Value::list(out))
 }
 
 fn flt(args: &[Value]) -> RtResult {
+    if let Some(lazy) = over_source("flt", args, Step::Keep)? {
+        return Ok(lazy);
+    }
     let (cb, xs) = callback_and_list("flt", args)?;
     let mut out = Vec::new();
     for x in xs {
@@ -83,6 +92,18 @@ fn flt(args: &[Value]) -> RtResult {
         }
     }
     Ok(Value::list(out))
+}
+
+/// `map fn src` / `flt fn src` over a line source: a lazy transform of it, `None`
+/// when the second argument is not a source.
+fn over_source(builtin: &str, args: &[Value], step: fn(Value) -> Step) -> RtResult<Option<Value>> {
+    match args {
+        [f, src] if src.as_source().is_some() => {
+            let f = func_arg(builtin, f)?.clone();
+            Ok(Some(transformed(src, step(f))))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `fld fn xs init`: `fn (fn (fn init x0) x1) …`.

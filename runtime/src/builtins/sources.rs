@@ -12,6 +12,7 @@ use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
 use crate::http_client::Request;
 use crate::line_source::open;
+use crate::line_source::transform::{Step, Transform};
 use crate::value::Value;
 
 #[rustfmt::skip]
@@ -23,6 +24,23 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "for-line", min_args: 1, max_args: 1, f: for_line },
     BuiltinDef { name: "tail-file", min_args: 1, max_args: 2, f: tail_file },
 ];
+
+/// A lazy transform of the source value `src` (see `line_source::transform`).
+pub(super) fn transformed(src: &Value, step: Step) -> Value {
+    Value::source(Box::new(Transform::new(src.clone(), step)))
+}
+
+/// A count of lines (`take n src`, `drop n src`). Counting from the end, as a
+/// negative count does for a list, cannot be done lazily, so it is an error.
+pub(super) fn count_arg(builtin: &str, n: &Value) -> RtResult<u64> {
+    let n = int_arg(builtin, n)?;
+    u64::try_from(n).map_err(|_| {
+        RtError::new(
+            codes::DOMAIN,
+            format!("{builtin}: a stream's line count must not be negative, got {n}"),
+        )
+    })
+}
 
 /// `get-stream url`
 fn get_stream(args: &[Value]) -> RtResult {

@@ -9,9 +9,11 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use super::convert::{int_arg, list_arg, text_arg};
+use super::sources::{count_arg, transformed};
 use super::stats::set_key;
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
+use crate::line_source::transform::Step;
 use crate::value::{Obj, Value};
 
 #[rustfmt::skip]
@@ -207,6 +209,12 @@ fn at(args: &[Value]) -> RtResult {
 
 /// `take n xs`: Python's `xs[:n]`.
 fn take(args: &[Value]) -> RtResult {
+    if args[1].as_source().is_some() {
+        return Ok(transformed(
+            &args[1],
+            Step::Take(count_arg("take", &args[0])?),
+        ));
+    }
     let s = Seq::of("take", &args[1])?;
     let end = clamp_index(int_arg("take", &args[0])?, s.len());
     Ok(s.slice(0..end))
@@ -214,6 +222,12 @@ fn take(args: &[Value]) -> RtResult {
 
 /// `drop n xs`: Python's `xs[n:]`.
 fn drop(args: &[Value]) -> RtResult {
+    if args[1].as_source().is_some() {
+        return Ok(transformed(
+            &args[1],
+            Step::Drop(count_arg("drop", &args[0])?),
+        ));
+    }
     let s = Seq::of("drop", &args[1])?;
     let start = clamp_index(int_arg("drop", &args[0])?, s.len());
     Ok(s.slice(start..s.len()))

@@ -5,8 +5,9 @@
 //! the non-blocking half of [`LineSource`]. Every concrete source implements the trait.
 //!
 //! The sources: [`reader::ReaderSource`] (a file, an HTTP response body),
-//! [`stdin::StdinSource`] (a subscriber of the process's one stdin hub) and
-//! [`tail::TailSource`] (`tail -F`). All split bytes with [`buffer::LineBuffer`], which
+//! [`stdin::StdinSource`] (a subscriber of the process's one stdin hub),
+//! [`tail::TailSource`] (`tail -F`), and [`transform::Transform`] over any of them.
+//! The first three split bytes with [`buffer::LineBuffer`], which
 //! yields a line as soon as its newline arrives. A source holds its file, socket or
 //! descriptor only while open: `close` and drop release it at once.
 //!
@@ -27,8 +28,8 @@
 //!
 //! # Wrapping a source
 //!
-//! A transform (`map`, `flt`, `take`) or a broadcast hub is a source that owns another
-//! `Box<dyn LineSource>`: its `readiness` is the inner one's, its `advance` calls the
+//! A transform ([`transform`]: `map`, `flt`, `take`, `drop`) is a source that holds
+//! another source value: its `readiness` is the inner one's, its `advance` calls the
 //! inner `advance` until it has a line of its own to offer (keeping it in its own
 //! buffer for `line`), passes `Pending`/`End`/`Failed` through, and its `next_line` is
 //! [`block_on`]. Nothing in the server needs to know about it.
@@ -42,6 +43,7 @@ pub mod pump;
 pub mod reader;
 pub mod stdin;
 pub mod tail;
+pub mod transform;
 pub mod watch;
 
 use std::os::fd::RawFd;
@@ -107,6 +109,12 @@ pub trait LineSource: Send {
     /// The line the last `advance` returned `Line` for, without its newline.
     fn line(&self) -> &[u8] {
         &[]
+    }
+    /// A position that identifies the line the last `advance` or `next_line` returned,
+    /// for a reader to resume after it (`tail-file` gives one; server-sent events send
+    /// it as the event id). `None` for sources that cannot resume.
+    fn line_id(&self) -> Option<String> {
+        None
     }
     /// Block until `advance` may make progress: by default, until the readiness
     /// descriptor is readable or the delay has passed.

@@ -1,0 +1,228 @@
+//! Lazy transforms of a line source: `map f src`, `flt f src`, `take n src`,
+//! `drop n src`.
+//!
+//! A transform is itself a line source wrapping the source value it was given, so
+//! transforms nest and the body writer streams them like any other source. Nothing is
+//! read until the consumer asks: each `advance` asks the inner source for one line
+//! and passes it through the step, so a line keeps the latency it had (a pending
+//! inner source makes the transform pending on the same descriptor).
+//!
+//! The inner source is locked only while a line is taken from it, never while the
+//! compiled function runs: the function may itself read other sources. A function
+//! that fails (a runtime error inside it, or `map` returning something other than
+//! text) fails the transformed source with that error's message, as a broken upstream
+//! would.
+
+use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use crate::func::{call_value, resolve};
+use crate::value::Value;
+
+/// What happens to each line of the inner source.
+pub enum Step {
+    /// Replace the line with `f line`, which must be text.
+    Map(Value),
+    /// Keep the line when `f line` is truthy.
+    Keep(Value),
+    /// Pass this many more lines, then end.
+    Take(u64),
+    /// Skip this many more lines, then pass the rest.
+    Drop(u64),
+}
+
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Map(_) => "map",
+            Step::Keep(_) => "flt",
+            Step::Take(_) => "take",
+            Step::Drop(_) => "drop",
+        }
+    }
+}
+
+pub struct Transform {
+    /// The source value being transformed.
+    inner: Value,
+    step: Step,
+    /// The current line (a copy: the inner buffer moves on, and `map` replaces it).
+    line: Vec<u8>,
+    /// The event id the inner source gave the current line.
+    id: Option<String>,
+    finished: bool,
+}
+
+impl Transform {
+    /// Wrap the source value `inner` (anything else is an ended source).
+    pub fn new(inner: Value, step: Step) -> Transform {
+        Transform {
+            inner,
+            step,
+            line: Vec::new(),
+            id: None,
+            finished: false,
+        }
+    }
+
+    /// Run `f` with the inner source locked; `default` if `inner` is no source.
+    fn with_inner<T>(&self, default: T, f: impl FnOnce(&mut dyn LineSource) -> T) -> T {
+        with_source(&self.inner, default, f)
+    }
+
+    /// Take the inner source's next line into `self.line`, without blocking unless the
+    /// inner source can only block.
+    fn pull(&mut self) -> Progress {
+        let (line, id) = (&mut self.line, &mut self.id);
+        with_source(&self.inner, Progress::End, |src| {
+            if src.readiness() == Readiness::Blocking {
+                return match src.next_line() {
+                    Ok(Some(l)) => {
+                        line.clear();
+                        line.extend_from_slice(l);
+                        *id = src.line_id();
+                        Progress::Line
+                    }
+                    Ok(None) => Progress::End,
+                    Err(m) => Progress::Failed(m),
+                };
+            }
+            let progress = src.advance();
+            if progress == Progress::Line {
+                line.clear();
+                line.extend_from_slice(src.line());
+                *id = src.line_id();
+            }
+            progress
+        })
+    }
+
+    /// Call the step's function on the current line.
+    fn call(&self, f: &Value) -> Result<Value, String> {
+        let arg = Value::text(String::from_utf8_lossy(&self.line).into_owned());
+        call_value(f, &[arg]).map_err(|e| format!("{}: {}", self.step.name(), resolve(e).message))
+    }
+
+    /// Apply the step to the line just pulled: `Some` to answer, `None` to pull again.
+    fn apply(&mut self) -> Option<Progress> {
+        match &mut self.step {
+            Step::Map(f) => {
+                let f = f.clone();
+                Some(match self.call(&f) {
+                    Ok(out) => match out.as_text() {
+                        Some(text) => {
+                            self.line.clear();
+                            self.line.extend_from_slice(text.as_bytes());
+                            Progress::Line
+                        }
+                        None => Progress::Failed(format!(
+                            "map: the function must return text for a stream, got {}",
+                            out.kind_name()
+                        )),
+                    },
+                    Err(message) => Progress::Failed(message),
+                })
+            }
+            Step::Keep(f) => {
+                let f = f.clone();
+                match self.call(&f) {
+                    Ok(keep) => keep.truthy().then_some(Progress::Line),
+                    Err(message) => Some(Progress::Failed(message)),
+                }
+            }
+            Step::Take(left) => {
+                *left -= 1;
+                Some(Progress::Line)
+            }
+            Step::Drop(left) if *left > 0 => {
+                *left -= 1;
+                None
+            }
+            Step::Drop(_) => Some(Progress::Line),
+        }
+    }
+
+    fn finish(&mut self, progress: Progress) -> Progress {
+        if matches!(progress, Progress::End | Progress::Failed(_)) {
+            self.finished = true;
+            self.line = Vec::new();
+            self.id = None;
+        }
+        progress
+    }
+}
+
+/// Run `f` with the source behind `value` locked; `default` if it is no source.
+pub(super) fn with_source<T>(
+    value: &Value,
+    default: T,
+    f: impl FnOnce(&mut dyn LineSource) -> T,
+) -> T {
+    match value.as_source() {
+        Some(cell) => {
+            let mut src = cell.lock().unwrap_or_else(|p| p.into_inner());
+            f(src.as_mut())
+        }
+        None => default,
+    }
+}
+
+impl LineSource for Transform {
+    fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        block_on(self)
+    }
+
+    fn ready(&self) -> bool {
+        if self.finished || matches!(self.step, Step::Take(0)) {
+            return true;
+        }
+        // For `flt` and `drop` a ready inner line may be skipped; the next one may
+        // not be ready. The event-driven writer relies on `advance`, which is exact.
+        self.with_inner(true, |src| src.ready())
+    }
+
+    fn close(&mut self) {
+        self.finished = true;
+        self.line = Vec::new();
+        self.with_inner((), |src| src.close());
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        self.with_inner(None, |src| src.interrupter())
+    }
+
+    fn readiness(&self) -> Readiness {
+        if self.finished || matches!(self.step, Step::Take(0)) {
+            return Readiness::Always;
+        }
+        // Over a blocking-only source this is `Blocking` too: the server then pumps
+        // the transform, whose `next_line` blocks in the inner one.
+        self.with_inner(Readiness::Always, |src| src.readiness())
+    }
+
+    fn advance(&mut self) -> Progress {
+        loop {
+            if self.finished || matches!(self.step, Step::Take(0)) {
+                return self.finish(Progress::End);
+            }
+            match self.pull() {
+                Progress::Line => {
+                    if let Some(progress) = self.apply() {
+                        return self.finish(progress);
+                    }
+                }
+                other => return self.finish(other),
+            }
+        }
+    }
+
+    fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    fn line_id(&self) -> Option<String> {
+        self.id.clone()
+    }
+
+    fn wait(&mut self) {
+        self.with_inner((), |src| src.wait());
+    }
+}
