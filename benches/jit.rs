@@ -1,11 +1,16 @@
 //! JIT performance, side by side in one run: numeric loops against the same loop in
 //! plain Rust, recursion, the list and string builders at two sizes (their ratio shows
-//! linear versus quadratic growth), record construction, and compile time.
+//! linear versus quadratic growth), record construction, compile time, and realistic
+//! programs that update maps, lists, texts and records in a loop, each against plain
+//! Rust doing the same work.
 //!
 //! Run with `cargo bench --bench jit`. Each figure is the median of several runs.
+//! `cargo bench --bench jit -- updates` runs only the update workloads.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ilo_compiler::codegen::JitProgram;
@@ -36,14 +41,27 @@ fn median(mut f: impl FnMut() -> Duration) -> Duration {
     times[RUNS / 2]
 }
 
-fn time_call(jit: &JitProgram, func: &str, arg: f64) -> Duration {
+fn time_call_with(jit: &JitProgram, func: &str, args: impl Fn() -> Vec<Value>) -> Duration {
     median(|| {
+        let args = args();
         let start = Instant::now();
-        let r = jit.call_on_big_stack(func, vec![Value::num(arg)]);
+        let r = jit.call_on_big_stack(func, args);
         let elapsed = start.elapsed();
         assert!(r.is_ok(), "{func} failed: {:?}", r.err().map(|e| e.error));
         black_box(r.ok());
         elapsed
+    })
+}
+
+fn time_call(jit: &JitProgram, func: &str, arg: f64) -> Duration {
+    time_call_with(jit, func, || vec![Value::num(arg)])
+}
+
+fn time_rust(mut f: impl FnMut()) -> Duration {
+    median(|| {
+        let start = Instant::now();
+        f();
+        start.elapsed()
     })
 }
 
@@ -61,7 +79,259 @@ fn rust_loop(n: f64) -> f64 {
     s
 }
 
+/// A small deterministic generator, so every run sees the same data.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// `lines` lines of eight words drawn from a 10,000-word vocabulary.
+fn word_file(dir: &Path, lines: usize) -> PathBuf {
+    let mut rng = Lcg(7);
+    let mut s = String::new();
+    for _ in 0..lines {
+        for j in 0..8 {
+            if j > 0 {
+                s.push(' ');
+            }
+            let _ = write!(s, "w{}", rng.next() % 10_000);
+        }
+        s.push('\n');
+    }
+    let path = dir.join(format!("words-{lines}.txt"));
+    std::fs::write(&path, s).expect("write word file");
+    path
+}
+
+/// `rows` CSV rows `key,amount` over 1,000 keys.
+fn csv_file(dir: &Path, rows: usize) -> PathBuf {
+    let mut rng = Lcg(11);
+    let mut s = String::new();
+    for _ in 0..rows {
+        let _ = writeln!(s, "k{},{}", rng.next() % 1000, rng.next() % 100);
+    }
+    let path = dir.join(format!("sales-{rows}.csv"));
+    std::fs::write(&path, s).expect("write csv file");
+    path
+}
+
+fn random_numbers(n: usize) -> Vec<f64> {
+    let mut rng = Lcg(3);
+    (0..n).map(|_| (rng.next() % 1_000_000) as f64).collect()
+}
+
+fn rust_word_count(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut m: BTreeMap<String, f64> = BTreeMap::new();
+    for line in text.lines() {
+        for w in line.split(' ') {
+            *m.entry(w.to_string()).or_insert(0.0) += 1.0;
+        }
+    }
+    m.len()
+}
+
+fn rust_csv(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut m: BTreeMap<String, f64> = BTreeMap::new();
+    for line in text.lines() {
+        let mut cells = line.split(',');
+        let k = cells.next().unwrap_or_default();
+        let v: f64 = cells.next().unwrap_or_default().parse().unwrap_or(0.0);
+        *m.entry(k.to_string()).or_insert(0.0) += v;
+    }
+    m.len()
+}
+
+fn rust_map_churn(n: usize) -> usize {
+    let mut m: BTreeMap<String, f64> = BTreeMap::new();
+    for i in 0..n {
+        m.insert(i.to_string(), i as f64);
+    }
+    for i in 0..n {
+        m.remove(&i.to_string());
+    }
+    m.len()
+}
+
+fn rust_set_each(n: usize) -> usize {
+    let mut xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    for i in 0..n {
+        xs[black_box(i)] = i as f64 * 2.0;
+    }
+    xs.len()
+}
+
+fn rust_text_growth(n: usize) -> usize {
+    let mut s = String::new();
+    for i in 0..n {
+        let _ = write!(s, "{i},");
+    }
+    s.len()
+}
+
+fn rust_sort(xs: &[f64]) -> usize {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.len()
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    n: f64,
+    s: f64,
+}
+
+fn rust_records(n: usize) -> f64 {
+    let mut a = Acc { n: 0.0, s: 0.0 };
+    for i in 0..n {
+        a = Acc {
+            n: a.n + 1.0,
+            s: a.s + black_box(i as f64),
+        };
+    }
+    a.s + a.n
+}
+
+/// One update workload measured at `n` and `10n`, with plain Rust at `10n`.
+struct Scaling {
+    name: &'static str,
+    small: Duration,
+    large: Duration,
+    rust_large: Duration,
+}
+
+impl Scaling {
+    fn print(&self) {
+        println!(
+            "{:<36} {:>9.1} {:>9.1} {:>7.2}x {:>9.1} {:>7.2}x",
+            self.name,
+            ms(self.small),
+            ms(self.large),
+            self.large.as_secs_f64() / self.small.as_secs_f64(),
+            ms(self.rust_large),
+            self.large.as_secs_f64() / self.rust_large.as_secs_f64(),
+        );
+    }
+}
+
+fn updates() -> Vec<Scaling> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut out = Vec::new();
+
+    let wc = compile(
+        "wc p:t>n;ls=rdl!! p;m=mmap;@l ls{@w (spl l \" \"){c=mget m w??0;m=mset m w +c 1}};len m",
+    );
+    let (f1, f2) = (
+        word_file(dir.path(), 10_000),
+        word_file(dir.path(), 100_000),
+    );
+    let arg = |p: &Path| Value::text(p.to_string_lossy().into_owned());
+    out.push(Scaling {
+        name: "word count, 1e4 / 1e5 lines of 8",
+        small: time_call_with(&wc, "wc", || vec![arg(&f1)]),
+        large: time_call_with(&wc, "wc", || vec![arg(&f2)]),
+        rust_large: time_rust(|| {
+            black_box(rust_word_count(&f2));
+        }),
+    });
+
+    let agg = compile(
+        "agg p:t>n;rows=rd!! p;m=mmap;@r rows{k=r.0;v=num!! r.1;s=mget m k??0;m=mset m k +s v};len m",
+    );
+    let (c1, c2) = (csv_file(dir.path(), 20_000), csv_file(dir.path(), 200_000));
+    out.push(Scaling {
+        name: "CSV sum by key, 2e4 / 2e5 rows",
+        small: time_call_with(&agg, "agg", || vec![arg(&c1)]),
+        large: time_call_with(&agg, "agg", || vec![arg(&c2)]),
+        rust_large: time_rust(|| {
+            black_box(rust_csv(&c2));
+        }),
+    });
+
+    let churn =
+        compile("md n:n>n;m=mmap;@i 0..n{m=mset m (str i) i};@i 0..n{m=mdel m (str i)};len m");
+    out.push(Scaling {
+        name: "mset then mdel, 1e4 / 1e5 keys",
+        small: time_call(&churn, "md", 1e4),
+        large: time_call(&churn, "md", 1e5),
+        rust_large: time_rust(|| {
+            black_box(rust_map_churn(black_box(100_000)));
+        }),
+    });
+
+    let set_each = compile("se n:n>n;xs=range 0 n;@i 0..n{xs=lst xs i *i 2};len xs");
+    out.push(Scaling {
+        name: "lst every element, 1e5 / 1e6",
+        small: time_call(&set_each, "se", 1e5),
+        large: time_call(&set_each, "se", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_set_each(black_box(1_000_000)));
+        }),
+    });
+
+    let grow = compile("ft n:n>n;s=\"\";@i 0..n{s=fmt \"{}{},\" s i};len s");
+    out.push(Scaling {
+        name: "text grown by fmt, 1e5 / 1e6",
+        small: time_call(&grow, "ft", 1e5),
+        large: time_call(&grow, "ft", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_text_growth(black_box(1_000_000)));
+        }),
+    });
+
+    let sort = compile("so xs:L n>n;ys=srt xs;len ys");
+    let (n1, n2) = (random_numbers(100_000), random_numbers(1_000_000));
+    let as_list = |xs: &[f64]| Value::list(xs.iter().map(|x| Value::num(*x)).collect());
+    out.push(Scaling {
+        name: "srt numbers, 1e5 / 1e6",
+        small: time_call_with(&sort, "so", || vec![as_list(&n1)]),
+        large: time_call_with(&sort, "so", || vec![as_list(&n2)]),
+        rust_large: time_rust(|| {
+            black_box(rust_sort(&n2));
+        }),
+    });
+
+    let recs = compile(
+        "type acc{n:n;s:n}\nrc n:n>n;a=acc n:0 s:0;@i 0..n{a=a with n:+a.n 1 s:+a.s i};+a.s a.n",
+    );
+    out.push(Scaling {
+        name: "record with, 1e5 / 1e6",
+        small: time_call(&recs, "rc", 1e5),
+        large: time_call(&recs, "rc", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_records(black_box(1_000_000)));
+        }),
+    });
+    out
+}
+
 fn main() {
+    let only_updates = std::env::args().any(|a| a == "updates");
+    if !only_updates {
+        basics();
+    }
+    println!();
+    println!(
+        "functional updates in a loop: ilo at n and 10n, plain Rust at 10n (ms, median of {RUNS})"
+    );
+    println!(
+        "{:<36} {:>9} {:>9} {:>8} {:>9} {:>8}",
+        "workload", "ilo n", "ilo 10n", "growth", "Rust 10n", "ilo/Rust"
+    );
+    for s in updates() {
+        s.print();
+    }
+}
+
+fn basics() {
     let n = 1e8;
     let loop_jit = compile("f n:n>n;i=0;s=0;wh <i n{s=+s *i 2;i=+i 1};s");
     let t_loop = time_call(&loop_jit, "f", n);

@@ -73,7 +73,9 @@ pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode 
         Err(code) => return code,
     };
     // Deep (but finite) recursion needs more stack than the main thread has.
-    match program.call_on_big_stack(index, values) {
+    let outcome = program.call_on_big_stack(index, values);
+    ilo_runtime::copy_stats::report_if_asked();
+    match outcome {
         Ok(value) => ExitCode::from(command::print_result(&value)),
         Err(failure) => {
             command::report_failure(&program, &failure, reporter.diag_format());

@@ -118,6 +118,7 @@ entry_points! {
     crate::ops::ilo_err_span => ilo_err_span(I);
     crate::ops::ilo_stack_overflow => ilo_stack_overflow() -> W;
     crate::ops::ilo_builtin => ilo_builtin(I, P, I) -> W;
+    crate::ops::ilo_builtin_owned => ilo_builtin_owned(I, P, I, I) -> W;
     // ── codegen section: operations compiled code performs directly ──
     crate::ops::arith::ilo_add => ilo_add(W, W) -> W;
     crate::ops::arith::ilo_add_move => ilo_add_move(W, W) -> W;
@@ -138,7 +139,7 @@ entry_points! {
     crate::ops::construct::ilo_func_code => ilo_func_code(W, I) -> I;
     crate::ops::records::ilo_record_new => ilo_record_new(P, P, I, P, I) -> W;
     crate::ops::records::ilo_field => ilo_field(W, P, I, I, I) -> W;
-    crate::ops::records::ilo_with => ilo_with(W, P, I, P, I) -> W;
+    crate::ops::records::ilo_with => ilo_with(W, P, I, P, I, I) -> W;
     crate::ops::records::ilo_index => ilo_index(W, I) -> W;
     crate::ops::control::ilo_result_tag => ilo_result_tag(W) -> I;
     crate::ops::control::ilo_result_inner => ilo_result_inner(W) -> W;

@@ -7,6 +7,7 @@ pub mod abi;
 pub mod aot;
 pub mod builtins;
 pub mod caps;
+pub mod copy_stats;
 pub mod ctx;
 pub mod deep;
 pub mod error;

@@ -18,7 +18,10 @@
 //! mutated in place, which is how `xs=+=xs v` and `s=+s t` append in amortised O(1).
 //!
 //! Ownership across the compiled-code boundary: arguments are *borrowed*, results are
-//! *owned* (+1). In Rust, [`Value`] is an owning handle: `Clone` retains, `Drop` releases.
+//! *owned* (+1), except where the compiler hands over a reference it no longer needs
+//! (a variable's last use, or a temporary): then the callee owns it, and an update of
+//! a value it holds alone happens in place. In Rust, [`Value`] is an owning handle:
+//! `Clone` retains, `Drop` releases.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -339,11 +342,24 @@ impl Value {
             return None;
         }
         if !self.is_unique() {
+            use crate::copy_stats::{record, Kind};
             let copy = match self.heap()? {
-                Obj::Text(s) => Obj::Text(s.clone()),
-                Obj::List(v) => Obj::List(v.clone()),
-                Obj::Map(m) => Obj::Map(m.clone()),
-                Obj::Record(r) => Obj::Record(r.clone()),
+                Obj::Text(s) => {
+                    record(Kind::Text, s.len());
+                    Obj::Text(s.clone())
+                }
+                Obj::List(v) => {
+                    record(Kind::List, v.len());
+                    Obj::List(v.clone())
+                }
+                Obj::Map(m) => {
+                    record(Kind::Map, m.len());
+                    Obj::Map(m.clone())
+                }
+                Obj::Record(r) => {
+                    record(Kind::Record, r.values.len());
+                    Obj::Record(r.clone())
+                }
                 Obj::Ok(v) => Obj::Ok(v.clone()),
                 Obj::Err(v) => Obj::Err(v.clone()),
                 // Functions and sources are never mutated through values.

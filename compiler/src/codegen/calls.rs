@@ -1,7 +1,10 @@
 //! Calls and function values.
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
-//! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now;
+//! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
+//!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
+//!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
+//!   consumes those, and a builtin may update a value nothing else holds in place;
 //! - a local holding a function value: `ilo_func_code` checks it and yields the code
 //!   address, then an indirect call passes the value itself as `env`.
 //!
@@ -39,6 +42,22 @@ impl<M: Module> Translator<'_, M> {
             })
             .collect();
         let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        if let CallTarget::Builtin(name) = &target {
+            let owned = owned_mask(&vals);
+            if let (Some(id), Some(mask)) = (ilo_runtime::builtins::lookup(name), owned) {
+                let id = self.b.ins().iconst(WORD, id as i64);
+                let arr = self.word_array(&words);
+                let n = self.b.ins().iconst(WORD, words.len() as i64);
+                let mask = self.b.ins().iconst(WORD, mask as i64);
+                let r = self.rt("ilo_builtin_owned", &[id, arr, n, mask]);
+                // Consumed by the runtime, failure or not: off the stack unreleased.
+                for v in vals.into_iter().rev() {
+                    self.pop(v);
+                }
+                self.check(r, e.span);
+                return self.unwrap(r, unwrap, e.span);
+            }
+        }
         let r = match &target {
             CallTarget::User(name) => match self.sh.user.get(name).copied() {
                 Some(f) => {
@@ -197,4 +216,19 @@ impl<M: Module> Translator<'_, M> {
             .collect();
         self.make_func(f, "lambda", &caps)
     }
+}
+
+/// Bit `i` set for each owned argument `i`; `None` when none is owned (or one beyond
+/// the mask's 64 bits is, which the plain borrowed call handles).
+fn owned_mask(vals: &[V]) -> Option<u64> {
+    let mut mask = 0u64;
+    for (i, v) in vals.iter().enumerate() {
+        if let V::Owned(_) = v {
+            if i >= 64 {
+                return None;
+            }
+            mask |= 1 << i;
+        }
+    }
+    (mask != 0).then_some(mask)
 }

@@ -56,6 +56,14 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
+    /// `e` is nothing but a read of a word local (see `last_use::bare_local`).
+    pub fn is_bare_local(&self, e: &Expr) -> bool {
+        super::last_use::bare_local(e, self.checked, |n| {
+            self.locals.get(n).is_some_and(|l| !l.numeric)
+        })
+        .is_some()
+    }
+
     /// A borrowed word for text literal `s`, made on first use and cached in a slot.
     pub fn text_literal(&mut self, s: &str) -> Cv {
         let slot = match self.sh.text_slot(self.module, s) {
@@ -89,6 +97,11 @@ impl<M: Module> Translator<'_, M> {
     fn reference(&mut self, e: &Expr, id: &crate::ast::Ident) -> V {
         if let Some(target) = self.checked.calls.get(&e.id).cloned() {
             if let Some(v) = self.function_value(&target, e.span) {
+                return v;
+            }
+        }
+        if self.moves.contains(&e.id) {
+            if let Some(v) = self.move_local(&id.name) {
                 return v;
             }
         }
@@ -183,11 +196,41 @@ impl<M: Module> Translator<'_, M> {
                 _ => ins.fdiv(a, b),
             });
         }
-        let a = self.expr(lhs);
-        self.push(a);
-        let b = self.expr(rhs);
-        self.push(b);
+        // `s=+s (str s)`: a bare local on the left is read after the right operand
+        // (the read has no effects), so that read can be the local's last use.
+        let (a, b) = if matches!(op, BinOp::Add | BinOp::Append) && self.is_bare_local(lhs) {
+            let b = self.expr(rhs);
+            self.push(b);
+            // A local's read neither fails nor holds temporaries; restack as `a` below `b`.
+            let a = self.expr(lhs);
+            self.pop(b);
+            self.push(a);
+            self.push(b);
+            (a, b)
+        } else {
+            let a = self.expr(lhs);
+            self.push(a);
+            let b = self.expr(rhs);
+            self.push(b);
+            (a, b)
+        };
         let (wa, wb) = (self.word(a), self.word(b));
+        if let (V::Owned(_), BinOp::Add | BinOp::Append) = (a, op) {
+            // The left operand is ours to give: `s=+s t` and `xs=+=xs v` append in place
+            // when nothing else holds the text or list. The entry point consumes it
+            // whether it succeeds or fails.
+            let entry = if op == BinOp::Add {
+                "ilo_add_move"
+            } else {
+                "ilo_list_push_move"
+            };
+            let r = self.rt(entry, &[wa, wb]);
+            self.pop(b);
+            self.pop(a);
+            self.drop_v(b);
+            self.check(r, e.span);
+            return V::Owned(r);
+        }
         let r = match op {
             BinOp::Add => self.rt_checked("ilo_add", &[wa, wb], e.span),
             BinOp::Append => self.rt_checked("ilo_append", &[wa, wb], e.span),

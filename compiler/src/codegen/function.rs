@@ -11,9 +11,10 @@ use cranelift_module::{FuncId, Module};
 use super::abi::{entry_signature, ilo_signature, NIL, WORD};
 use super::shared::{FnRef, Shared};
 use super::translator::{Local, Translator, V};
-use super::vars;
+use super::{last_use, vars};
 use crate::ast::FnDecl;
 use crate::verify::Checked;
+use std::collections::HashSet;
 
 /// Compile `decl` (a declared function or a lambda capturing `captures`) as `id`.
 pub fn define_function<M: Module>(
@@ -37,6 +38,13 @@ pub fn define_function<M: Module>(
         let mut t = Translator::new(b, module, sh, checked, (params[0], params[1], exit));
         t.stack_guard();
         t.declare_locals(decl, captures, &params[2..]);
+        let words: HashSet<String> = t
+            .locals
+            .iter()
+            .filter(|(_, l)| !l.numeric)
+            .map(|(n, _)| n.clone())
+            .collect();
+        t.moves = last_use::last_uses(decl, &words, checked);
         let v = t.block_value(&decl.body);
         let w = t.owned(v);
         t.b.ins().jump(exit, &[w.into()]);

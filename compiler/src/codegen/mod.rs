@@ -10,7 +10,8 @@
 //! - `translator`: the translator struct and its reference-counting and error-exit
 //!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
 //!   construct;
-//! - `vars`, `lambdas`: pre-passes (which locals are f64, which lambdas to lift);
+//! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
+//!   to lift, which reads of a local are its last use and hand the value over);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
 
 mod abi;
@@ -21,6 +22,7 @@ mod expr;
 mod function;
 mod jit;
 mod lambdas;
+mod last_use;
 mod names;
 mod records;
 mod shared;

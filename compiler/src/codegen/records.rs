@@ -95,10 +95,16 @@ impl<M: Module> Translator<'_, M> {
         V::Owned(r)
     }
 
-    /// `e with a:1 b:2`
+    /// `e with a:1 b:2`. A bare local record is read after the field values, so
+    /// `r=r with n:+r.n 1` can hand `r` over: updated in place when unshared.
     pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> V {
-        let obj = self.expr(inner);
-        self.push(obj);
+        let record_last = self.is_bare_local(inner);
+        let mut obj = None;
+        if !record_last {
+            let v = self.expr(inner);
+            self.push(v);
+            obj = Some(v);
+        }
         let vals: Vec<V> = fields
             .iter()
             .map(|(_, x)| {
@@ -107,6 +113,8 @@ impl<M: Module> Translator<'_, M> {
                 v
             })
             .collect();
+        // A local's read neither fails nor holds temporaries.
+        let obj = obj.unwrap_or_else(|| self.expr(inner));
         let names = fields
             .iter()
             .map(|(n, _)| n.name.as_str())
@@ -117,13 +125,21 @@ impl<M: Module> Translator<'_, M> {
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
         let ow = self.word(obj);
-        let r = self.rt_checked("ilo_with", &[ow, np, nl, arr, n], e.span);
+        let handed_over = matches!(obj, V::Owned(_));
+        let owned = self.b.ins().iconst(WORD, i64::from(handed_over));
+        let r = self.rt("ilo_with", &[ow, np, nl, arr, n, owned]);
         for v in vals.into_iter().rev() {
             self.pop(v);
             self.drop_v(v);
         }
-        self.pop(obj);
-        self.drop_v(obj);
+        if !record_last {
+            // An owned record was consumed by `ilo_with`, failure or not.
+            self.pop(obj);
+        }
+        if !handed_over {
+            self.drop_v(obj);
+        }
+        self.check(r, e.span);
         V::Owned(r)
     }
 

@@ -1,11 +1,11 @@
-//! Statements and blocks: bindings, guards, returns, and the in-place append
-//! rebinding `xs=+=xs v` / `s=+s t`.
+//! Statements and blocks: bindings, guards, returns, loops' `brk` and `cnt`.
 
 use cranelift_codegen::ir::InstBuilder;
 use cranelift_module::Module;
 
+use super::last_use::is_subjectless_match;
 use super::translator::{Prev, Translator, V};
-use crate::ast::{BinOp, Block, Expr, ExprKind, Ident, Stmt, StmtKind, Type};
+use crate::ast::{Block, Expr, Ident, Stmt, StmtKind, Type};
 
 impl<M: Module> Translator<'_, M> {
     /// Run a block; its value is that of its last statement when that is an
@@ -134,58 +134,10 @@ impl<M: Module> Translator<'_, M> {
     }
 
     fn let_stmt(&mut self, name: &Ident, value: &Expr) {
-        if self.append_in_place(name, value) {
-            return;
-        }
         let v = self.expr(value);
         let ty = self.ty(value).clone();
         self.assign(&name.name, v, &ty, name.span);
     }
-
-    /// `xs=+=xs v` and `s=+s t` where the target is the left operand: hand the
-    /// variable's reference to a consuming entry point that appends in place when the
-    /// value is unshared. Returns false when the statement has another shape.
-    fn append_in_place(&mut self, name: &Ident, value: &Expr) -> bool {
-        let ExprKind::Binary { op, lhs, rhs } = &value.kind else {
-            return false;
-        };
-        let entry = match op {
-            BinOp::Append => "ilo_list_push_move",
-            BinOp::Add if !self.is_num(value) && !self.is_num(lhs) => "ilo_add_move",
-            _ => return false,
-        };
-        let ExprKind::Ref(target) = &lhs.kind else {
-            return false;
-        };
-        let is_word_local = self.locals.get(&name.name).is_some_and(|l| !l.numeric);
-        if target.name != name.name || !is_word_local || self.checked.calls.contains_key(&lhs.id) {
-            return false;
-        }
-        let var = self.locals[&name.name].var;
-        let r = self.expr(rhs);
-        self.push(r);
-        let rw = self.word(r);
-        let old = self.b.use_var(var);
-        let nil = self.nil();
-        let nil = self.word(nil);
-        // The variable no longer owns the value while the entry point does.
-        self.b.def_var(var, nil);
-        let new = self.rt_checked(entry, &[old, rw], value.span);
-        self.pop(r);
-        self.drop_v(r);
-        self.b.def_var(var, new);
-        true
-    }
-}
-
-fn is_subjectless_match(s: &Stmt) -> bool {
-    matches!(
-        &s.kind,
-        StmtKind::Expr(Expr {
-            kind: ExprKind::Match { subject: None, .. },
-            ..
-        })
-    )
 }
 
 /// The static type of a block's value (its last expression or binding).

@@ -9,8 +9,12 @@
 //! waiting for its siblings to be evaluated it sits on `temps`, so any exit taken in
 //! between (a runtime error, `ret`, `brk`) releases it. All exits from the function go
 //! through one exit block that releases every word local.
+//!
+//! A read of a local that is its last use (`last_use.rs`) moves the reference out of
+//! the variable (which becomes nil) and yields it owned, so the consumer can hand it
+//! over to a runtime entry point that updates a unique value in place.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -22,7 +26,7 @@ use cranelift_module::{DataId, FuncId, Module};
 
 use super::abi::{ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
 use super::shared::Shared;
-use crate::ast::{Expr, Type};
+use crate::ast::{Expr, ExprId, Type};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::verify::Checked;
@@ -74,6 +78,8 @@ pub struct Translator<'a, M: Module> {
     pub loops: Vec<LoopFrame>,
     pub prev: Option<Prev>,
     pub exit: Block,
+    /// The `Ref` expressions that are last uses of their local (see `last_use.rs`).
+    pub moves: HashSet<ExprId>,
     frefs: HashMap<FuncId, FuncRef>,
     gvs: HashMap<DataId, GlobalValue>,
 }
@@ -100,6 +106,7 @@ impl<'a, M: Module> Translator<'a, M> {
             loops: Vec::new(),
             prev: None,
             exit,
+            moves: HashSet::new(),
             frefs: HashMap::new(),
             gvs: HashMap::new(),
         }
@@ -365,6 +372,20 @@ impl<'a, M: Module> Translator<'a, M> {
         let l = *self.locals.get(name)?;
         let x = self.b.use_var(l.var);
         Some(if l.numeric { V::Num(x) } else { V::Borrowed(x) })
+    }
+
+    /// The last use of word local `name`: its reference, owned, leaving nil behind
+    /// (so the exit block's release of the variable is a no-op). `None` for a
+    /// numeric local, which holds no reference.
+    pub fn move_local(&mut self, name: &str) -> Option<V> {
+        let l = *self.locals.get(name)?;
+        if l.numeric {
+            return None;
+        }
+        let w = self.b.use_var(l.var);
+        let nil = self.iconst(NIL);
+        self.b.def_var(l.var, nil);
+        Some(V::Owned(w))
     }
 
     /// Store `v` (of static type `ty`) into local `name`, releasing the old value.

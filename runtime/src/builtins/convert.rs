@@ -7,11 +7,12 @@
 //! `_` reach these checks at run time.)
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
-use super::BuiltinDef;
+use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
-use crate::value::{num_to_string, MapKey, Value};
+use crate::value::{num_to_string, MapKey, Obj, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
@@ -23,6 +24,11 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "padl", min_args: 2, max_args: 3, f: padl },
     BuiltinDef { name: "padr", min_args: 2, max_args: 3, f: padr },
 ];
+
+pub const IN_PLACE: &[InPlaceDef] = &[InPlaceDef {
+    name: "fmt",
+    f: fmt_in_place,
+}];
 
 // ── argument accessors shared by the families ──
 
@@ -108,9 +114,36 @@ fn num(args: &[Value]) -> RtResult {
 /// specs such as `{:.2f}` are rejected so they cannot silently print wrong; `fmt2` and
 /// `padl` cover precision and width. Placeholders without an argument stay as `{}`.
 fn fmt(args: &[Value]) -> RtResult {
-    let tmpl = text_arg("fmt", &args[0])?;
-    let mut rest = args[1..].iter();
+    fmt_in_place(&mut Args::borrowed(args))
+}
+
+/// `fmt "{}…" s …` with `s` a text handed over unshared extends `s` where it is, so
+/// growing a text with `s=fmt "{}{}," s x` in a loop costs the new part only.
+fn fmt_in_place(args: &mut Args) -> RtResult {
+    let vals = args.all();
+    let tmpl = text_arg("fmt", &vals[0])?;
+    // Held to the end: `vals[1]` must stay alive while the copy below reads it.
+    let mut _head = None;
+    if let (Some(tail), Some(first)) = (tmpl.strip_prefix("{}"), vals.get(1)) {
+        if first.as_text().is_some() {
+            let mut head = args.take(1);
+            if head.is_unique() {
+                if let Some(Obj::Text(out)) = head.make_mut() {
+                    fill_template(out, tail, &vals[2..])?;
+                }
+                return Ok(head);
+            }
+            _head = Some(head);
+        }
+    }
     let mut out = String::with_capacity(tmpl.len());
+    fill_template(&mut out, tmpl, &vals[1..])?;
+    Ok(Value::text(out))
+}
+
+/// Append `tmpl` to `out` with each `{}` replaced by the next of `args`.
+fn fill_template(out: &mut String, tmpl: &str, args: &[Value]) -> RtResult<()> {
+    let mut rest = args.iter();
     let mut chars = tmpl.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c == '{' {
@@ -118,7 +151,9 @@ fn fmt(args: &[Value]) -> RtResult {
                 Some((_, '}')) => {
                     chars.next();
                     match rest.next() {
-                        Some(v) => out.push_str(&v.to_string()),
+                        Some(v) => {
+                            let _ = write!(out, "{v}");
+                        }
                         None => out.push_str("{}"),
                     }
                     continue;
@@ -138,7 +173,7 @@ fn fmt(args: &[Value]) -> RtResult {
         }
         out.push(c);
     }
-    Ok(Value::text(out))
+    Ok(())
 }
 
 /// `fmt2 x digits`: fixed decimals, half-to-even on the exact binary value (which is

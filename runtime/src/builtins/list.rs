@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use super::convert::{int_arg, list_arg, num_arg, nums_arg};
 use super::hof::sort_by_key;
-use super::BuiltinDef;
+use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::value::{Obj, Value};
 
@@ -25,6 +25,21 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "chunks", min_args: 2, max_args: 2, f: chunks },
     BuiltinDef { name: "window", min_args: 2, max_args: 2, f: window },
     BuiltinDef { name: "cumsum", min_args: 1, max_args: 1, f: cumsum },
+];
+
+pub const IN_PLACE: &[InPlaceDef] = &[
+    InPlaceDef {
+        name: "srt",
+        f: srt_in_place,
+    },
+    InPlaceDef {
+        name: "rsrt",
+        f: rsrt_in_place,
+    },
+    InPlaceDef {
+        name: "lst",
+        f: lst_in_place,
+    },
 ];
 
 /// The most elements `range` will build, so a typo cannot exhaust memory.
@@ -49,8 +64,9 @@ pub(super) fn compare_keys(builtin: &str, a: &Value, b: &Value) -> RtResult<Orde
     ))
 }
 
-/// Sort a list (all numbers or all texts) or the characters of a text.
-fn sorted(builtin: &str, v: &Value, descending: bool) -> RtResult {
+/// Sort a list (all numbers or all texts) or the characters of a text; a list handed
+/// over unshared is sorted where it is.
+fn sorted(builtin: &str, v: Value, descending: bool) -> RtResult {
     let flip = |o: Ordering| if descending { o.reverse() } else { o };
     match v.heap() {
         Some(Obj::Text(s)) => {
@@ -59,16 +75,17 @@ fn sorted(builtin: &str, v: &Value, descending: bool) -> RtResult {
             Ok(Value::text(cs.into_iter().collect::<String>()))
         }
         Some(Obj::List(xs)) => {
-            // Check every element against the first up front (all numbers or all texts),
-            // so the comparator itself cannot fail.
-            if let Some(first) = xs.first() {
-                for x in xs {
-                    compare_keys(builtin, first, x)?;
+            let keys = sort_keys(builtin, xs)?;
+            let mut out = v;
+            if let Some(Obj::List(xs)) = out.make_mut() {
+                match keys {
+                    SortKeys::Numbers => {
+                        xs.sort_unstable_by(|a, b| flip(num_key(a).total_cmp(&num_key(b))))
+                    }
+                    SortKeys::Texts => xs.sort_by(|a, b| flip(text_key(a).cmp(text_key(b)))),
                 }
             }
-            let mut out = xs.clone();
-            out.sort_by(|a, b| flip(compare_keys(builtin, a, b).unwrap_or(Ordering::Equal)));
-            Ok(Value::list(out))
+            Ok(out)
         }
         _ => Err(RtError::new(
             codes::TYPE,
@@ -77,31 +94,75 @@ fn sorted(builtin: &str, v: &Value, descending: bool) -> RtResult {
     }
 }
 
+/// What a plain sort compares: every element a number, or every element a text.
+enum SortKeys {
+    Numbers,
+    Texts,
+}
+
+/// Check every element against the first up front, so the comparator cannot fail and
+/// compares one kind without asking again.
+fn sort_keys(builtin: &str, xs: &[Value]) -> RtResult<SortKeys> {
+    let Some(first) = xs.first() else {
+        return Ok(SortKeys::Numbers);
+    };
+    for x in xs {
+        compare_keys(builtin, first, x)?;
+    }
+    Ok(if first.is_num() {
+        SortKeys::Numbers
+    } else {
+        SortKeys::Texts
+    })
+}
+
+fn num_key(v: &Value) -> f64 {
+    v.as_num().unwrap_or(f64::NAN)
+}
+
+fn text_key(v: &Value) -> &str {
+    v.as_text().unwrap_or_default()
+}
+
 /// `srt xs`, `srt fn xs` (by key), `srt fn ctx xs` (key function also gets `ctx`).
 fn srt(args: &[Value]) -> RtResult {
-    match args {
-        [xs] => sorted("srt", xs, false),
-        [f, xs] => sort_by_key(f, None, xs),
-        [f, ctx, xs] => sort_by_key(f, Some(ctx), xs),
+    srt_in_place(&mut Args::borrowed(args))
+}
+
+fn srt_in_place(args: &mut Args) -> RtResult {
+    match args.len() {
+        1 => sorted("srt", args.take(0), false),
+        2 => sort_by_key(&args[0], None, &args[1]),
+        3 => sort_by_key(&args[0], Some(&args[1]), &args[2]),
         _ => Err(RtError::new(codes::CALL, "srt takes 1 to 3 arguments")),
     }
 }
 
 fn rsrt(args: &[Value]) -> RtResult {
-    sorted("rsrt", &args[0], true)
+    rsrt_in_place(&mut Args::borrowed(args))
 }
 
-/// `lst xs i v`: a copy of `xs` with element `i` (negative from the end) replaced.
+fn rsrt_in_place(args: &mut Args) -> RtResult {
+    sorted("rsrt", args.take(0), true)
+}
+
+/// `lst xs i v`: `xs` with element `i` (negative from the end) replaced; in place
+/// when `xs` was handed over unshared.
 fn lst(args: &[Value]) -> RtResult {
+    lst_in_place(&mut Args::borrowed(args))
+}
+
+fn lst_in_place(args: &mut Args) -> RtResult {
     let len = list_arg("lst", &args[0])?.len() as i64;
     let i = int_arg("lst", &args[1])?;
     let i = if i < 0 { i + len } else { i };
     if i < 0 || i >= len {
         return Err(RtError::new(codes::DOMAIN, "list index out of bounds"));
     }
-    let mut out = args[0].clone();
+    let v = args.take(2);
+    let mut out = args.take(0);
     if let Some(Obj::List(xs)) = out.make_mut() {
-        xs[i as usize] = args[2].clone();
+        xs[i as usize] = v;
     }
     Ok(out)
 }

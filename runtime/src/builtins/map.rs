@@ -2,14 +2,14 @@
 //!
 //! Keys are texts or integers, and the two never collide (`7` and `"7"` differ).
 //! A number key floors to an integer, as `at xs i` does; NaN and infinities are errors.
-//! `mset` and `mdel` are functional: they return a new map. When the argument is the
-//! only reference the update could happen in place, but builtins borrow their
-//! arguments, so here the clone always shares and `make_mut` copies.
+//! `mset` and `mdel` are functional: they return a new map, which is the argument
+//! updated in place when the caller handed over the only reference to it (see
+//! `Args::take`), and an updated copy otherwise.
 
 use std::collections::BTreeMap;
 
 use super::convert::{list_arg, map_arg};
-use super::BuiltinDef;
+use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::value::{num_to_string, MapKey, Obj, Value};
 
@@ -23,6 +23,17 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "mvals", min_args: 1, max_args: 1, f: mvals },
     BuiltinDef { name: "mdel", min_args: 2, max_args: 2, f: mdel },
     BuiltinDef { name: "frq", min_args: 1, max_args: 1, f: frq },
+];
+
+pub const IN_PLACE: &[InPlaceDef] = &[
+    InPlaceDef {
+        name: "mset",
+        f: mset_in_place,
+    },
+    InPlaceDef {
+        name: "mdel",
+        f: mdel_in_place,
+    },
 ];
 
 /// The map key for a text or number value.
@@ -48,10 +59,15 @@ pub(super) fn map_key(builtin: &str, v: &Value) -> RtResult<MapKey> {
     }
 }
 
-/// Apply `edit` to a copy of the map argument (see the module note on sharing).
-fn updated(builtin: &str, m: &Value, edit: impl FnOnce(&mut BTreeMap<MapKey, Value>)) -> RtResult {
-    map_arg(builtin, m)?;
-    let mut out = m.clone();
+/// Apply `edit` to the map argument: in place when it was handed over unshared, to a
+/// copy otherwise.
+fn updated(
+    builtin: &str,
+    args: &mut Args,
+    edit: impl FnOnce(&mut BTreeMap<MapKey, Value>),
+) -> RtResult {
+    map_arg(builtin, &args[0])?;
+    let mut out = args.take(0);
     if let Some(Obj::Map(map)) = out.make_mut() {
         edit(map);
     }
@@ -70,9 +86,13 @@ fn mget(args: &[Value]) -> RtResult {
 }
 
 fn mset(args: &[Value]) -> RtResult {
+    mset_in_place(&mut Args::borrowed(args))
+}
+
+fn mset_in_place(args: &mut Args) -> RtResult {
     let k = map_key("mset", &args[1])?;
-    let v = args[2].clone();
-    updated("mset", &args[0], |m| {
+    let v = args.take(2);
+    updated("mset", args, |m| {
         m.insert(k, v);
     })
 }
@@ -95,8 +115,12 @@ fn mvals(args: &[Value]) -> RtResult {
 }
 
 fn mdel(args: &[Value]) -> RtResult {
+    mdel_in_place(&mut Args::borrowed(args))
+}
+
+fn mdel_in_place(args: &mut Args) -> RtResult {
     let k = map_key("mdel", &args[1])?;
-    updated("mdel", &args[0], |m| {
+    updated("mdel", args, |m| {
         m.remove(&k);
     })
 }

@@ -11,7 +11,7 @@ use std::ops::Range;
 use super::convert::{int_arg, list_arg, text_arg};
 use super::sources::{count_arg, transformed};
 use super::stats::set_key;
-use super::BuiltinDef;
+use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::line_source::transform::Step;
 use crate::value::{Obj, Value};
@@ -38,6 +38,11 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "lwr", min_args: 1, max_args: 1, f: lwr },
     BuiltinDef { name: "cap", min_args: 1, max_args: 1, f: cap },
 ];
+
+pub const IN_PLACE: &[InPlaceDef] = &[InPlaceDef {
+    name: "rev",
+    f: rev_in_place,
+}];
 
 /// A list or a text seen as a sequence of characters.
 enum Seq<'a> {
@@ -148,10 +153,19 @@ fn tl(args: &[Value]) -> RtResult {
 }
 
 fn rev(args: &[Value]) -> RtResult {
-    Ok(match Seq::of("rev", &args[0])? {
-        Seq::List(xs) => Value::list(xs.iter().rev().cloned().collect()),
-        Seq::Text(cs) => Value::text(cs.iter().rev().collect::<String>()),
-    })
+    rev_in_place(&mut Args::borrowed(args))
+}
+
+/// `rev xs`: a list handed over unshared is reversed where it is.
+fn rev_in_place(args: &mut Args) -> RtResult {
+    if let Seq::Text(cs) = Seq::of("rev", &args[0])? {
+        return Ok(Value::text(cs.iter().rev().collect::<String>()));
+    }
+    let mut out = args.take(0);
+    if let Some(Obj::List(xs)) = out.make_mut() {
+        xs.reverse();
+    }
+    Ok(out)
 }
 
 /// `unq xs`: drop repeats, keeping first occurrences in order.

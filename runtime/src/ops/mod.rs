@@ -103,7 +103,14 @@ pub extern "C" fn ilo_stack_overflow() -> u64 {
 /// Call library builtin `id` (an index into `builtins::table()`) with `nargs` borrowed
 /// argument words at `args`.
 pub extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
-    let words: &[u64] = if nargs == 0 {
+    ilo_builtin_owned(id, args, nargs, 0)
+}
+
+/// As [`ilo_builtin`], except that the words whose bit is set in `owned` are handed
+/// over: the callee consumes them (updating a uniquely held one in place) whether it
+/// succeeds or fails.
+pub extern "C" fn ilo_builtin_owned(id: i64, args: *mut u8, nargs: i64, owned: i64) -> u64 {
+    let words: &[u64] = if nargs <= 0 {
         &[]
     } else {
         // SAFETY: compiled code passes a pointer to `nargs` consecutive live words.
@@ -111,10 +118,12 @@ pub extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
     };
     // SAFETY: the words are live values borrowed for the duration of the call.
     let vals = unsafe { Value::borrow_slice(words) };
+    // SAFETY: compiled code gives up its reference to every word with a set bit.
+    let mut args = unsafe { builtins::Args::with_owned(vals, owned as u64) };
     // A panic must not unwind into compiled code (that aborts the process, and with it
     // a server): a bug in a builtin becomes a runtime error for this one program run.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        builtins::call(id as usize, vals)
+        builtins::call_owning(id as usize, &mut args)
     }))
     .unwrap_or_else(|_| {
         let name = builtins::table().get(id as usize).map_or("?", |b| b.name);
@@ -123,5 +132,6 @@ pub extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
             format!("internal error in builtin '{name}'"),
         ))
     });
+    args.release_untaken();
     error::to_word(result)
 }

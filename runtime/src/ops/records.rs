@@ -98,10 +98,24 @@ pub extern "C" fn ilo_field(obj: u64, name: *mut u8, name_len: i64, hint: i64, s
     error::raise(RtError::new(codes::FIELD, message))
 }
 
-/// `e with a:1 b:2`: a copy of record `obj` with the fields named in `names`
-/// (NUL-separated) replaced by the `n` borrowed words at `vals`. Fallible.
-pub extern "C" fn ilo_with(obj: u64, names: *mut u8, names_len: i64, vals: *mut u8, n: i64) -> u64 {
-    let mut rec = borrow(&obj).clone();
+/// `e with a:1 b:2`: record `obj` with the fields named in `names` (NUL-separated)
+/// replaced by the `n` borrowed words at `vals`. When `owned` is 1 the caller hands
+/// over its reference to `obj`, and a record nothing else holds is updated in place;
+/// otherwise (and for a shared record) the result is a copy. Fallible.
+pub extern "C" fn ilo_with(
+    obj: u64,
+    names: *mut u8,
+    names_len: i64,
+    vals: *mut u8,
+    n: i64,
+    owned: i64,
+) -> u64 {
+    let mut rec = if owned != 0 {
+        // SAFETY: compiled code gives up its reference to `obj`.
+        unsafe { Value::from_raw(obj) }
+    } else {
+        borrow(&obj).clone()
+    };
     // SAFETY: the compiler passes its own name bytes and `n` live words.
     let names = parse_names(unsafe { bytes(names, names_len) });
     // SAFETY: as above.
@@ -190,10 +204,23 @@ mod tests {
             1,
             five.as_ptr() as *mut u8,
             1,
+            0,
         ));
         assert_eq!(q.to_string(), "pt {x: 1, y: 5}");
         assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
-        drop((r, r2));
+        // Handed over while unshared: the same record, updated where it is.
+        let q_word = q.into_raw();
+        let q2 = own(ilo_with(
+            q_word,
+            b"x".as_ptr() as *mut u8,
+            1,
+            five.as_ptr() as *mut u8,
+            1,
+            1,
+        ));
+        assert_eq!(q2.raw(), q_word);
+        assert_eq!(q2.to_string(), "pt {x: 5, y: 5}");
+        drop((r, r2, q2));
         // SAFETY: the slot's strong count, released so the test does not leak.
         drop(unsafe { Arc::from_raw(slot as *const RecordType) });
     }

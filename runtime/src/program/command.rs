@@ -31,7 +31,9 @@ pub fn run(program: &Program, args: &[String], format: DiagFormat) -> u8 {
         Err(msg) => return usage_error(&msg, format),
     };
     // Deep (but finite) recursion needs more stack than the main thread has.
-    match program.call_on_big_stack(index, values) {
+    let outcome = program.call_on_big_stack(index, values);
+    crate::copy_stats::report_if_asked();
+    match outcome {
         Ok(value) => print_result(&value),
         Err(failure) => {
             report_failure(program, &failure, format);

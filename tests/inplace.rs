@@ -1,0 +1,218 @@
+//! In-place updates (issue 11): a value nothing else refers to is updated where it is,
+//! and one that something else still sees is copied, so both views keep their own
+//! contents. Everything runs through the real `ilo` binary.
+//!
+//! The scaling tests time nothing: they read the runtime's copy counters, which the
+//! binary prints on stderr when `ILO_COPY_STATS` is set, and check that building a
+//! collection in a loop copies none of it (a copy per iteration is what makes such a
+//! loop quadratic).
+
+use std::process::Command;
+
+/// Run an inline program with arguments; stdout (trimmed) and stderr.
+fn run(program: &str, args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ilo"))
+        .arg(program)
+        .args(args)
+        .env("ILO_COPY_STATS", "1")
+        .output()
+        .expect("spawn ilo");
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{program} failed: {stdout} {stderr}");
+    (stdout, stderr)
+}
+
+fn output(program: &str) -> String {
+    run(program, &[]).0
+}
+
+/// The copy counters from the `ilo: copies: …` line: (copies, units) per kind.
+fn copies(stderr: &str, kind: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ilo: copies: "))
+        .unwrap_or_else(|| panic!("no copy statistics in {stderr:?}"));
+    for part in line.split(", ") {
+        let mut words = part.split_whitespace();
+        if words.next() == Some(kind) {
+            let n = words.next().and_then(|w| w.parse().ok());
+            let units = words
+                .next()
+                .and_then(|w| w.trim_start_matches('(').parse().ok());
+            if let (Some(n), Some(units)) = (n, units) {
+                return (n, units);
+            }
+        }
+    }
+    panic!("no {kind} count in {line:?}")
+}
+
+// ── aliasing: an update never shows through another name ──
+
+#[test]
+fn a_map_stored_in_a_list_keeps_its_contents() {
+    assert_eq!(
+        output("f>L _;m=mset mmap \"a\" 1;xs=[m];m=mset m \"b\" 2;[xs m]"),
+        "[[{a: 1}], {a: 1; b: 2}]"
+    );
+}
+
+#[test]
+fn a_map_captured_by_a_closure_keeps_its_contents() {
+    assert_eq!(
+        output("f>L n;m=mset mmap \"a\" 1;g=(k:t>n;len m);m=mset m \"b\" 2;m=mdel m \"a\";m=mset m \"c\" 3;[(g \"x\") (len m)]"),
+        "[1, 2]"
+    );
+}
+
+#[test]
+fn a_map_held_by_a_record_keeps_its_contents() {
+    assert_eq!(
+        output("type box{v:M t n}\nf>L _;m=mset mmap \"a\" 1;b=box v:m;m=mset m \"b\" 2;[b.v m]"),
+        "[{a: 1}, {a: 1; b: 2}]"
+    );
+}
+
+#[test]
+fn every_snapshot_taken_in_a_loop_keeps_its_contents() {
+    assert_eq!(
+        output("f>L _;xs=[];m=mmap;@i 0..3{m=mset m (str i) i;xs=+=xs m};xs"),
+        "[{0: 0}, {0: 0; 1: 1}, {0: 0; 1: 1; 2: 2}]"
+    );
+    assert_eq!(
+        output("f>L _;prev=mmap;m=mmap;@i 0..3{prev=m;m=mset m (str i) i};[prev m]"),
+        "[{0: 0; 1: 1}, {0: 0; 1: 1; 2: 2}]"
+    );
+}
+
+#[test]
+fn a_value_used_again_later_is_not_updated_in_place() {
+    assert_eq!(
+        output("f>L _;xs=[3 1 2];ys=lst xs 0 9;zs=srt xs;rs=rev xs;[xs ys zs rs]"),
+        "[[3, 1, 2], [9, 1, 2], [1, 2, 3], [2, 1, 3]]"
+    );
+    assert_eq!(
+        output("f>L _;m=mset mmap \"a\" 1;n=mdel m \"a\";[m n]"),
+        "[{a: 1}, {}]"
+    );
+    assert_eq!(
+        output("f>L t;s=fmt \"{}\" \"ab\";t=fmt \"{}!\" s;u=+s \"?\";[s t u]"),
+        "[ab, ab!, ab?]"
+    );
+    assert_eq!(
+        output("type pt{x:n;y:n}\nf>L _;p=pt x:1 y:2;q=p with x:5;[p q]"),
+        "[pt {x: 1, y: 2}, pt {x: 5, y: 2}]"
+    );
+}
+
+#[test]
+fn a_value_passed_to_a_function_is_the_callers_still() {
+    assert_eq!(
+        output(
+            "add m:M t n k:t>M t n;mset m k 1\nmain>L _;m=mmap;a=add m \"a\";b=add m \"b\";[m a b]"
+        ),
+        "[{}, {a: 1}, {b: 1}]"
+    );
+}
+
+#[test]
+fn a_value_given_twice_to_one_call_is_not_its_own_update() {
+    assert_eq!(
+        output("f>M t _;m=mset mmap \"a\" 1;m=mset m \"self\" m;m"),
+        "{a: 1; self: {a: 1}}"
+    );
+    assert_eq!(output("f>t;s=fmt \"{}\" \"ab\";s=+s s;s"), "abab");
+    assert_eq!(output("f>L _;xs=[1];xs=+=xs xs;xs"), "[1, [1]]");
+    assert_eq!(
+        output("f>t;s=fmt \"{}\" \"ab\";s=fmt \"{}{}\" s s;s"),
+        "abab"
+    );
+}
+
+#[test]
+fn a_match_subject_is_not_updated_under_the_match() {
+    assert_eq!(
+        output("f>L _;m=mset mmap \"a\" 1;r=?m{_:mset m \"z\" 2};[m r]"),
+        "[{a: 1}, {a: 1; z: 2}]"
+    );
+}
+
+#[test]
+fn text_literals_are_never_updated_in_place() {
+    // The literal "x" is shared by every iteration; growing a text that started as
+    // it must not change what the literal reads as next time.
+    assert_eq!(
+        output("f>L t;out=[];@i 0..3{s=\"x\";s=+s \"y\";s=fmt \"{}z\" s;out=+=out s};out"),
+        "[xyz, xyz, xyz]"
+    );
+}
+
+// ── scaling: updates in a loop copy nothing ──
+
+#[test]
+fn building_a_map_of_ten_thousand_entries_copies_no_map() {
+    let (out, err) = run(
+        "f n:n>n;m=mmap;@i 0..n{k=str i;c=mget m k??0;m=mset m k +c 1};@i 0..n{m=mdel m (str i)};len m",
+        &["10000"],
+    );
+    assert_eq!(out, "0");
+    assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+}
+
+#[test]
+fn counting_words_into_a_map_copies_no_map() {
+    let text: Vec<String> = (0..5000).map(|i| format!("w{}", i % 700)).collect();
+    let (out, err) = run(
+        "wc s:t>n;m=mmap;@w (spl s \" \"){c=mget m w??0;m=mset m w +c 1};len m",
+        &[&text.join(" ")],
+    );
+    assert_eq!(out, "700");
+    assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+}
+
+#[test]
+fn setting_every_element_of_a_list_copies_no_list() {
+    let (out, err) = run(
+        "f n:n>n;xs=range 0 n;@i 0..n{xs=lst xs i *i 2};ys=srt xs;zs=rev ys;at zs 0",
+        &["10000"],
+    );
+    assert_eq!(out, "19998");
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+}
+
+#[test]
+fn growing_a_text_with_fmt_and_plus_copies_no_text() {
+    let (out, err) = run(
+        "f n:n>n;s=\"\";@i 0..n{s=fmt \"{}{},\" s i;s=+s \";\"};len s",
+        &["10000"],
+    );
+    // 10 one-digit, 90 two-digit, 900 three-digit and 9000 four-digit numbers, each
+    // followed by "," and ";".
+    assert_eq!(out, (10 + 180 + 2700 + 36000 + 2 * 10000).to_string());
+    assert_eq!(copies(&err, "text"), (0, 0), "{err}");
+}
+
+#[test]
+fn updating_a_record_in_a_loop_copies_no_record() {
+    let (out, err) = run(
+        "type acc{n:n;s:n}\nf n:n>n;a=acc n:0 s:0;@i 0..n{a=a with n:+a.n 1 s:+a.s i};+a.n a.s",
+        &["10000"],
+    );
+    assert_eq!(out, (10000 + 9999 * 10000 / 2).to_string());
+    assert_eq!(copies(&err, "record"), (0, 0), "{err}");
+}
+
+#[test]
+fn the_copy_counter_sees_copies_that_sharing_forces() {
+    // Keeping the previous version alive forces one copy per update: the counter
+    // the scaling tests rely on does see them.
+    let (out, err) = run(
+        "f n:n>n;old=mmap;m=mmap;@i 0..n{old=m;m=mset m (str i) i};len old",
+        &["100"],
+    );
+    assert_eq!(out, "99");
+    let (n, entries) = copies(&err, "map");
+    assert_eq!(n, 100, "{err}");
+    assert_eq!(entries, (0..100).sum::<u64>(), "{err}");
+}
