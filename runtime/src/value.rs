@@ -411,6 +411,33 @@ impl Value {
     }
 }
 
+/// A value known to be text, checked once where it is made, so code that holds one
+/// reads its string without a check (and without a fallback) at each use.
+#[derive(Clone)]
+pub struct Text(Value);
+
+impl Text {
+    /// `v` as text, or `v` back when it is something else.
+    pub fn new(v: Value) -> Result<Text, Value> {
+        if v.as_text().is_some() {
+            Ok(Text(v))
+        } else {
+            Err(v)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self.0.heap() {
+            Some(Obj::Text(s)) => s,
+            _ => unreachable!("a Text is made only from a text value"),
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        self.0
+    }
+}
+
 impl Clone for Value {
     #[inline]
     fn clone(&self) -> Value {

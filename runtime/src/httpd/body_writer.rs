@@ -12,7 +12,7 @@
 use std::io::{self, IoSlice, Write};
 
 use super::framing::{push_chunk, push_end, Framing, SizeLine};
-use crate::value::Value;
+use crate::value::Text;
 
 /// Limits on one gathered write.
 #[derive(Clone, Copy, Debug)]
@@ -40,27 +40,24 @@ pub fn write_bytes<W: Write>(w: &mut W, head: &[u8], body: &[u8]) -> io::Result<
     write_all_vectored(w, &mut [IoSlice::new(head), IoSlice::new(body)])
 }
 
-fn payload(v: &Value) -> &[u8] {
-    v.as_text().unwrap_or("").as_bytes()
-}
-
 /// Head and a list of texts, one chunk per non-empty element. Returns payload bytes.
 pub fn write_list<W: Write>(
     w: &mut W,
     head: &[u8],
-    items: &[Value],
+    items: &[Text],
     framing: Framing,
 ) -> io::Result<u64> {
     let sizes: Vec<SizeLine> = items
         .iter()
-        .map(|v| SizeLine::new(payload(v).len()))
+        .map(|t| SizeLine::new(t.as_str().len()))
         .collect();
     let mut iov = Vec::with_capacity(2 + 3 * items.len());
     iov.push(IoSlice::new(head));
     let mut bytes = 0u64;
     for (item, size) in items.iter().zip(&sizes) {
-        bytes += payload(item).len() as u64;
-        push_chunk(&mut iov, framing, size, payload(item));
+        let payload = item.as_str().as_bytes();
+        bytes += payload.len() as u64;
+        push_chunk(&mut iov, framing, size, payload);
     }
     push_end(&mut iov, framing);
     write_all_vectored(w, &mut iov)?;
@@ -120,7 +117,10 @@ mod tests {
             cap: Some(3),
             ..Recorder::default()
         };
-        let items = vec![Value::text("hello"), Value::text(""), Value::text("world")];
+        let items: Vec<Text> = ["hello", "", "world"]
+            .iter()
+            .filter_map(|s| Text::new(crate::value::Value::text(*s)).ok())
+            .collect();
         let bytes =
             write_list(&mut rec, b"H|", &items, Framing::Chunked).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(bytes, 10);

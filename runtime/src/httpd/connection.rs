@@ -22,8 +22,8 @@ use super::access_log::AccessLog;
 use super::body_stream::{BodyStream, StreamEnd};
 use super::body_writer::{write_bytes, write_list, Gather};
 use super::config::ServerConfig;
-use super::framing::Framing;
-use super::head::{forbids_body, render, Delimit, Persist};
+use super::framing::{plan, Framing, Persist};
+use super::head::render;
 use super::input::Input;
 use super::request::{parse_head, Reject, RequestHead};
 use super::request_body::{BodyDecoder, BodyError};
@@ -368,32 +368,20 @@ fn send(
     response: Response,
     keep_wanted: bool,
 ) -> Sent {
-    let http10 = req.minor_version == 0;
     let status = response.status;
-    let delimit = match &response.body {
-        _ if forbids_body(status) => Delimit::NoBody,
-        Body::Text(v) => Delimit::Length(v.as_text().map_or(0, str::len)),
-        Body::Bytes(b) => Delimit::Length(b.len()),
-        Body::List(_) | Body::Source(_) if http10 => Delimit::Close,
-        Body::List(_) | Body::Source(_) => Delimit::Chunked,
-    };
-    let framing = if delimit == Delimit::Close {
-        Framing::CloseDelimited
-    } else {
-        Framing::Chunked
-    };
-    let keep_alive = keep_wanted && delimit != Delimit::Close;
-    let persist = match (keep_alive, http10) {
-        (false, _) => Persist::Close,
-        (true, true) => Persist::KeepExplicit,
-        (true, false) => Persist::KeepImplicit,
-    };
+    let plan = plan(
+        req.minor_version,
+        req.is_head(),
+        keep_wanted,
+        status,
+        response.body.shape(),
+    );
     let head = render(
         req.minor_version,
         status,
         &response.headers,
-        delimit,
-        persist,
+        plan.framing,
+        plan.persist,
     );
     let mut out = Counted {
         stream,
@@ -402,20 +390,19 @@ fn send(
     let mut sent = Sent {
         status,
         body_bytes: 0,
-        keep_alive,
+        keep_alive: plan.keep_alive(),
         broken: false,
         stream: None,
     };
-    let head_only = req.is_head() || delimit == Delimit::NoBody;
     let result = match response.body {
-        _ if head_only => {
+        _ if !plan.with_body => {
             if let Body::Source(src) = response.body {
                 close_source(src);
             }
             out.write_all(&head)
         }
-        Body::Text(v) => {
-            let text = v.as_text().unwrap_or("").as_bytes();
+        Body::Text(text) => {
+            let text = text.as_str().as_bytes();
             sent.body_bytes = text.len() as u64;
             write_bytes(&mut out, &head, text)
         }
@@ -423,14 +410,15 @@ fn send(
             sent.body_bytes = b.len() as u64;
             write_bytes(&mut out, &head, &b)
         }
-        Body::List(v) => write_list(&mut out, &head, v.as_list().unwrap_or(&[]), framing)
-            .map(|n| sent.body_bytes = n),
+        Body::List(items) => {
+            write_list(&mut out, &head, &items, plan.framing).map(|n| sent.body_bytes = n)
+        }
         Body::Source(v) => {
             let gather = Gather {
                 max_lines: shared.config.gather_max_lines,
                 max_bytes: shared.config.gather_max_bytes,
             };
-            sent.stream = Some(BodyStream::new(head, v, framing, gather));
+            sent.stream = Some(BodyStream::new(head, v, plan.framing, gather));
             return sent;
         }
     };
@@ -477,7 +465,7 @@ fn reject_with(
         1,
         status,
         &response.headers,
-        Delimit::Length(message.len()),
+        Framing::Length(message.len()),
         Persist::Close,
     );
     let mut out = Counted {

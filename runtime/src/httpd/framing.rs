@@ -8,6 +8,9 @@
 //! Lines from a source lost their `\n`; it is restored by a static piece, so a line
 //! chunk is `size(len+1)`, `line`, `"\n\r\n"`. HTTP/1.0 clients cannot read chunked
 //! bodies, so for them the body is close-delimited and only the payloads are written.
+//!
+//! Which framing a response gets, and whether its connection is kept, is decided here
+//! too, by [`plan`]: a function of the request and the response, no socket involved.
 
 use std::io::IoSlice;
 
@@ -19,13 +22,87 @@ pub const CRLF: &[u8] = b"\r\n";
 const NEWLINE_CRLF: &[u8] = b"\n\r\n";
 const NEWLINE: &[u8] = b"\n";
 
-/// How the body's end is signalled to the client.
+/// How the body's end is signalled to the client: the one framing decision of a
+/// response, made by [`plan`] and followed by the head and every body writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
+    /// `Content-Length: n`: a body whose size is known before the head is written.
+    Length(usize),
     /// `Transfer-Encoding: chunked` (HTTP/1.1).
     Chunked,
     /// The body ends when the connection closes (HTTP/1.0).
     CloseDelimited,
+    /// The status allows no body (1xx, 204, 304).
+    NoBody,
+}
+
+/// What the connection does after this response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persist {
+    /// HTTP/1.1 default: say nothing.
+    KeepImplicit,
+    /// HTTP/1.0 client that asked for keep-alive.
+    KeepExplicit,
+    Close,
+}
+
+/// The response body as far as framing cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// All bytes at hand: their count.
+    Sized(usize),
+    /// Produced piece by piece (a list of chunks, a line source).
+    Pieces,
+}
+
+/// Everything decided about a response before a byte of it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub framing: Framing,
+    pub persist: Persist,
+    /// Whether body bytes follow the head (not for `HEAD` or a bodiless status).
+    pub with_body: bool,
+}
+
+impl Plan {
+    pub fn keep_alive(&self) -> bool {
+        self.persist != Persist::Close
+    }
+}
+
+/// Statuses that never carry a body.
+pub fn forbids_body(status: u16) -> bool {
+    (100..200).contains(&status) || status == 204 || status == 304
+}
+
+/// Decide a response's framing and persistence from the request (`minor_version`,
+/// whether it is `HEAD`, whether it allows keep-alive) and the response (status,
+/// body shape). HTTP/1.0 cannot read chunked bodies, so pieces are close-delimited
+/// there, and such a connection cannot be kept.
+pub fn plan(
+    minor_version: u8,
+    head_request: bool,
+    keep_wanted: bool,
+    status: u16,
+    shape: Shape,
+) -> Plan {
+    let http10 = minor_version == 0;
+    let framing = match shape {
+        _ if forbids_body(status) => Framing::NoBody,
+        Shape::Sized(n) => Framing::Length(n),
+        Shape::Pieces if http10 => Framing::CloseDelimited,
+        Shape::Pieces => Framing::Chunked,
+    };
+    let persist = match (keep_wanted && framing != Framing::CloseDelimited, http10) {
+        (false, _) => Persist::Close,
+        (true, true) => Persist::KeepExplicit,
+        (true, false) => Persist::KeepImplicit,
+    };
+    Plan {
+        framing,
+        persist,
+        with_body: !head_request && framing != Framing::NoBody,
+    }
 }
 
 /// A chunk size line, `"{len:x}\r\n"`, rendered without allocating.
@@ -87,7 +164,7 @@ pub fn push_line<'a>(
             }
             out.push(IoSlice::new(NEWLINE_CRLF));
         }
-        Framing::CloseDelimited => {
+        _ => {
             if !line.is_empty() {
                 out.push(IoSlice::new(line));
             }
@@ -146,6 +223,34 @@ pub fn append_end(out: &mut Vec<u8>, framing: Framing) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plans_follow_version_method_status_and_shape() {
+        let p = plan(1, false, true, 200, Shape::Sized(5));
+        assert_eq!(
+            (p.framing, p.persist, p.with_body),
+            (Framing::Length(5), Persist::KeepImplicit, true)
+        );
+        let p = plan(1, false, true, 200, Shape::Pieces);
+        assert_eq!((p.framing, p.keep_alive()), (Framing::Chunked, true));
+        // HTTP/1.0: pieces end with the connection, which therefore closes.
+        let p = plan(0, false, true, 200, Shape::Pieces);
+        assert_eq!(
+            (p.framing, p.persist),
+            (Framing::CloseDelimited, Persist::Close)
+        );
+        let p = plan(0, false, true, 200, Shape::Sized(1));
+        assert_eq!(p.persist, Persist::KeepExplicit);
+        let p = plan(1, false, false, 200, Shape::Sized(1));
+        assert_eq!(p.persist, Persist::Close);
+        // HEAD announces the framing but sends no body; 204 and 304 have none at all.
+        let p = plan(1, true, true, 200, Shape::Sized(9));
+        assert_eq!((p.framing, p.with_body), (Framing::Length(9), false));
+        for status in [101, 204, 304] {
+            let p = plan(1, false, true, status, Shape::Pieces);
+            assert_eq!((p.framing, p.with_body), (Framing::NoBody, false));
+        }
+    }
 
     fn concat(slices: &[IoSlice<'_>]) -> Vec<u8> {
         slices.iter().flat_map(|s| s.iter().copied()).collect()

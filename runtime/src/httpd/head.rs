@@ -1,66 +1,64 @@
 //! Rendering the response head: status line, headers, and the framing header that
-//! matches the body shape.
+//! the response's [`Plan`](super::framing::Plan) chose.
+//!
+//! Straight into bytes, without the formatting machinery: a head is written for every
+//! response, and for small responses it is a good share of the work.
 
-use std::fmt::Write as _;
+use super::framing::{Framing, Persist};
 
-/// How the body that follows the head is delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delimit {
-    Length(usize),
-    Chunked,
-    /// Ends when the connection closes (HTTP/1.0 streams).
-    Close,
-    /// The status forbids a body (1xx, 204, 304).
-    NoBody,
-}
-
-/// Statuses that never carry a body.
-pub fn forbids_body(status: u16) -> bool {
-    (100..200).contains(&status) || status == 204 || status == 304
-}
-
-/// What the connection does after this response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Persist {
-    /// HTTP/1.1 default: say nothing.
-    KeepImplicit,
-    /// HTTP/1.0 client that asked for keep-alive.
-    KeepExplicit,
-    Close,
-}
-
-pub fn render(
+pub fn render<N: AsRef<str>, V: AsRef<str>>(
     minor_version: u8,
     status: u16,
-    headers: &[(String, String)],
-    delimit: Delimit,
+    headers: &[(N, V)],
+    framing: Framing,
     persist: Persist,
 ) -> Vec<u8> {
-    let mut s = String::with_capacity(128);
-    let _ = write!(
-        s,
-        "HTTP/1.{} {} {}\r\n",
-        minor_version.min(1),
-        status,
-        reason(status)
-    );
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(if minor_version == 0 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
+    push_decimal(&mut out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
-        let _ = write!(s, "{name}: {value}\r\n");
+        out.extend_from_slice(name.as_ref().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_ref().as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    match delimit {
-        Delimit::Length(n) => {
-            let _ = write!(s, "content-length: {n}\r\n");
+    match framing {
+        Framing::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            push_decimal(&mut out, n as u64);
+            out.extend_from_slice(b"\r\n");
         }
-        Delimit::Chunked => s.push_str("transfer-encoding: chunked\r\n"),
-        Delimit::Close | Delimit::NoBody => {}
+        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::CloseDelimited | Framing::NoBody => {}
     }
     match persist {
         Persist::KeepImplicit => {}
-        Persist::KeepExplicit => s.push_str("connection: keep-alive\r\n"),
-        Persist::Close => s.push_str("connection: close\r\n"),
+        Persist::KeepExplicit => out.extend_from_slice(b"connection: keep-alive\r\n"),
+        Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
     }
-    s.push_str("\r\n");
-    s.into_bytes()
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 pub fn reason(status: u16) -> &'static str {
@@ -106,18 +104,35 @@ mod tests {
 
     #[test]
     fn renders_status_headers_framing_and_connection() {
-        let headers = vec![("content-type".to_string(), "text/plain".to_string())];
-        let head = render(1, 200, &headers, Delimit::Length(5), Persist::KeepImplicit);
+        let headers = vec![("content-type", "text/plain")];
+        let head = render(1, 200, &headers, Framing::Length(5), Persist::KeepImplicit);
         assert_eq!(
             String::from_utf8_lossy(&head),
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\n"
         );
-        let head = render(0, 404, &[], Delimit::Close, Persist::Close);
+        let none: [(&str, &str); 0] = [];
+        let head = render(0, 404, &none, Framing::CloseDelimited, Persist::Close);
         assert_eq!(
             String::from_utf8_lossy(&head),
             "HTTP/1.0 404 Not Found\r\nconnection: close\r\n\r\n"
         );
-        let head = render(1, 200, &[], Delimit::Chunked, Persist::KeepImplicit);
+        let head = render(1, 200, &none, Framing::Chunked, Persist::KeepImplicit);
         assert!(String::from_utf8_lossy(&head).contains("transfer-encoding: chunked\r\n"));
+        let head = render(
+            1,
+            599,
+            &none,
+            Framing::Length(1234567890),
+            Persist::KeepExplicit,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&head),
+            "HTTP/1.1 599 Status\r\ncontent-length: 1234567890\r\nconnection: keep-alive\r\n\r\n"
+        );
+        let head = render(1, 204, &none, Framing::NoBody, Persist::KeepImplicit);
+        assert_eq!(
+            String::from_utf8_lossy(&head),
+            "HTTP/1.1 204 No Content\r\n\r\n"
+        );
     }
 }

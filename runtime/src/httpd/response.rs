@@ -14,7 +14,13 @@
 //! Body shapes: text, list of texts (chunked, one chunk per element), a lazy line
 //! source (chunked, streamed), or anything else as JSON.
 
-use crate::value::Value;
+use std::borrow::Cow;
+
+use super::framing::Shape;
+use crate::value::{Text, Value};
+
+/// A response header: lower-case name and value, static for the server's defaults.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
 
 pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 pub const APPLICATION_JSON: &str = "application/json";
@@ -24,19 +30,30 @@ const SERVER_OWNED_HEADERS: [&str; 3] = ["content-length", "transfer-encoding", 
 
 pub enum Body {
     /// A text value, written from its own bytes.
-    Text(Value),
+    Text(Text),
     /// Bytes rendered by the server (JSON, error messages).
     Bytes(Vec<u8>),
-    /// A list whose elements are all texts: one chunk per non-empty element.
-    List(Value),
+    /// A list of texts: one chunk per non-empty element.
+    List(Vec<Text>),
     /// A lazy line source: one chunk per line, streamed.
     Source(Value),
+}
+
+impl Body {
+    /// What the framing decision needs to know of the body.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Body::Text(t) => Shape::Sized(t.as_str().len()),
+            Body::Bytes(b) => Shape::Sized(b.len()),
+            Body::List(_) | Body::Source(_) => Shape::Pieces,
+        }
+    }
 }
 
 pub struct Response {
     pub status: u16,
     /// Final headers (lower-cased names), defaults merged with the handler's.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     pub body: Body,
 }
 
@@ -45,7 +62,7 @@ impl Response {
     pub fn plain(status: u16, message: &str) -> Response {
         Response {
             status,
-            headers: vec![("content-type".to_string(), TEXT_PLAIN.to_string())],
+            headers: vec![(Cow::Borrowed("content-type"), Cow::Borrowed(TEXT_PLAIN))],
             body: Body::Bytes(message.as_bytes().to_vec()),
         }
     }
@@ -94,16 +111,18 @@ pub fn interpret(value: Value) -> Result<Response, String> {
 
 /// Decide the body shape and its default content type.
 fn body_shape(body: Value) -> (&'static str, Body) {
-    if body.as_text().is_some() {
-        return (TEXT_PLAIN, Body::Text(body));
-    }
+    let body = match Text::new(body) {
+        Ok(text) => return (TEXT_PLAIN, Body::Text(text)),
+        Err(other) => other,
+    };
     if body.as_source().is_some() {
         return (TEXT_PLAIN, Body::Source(body));
     }
-    if let Some(items) = body.as_list() {
-        if items.iter().all(|v| v.as_text().is_some()) {
-            return (TEXT_PLAIN, Body::List(body));
-        }
+    if let Some(texts) = body
+        .as_list()
+        .and_then(|items| items.iter().map(|v| Text::new(v.clone()).ok()).collect())
+    {
+        return (TEXT_PLAIN, Body::List(texts));
     }
     let json = crate::deep::json::to_json_text(&body);
     (APPLICATION_JSON, Body::Bytes(json.into_bytes()))
@@ -142,18 +161,19 @@ fn header_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
 
 fn with_headers(
     status: u16,
-    content_type: &str,
+    content_type: &'static str,
     extra: Option<Vec<(String, String)>>,
     body: Body,
 ) -> Response {
-    let mut headers = vec![("content-type".to_string(), content_type.to_string())];
+    let mut headers: Vec<Header> =
+        vec![(Cow::Borrowed("content-type"), Cow::Borrowed(content_type))];
     for (name, value) in extra.into_iter().flatten() {
         if SERVER_OWNED_HEADERS.contains(&name.as_str()) {
             continue;
         }
         match headers.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => headers.push((name, value)),
+            Some(slot) => slot.1 = Cow::Owned(value),
+            None => headers.push((Cow::Owned(name), Cow::Owned(value))),
         }
     }
     Response {
@@ -191,14 +211,14 @@ mod tests {
         r.headers
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     #[test]
     fn plain_text_is_200_text() {
         let r = interpret(Value::text("hi")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status, 200);
-        assert!(matches!(r.body, Body::Text(ref v) if v.as_text() == Some("hi")));
+        assert!(matches!(r.body, Body::Text(ref v) if v.as_str() == "hi"));
         assert_eq!(header(&r, "content-type"), Some(TEXT_PLAIN));
     }
 
@@ -246,7 +266,7 @@ mod tests {
         let ok = response(Value::num(201.0), Value::ok(Value::text("x")), None);
         let r = interpret(ok).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status, 201);
-        assert!(matches!(r.body, Body::Text(ref v) if v.as_text() == Some("x")));
+        assert!(matches!(r.body, Body::Text(ref v) if v.as_str() == "x"));
         let lines = Value::ok(Value::list(vec![Value::text("a\n"), Value::text("b\n")]));
         let r =
             interpret(response(Value::num(200.0), lines, None)).unwrap_or_else(|e| panic!("{e}"));
