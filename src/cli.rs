@@ -83,6 +83,16 @@ pub struct GlobalOpts {
     /// Only let `env` read these variables (comma-separated names)
     #[arg(long, global = true, value_name = "NAMES", require_equals = true)]
     pub allow_env: Option<String>,
+
+    /// Largest text or list (its elements) one value may take, in bytes; more is
+    /// runtime error ILO-R007 [default: what the system grants; 256 MiB for httpd]
+    #[arg(long, global = true, value_name = "BYTES", require_equals = true)]
+    pub max_alloc: Option<u64>,
+
+    /// Longest line a line source holds, in bytes; a longer one fails the source
+    /// [default: 1048576]
+    #[arg(long, global = true, value_name = "BYTES", require_equals = true)]
+    pub max_line: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -20,6 +20,16 @@ fn main() -> ExitCode {
     ilo_runtime::caps::set_allow_read(cli::allow_list(&cli.opts.allow_read));
     ilo_runtime::caps::set_allow_write(cli::allow_list(&cli.opts.allow_write));
     ilo_runtime::caps::set_allow_env(cli::allow_list(&cli.opts.allow_env));
+    // A server has a ceiling on one value by default; a command only what the system
+    // grants (allocation is fallible either way).
+    let serving = matches!(cli.command, Some(Command::Httpd(_)));
+    let default_alloc = serving.then_some(ilo_runtime::limits::SERVER_MAX_ALLOC);
+    if let Some(bytes) = cli.opts.max_alloc.map(saturating_usize).or(default_alloc) {
+        ilo_runtime::limits::set_max_alloc(bytes);
+    }
+    if let Some(bytes) = cli.opts.max_line {
+        ilo_runtime::line_source::buffer::set_max_line(saturating_usize(bytes));
+    }
 
     match cli.command {
         Some(Command::Help { topic }) => help::help(topic.as_deref(), &reporter),
@@ -42,4 +52,8 @@ fn main() -> ExitCode {
         ),
         None => help::help(None, &reporter),
     }
+}
+
+fn saturating_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }

@@ -407,3 +407,20 @@ fn allow_write_and_allow_env_restrict_wr_and_env() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--allow-env"), "{}", stderr(&o));
 }
+
+#[test]
+fn impossible_sizes_are_runtime_errors_not_aborts() {
+    let o = ilo()
+        .arg(r#"f>t;padl "x" 1e13"#)
+        .output()
+        .expect("spawn ilo");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ILO-R007"), "{}", stderr(&o));
+    let o = ilo()
+        .arg("--max-alloc=1000000")
+        .arg(r#"f>n;s="x";@i 0..40{s=+s s};len s"#)
+        .output()
+        .expect("spawn ilo");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-alloc"), "{}", stderr(&o));
+}

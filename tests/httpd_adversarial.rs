@@ -30,17 +30,18 @@ type res{status:n;headers:M t t;body:_}
 
 nq q:t>n;r=num q;?r{~v:v;^e:0}
 deep n:n>L _;x=[];@i 0..n{x=[i x]};x
-deep-drop n:n>t;x=deep n;"dropped"
-deep-str n:n>n;x=deep n;s=fmt "{}" x;len s
-deep-eq n:n>b;a=deep n;b=deep n;r=(a == b);r
+deep-all n:n>t;a=deep n;b=deep n;e=(a == b);s=fmt "{}" a;j=jdmp b;fmt "{} {} {}" e (len s) (len j)
+grow n:n>n;s="x";@i 0..n{s=+s s};len s
+count-lines q:t>n;c=0;@l (for-line q){c=+c 1};c
 
 handler req:_>_;
   p=req.path
   q=req.query
-  =p "/deep-drop" deep-drop nq q
-  =p "/deep-json" deep nq q
-  =p "/deep-str" deep-str nq q
-  =p "/deep-eq" deep-eq nq q
+  =p "/deep" deep-all (nq q)
+  =p "/padl" padl "x" (nq q)
+  =p "/range" len (range 0 (nq q))
+  =p "/grow" grow (nq q)
+  =p "/count-lines" count-lines q
   =p "/rd" rd q
   =p "/rdl" rdl q
   =p "/for-line" for-line q
@@ -95,6 +96,14 @@ const ATTACKS: &[(&str, Attack)] = &[
         body_in_pieces,
     ),
     ("values nested a million deep", deep_values),
+    (
+        "sizes from the request cannot exhaust memory",
+        huge_allocations,
+    ),
+    (
+        "a line longer than --max-line fails its source",
+        overlong_line,
+    ),
 ];
 
 #[test]
@@ -109,6 +118,11 @@ fn the_server_survives_every_attack_and_returns_to_baseline() {
     for (name, attack) in ATTACKS {
         eprintln!("attack: {name}");
         attack(&target);
+        let now = Usage::of(&target.server);
+        eprintln!(
+            "  then: {} KiB resident, {} descriptors",
+            now.rss_kib, now.fds
+        );
         let r = target.server.get("/");
         assert_eq!(
             (r.status, r.text()),
@@ -117,6 +131,10 @@ fn the_server_survives_every_attack_and_returns_to_baseline() {
         );
     }
     let settled = Usage::settle(&target.server, &baseline, Duration::from_secs(10));
+    eprintln!(
+        "settled: {} KiB resident, {} descriptors",
+        settled.rss_kib, settled.fds
+    );
     assert!(
         settled.near(&baseline),
         "descriptors: {} before the attacks, {} after; resident memory: {} KiB before, {} KiB after",
@@ -146,6 +164,7 @@ fn start() -> Target {
             .arg(format!("--allow-read={}", allowed.display()))
             .arg(format!("--allow-write={}", allowed.display()))
             .arg("--allow-env=ILO_VISIBLE")
+            .arg("--max-line=65536")
             .args(["httpd", "--quiet", "--port", "0"])
             .arg(&handler),
     );
@@ -435,23 +454,79 @@ fn body_in_pieces(t: &Target) {
     assert_eq!((r.status, r.text().as_str()), (200, "abcdefghij"));
 }
 
-/// Built in a loop (`x=[i x]`), then dropped, displayed, compared and sent as JSON:
+/// Built in a loop (`x=[i x]`), compared, displayed, written as JSON and dropped:
 /// each walk of a million levels must run on a loop thread's small stack.
 fn deep_values(t: &Target) {
     const DEPTH: usize = 1_000_000;
-    assert_eq!(t.ask("/deep-drop", "1000000"), (200, "dropped".to_string()));
-    // `[i, ` per level (digits of 0..DEPTH) plus `[]` and the closing brackets.
+    // `[i, ` per level (digits of 0..DEPTH), then `[]` and the closing brackets;
+    // JSON has no space after the comma.
     let digits: usize = (0..DEPTH).map(|i| i.to_string().len()).sum();
     let display_len = digits + 3 * DEPTH + 2 + DEPTH;
-    assert_eq!(
-        t.ask("/deep-str", "1000000"),
-        (200, display_len.to_string())
+    let json_len = display_len - DEPTH;
+    let mut s = t.server.connect();
+    // Building two million lists in a debug build on a busy machine takes a while.
+    s.set_read_timeout(Some(Duration::from_secs(180)))
+        .expect("timeout");
+    send(
+        &mut s,
+        "GET /deep?1000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     );
-    assert_eq!(t.ask("/deep-eq", "1000000"), (200, "true".to_string()));
-    let (status, body) = t.ask("/deep-json", "1000000");
-    assert_eq!(status, 200);
-    assert!(body.starts_with("[999999,[999998,["), "{}", &body[..40]);
-    assert!(body.ends_with(&format!("[0,[]{}", "]".repeat(DEPTH))));
+    let r = read_response(&mut BufReader::new(s), false);
+    assert_eq!(
+        (r.status, r.text()),
+        (200, format!("true {display_len} {json_len}"))
+    );
+}
+
+/// Sizes taken from the query: each must be a runtime error (500) for that request,
+/// found before the memory is taken, never an abort or gigabytes of resident memory.
+fn huge_allocations(t: &Target) {
+    let before = Usage::of(&t.server);
+    for (route, arg) in [
+        ("/padl", "1e13"),
+        ("/padl", "1e9"),
+        ("/range", "1e9"),
+        ("/range", "1e15"),
+        ("/grow", "64"),
+    ] {
+        let (status, body) = t.ask(route, arg);
+        assert_eq!(status, 500, "{route}?{arg}: {body}");
+        let after = Usage::of(&t.server);
+        assert!(
+            after.rss_kib < before.rss_kib + 512 * 1024,
+            "{route}?{arg} took the server from {} KiB to {} KiB",
+            before.rss_kib,
+            after.rss_kib
+        );
+    }
+    let logged = t
+        .server
+        .wait_log("ILO-R007", Duration::from_secs(5))
+        .expect("the refused allocation is logged");
+    assert!(logged.contains("--max-alloc"), "{logged}");
+    // Sizes within the ceiling still work.
+    assert_eq!(t.ask("/padl", "3"), (200, "  x".to_string()));
+    assert_eq!(t.ask("/range", "100000"), (200, "100000".to_string()));
+}
+
+/// A file whose first line is longer than the server's `--max-line` (64 KiB here):
+/// reading it fails instead of buffering the whole line; lines that fit still read.
+fn overlong_line(t: &Target) {
+    let long = t.allowed.join("long.txt");
+    let mut text = "x".repeat(1024 * 1024);
+    text.push_str("\nshort\n");
+    fs::write(&long, text).expect("write long.txt");
+    let (status, body) = t.ask("/count-lines", &long.display().to_string());
+    assert_eq!(status, 500, "{body}");
+    t.server
+        .wait_log("--max-line", Duration::from_secs(5))
+        .expect("the failed source is logged");
+    let fine = t.allowed.join("fine.txt");
+    fs::write(&fine, "a\nb\nc\n").expect("write fine.txt");
+    assert_eq!(
+        t.ask("/count-lines", &fine.display().to_string()),
+        (200, "3".to_string())
+    );
 }
 
 /// Resident memory and open descriptors of the server process.

@@ -45,6 +45,9 @@ pub mod codes {
     pub const FIELD: &str = "ILO-R005";
     /// Stack overflow (unbounded recursion).
     pub const STACK: &str = "ILO-R006";
+    /// A value larger than `--max-alloc` or than the system grants, a line longer than
+    /// `--max-line`.
+    pub const LIMIT: &str = "ILO-R007";
     /// I/O and stream failures, and `!!` on an Err or nil.
     pub const PANIC: &str = "ILO-R009";
     /// Not a user-visible code: marks an error that is already parked, with its span,

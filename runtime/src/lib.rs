@@ -14,6 +14,7 @@ pub mod error;
 pub mod func;
 pub mod http_client;
 pub mod httpd;
+pub mod limits;
 pub mod line_source;
 pub mod ops;
 pub mod program;

@@ -231,8 +231,16 @@ fn pad(builtin: &str, args: &[Value], left: bool) -> RtResult {
     if have >= width {
         return Ok(Value::text(s));
     }
-    let padding: String = std::iter::repeat_n(fill, width - have).collect();
-    Ok(Value::text(if left { padding + &s } else { s + &padding }))
+    let pad_bytes = (width - have).saturating_mul(fill.len_utf8());
+    let mut out = crate::limits::text_with_capacity(builtin, s.len().saturating_add(pad_bytes))?;
+    if !left {
+        out.push_str(&s);
+    }
+    out.extend(std::iter::repeat_n(fill, width - have));
+    if left {
+        out.push_str(&s);
+    }
+    Ok(Value::text(out))
 }
 
 #[cfg(test)]

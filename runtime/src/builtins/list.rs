@@ -212,9 +212,9 @@ fn range(args: &[Value]) -> RtResult {
         ));
     }
     let count = count.max(0.0) as usize;
-    Ok(Value::list(
-        (0..count).map(|i| Value::num(a + i as f64)).collect(),
-    ))
+    let mut out = crate::limits::list_with_capacity("range", count)?;
+    out.extend((0..count).map(|i| Value::num(a + i as f64)));
+    Ok(Value::list(out))
 }
 
 /// A positive size argument for `chunks` / `window`.
@@ -239,6 +239,12 @@ fn chunks(args: &[Value]) -> RtResult {
 fn window(args: &[Value]) -> RtResult {
     let n = size_arg("window", &args[0])?;
     let xs = list_arg("window", &args[1])?;
+    // Each window is a list of its own: the result holds about len × n elements.
+    let windows = xs.len().saturating_sub(n - 1);
+    crate::limits::check(
+        "window",
+        windows.saturating_mul(n).saturating_mul(size_of::<Value>()),
+    )?;
     Ok(Value::list(
         xs.windows(n).map(|w| Value::list(w.to_vec())).collect(),
     ))

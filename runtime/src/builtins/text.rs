@@ -270,13 +270,19 @@ fn cat(args: &[Value]) -> RtResult {
     let sep = text_arg("cat", &args[1])?;
     let mut out = String::new();
     for (i, x) in xs.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        match x.as_text() {
-            Some(t) => out.push_str(t),
-            None => out.push_str(&x.to_string()),
-        }
+        let shown;
+        let piece = match x.as_text() {
+            Some(t) => t,
+            None => {
+                shown = x.to_string();
+                &shown
+            }
+        };
+        // The same long text may be listed many times: the join can outgrow memory.
+        let sep = if i > 0 { sep } else { "" };
+        crate::limits::reserve_text("cat", &mut out, sep.len().saturating_add(piece.len()))?;
+        out.push_str(sep);
+        out.push_str(piece);
     }
     Ok(Value::text(out))
 }

@@ -4,10 +4,22 @@
 //! line is available as soon as its `\n` is in the buffer, so a source never holds back a
 //! complete line. Each byte is scanned for `\n` once. Consumed bytes are dropped by
 //! compacting when the free space runs low, so memory stays bounded by the longest line
-//! plus one read.
+//! plus one read, and the longest line by `--max-line`: a line that grows past it
+//! fails the read instead of growing the buffer without end.
 
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The default `--max-line`: 1 MiB.
+pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
+
+static MAX_LINE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_LINE);
+
+/// Set the longest line (in bytes, without its newline) any source will hold.
+pub fn set_max_line(bytes: usize) {
+    MAX_LINE.store(bytes, Ordering::Relaxed);
+}
 
 /// Free space offered to each `read()`. Also the smallest read std's buffered stdin
 /// passes straight through to the file descriptor.
@@ -49,8 +61,23 @@ impl LineBuffer {
         self.buf.truncate(old_len + got);
         if got > 0 {
             self.scan();
+            self.check_line_length()?;
         }
         result
+    }
+
+    /// A partial line longer than `--max-line` is an error; its bytes are dropped.
+    fn check_line_length(&mut self) -> io::Result<()> {
+        let max = MAX_LINE.load(Ordering::Relaxed);
+        if self.newline.is_some() || self.buf.len() - self.start <= max {
+            return Ok(());
+        }
+        self.clear();
+        self.buf = Vec::new();
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("line longer than {max} bytes (--max-line)"),
+        ))
     }
 
     /// Append bytes read by other means (the shared stdin reader, tests).
@@ -158,6 +185,23 @@ fn strip_cr(buf: &[u8], begin: usize, end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_past_the_limit_fails_the_read() {
+        let long = vec![b'x'; DEFAULT_MAX_LINE + READ_SIZE];
+        let mut reader = &long[..];
+        let mut b = LineBuffer::new();
+        let failed = loop {
+            match b.fill(&mut reader) {
+                Ok(0) => break None,
+                Ok(_) => {}
+                Err(e) => break Some(e),
+            }
+        };
+        let e = failed.expect("the long line is refused");
+        assert!(e.to_string().contains("--max-line"), "{e}");
+        assert!(!b.has_bytes());
+    }
 
     fn lines_of(chunks: &[&[u8]]) -> Vec<String> {
         let mut b = LineBuffer::new();

@@ -3,6 +3,7 @@
 //! work inline in f64 registers and never calls these.
 
 use crate::error::{self, codes, RtError};
+use crate::limits;
 use crate::value::{Obj, Value, FALSE, TRUE};
 
 use super::{borrow, type_error};
@@ -14,16 +15,22 @@ pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
         return Value::num(x + y).into_raw();
     }
     if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
-        let mut s = String::with_capacity(x.len() + y.len());
-        s.push_str(x);
-        s.push_str(y);
-        return Value::text(s).into_raw();
+        let joined =
+            limits::text_with_capacity("+", x.len().saturating_add(y.len())).map(|mut s| {
+                s.push_str(x);
+                s.push_str(y);
+                Value::text(s)
+            });
+        return error::to_word(joined);
     }
     if let (Some(x), Some(y)) = (a.as_list(), b.as_list()) {
-        let mut v = Vec::with_capacity(x.len() + y.len());
-        v.extend_from_slice(x);
-        v.extend_from_slice(y);
-        return Value::list(v).into_raw();
+        let joined =
+            limits::list_with_capacity("+", x.len().saturating_add(y.len())).map(|mut v| {
+                v.extend_from_slice(x);
+                v.extend_from_slice(y);
+                Value::list(v)
+            });
+        return error::to_word(joined);
     }
     type_error("+", a, b)
 }
@@ -43,12 +50,19 @@ pub extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
     if !appendable || !a.is_unique() || a.raw() == b.raw() {
         return ilo_add(a.raw(), b.raw());
     }
-    match (a.make_mut(), b.heap()) {
-        (Some(Obj::Text(s)), Some(Obj::Text(t))) => s.push_str(t),
-        (Some(Obj::List(v)), Some(Obj::List(w))) => v.extend_from_slice(w),
-        _ => {}
+    let grown = match (a.make_mut(), b.heap()) {
+        (Some(Obj::Text(s)), Some(Obj::Text(t))) => {
+            limits::reserve_text("+", s, t.len()).map(|()| s.push_str(t))
+        }
+        (Some(Obj::List(v)), Some(Obj::List(w))) => {
+            limits::reserve_list("+", v, w.len()).map(|()| v.extend_from_slice(w))
+        }
+        _ => Ok(()),
+    };
+    match grown {
+        Ok(()) => a.into_raw(),
+        Err(e) => error::raise(e),
     }
-    a.into_raw()
 }
 
 /// `-a b` (op 0), `*a b` (op 1), `/a b` (op 2) on words that should be numbers.

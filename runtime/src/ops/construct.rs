@@ -44,10 +44,12 @@ pub extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
     let (xs, v) = (borrow(&xs), borrow(&v));
     match xs.as_list() {
         Some(items) => {
-            let mut out = Vec::with_capacity(items.len() + 1);
-            out.extend_from_slice(items);
-            out.push(v.clone());
-            Value::list(out).into_raw()
+            let out = crate::limits::list_with_capacity("+=", items.len() + 1).map(|mut out| {
+                out.extend_from_slice(items);
+                out.push(v.clone());
+                Value::list(out)
+            });
+            error::to_word(out)
         }
         None => not_a_list(xs),
     }
@@ -67,6 +69,9 @@ pub extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
         return ilo_append(xs.raw(), v.raw());
     }
     if let Some(Obj::List(items)) = xs.make_mut() {
+        if let Err(e) = crate::limits::reserve_list("+=", items, 1) {
+            return error::raise(e);
+        }
         items.push(v.clone());
     }
     xs.into_raw()

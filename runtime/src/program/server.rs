@@ -11,6 +11,8 @@ use super::render::DiagFormat;
 use super::{Description, Program};
 use crate::caps;
 use crate::httpd::{self, Handler, ServerConfig};
+use crate::limits;
+use crate::line_source::buffer::set_max_line;
 use crate::value::Value;
 
 /// The handler: `over` when given, else `handler`, else `handle`, else the main
@@ -47,7 +49,8 @@ pub fn has_named_handler(desc: &Description) -> bool {
         .any(|f| f.name == "handler" && f.params.len() == 1)
 }
 
-/// Parse `--host H --port N --workers N --quiet --max-body N` (also `--flag=value`).
+/// Parse `--host H --port N --workers N --quiet --max-body N`, the capability flags,
+/// `--max-alloc` and `--max-line` (also `--flag=value`).
 /// The port defaults to `$PORT`, then to the configuration's default.
 pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::default();
@@ -79,9 +82,11 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             f if caps::FLAGS.contains(&f) => {
                 caps::apply_flag(f, &value()?);
             }
+            "--max-alloc" => limits::set_max_alloc(parse_num(&value()?, flag)?),
+            "--max-line" => set_max_line(parse_num(&value()?, flag)?),
             _ => {
                 return Err(format!(
-                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES)"
+                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES, --max-alloc=BYTES, --max-line=BYTES)"
                 ))
             }
         }
@@ -108,6 +113,8 @@ pub fn handler(program: Arc<Program>, index: usize, format: DiagFormat) -> Handl
 
 /// Serve `program`'s handler with the command-line `args`; returns the exit code.
 pub fn run(program: Arc<Program>, index: usize, args: &[String], format: DiagFormat) -> u8 {
+    // A server has a ceiling on one value unless `--max-alloc` says otherwise.
+    limits::set_max_alloc(limits::SERVER_MAX_ALLOC);
     let config = match parse_flags(args) {
         Ok(c) => c,
         Err(msg) => return usage_error(&msg, format),
