@@ -16,7 +16,8 @@
 # Workloads (the method is described in docs/benchmarks.md):
 #   1 stream   a 1,000,000-line file (66-byte lines), one chunk per line, to curl
 #   2 latency  a ticking upstream proxied line by line; production-to-arrival latency
-#   3 small    "hello world" with keep-alive under wrk -t2 -c50
+#   3 small    "hello world" with keep-alive under wrk -t2 -c50 (default workers), then
+#              under wrk -t1 -c50 with one worker each (ilo, nginx)
 #   4 fanout   10,000 concurrent open streaming responses; peak RSS, threads, all served?
 #   5 slow     100 clients reading the 1,000,000-line stream at 100 KB/s each; peak RSS
 
@@ -213,20 +214,23 @@ stop() {
 
 # start SERVER PORT: start one contender; sets SERVER_PID. Returns 1 (with a
 # note) when the server cannot run here.
+# WORKERS (default: one per core) sets the worker count of ilo and nginx; Node has one.
 start() {
     local name=$1 port=$2 logf=$TMP/$1-$2.log probe=""
     local pattern="listening on http://"
+    local workers=${WORKERS:-$(nproc)}
     case $name in
-        ilo-jit) "$ILO" httpd --port "$port" --quiet "$TMP/handler.ilo" </dev/null 2>"$logf" & ;;
+        ilo-jit) "$ILO" httpd --port "$port" --workers "$workers" --quiet "$TMP/handler.ilo" \
+            </dev/null 2>"$logf" & ;;
         ilo-aot)
             if ((!AOT_OK)); then return 1; fi
-            "$AOT_BIN" --port "$port" --quiet </dev/null 2>"$logf" &
+            "$AOT_BIN" --port "$port" --workers "$workers" --quiet </dev/null 2>"$logf" &
             ;;
         nginx-lua)
             local prefix=$TMP/nginx-$port
             mkdir -p "$prefix"
             sed -e "s#@PREFIX@#$prefix#g" -e "s#@PORT@#$port#g" -e "s#@FILE@#$FILE#g" \
-                -e "s#@TICKER_PLAIN_PORT@#$TICKER_PLAIN_PORT#g" -e "s#@WORKERS@#$(nproc)#g" \
+                -e "s#@TICKER_PLAIN_PORT@#$TICKER_PLAIN_PORT#g" -e "s#@WORKERS@#$workers#g" \
                 -e "s#@HOLD_PLAIN_PORT@#$HOLD_PLAIN_PORT#g" \
                 "$HERE/nginx.conf.in" | python3 -c '
 import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.argv[1]), end="")' "$NGX_LOAD" \
@@ -348,8 +352,11 @@ workload_latency() {
 
 # ---------------------------------------------------------------- workload 3
 
+# workload_small WORKLOAD THREADS: wrk -tTHREADS -c50 against every server; the
+# servers run with $WORKERS workers (default: one per core).
 workload_small() {
-    log "workload 3: small responses, wrk -t2 -c50 -d${WRK_SECONDS}s"
+    local workload=$1 threads=$2
+    log "workload 3 ($workload): small responses, wrk -t$threads -c50 -d${WRK_SECONDS}s, ${WORKERS:-$(nproc)} worker(s)"
     # Interleaved like workload 1: every server is up, and they take turns run by run.
     local i=0 name port out
     local -A ports=() pids=()
@@ -361,12 +368,12 @@ workload_small() {
         ports[$name]=$port
         pids[$name]=$SERVER_PID
         started+=("$name")
-        wrk -t2 -c50 -d1s "http://127.0.0.1:$port/hello" >/dev/null # warm-up
+        wrk -t"$threads" -c50 -d1s "http://127.0.0.1:$port/hello" >/dev/null # warm-up
     done
     for ((run = 0; run < RUNS; run++)); do
         for name in "${started[@]}"; do
-            out=$(wrk -t2 -c50 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:${ports[$name]}/hello")
-            record "$(python3 "$HERE/report.py" parse-wrk "$name" <<<"$out")"
+            out=$(wrk -t"$threads" -c50 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:${ports[$name]}/hello")
+            record "$(python3 "$HERE/report.py" parse-wrk "$name" "$workload" <<<"$out")"
         done
     done
     for name in "${started[@]}"; do
@@ -443,7 +450,8 @@ if ! (cd "$ROOT" && ILO_BENCH_LINES=$FRAMING_LINES cargo bench -q --bench chunk_
 fi
 workload_stream
 workload_latency
-workload_small
+workload_small small 2
+WORKERS=1 workload_small small1 1
 workload_fanout
 workload_slow
 ELAPSED=$(($(date +%s) - T0))

@@ -44,7 +44,7 @@ def to_ms(value, unit):
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def parse_wrk(server, text):
+def parse_wrk(server, text, workload="small"):
     """The figures of one wrk run, as a results-file object."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
@@ -52,7 +52,7 @@ def parse_wrk(server, text):
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     return {
-        "workload": "small",
+        "workload": workload,
         "server": server,
         "rps": float(rps.group(1)) if rps else 0.0,
         "p99_ms": to_ms(*p99.groups()) if p99 else None,
@@ -89,12 +89,13 @@ def aggregate(rows):
             "max_ms": spread([r["result"]["max_ms"] for r in runs]),
             "lines_per_run": runs[0]["result"]["lines"],
         }
-    for server, runs in by.get("small", {}).items():
-        out.setdefault("small", {})[server] = {
-            "rps": spread([r["rps"] for r in runs]),
-            "p99_ms": spread([r["p99_ms"] for r in runs]),
-            "errors": sum(r["non2xx"] + r["socket_errors"] for r in runs),
-        }
+    for workload in ("small", "small1"):
+        for server, runs in by.get(workload, {}).items():
+            out.setdefault(workload, {})[server] = {
+                "rps": spread([r["rps"] for r in runs]),
+                "p99_ms": spread([r["p99_ms"] for r in runs]),
+                "errors": sum(r["non2xx"] + r["socket_errors"] for r in runs),
+            }
     for server, runs in by.get("fanout", {}).items():
         out.setdefault("fanout", {})[server] = {
             "rss_mib": spread([r["rss_kib"] / 1024 for r in runs]),
@@ -147,6 +148,12 @@ def judge(agg, ilo, meta):
                   None if None in (rps, ngx) else rps >= ngx,
                   "not measured" if None in (rps, ngx) else
                   f"{rps:,.0f} req/s vs nginx+lua {ngx:,.0f} ({rps / ngx:.2f}x)"))
+    rps1 = med(agg, "small1", ilo, "rps")
+    ngx1 = med(agg, "small1", "nginx-lua", "rps")
+    goals.append(("small1", "at least 1.2x nginx+lua's requests/s with one worker each",
+                  None if None in (rps1, ngx1) else rps1 >= 1.2 * ngx1,
+                  "not measured" if None in (rps1, ngx1) else
+                  f"{rps1:,.0f} req/s vs nginx+lua {ngx1:,.0f} ({rps1 / ngx1:.2f}x)"))
     fan = agg.get("fanout", {}).get(ilo)
     ngx_fan = agg.get("fanout", {}).get("nginx-lua")
     limit_threads = int(meta.get("nproc", 2)) + 4
@@ -237,7 +244,9 @@ def markdown(agg, notes, meta, analysis, framing):
       "`latency-client` records production-to-arrival time, skipping the first two lines "
       "(connection set-up). p50 and p99 per run.")
     w(f"3. **Small responses**: `wrk -t2 -c50 -d{m['wrk_seconds']}s --latency` on a "
-      "12-byte text response with keep-alive, after a 1 s warm-up; runs interleaved across servers as in workload 1.")
+      "12-byte text response with keep-alive, after a 1 s warm-up; runs interleaved across servers as in workload 1. "
+      "Then again (3b) with one worker each (`--workers 1`, `worker_processes 1`) under "
+      "`wrk -t1 -c50`, so each server gets one core and the client the other.")
     conns = int(m["fanout_conns"])
     target = int(m.get("fanout_target", conns))
     w(f"4. **Open streams**: `fanout-client` opens {conns:,} concurrent streaming "
@@ -296,6 +305,15 @@ def markdown(agg, notes, meta, analysis, framing):
         w(f"| {LABEL[s]} | {fmt_spread(r['rps'])} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
           f"{r['errors']} |")
     w("")
+    if agg.get("small1"):
+        w("### 3b. Small responses, one worker each (`wrk -t1 -c50`)\n")
+        w("| Server | requests/s | p99 ms | errors |")
+        w("|---|---:|---:|---:|")
+        for s in servers_in(agg, "small1"):
+            r = agg["small1"][s]
+            w(f"| {LABEL[s]} | {fmt_spread(r['rps'])} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
+              f"{r['errors']} |")
+        w("")
     w(f"### 4. {int(m['fanout_conns']):,} concurrent open streams\n")
     w("| Server | peak RSS MiB | threads (most at once) | clients served (worst run) |")
     w("|---|---:|---:|---:|")
@@ -331,7 +349,7 @@ def markdown(agg, notes, meta, analysis, framing):
 
     w("## Goals\n")
     for ilo in ILO:
-        if not any(ilo in agg.get(k, {}) for k in ("stream", "latency", "small", "fanout", "slow")):
+        if not any(ilo in agg.get(k, {}) for k in ("stream", "latency", "small", "small1", "fanout", "slow")):
             w(f"{LABEL[ilo]}: not measured in this run.\n")
             continue
         w(f"{LABEL[ilo]}:\n")
@@ -457,7 +475,8 @@ def report(args):
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "parse-wrk":
-        print(json.dumps(parse_wrk(sys.argv[2], sys.stdin.read())))
+        workload = sys.argv[3] if len(sys.argv) >= 4 else "small"
+        print(json.dumps(parse_wrk(sys.argv[2], sys.stdin.read(), workload)))
         return
     p = argparse.ArgumentParser()
     p.add_argument("command", choices=["report"])
