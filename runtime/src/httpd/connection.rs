@@ -134,7 +134,7 @@ pub fn serve_buffered(
             return Served::NeedMore { requests };
         }
         let PendingBody {
-            head,
+            mut head,
             decoder,
             started,
             ..
@@ -147,7 +147,7 @@ pub fn serve_buffered(
                 return Served::Closed;
             }
         };
-        match exchange(stream, input, shared, &head, body, started) {
+        match exchange(stream, input, shared, &mut head, body, started) {
             Next::Continue => requests += 1,
             Next::Close => return Served::Closed,
             Next::Stream(stream) => return Served::Streaming { stream, requests },
@@ -252,15 +252,16 @@ fn exchange(
     stream: &TcpStream,
     input: &mut Input,
     shared: &Shared,
-    head: &RequestHead,
+    head: &mut RequestHead,
     body: String,
     started: Instant,
 ) -> Next {
-    let request = head.to_value(body);
+    let keep_wanted = head.wants_keep_alive();
+    let request = head.take_record(body);
     // Nothing pipelined behind this request: hold no read buffer during the response.
     input.release_if_empty();
     let response = respond(shared, head, request);
-    let keep_wanted = head.wants_keep_alive() && !shared.shutdown.is_requested();
+    let keep_wanted = keep_wanted && !shared.shutdown.is_requested();
     let sent = send(stream, shared, head, response, keep_wanted);
     shared.stats.count_response();
     if let Some(body) = sent.stream {

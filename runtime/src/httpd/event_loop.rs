@@ -348,9 +348,19 @@ impl Loops {
         let mut events = [NO_EVENT; 1];
         loop {
             if lp.owner.load(Ordering::SeqCst) != generation {
+                self.shared.log.flush();
                 return;
             }
-            let n = match lp.epoll.wait(&mut events, -1) {
+            // Look without waiting first: only a loop about to sleep writes out the
+            // access-log lines it gathered.
+            let ready = match lp.epoll.wait(&mut events, 0) {
+                Ok(0) => {
+                    self.shared.log.flush();
+                    lp.epoll.wait(&mut events, -1)
+                }
+                other => other,
+            };
+            let n = match ready {
                 Ok(n) => n,
                 Err(e) => {
                     self.shared.log.problem("epoll_wait", &e.to_string());
@@ -372,6 +382,7 @@ impl Loops {
                 }
             }
             if self.shared.shutdown.is_requested() && lp.streams.load(Ordering::SeqCst) == 0 {
+                self.shared.log.flush();
                 return;
             }
         }

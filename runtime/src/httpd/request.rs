@@ -2,6 +2,7 @@
 //! them (keep-alive? body length? 100-continue?), and the request record handed to
 //! the handler.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -188,23 +189,27 @@ impl RequestHead {
 
     /// The record the handler receives:
     /// `req{method:t path:t query:t headers:M t t body:t}`. Repeated headers are
-    /// joined with `, `, which HTTP defines as equivalent.
-    pub fn to_value(&self, body: String) -> Value {
+    /// joined with `, `, which HTTP defines as equivalent. The headers move into the
+    /// record (nothing after the handler call needs them), so they are not copied.
+    pub fn take_record(&mut self, body: String) -> Value {
         let mut headers: BTreeMap<MapKey, Value> = BTreeMap::new();
-        for (name, value) in &self.headers {
-            let key = MapKey::Text(name.clone());
-            let joined = match headers.get(&key).and_then(|v| v.as_text()) {
-                Some(prev) => format!("{prev}, {value}"),
-                None => value.clone(),
-            };
-            headers.insert(key, Value::text(joined));
+        for (name, value) in std::mem::take(&mut self.headers) {
+            match headers.entry(MapKey::Text(name)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Value::text(value));
+                }
+                Entry::Occupied(mut slot) => {
+                    let joined = format!("{}, {value}", slot.get());
+                    slot.insert(Value::text(joined));
+                }
+            }
         }
         Value::record(
             request_type(),
             vec![
-                Value::text(self.method.clone()),
-                Value::text(self.path.clone()),
-                Value::text(self.query.clone()),
+                Value::text(self.method.as_str()),
+                Value::text(self.path.as_str()),
+                Value::text(std::mem::take(&mut self.query)),
                 Value::map(headers),
                 Value::text(body),
             ],
@@ -250,7 +255,8 @@ mod tests {
             h.len,
             "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: h\r\nX-Thing: V\r\n\r\n".len()
         );
-        let v = h.to_value(String::new());
+        let mut h = h;
+        let v = h.take_record(String::new());
         assert_eq!(
             v.to_string(),
             "req {method: GET, path: /a/b, query: x=1&y=2, headers: {host: h; x-thing: V}, body: }"
@@ -374,7 +380,7 @@ mod tests {
     #[test]
     fn repeated_headers_are_joined() {
         let v = parse("GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nAccept: b\r\n\r\n")
-            .to_value(String::new());
+            .take_record(String::new());
         let rec = v.as_record().map(|r| r.values[3].to_string());
         assert_eq!(rec.as_deref(), Some("{accept: a, b; host: h}"));
     }
