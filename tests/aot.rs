@@ -477,3 +477,54 @@ fn a_built_server_takes_the_capability_flags() {
     listener.set_nonblocking(true).expect("nonblocking");
     assert!(listener.accept().is_err(), "the upstream was contacted");
 }
+
+#[test]
+fn a_built_event_server_frames_beats_and_resumes_like_ilo_httpd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bins = build_servers(&["httpd-sse-tail.ilo"], dir.path());
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "").expect("feed");
+    let env = [
+        ("EVENTS", feed.display().to_string()),
+        ("HEARTBEAT", "0.3".to_string()),
+    ];
+    let server = serve_aot(&bins[0], &env);
+    let subscribe = |last_id: &str| {
+        let mut s = server.connect();
+        s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let head = format!("GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: {last_id}\r\n\r\n");
+        s.write_all(head.as_bytes()).expect("send");
+        let mut r = BufReader::new(s);
+        let (status, headers) = support::read_head(&mut r);
+        assert_eq!(status, 200);
+        assert!(headers.contains(&("content-type".into(), "text/event-stream".into())));
+        r
+    };
+    let append = |text: &str| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&feed)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .expect("append");
+    };
+    let event = |r: &mut BufReader<std::net::TcpStream>| {
+        String::from_utf8_lossy(&next_chunk(r).expect("an event")).into_owned()
+    };
+    let mut r = subscribe("");
+    append("one\n");
+    let first = event(&mut r);
+    assert!(first.ends_with("\ndata: one\n\n"), "{first:?}");
+    assert_eq!(event(&mut r), ":\n", "a heartbeat while the file is quiet");
+    let id = first
+        .strip_prefix("id: ")
+        .and_then(|rest| rest.split('\n').next())
+        .expect("an id")
+        .to_string();
+    drop(r);
+    append("two\n");
+    let mut r = subscribe(&id);
+    assert!(
+        event(&mut r).ends_with("\ndata: two\n\n"),
+        "resumed after 'one'"
+    );
+}

@@ -175,3 +175,140 @@ fn a_function_failing_on_a_line_cuts_the_body_and_the_server_keeps_serving() {
     );
     assert_eq!(server.get("/ok").text(), "fine");
 }
+
+/// Start examples/httpd-sse-tail.ilo following `feed`, with a heartbeat period.
+fn sse_server(feed: &Path, heartbeat: &str) -> Server {
+    Server::start_with(
+        ilo()
+            .env("EVENTS", feed)
+            .env("HEARTBEAT", heartbeat)
+            .args(["httpd", "--port", "0"])
+            .arg(support::example("httpd-sse-tail.ilo")),
+    )
+}
+
+/// Subscribe to `/events`, optionally resuming after `last_id`; check the SSE head.
+fn subscribe(server: &Server, last_id: Option<&str>) -> BufReader<TcpStream> {
+    let mut s = server.connect();
+    s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    let resume = last_id
+        .map(|id| format!("Last-Event-ID: {id}\r\n"))
+        .unwrap_or_default();
+    send(
+        &mut s,
+        &format!("GET /events HTTP/1.1\r\nHost: t\r\n{resume}\r\n"),
+    );
+    let mut r = BufReader::new(s);
+    let (status, headers) = read_head(&mut r);
+    assert_eq!(status, 200);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("content-type"), Some("text/event-stream"));
+    assert_eq!(header("cache-control"), Some("no-cache"));
+    r
+}
+
+/// The next chunk of an event stream, as text.
+fn next_event<R: BufRead>(r: &mut R) -> String {
+    support::next_chunk(r)
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .expect("another event")
+}
+
+/// The next event that is not a heartbeat: (id, data).
+fn next_data<R: BufRead>(r: &mut R) -> (String, String) {
+    loop {
+        let event = next_event(r);
+        if event == ":\n" {
+            continue;
+        }
+        let field = |name: &str| {
+            event
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {event:?}"))
+                .to_string()
+        };
+        assert!(
+            event.ends_with("\n\n"),
+            "an event ends with a blank line: {event:?}"
+        );
+        return (field("id: "), field("data: "));
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .expect("open feed");
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+#[test]
+fn events_carry_ids_and_an_idle_stream_sends_heartbeats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "written before anyone listened\n").expect("feed");
+    let server = sse_server(&feed, "0.3");
+    let mut r = subscribe(&server, None);
+    append(&feed, "first\nsecond\n");
+    let (id1, data1) = next_data(&mut r);
+    let (id2, data2) = next_data(&mut r);
+    assert_eq!((data1.as_str(), data2.as_str()), ("first", "second"));
+    assert_ne!(id1, id2, "each event has its own id");
+    // Nothing more is appended: the quiet stream sends comment lines, and only those.
+    for _ in 0..2 {
+        assert_eq!(next_event(&mut r), ":\n");
+    }
+    append(&feed, "third\n");
+    assert_eq!(next_data(&mut r).1, "third");
+}
+
+#[test]
+fn a_client_resumes_from_its_last_event_id_across_a_rotation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "").expect("feed");
+    let server = sse_server(&feed, "15");
+    let mut r = subscribe(&server, None);
+    append(&feed, "a\nb\n");
+    assert_eq!(next_data(&mut r).1, "a");
+    let (last_id, data) = next_data(&mut r);
+    assert_eq!(data, "b");
+    drop(r);
+
+    // While the client is away: one more line in the old file, then a rotation and
+    // lines in the new one.
+    append(&feed, "c\n");
+    std::fs::rename(&feed, dir.path().join("feed.log.1")).expect("rotate");
+    append(&feed, "d\ne\n");
+
+    let mut r = subscribe(&server, Some(&last_id));
+    let got: Vec<String> = (0..3).map(|_| next_data(&mut r).1).collect();
+    assert_eq!(got, ["c", "d", "e"], "nothing lost, nothing repeated");
+    // And the resumed stream follows the new file.
+    append(&feed, "f\n");
+    assert_eq!(next_data(&mut r).1, "f");
+}
+
+#[test]
+fn a_malformed_last_event_id_is_a_server_error_not_a_crash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "").expect("feed");
+    let server = sse_server(&feed, "15");
+    let mut s = server.connect();
+    send(
+        &mut s,
+        "GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: nonsense\r\nConnection: close\r\n\r\n",
+    );
+    let mut r = BufReader::new(s);
+    assert_eq!(read_head(&mut r).0, 500);
+    assert!(server.get("/").text().contains("EventSource"));
+}

@@ -85,7 +85,7 @@ fn page_server(page: String) -> u16 {
 fn a_browser_event_source_receives_lines_appended_to_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let feed = dir.path().join("feed.log");
-    std::fs::write(&feed, "data: written before anyone listened\n\n").expect("create feed");
+    std::fs::write(&feed, "written before anyone listened\n").expect("create feed");
     let server = Server::start_with(
         ilo()
             .env("EVENTS", &feed)
@@ -109,7 +109,7 @@ fn a_browser_event_source_receives_lines_appended_to_the_file() {
                 .expect("open feed");
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
-                file.write_all(format!("data: line {i}\n\n").as_bytes())
+                file.write_all(format!("line {i}\n").as_bytes())
                     .expect("append event");
                 i += 1;
                 thread::sleep(Duration::from_millis(100));

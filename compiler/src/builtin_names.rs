@@ -137,6 +137,8 @@ pub const BUILTINS: &[(&str, u8, u8)] = &[
     ("pst-stream-h", 3, 3),
     ("for-line", 1, 1),
     ("tail-file", 1, 2),
+    ("sse", 1, 3),
+    ("sse-ev", 1, 1),
 ];
 
 /// Max arity of a builtin that takes any number of trailing arguments.

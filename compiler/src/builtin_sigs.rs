@@ -176,11 +176,22 @@ const TABLE: &[(&str, &[&str])] = &[
     ("get-many", &["(L t) > L (R t t)"]),
     // Lazy line sources.
     ("for-line", &["t > Stream"]),
-    ("tail-file", &["t > Stream", "t n > Stream"]),
+    ("tail-file", &["t > Stream", "t n > Stream", "t t > Stream"]),
     ("get-stream", &["t > R Stream t"]),
     ("get-stream-h", &["t (M t t) > R Stream t"]),
     ("pst-stream", &["t t > R Stream t"]),
     ("pst-stream-h", &["t t (M t t) > R Stream t"]),
+    // Server-sent events.
+    (
+        "sse",
+        &[
+            "Stream > Stream",
+            "n Stream > Stream",
+            "(F t _) Stream > Stream",
+            "(F t _) n Stream > Stream",
+        ],
+    ),
+    ("sse-ev", &["_ > t"]),
 ];
 
 fn parsed() -> &'static HashMap<&'static str, Vec<Sig>> {

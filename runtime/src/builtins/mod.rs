@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 mod convert;
 mod datetime;
+mod events;
 mod files;
 mod hof;
 pub mod json;
@@ -142,6 +143,7 @@ pub fn table() -> &'static [&'static BuiltinDef] {
             datetime::TABLE,
             net::TABLE,
             sources::TABLE,
+            events::TABLE,
         ];
         families.iter().flat_map(|t| t.iter()).collect()
     })

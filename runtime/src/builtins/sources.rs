@@ -86,8 +86,10 @@ fn for_line(args: &[Value]) -> RtResult {
 /// `tail-file PATH [N]`
 fn tail_file(args: &[Value]) -> RtResult {
     let path = text_arg("tail-file", &args[0])?;
-    let last = match args.get(1) {
-        None => None,
+    let opened = match args.get(1) {
+        None => open::tail(path, None),
+        // `tail-file PATH ID`: resume just after the event with that id.
+        Some(id) if id.as_text().is_some() => open::tail_resume(path, id.as_text().unwrap_or("")),
         Some(n) => {
             let n = int_arg("tail-file", n)?;
             let n = usize::try_from(n).map_err(|_| {
@@ -96,8 +98,8 @@ fn tail_file(args: &[Value]) -> RtResult {
                     format!("tail-file: line count must not be negative, got {n}"),
                 )
             })?;
-            Some(n)
+            open::tail(path, Some(n))
         }
     };
-    open::tail(path, last).map_err(|e| RtError::new(codes::PANIC, format!("tail-file: {e}")))
+    opened.map_err(|e| RtError::new(codes::PANIC, format!("tail-file: {e}")))
 }

@@ -17,6 +17,7 @@
 use std::borrow::Cow;
 
 use super::framing::Shape;
+use crate::line_source::sse;
 use crate::value::{Text, Value};
 
 /// A response header: lower-case name and value, static for the server's defaults.
@@ -115,8 +116,15 @@ fn body_shape(body: Value) -> (&'static str, Body) {
         Ok(text) => return (TEXT_PLAIN, Body::Text(text)),
         Err(other) => other,
     };
-    if body.as_source().is_some() {
-        return (TEXT_PLAIN, Body::Source(body));
+    if let Some(src) = body.as_source() {
+        // Never wait for the lock: a source shared between responses may be held by
+        // one that waits for its next line. Such a source is plain lines anyway.
+        let media = match src.try_lock() {
+            Ok(s) => s.media_type(),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().media_type(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        return (media.unwrap_or(TEXT_PLAIN), Body::Source(body));
     }
     if let Some(texts) = body
         .as_list()
@@ -167,6 +175,10 @@ fn with_headers(
 ) -> Response {
     let mut headers: Vec<Header> =
         vec![(Cow::Borrowed("content-type"), Cow::Borrowed(content_type))];
+    if content_type == sse::MEDIA_TYPE {
+        // Events are live: a cache or a proxy must not keep or hold them.
+        headers.push((Cow::Borrowed("cache-control"), Cow::Borrowed("no-cache")));
+    }
     for (name, value) in extra.into_iter().flatten() {
         if SERVER_OWNED_HEADERS.contains(&name.as_str()) {
             continue;

@@ -51,6 +51,11 @@ impl LineBuffer {
         self.start < self.buf.len()
     }
 
+    /// How many buffered bytes have not been handed out yet.
+    pub fn unconsumed(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
     /// Perform exactly one `read()` into the buffer. Returns the byte count (0 at end).
     pub fn fill(&mut self, reader: &mut impl Read) -> io::Result<usize> {
         self.make_room();

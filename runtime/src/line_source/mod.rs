@@ -28,12 +28,14 @@
 //!
 //! # Wrapping a source
 //!
-//! A transform ([`transform`]: `map`, `flt`, `take`, `drop`) is a source that holds
+//! A transform ([`transform`]: `map`, `flt`, `take`, `drop`) or an event stream
+//! ([`sse`], which adds heartbeats through an [`alarm`]) is a source that holds
 //! another source value: its `readiness` is the inner one's, its `advance` calls the
 //! inner `advance` until it has a line of its own to offer (keeping it in its own
 //! buffer for `line`), passes `Pending`/`End`/`Failed` through, and its `next_line` is
 //! [`block_on`]. Nothing in the server needs to know about it.
 
+pub mod alarm;
 pub mod buffer;
 pub mod handle;
 pub mod interrupt;
@@ -41,6 +43,7 @@ pub mod notify;
 pub mod open;
 pub mod pump;
 pub mod reader;
+pub mod sse;
 pub mod stdin;
 pub mod tail;
 pub mod transform;
@@ -114,6 +117,11 @@ pub trait LineSource: Send {
     /// for a reader to resume after it (`tail-file` gives one; server-sent events send
     /// it as the event id). `None` for sources that cannot resume.
     fn line_id(&self) -> Option<String> {
+        None
+    }
+    /// The content type a response streaming this source has by default, when it is
+    /// not plain text (server-sent events).
+    fn media_type(&self) -> Option<&'static str> {
         None
     }
     /// Block until `advance` may make progress: by default, until the readiness

@@ -45,6 +45,15 @@ pub fn tail(path: &str, last: Option<usize>) -> Result<Value, String> {
     Ok(Value::source(Box::new(source)))
 }
 
+/// Follow `path` from just after the line whose id was `id` (see
+/// [`TailSource::resume`]); an empty `id` follows from the end.
+pub fn tail_resume(path: &str, id: &str) -> Result<Value, String> {
+    let resolved = caps::resolve_read(path).map_err(|e| cannot_open(path, e))?;
+    let source =
+        TailSource::resume(&resolved, id).map_err(|e| cannot_open(path, OpenError::Io(e)))?;
+    Ok(Value::source(Box::new(source)))
+}
+
 fn cannot_open(path: &str, e: OpenError) -> String {
     match e {
         OpenError::Denied(message) => message,

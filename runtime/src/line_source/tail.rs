@@ -15,6 +15,17 @@
 //! (`@line`) also looks every [`SAFETY_NET_MS`], and [`Interrupter::interrupt`]
 //! signals the same descriptor to end its wait at once. Lines written to a file after
 //! it was renamed away arrive once its replacement appears.
+//!
+//! # Resuming
+//!
+//! Each line has an id, `INODE-OFFSET`: the file it came from and where the next line
+//! starts in it ([`LineSource::line_id`]; server-sent events send it as the event id).
+//! [`TailSource::resume`] opens the path again just after the line with a given id, so
+//! a client that reconnects with its last id loses and repeats nothing. When the file
+//! was rotated since, the old file is looked for in the same directory by its inode:
+//! if it is still there its rest comes first, then the new file from its beginning;
+//! if it is gone, the new file from its beginning (what was appended to the old one
+//! after the id is lost with it).
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -43,6 +54,8 @@ pub struct TailSource {
     identity: (u64, u64),
     /// Bytes of `file` read so far, to notice truncation.
     offset: u64,
+    /// Where the line after the current one starts in `file`.
+    line_end: u64,
     buf: LineBuffer,
     /// Where the line of the last `advance` lies in `buf`.
     current: Range<usize>,
@@ -65,16 +78,49 @@ impl TailSource {
     /// come first. The file must exist.
     pub fn open(path: &Path, last: Option<usize>) -> io::Result<TailSource> {
         let mut file = File::open(path)?;
-        let meta = file.metadata()?;
+        let len = file.metadata()?.len();
         let start = match last {
-            None => meta.len(),
-            Some(n) => start_of_last_lines(&mut file, meta.len(), n)?,
+            None => len,
+            Some(n) => start_of_last_lines(&mut file, len, n)?,
         };
+        TailSource::following(path, file, start)
+    }
+
+    /// Open `path` for following just after the line whose [`LineSource::line_id`] was
+    /// `id` (see the module notes for rotation). An empty `id` follows from the end,
+    /// like [`TailSource::open`] without `last`.
+    pub fn resume(path: &Path, id: &str) -> io::Result<TailSource> {
+        if id.is_empty() {
+            return TailSource::open(path, None);
+        }
+        let (inode, offset) = parse_line_id(id).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{id}' is not a tail-file event id (INODE-OFFSET)"),
+            )
+        })?;
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let (file, len) = if meta.ino() == inode {
+            (file, meta.len())
+        } else {
+            match find_inode(&directory_of(path), inode) {
+                Some((old, len)) => (old, len),
+                // The old file is gone: all of the new one is after the id.
+                None => return TailSource::following(path, file, 0),
+            }
+        };
+        // A file now shorter than the id was truncated since: start it again.
+        let start = if offset <= len { offset } else { 0 };
+        TailSource::following(path, file, start)
+    }
+
+    /// Follow `path`, reading `file` (the file at `path`, or the one rotated away
+    /// from it) from `start`.
+    fn following(path: &Path, mut file: File, start: u64) -> io::Result<TailSource> {
+        let meta = file.metadata()?;
         file.seek(SeekFrom::Start(start))?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = directory_of(path);
         let wake = Arc::new(Notify::new()?);
         let watch = path
             .file_name()
@@ -90,6 +136,7 @@ impl TailSource {
             file: Some(file),
             identity: identity(&meta),
             offset: start,
+            line_end: start,
             buf: LineBuffer::new(),
             current: 0..0,
             woken: true,
@@ -171,6 +218,7 @@ impl LineSource for TailSource {
             };
             if let Some(range) = self.buf.take_line_range() {
                 self.current = range;
+                self.line_end = self.offset - self.buf.unconsumed() as u64;
                 return Progress::Line;
             }
             if self.woken {
@@ -205,6 +253,10 @@ impl LineSource for TailSource {
         self.buf.slice(self.current.clone())
     }
 
+    fn line_id(&self) -> Option<String> {
+        Some(format!("{}-{}", self.identity.1, self.line_end))
+    }
+
     fn wait(&mut self) {
         match (&self.wake, &self.watch) {
             (Some(wake), Some(_)) => wait_readable(wake.raw_fd(), SAFETY_NET_MS),
@@ -212,6 +264,32 @@ impl LineSource for TailSource {
             (None, _) => {}
         }
     }
+}
+
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `INODE-OFFSET`, as [`LineSource::line_id`] writes it.
+fn parse_line_id(id: &str) -> Option<(u64, u64)> {
+    let (inode, offset) = id.trim().split_once('-')?;
+    Some((inode.parse().ok()?, offset.parse().ok()?))
+}
+
+/// The file in `dir` with inode `inode` (a rotated-away file), open, with its length.
+/// Only files the read gate allows are considered.
+fn find_inode(dir: &Path, inode: u64) -> Option<(File, u64)> {
+    let entry = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|e| e.metadata().is_ok_and(|m| m.is_file() && m.ino() == inode))?;
+    let file = crate::caps::open_read(&entry.path().to_string_lossy()).ok()?;
+    let meta = file.metadata().ok()?;
+    // The name may have been reused between the listing and the open.
+    (meta.ino() == inode).then_some((file, meta.len()))
 }
 
 /// Where the last `n` lines of a file of `len` bytes begin. A final line without a

@@ -68,31 +68,8 @@ impl Transform {
         with_source(&self.inner, default, f)
     }
 
-    /// Take the inner source's next line into `self.line`, without blocking unless the
-    /// inner source can only block.
     fn pull(&mut self) -> Progress {
-        let (line, id) = (&mut self.line, &mut self.id);
-        with_source(&self.inner, Progress::End, |src| {
-            if src.readiness() == Readiness::Blocking {
-                return match src.next_line() {
-                    Ok(Some(l)) => {
-                        line.clear();
-                        line.extend_from_slice(l);
-                        *id = src.line_id();
-                        Progress::Line
-                    }
-                    Ok(None) => Progress::End,
-                    Err(m) => Progress::Failed(m),
-                };
-            }
-            let progress = src.advance();
-            if progress == Progress::Line {
-                line.clear();
-                line.extend_from_slice(src.line());
-                *id = src.line_id();
-            }
-            progress
-        })
+        pull_line(&self.inner, &mut self.line, &mut self.id)
     }
 
     /// Call the step's function on the current line.
@@ -148,6 +125,32 @@ impl Transform {
         }
         progress
     }
+}
+
+/// Take the next line of the source value `inner` into `line` (and its id into `id`),
+/// without blocking unless that source can only block. Shared by the wrappers.
+pub(super) fn pull_line(inner: &Value, line: &mut Vec<u8>, id: &mut Option<String>) -> Progress {
+    with_source(inner, Progress::End, |src| {
+        if src.readiness() == Readiness::Blocking {
+            return match src.next_line() {
+                Ok(Some(l)) => {
+                    line.clear();
+                    line.extend_from_slice(l);
+                    *id = src.line_id();
+                    Progress::Line
+                }
+                Ok(None) => Progress::End,
+                Err(m) => Progress::Failed(m),
+            };
+        }
+        let progress = src.advance();
+        if progress == Progress::Line {
+            line.clear();
+            line.extend_from_slice(src.line());
+            *id = src.line_id();
+        }
+        progress
+    })
 }
 
 /// Run `f` with the source behind `value` locked; `default` if it is no source.
@@ -220,6 +223,13 @@ impl LineSource for Transform {
 
     fn line_id(&self) -> Option<String> {
         self.id.clone()
+    }
+
+    fn media_type(&self) -> Option<&'static str> {
+        // Asked while a response is being set up: never wait for a shared source.
+        let cell = self.inner.as_source()?;
+        let src = cell.try_lock().ok()?;
+        src.media_type()
     }
 
     fn wait(&mut self) {
