@@ -117,6 +117,20 @@ fn a_value_passed_to_a_function_is_the_callers_still() {
 }
 
 #[test]
+fn a_value_passed_to_a_callback_stays_in_its_list() {
+    assert_eq!(
+        output(
+            "f>L _;m=mset mmap \"a\" 1;xs=[m m];ys=map (x:M t n>M t n;mset x \"b\" 2) xs;[xs ys]"
+        ),
+        "[[{a: 1}, {a: 1}], [{a: 1; b: 2}, {a: 1; b: 2}]]"
+    );
+    assert_eq!(
+        output("f>L _;m=mset mmap \"a\" 1;g=mset;h=(k:t>M t n;g m k 3);[(h \"b\") (h \"c\") m]"),
+        "[{a: 1; b: 3}, {a: 1; c: 3}, {a: 1}]"
+    );
+}
+
+#[test]
 fn a_value_given_twice_to_one_call_is_not_its_own_update() {
     assert_eq!(
         output("f>M t _;m=mset mmap \"a\" 1;m=mset m \"self\" m;m"),
@@ -157,6 +171,16 @@ fn building_a_map_of_ten_thousand_entries_copies_no_map() {
         &["10000"],
     );
     assert_eq!(out, "0");
+    assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+}
+
+#[test]
+fn a_map_updated_through_a_helper_function_copies_no_map() {
+    let (out, err) = run(
+        "bump m:M t n k:t>M t n;c=mget m k??0;mset m k +c 1\nmain n:n>n;m=mmap;@i 0..n{m=bump m (str (mod i 100))};mget m \"7\"",
+        &["10000"],
+    );
+    assert_eq!(out, "100");
     assert_eq!(copies(&err, "map"), (0, 0), "{err}");
 }
 

@@ -6,7 +6,8 @@
 //!
 //! `extern "C" fn(ctx: *mut u8, env: u64, a1: u64, …, an: u64) -> u64`
 //!
-//! with exactly `arity` borrowed value words after `env`, an owned result word, and
+//! with exactly `arity` value words after `env` whose references the callee takes over
+//! (so it may update a value nothing else holds in place), an owned result word, and
 //! `ERROR_SENTINEL` meaning "a runtime error is pending".
 //!
 //! ## Errors raised inside a called function
@@ -62,18 +63,28 @@ pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
             ),
         ));
     }
+    if args.len() > MAX_ARITY {
+        return Err(RtError::new(
+            codes::CALL,
+            format!(
+                "{}: functions with more than {MAX_ARITY} parameters cannot be called as values",
+                func.name
+            ),
+        ));
+    }
     let ctx = ctx::current() as P;
     let env = f.raw();
     let mut w = [0 as W; MAX_ARITY];
     for (slot, v) in w.iter_mut().zip(args) {
-        *slot = v.raw();
+        // The callee owns its parameters: it gets a reference of its own.
+        *slot = v.clone().into_raw();
     }
     let code = func.code;
     // SAFETY (all arms): `code` is the address of a compiled function whose signature is
     // `extern "C" fn(ctx, env, a1..an) -> u64` with n == `func.arity` (the Func
     // invariant, see value.rs), and n == args.len() was checked above, so each arm's
-    // pointer type is exactly the callee's. `env` and every argument word are borrowed
-    // from values that outlive the call; the callee does not consume them.
+    // pointer type is exactly the callee's. `env` is borrowed from `f`, which outlives
+    // the call; each argument word is a reference made above for the callee to consume.
     let word = unsafe {
         match args.len() {
             0 => call_code!(code, ctx, env),
@@ -84,16 +95,7 @@ pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
             5 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4]),
             6 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5]),
             7 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5], w[6]),
-            8 => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]),
-            _ => {
-                return Err(RtError::new(
-                    codes::CALL,
-                    format!(
-                        "{}: functions with more than {MAX_ARITY} parameters cannot be called as values",
-                        func.name
-                    ),
-                ))
-            }
+            _ => call_code!(code, ctx, env, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]),
         }
     };
     if word == ERROR_SENTINEL {

@@ -17,10 +17,11 @@
 //! on a different thread from the one that made it. A unique object (count 1) may be
 //! mutated in place, which is how `xs=+=xs v` and `s=+s t` append in amortised O(1).
 //!
-//! Ownership across the compiled-code boundary: arguments are *borrowed*, results are
-//! *owned* (+1), except where the compiler hands over a reference it no longer needs
-//! (a variable's last use, or a temporary): then the callee owns it, and an update of
-//! a value it holds alone happens in place. In Rust, [`Value`] is an owning handle:
+//! Ownership across the compiled-code boundary: results are *owned* (+1); runtime
+//! entry points *borrow* their arguments unless they document consuming them, and
+//! compiled ilo functions own theirs. The compiler hands over references it no longer
+//! needs (a variable's last use, or a temporary), so a callee can see a count of one
+//! and update the value in place. In Rust, [`Value`] is an owning handle:
 //! `Clone` retains, `Drop` releases.
 
 use std::collections::BTreeMap;

@@ -58,33 +58,35 @@ impl<M: Module> Translator<'_, M> {
                 return self.unwrap(r, unwrap, e.span);
             }
         }
-        let r = match &target {
+        // Compiled functions own their arguments (`consumed`); the plain builtin call
+        // only borrows them.
+        let (r, consumed) = match &target {
             CallTarget::User(name) => match self.sh.user.get(name).copied() {
                 Some(f) => {
                     let fref = self.fref(f.id);
                     let zero = self.iconst(0);
                     let mut all = vec![self.ctx, zero];
-                    all.extend(&words);
+                    all.extend(self.handed_over(&vals));
                     let call = self.b.ins().call(fref, &all);
-                    Some(self.b.inst_results(call)[0])
+                    (Some(self.b.inst_results(call)[0]), true)
                 }
-                None => None,
+                None => (None, false),
             },
             CallTarget::Builtin(name) => match ilo_runtime::builtins::lookup(name) {
                 Some(id) => {
                     let id = self.b.ins().iconst(WORD, id as i64);
                     let arr = self.word_array(&words);
                     let n = self.b.ins().iconst(WORD, words.len() as i64);
-                    Some(self.rt("ilo_builtin", &[id, arr, n]))
+                    (Some(self.rt("ilo_builtin", &[id, arr, n])), false)
                 }
-                None => None,
+                None => (None, false),
             },
             CallTarget::Local(name) => match self.read_local(name) {
                 Some(f) => {
                     let fw = self.word(f);
-                    Some(self.call_value(fw, &words, e.span))
+                    (Some(self.call_value(fw, &vals, e.span)), true)
                 }
-                None => None,
+                None => (None, false),
             },
         };
         let Some(r) = r else {
@@ -98,16 +100,32 @@ impl<M: Module> Translator<'_, M> {
             );
             return self.nil();
         };
-        self.check(r, e.span);
-        for v in vals.into_iter().rev() {
-            self.pop(v);
-            self.drop_v(v);
+        if consumed {
+            // The callee released them, failure or not: off the stack unreleased.
+            for v in vals.into_iter().rev() {
+                self.pop(v);
+            }
+            self.check(r, e.span);
+        } else {
+            self.check(r, e.span);
+            for v in vals.into_iter().rev() {
+                self.pop(v);
+                self.drop_v(v);
+            }
         }
         self.unwrap(r, unwrap, e.span)
     }
 
-    /// Call the function value `f` (borrowed) with borrowed `args`.
-    fn call_value(&mut self, f: Cv, args: &[Cv], span: Span) -> Cv {
+    /// One owned word per argument for a callee that takes them over: temporaries and
+    /// last uses as they are, borrowed words retained. Nothing may fail between this
+    /// and the call, since the retained words are on no release list.
+    fn handed_over(&mut self, vals: &[V]) -> Vec<Cv> {
+        vals.iter().map(|v| self.owned(*v)).collect()
+    }
+
+    /// Call the function value `f` (borrowed), handing `args` over.
+    fn call_value(&mut self, f: Cv, vals: &[V], span: Span) -> Cv {
+        let args = vals.to_vec();
         let n = self.b.ins().iconst(WORD, args.len() as i64);
         let code = self.rt("ilo_func_code", &[f, n]);
         let bad = self
@@ -118,7 +136,7 @@ impl<M: Module> Translator<'_, M> {
         let sig = ilo_signature(self.sh.call_conv, args.len());
         let sig = self.b.import_signature(sig);
         let mut all = vec![self.ctx, f];
-        all.extend(args);
+        all.extend(self.handed_over(&args));
         let call = self.b.ins().call_indirect(sig, code, &all);
         self.b.inst_results(call)[0]
     }

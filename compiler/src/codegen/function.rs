@@ -12,7 +12,7 @@ use super::abi::{entry_signature, ilo_signature, NIL, WORD};
 use super::shared::{FnRef, Shared};
 use super::translator::{Local, Translator, V};
 use super::{last_use, vars};
-use crate::ast::FnDecl;
+use crate::ast::{FnDecl, Type};
 use crate::verify::Checked;
 use std::collections::HashSet;
 
@@ -36,7 +36,15 @@ pub fn define_function<M: Module>(
         let exit = b.create_block();
         b.append_block_param(exit, WORD);
         let mut t = Translator::new(b, module, sh, checked, (params[0], params[1], exit));
-        t.stack_guard();
+        // Arguments that may hold a reference (not statically numbers, bools or nil).
+        let counted: Vec<_> = decl
+            .params
+            .iter()
+            .zip(&params[2..])
+            .filter(|(p, _)| !matches!(p.ty.kind, Type::Num | Type::Bool | Type::Nil))
+            .map(|(_, a)| *a)
+            .collect();
+        t.stack_guard(&counted);
         t.declare_locals(decl, captures, &params[2..]);
         let words: HashSet<String> = t
             .locals
@@ -65,8 +73,9 @@ pub fn define_function<M: Module>(
 
 impl<M: Module> Translator<'_, M> {
     /// Unbounded recursion must end in ILO-R006, not in the guard page: compare the
-    /// stack pointer with the thread's limit (`Ctx::stack_limit`, offset 0) first.
-    fn stack_guard(&mut self) {
+    /// stack pointer with the thread's limit (`Ctx::stack_limit`, offset 0) first. The
+    /// function owns its arguments, so that early return releases them.
+    fn stack_guard(&mut self, args: &[cranelift_codegen::ir::Value]) {
         let sp = self.b.ins().get_stack_pointer(WORD);
         let limit = self
             .b
@@ -78,14 +87,18 @@ impl<M: Module> Translator<'_, M> {
         self.b.set_cold_block(overflow);
         self.b.ins().brif(over, overflow, &[], body, &[]);
         self.b.switch_to_block(overflow);
+        for a in args {
+            self.release(*a);
+        }
         let r = self.rt("ilo_stack_overflow", &[]);
         self.b.ins().return_(&[r]);
         self.b.switch_to_block(body);
     }
 
     /// Every local starts as 0.0 or nil, so the exit block may release all of them on
-    /// any path. Parameters are retained (locals own their values), captures copied
-    /// out of the closure's function value.
+    /// any path. Parameters take over the references the caller handed over (a
+    /// function owns its arguments), captures are copied out of the closure's
+    /// function value.
     fn declare_locals(
         &mut self,
         decl: &FnDecl,
@@ -105,7 +118,8 @@ impl<M: Module> Translator<'_, M> {
         }
         for (p, arg) in decl.params.iter().zip(args) {
             let ty = p.ty.kind.clone();
-            self.assign(&p.name.name, V::Borrowed(*arg), &ty, p.name.span);
+            let v = self.classify(V::Owned(*arg), &ty);
+            self.assign(&p.name.name, v, &ty, p.name.span);
         }
         for (i, name) in captures.iter().enumerate() {
             let i = self.b.ins().iconst(WORD, i as i64);
@@ -134,7 +148,8 @@ impl<M: Module> Translator<'_, M> {
 }
 
 /// `extern "C" fn(ctx, args: *const u64) -> u64` calling `target` with the words at
-/// `args`: lets the driver call a function of any arity.
+/// `args` (borrowed from the driver; each is retained for the callee, which owns its
+/// arguments): lets the driver call a function of any arity.
 pub fn define_entry<M: Module>(
     module: &mut M,
     sh: &Shared,
@@ -151,11 +166,13 @@ pub fn define_entry<M: Module>(
         let p = b.block_params(entry).to_vec();
         let env = b.ins().iconst(WORD, 0);
         let mut args = vec![p[0], env];
+        let retain = module.declare_func_in_func(sh.rt.get("ilo_retain"), b.func);
         for i in 0..target.arity {
-            args.push(
-                b.ins()
-                    .load(WORD, MemFlagsData::trusted(), p[1], (i * 8) as i32),
-            );
+            let w = b
+                .ins()
+                .load(WORD, MemFlagsData::trusted(), p[1], (i * 8) as i32);
+            b.ins().call(retain, &[w]);
+            args.push(w);
         }
         let callee = module.declare_func_in_func(target.id, b.func);
         let call = b.ins().call(callee, &args);
@@ -202,9 +219,22 @@ pub fn define_wrapper<M: Module>(
         };
         let id = b.ins().iconst(WORD, builtin_id as i64);
         let n = b.ins().iconst(WORD, func.arity as i64);
-        let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin"), b.func);
-        let call = b.ins().call(callee, &[id, args, n]);
-        let r = b.inst_results(call)[0];
+        // The wrapper owns its arguments and hands every one of them over.
+        let r = if func.arity <= 64 {
+            let mask = b.ins().iconst(WORD, all_owned(func.arity) as i64);
+            let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin_owned"), b.func);
+            let call = b.ins().call(callee, &[id, args, n, mask]);
+            b.inst_results(call)[0]
+        } else {
+            let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin"), b.func);
+            let call = b.ins().call(callee, &[id, args, n]);
+            let r = b.inst_results(call)[0];
+            let release = module.declare_func_in_func(sh.rt.get("ilo_release"), b.func);
+            for w in &p[2..] {
+                b.ins().call(release, &[*w]);
+            }
+            r
+        };
         b.ins().return_(&[r]);
         b.seal_all_blocks();
         b.finalize(module.isa().frontend_config());
@@ -214,4 +244,13 @@ pub fn define_wrapper<M: Module>(
         .map_err(|e| format!("cannot compile builtin wrapper: {e:?}"));
     ctx.clear();
     result
+}
+
+/// The `ilo_builtin_owned` mask handing over all of `arity` (at most 64) arguments.
+fn all_owned(arity: usize) -> u64 {
+    if arity >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << arity) - 1
+    }
 }
