@@ -99,7 +99,15 @@ const TABLE: &[(&str, &[&str])] = &[
             "(F a c _) c (L a) > L a",
         ],
     ),
-    ("rsrt", &["(L a) > L a", "t > t"]),
+    (
+        "rsrt",
+        &[
+            "(L a) > L a",
+            "t > t",
+            "(F a _) (L a) > L a",
+            "(F a c _) c (L a) > L a",
+        ],
+    ),
     ("unq", &["(L a) > L a", "t > t"]),
     ("slc", &["(L a) n n > L a", "t n n > t"]),
     ("at", &["(L a) n > a", "t n > t"]),
@@ -117,12 +125,30 @@ const TABLE: &[(&str, &[&str])] = &[
     ("setinter", &["(L a) (L a) > L a"]),
     ("setdiff", &["(L a) (L a) > L a"]),
     // Higher-order.
-    // Over a line source they are lazy transforms: a line is text, and so is what
-    // `map` makes of it.
-    ("map", &["(F a c) (L a) > L c", "(F t t) Stream > Stream"]),
-    ("flt", &["(F a _) (L a) > L a", "(F t _) Stream > Stream"]),
-    ("ct", &["(F a _) (L a) > n"]),
-    ("fld", &["(F c a c) (L a) c > c"]),
+    // Over a line source `map` and `flt` are lazy transforms: a line is text, and so
+    // is what `map` makes of it. The three- (four-, for fld) argument forms pass a
+    // context value to the function after the element: `map f ctx xs` calls `f x ctx`.
+    (
+        "map",
+        &[
+            "(F a c) (L a) > L c",
+            "(F t t) Stream > Stream",
+            "(F a x c) x (L a) > L c",
+        ],
+    ),
+    (
+        "flt",
+        &[
+            "(F a _) (L a) > L a",
+            "(F t _) Stream > Stream",
+            "(F a x _) x (L a) > L a",
+        ],
+    ),
+    ("ct", &["(F a _) (L a) > n", "(F a x _) x (L a) > n"]),
+    (
+        "fld",
+        &["(F c a c) (L a) c > c", "(F c a x c) x (L a) c > c"],
+    ),
     ("flatmap", &["(F a _) (L a) > L _"]),
     ("mapr", &["(F a (R c e)) (L a) > R (L c) e"]),
     ("partition", &["(F a _) (L a) > L (L a)"]),

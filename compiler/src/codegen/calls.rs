@@ -161,28 +161,36 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
-    /// A function value for a named function or builtin (`map dbl xs`, `map str xs`);
-    /// `None` when `target` names neither.
-    pub fn function_value(&mut self, target: &CallTarget, span: Span) -> Option<V> {
+    /// A function value for a named function or builtin (`map dbl xs`, `map str xs`),
+    /// named by reference `e`; `None` when `target` names neither.
+    pub fn function_value(&mut self, target: &CallTarget, e: &Expr) -> Option<V> {
         match target {
             CallTarget::User(name) => {
                 let f = *self.sh.user.get(name)?;
                 Some(self.make_func(f, name, &[]))
             }
             CallTarget::Builtin(name) => {
-                let f = self.builtin_wrapper(name, span)?;
+                // The verifier records the arity the value is used with
+                // (`fld max xs 0` wants two-argument `max`); else the fewest.
+                let wanted = match self.checked.type_of(e.id) {
+                    crate::ast::Type::Fn(params, _) => Some(params.len()),
+                    _ => None,
+                };
+                let f = self.builtin_wrapper(name, wanted, e.span)?;
                 Some(self.make_func(f, name, &[]))
             }
             CallTarget::Local(name) => self.read_local(name),
         }
     }
 
-    fn builtin_wrapper(&mut self, name: &str, span: Span) -> Option<FnRef> {
-        if let Some(w) = self.sh.wrappers.get(name) {
+    fn builtin_wrapper(&mut self, name: &str, wanted: Option<usize>, span: Span) -> Option<FnRef> {
+        let builtin_id = ilo_runtime::builtins::lookup(name)?;
+        let def = &ilo_runtime::builtins::table()[builtin_id];
+        let (min, max) = (def.min_args as usize, def.max_args as usize);
+        let arity = wanted.filter(|n| (min..=max).contains(n)).unwrap_or(min);
+        if let Some(w) = self.sh.wrappers.get(&(name.to_string(), arity)) {
             return Some(w.func);
         }
-        let builtin_id = ilo_runtime::builtins::lookup(name)?;
-        let arity = ilo_runtime::builtins::table()[builtin_id].min_args as usize;
         let sig = ilo_signature(self.sh.call_conv, arity);
         let id = match self.module.declare_function(
             &names::builtin_wrapper(name, arity),
@@ -198,7 +206,7 @@ impl<M: Module> Translator<'_, M> {
         let func = FnRef { id, arity };
         self.sh
             .wrappers
-            .insert(name.to_string(), Wrapper { func, builtin_id });
+            .insert((name.to_string(), arity), Wrapper { func, builtin_id });
         Some(func)
     }
 

@@ -343,6 +343,15 @@ impl<M: Module> Translator<'_, M> {
                 };
                 self.bind_local(v, view, &ty, span);
             }
+            Pattern::Wildcard => {
+                // `_` is a word local (see vars.rs): bind a borrowed view of the subject.
+                let w = self.word(subj);
+                let name = Ident {
+                    name: "_".to_string(),
+                    span,
+                };
+                self.bind_local(&name, V::Borrowed(w), &Type::Any, span);
+            }
             _ => {}
         }
     }

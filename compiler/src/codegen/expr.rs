@@ -96,7 +96,7 @@ impl<M: Module> Translator<'_, M> {
 
     fn reference(&mut self, e: &Expr, id: &crate::ast::Ident) -> V {
         if let Some(target) = self.checked.calls.get(&e.id).cloned() {
-            if let Some(v) = self.function_value(&target, e.span) {
+            if let Some(v) = self.function_value(&target, e) {
                 return v;
             }
         }
@@ -109,7 +109,7 @@ impl<M: Module> Translator<'_, M> {
             return v;
         }
         let target = crate::verify::CallTarget::User(id.name.clone());
-        if let Some(v) = self.function_value(&target, e.span) {
+        if let Some(v) = self.function_value(&target, e) {
             return v;
         }
         self.unsupported(format!("unknown name '{}'", id.name), id.span);

@@ -31,7 +31,8 @@ pub struct Shared {
     pub call_conv: CallConv,
     pub user: HashMap<String, FnRef>,
     pub lambdas: HashMap<ExprId, FnRef>,
-    pub wrappers: HashMap<String, Wrapper>,
+    /// Keyed by builtin name and the arity the value takes.
+    pub wrappers: HashMap<(String, usize), Wrapper>,
     /// Declared record types: name → field names in declaration order.
     pub records: HashMap<String, Vec<String>>,
     /// Span id → span; compiled code passes the id to `ilo_err_span`.

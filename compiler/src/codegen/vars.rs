@@ -129,6 +129,7 @@ impl Collector<'_> {
                     match &arm.pattern {
                         Pattern::Ok(v) | Pattern::Err(v) => self.bind(&v.name, false),
                         Pattern::IsType(t, v) => self.bind(&v.name, *t == TypeTest::Num),
+                        Pattern::Wildcard => self.bind("_", false),
                         _ => {}
                     }
                     self.block(&arm.body);

@@ -249,6 +249,7 @@ impl FnChecker<'_> {
             // Unknown rather than a guess, so one mistake is reported once.
             return Type::Any;
         }
+        self.fit_builtin_values(matching[0], args);
         // With unknown arguments several overloads may fit; only what all of them
         // return is certain.
         if matching.len() > 1 && arg_types.iter().any(contains_dynamic) {
@@ -257,6 +258,32 @@ impl FnChecker<'_> {
             return rets.fold(first, |acc, t| join(&acc, &t));
         }
         instantiate(matching[0], arg_types)
+    }
+
+    /// A builtin passed as a function argument (`fld max xs 0`) takes as many
+    /// arguments as the parameter's function type has, when it has such an overload:
+    /// its recorded type says so, and code generation builds the value to match.
+    fn fit_builtin_values(&mut self, sig: &Sig, args: &[Expr]) {
+        for (param, arg) in sig.params.iter().zip(args) {
+            let (Type::Fn(want, _), ExprKind::Ref(_)) = (param, &arg.kind) else {
+                continue;
+            };
+            let Some(CallTarget::Builtin(name)) = self.tables.calls.get(&arg.id) else {
+                continue;
+            };
+            let Some((_, sigs)) = globals::builtin(name) else {
+                continue;
+            };
+            if let Some(fit) = sigs
+                .iter()
+                .find(|s| !s.variadic && s.params.len() == want.len())
+            {
+                self.tables.types[arg.id.0 as usize] = Type::Fn(
+                    fit.params.iter().map(erase_vars).collect(),
+                    Box::new(erase_vars(&fit.ret)),
+                );
+            }
+        }
     }
 
     /// Map keys are text or numbers; anything else can never be a key.

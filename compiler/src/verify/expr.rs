@@ -482,7 +482,9 @@ impl FnChecker<'_> {
                 }
                 None
             }
-            Pattern::Nil | Pattern::Wildcard => None,
+            Pattern::Nil => None,
+            // `_:` binds `_` to the subject (`_:*_ 2`).
+            Pattern::Wildcard => Some(("_".to_string(), subject.clone())),
             Pattern::Ok(v) => {
                 let ty = match subject {
                     Type::Result(ok, _) => (**ok).clone(),

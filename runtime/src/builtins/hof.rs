@@ -4,8 +4,9 @@
 //!
 //! Function arguments are ilo function values, called through `func::call_value`; an
 //! error inside one propagates with `?` and keeps the span where it happened (see
-//! `func.rs`). `srt` also has a context form, `srt fn ctx xs`, which passes `ctx` to the
-//! key function after the element: a way to give a lambda state without capturing.
+//! `func.rs`). `map`, `flt`, `ct`, `fld`, `srt` and `rsrt` also have a context form,
+//! `map fn ctx xs` (`fld fn ctx xs init`), which passes `ctx` to the function after the
+//! element: a way to give a named function state without a closure.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
@@ -22,10 +23,10 @@ use crate::value::{MapKey, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
-    BuiltinDef { name: "map", min_args: 2, max_args: 2, f: map },
-    BuiltinDef { name: "flt", min_args: 2, max_args: 2, f: flt },
-    BuiltinDef { name: "fld", min_args: 3, max_args: 3, f: fld },
-    BuiltinDef { name: "ct", min_args: 2, max_args: 2, f: ct },
+    BuiltinDef { name: "map", min_args: 2, max_args: 3, f: map },
+    BuiltinDef { name: "flt", min_args: 2, max_args: 3, f: flt },
+    BuiltinDef { name: "fld", min_args: 3, max_args: 4, f: fld },
+    BuiltinDef { name: "ct", min_args: 2, max_args: 3, f: ct },
     BuiltinDef { name: "flatmap", min_args: 2, max_args: 2, f: flatmap },
     BuiltinDef { name: "mapr", min_args: 2, max_args: 2, f: mapr },
     BuiltinDef { name: "partition", min_args: 2, max_args: 2, f: partition },
@@ -53,20 +54,25 @@ impl Callback<'_> {
     }
 }
 
-/// The function and the list of a `fn xs` call.
+/// The function (with its context, in the `fn ctx xs` form) and the list of a
+/// `fn xs` call.
 fn callback_and_list<'a>(
     builtin: &str,
     args: &'a [Value],
 ) -> RtResult<(Callback<'a>, &'a [Value])> {
-    let [f, xs] = args else {
-        return Err(RtError::new(
-            codes::CALL,
-            format!("{builtin} takes a function and a list"),
-        ));
+    let (f, ctx, xs) = match args {
+        [f, xs] => (f, None, xs),
+        [f, ctx, xs] => (f, Some(ctx), xs),
+        _ => {
+            return Err(RtError::new(
+                codes::CALL,
+                format!("{builtin} takes a function and a list"),
+            ))
+        }
     };
     let cb = Callback {
         f: func_arg(builtin, f)?,
-        ctx: None,
+        ctx,
     };
     Ok((cb, list_arg(builtin, xs)?))
 }
@@ -106,18 +112,26 @@ fn over_source(builtin: &str, args: &[Value], step: fn(Value) -> Step) -> RtResu
     }
 }
 
-/// `fld fn xs init`: `fn (fn (fn init x0) x1) …`.
+/// `fld fn xs init`: `fn (fn (fn init x0) x1) …`; `fld fn ctx xs init` calls
+/// `fn acc x ctx`.
 fn fld(args: &[Value]) -> RtResult {
-    let [f, xs, init] = args else {
-        return Err(RtError::new(
-            codes::CALL,
-            "fld takes a function, a list and an initial value",
-        ));
+    let (f, ctx, xs, init) = match args {
+        [f, xs, init] => (f, None, xs, init),
+        [f, ctx, xs, init] => (f, Some(ctx), xs, init),
+        _ => {
+            return Err(RtError::new(
+                codes::CALL,
+                "fld takes a function, a list and an initial value",
+            ))
+        }
     };
     let f = func_arg("fld", f)?;
     let mut acc = init.clone();
     for x in list_arg("fld", xs)? {
-        acc = call_value(f, &[acc, x.clone()])?;
+        acc = match ctx {
+            None => call_value(f, &[acc, x.clone()])?,
+            Some(c) => call_value(f, &[acc, x.clone(), c.clone()])?,
+        };
     }
     Ok(acc)
 }
@@ -222,8 +236,14 @@ fn uniqby(args: &[Value]) -> RtResult {
 }
 
 /// `srt fn xs`: a stable sort by the number or text key `fn` returns for each element
-/// (the function is called once per element).
-pub(super) fn sort_by_key(f: &Value, ctx: Option<&Value>, xs: &Value) -> RtResult {
+/// (the function is called once per element); `descending` for `rsrt fn xs`, which
+/// keeps equal keys in their original order too.
+pub(super) fn sort_by_key(
+    f: &Value,
+    ctx: Option<&Value>,
+    xs: &Value,
+    descending: bool,
+) -> RtResult {
     let cb = Callback {
         f: func_arg("srt", f)?,
         ctx,
@@ -239,7 +259,14 @@ pub(super) fn sort_by_key(f: &Value, ctx: Option<&Value>, xs: &Value) -> RtResul
         }
     }
     let mut order: Vec<usize> = (0..xs.len()).collect();
-    order.sort_by(|&a, &b| compare_keys("srt", &keys[a], &keys[b]).unwrap_or(Ordering::Equal));
+    order.sort_by(|&a, &b| {
+        let ord = compare_keys("srt", &keys[a], &keys[b]).unwrap_or(Ordering::Equal);
+        if descending {
+            ord.reverse()
+        } else {
+            ord
+        }
+    });
     Ok(Value::list(
         order.into_iter().map(|i| xs[i].clone()).collect(),
     ))
@@ -368,16 +395,16 @@ mod tests {
         assert_eq!(show(uniqby(&[par, xs])), "[1, 2]");
         let neg = func("negate", negate as *const (), 1);
         assert_eq!(
-            show(sort_by_key(&neg, None, &nums(&[1.0, 3.0, 2.0]))),
+            show(sort_by_key(&neg, None, &nums(&[1.0, 3.0, 2.0]), false)),
             "[3, 2, 1]"
         );
         // Context form: the key function gets the element, then the context.
         let dist = func("distance", distance as *const (), 2);
         let xs = nums(&[1.0, 9.0, 4.0, 6.0]);
-        let by_dist = sort_by_key(&dist, Some(&Value::num(5.0)), &xs);
+        let by_dist = sort_by_key(&dist, Some(&Value::num(5.0)), &xs, false);
         assert_eq!(show(by_dist), "[4, 6, 1, 9]");
         let tw = func("twice", twice as *const (), 1);
-        let e = sort_by_key(&tw, None, &nums(&[1.0, 2.0])).unwrap_err();
+        let e = sort_by_key(&tw, None, &nums(&[1.0, 2.0]), false).unwrap_err();
         assert_eq!(e.code, codes::TYPE);
     }
 

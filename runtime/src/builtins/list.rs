@@ -16,7 +16,7 @@ use crate::value::{Obj, Value};
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "srt", min_args: 1, max_args: 3, f: srt },
-    BuiltinDef { name: "rsrt", min_args: 1, max_args: 1, f: rsrt },
+    BuiltinDef { name: "rsrt", min_args: 1, max_args: 3, f: rsrt },
     BuiltinDef { name: "lst", min_args: 3, max_args: 3, f: lst },
     BuiltinDef { name: "flat", min_args: 1, max_args: 1, f: flat },
     BuiltinDef { name: "zip", min_args: 2, max_args: 2, f: zip },
@@ -132,18 +132,24 @@ fn srt(args: &[Value]) -> RtResult {
 fn srt_in_place(args: &mut Args) -> RtResult {
     match args.len() {
         1 => sorted("srt", args.take(0), false),
-        2 => sort_by_key(&args[0], None, &args[1]),
-        3 => sort_by_key(&args[0], Some(&args[1]), &args[2]),
+        2 => sort_by_key(&args[0], None, &args[1], false),
+        3 => sort_by_key(&args[0], Some(&args[1]), &args[2], false),
         _ => Err(RtError::new(codes::CALL, "srt takes 1 to 3 arguments")),
     }
 }
 
+/// `rsrt xs`, `rsrt fn xs`, `rsrt fn ctx xs`: as `srt`, descending.
 fn rsrt(args: &[Value]) -> RtResult {
     rsrt_in_place(&mut Args::borrowed(args))
 }
 
 fn rsrt_in_place(args: &mut Args) -> RtResult {
-    sorted("rsrt", args.take(0), true)
+    match args.len() {
+        1 => sorted("rsrt", args.take(0), true),
+        2 => sort_by_key(&args[0], None, &args[1], true),
+        3 => sort_by_key(&args[0], Some(&args[1]), &args[2], true),
+        _ => Err(RtError::new(codes::CALL, "rsrt takes 1 to 3 arguments")),
+    }
 }
 
 /// `lst xs i v`: `xs` with element `i` (negative from the end) replaced; in place
