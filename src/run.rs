@@ -76,7 +76,10 @@ pub fn run(program: &str, cli_args: &[String], reporter: &Reporter) -> ExitCode 
     let outcome = program.call_on_big_stack(index, values);
     ilo_runtime::copy_stats::report_if_asked();
     match outcome {
-        Ok(value) => ExitCode::from(command::print_result(&value)),
+        Ok(value) => ExitCode::from(command::print_entry_result(
+            &declared.functions[chosen],
+            &value,
+        )),
         Err(failure) => {
             command::report_failure(&program, &failure, reporter.diag_format());
             ExitCode::from(EXIT_PROGRAM_ERROR)

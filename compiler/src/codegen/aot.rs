@@ -22,7 +22,7 @@ use ilo_runtime::program::{
 };
 
 use super::{compile_into, Compiled};
-use crate::ast::{Decl, Type};
+use crate::ast::{Decl, Expr, ExprKind, Stmt, StmtKind, Type};
 use crate::diag::Diagnostic;
 use crate::span::{SourceMap, Span};
 use crate::verify::Checked;
@@ -33,6 +33,39 @@ fn internal(message: impl Into<String>) -> Vec<Diagnostic> {
     vec![Diagnostic::error("ILO-C001", message, Span::default())]
 }
 
+/// Upstream ilo prints nothing for an entry function whose body ends in a loop,
+/// unless the function can return early (`ret` or a braceless guard anywhere in it).
+fn silent_result(body: &[Stmt]) -> bool {
+    let ends_in_loop = body.last().is_some_and(|s| {
+        matches!(
+            s.kind,
+            StmtKind::ForEach { .. } | StmtKind::ForRange { .. } | StmtKind::While { .. }
+        )
+    });
+    ends_in_loop && !returns_early(body)
+}
+
+fn returns_early(block: &[Stmt]) -> bool {
+    block.iter().any(|s| match &s.kind {
+        StmtKind::Ret(_) | StmtKind::Guard { .. } => true,
+        StmtKind::When { body, .. }
+        | StmtKind::ForEach { body, .. }
+        | StmtKind::ForRange { body, .. }
+        | StmtKind::While { body, .. } => returns_early(body),
+        StmtKind::Expr(e) | StmtKind::Let { value: e, .. } => expr_returns_early(e),
+        _ => false,
+    })
+}
+
+/// `ret` inside a match arm or conditional block of an expression statement.
+fn expr_returns_early(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Match { arms, .. } => arms.iter().any(|a| returns_early(&a.body)),
+        ExprKind::Ternary { then, els, .. } => returns_early(then) || returns_early(els),
+        _ => false,
+    }
+}
+
 /// The program's functions as the runtime sees them, in declaration order.
 pub fn function_infos(checked: &Checked) -> Vec<FunctionInfo> {
     checked
@@ -41,6 +74,7 @@ pub fn function_infos(checked: &Checked) -> Vec<FunctionInfo> {
         .iter()
         .filter_map(|d| match d {
             Decl::Func(f) => Some(FunctionInfo {
+                silent_result: silent_result(&f.body),
                 name: f.name.name.clone(),
                 file: f.span.file.0,
                 params: f

@@ -362,17 +362,26 @@ impl<M: Module> Translator<'_, M> {
 
     // ── loops ──
 
-    fn in_loop(&mut self, brk: Block, cnt: Block, body: &AstBlock) {
+    /// The loop body; with `value`, its value is stored in that local (see
+    /// `vars::loop_value_local`).
+    fn in_loop(&mut self, brk: Block, cnt: Block, body: &AstBlock, value: Option<&str>) {
         self.loops.push(LoopFrame {
             brk,
             cnt,
             temps: self.temps.len(),
         });
-        self.block_effect(body);
+        match value {
+            Some(name) if !body.last().is_some_and(crate::verify::ends_in_binding) => {
+                let v = self.block_value(body);
+                let span = body.last().map(|s| s.span).unwrap_or_default();
+                self.assign(name, v, &Type::Any, span);
+            }
+            _ => self.block_effect(body),
+        }
         self.loops.pop();
     }
 
-    pub fn while_loop(&mut self, cond: &Expr, body: &AstBlock) {
+    pub fn while_loop(&mut self, cond: &Expr, body: &AstBlock, value: Option<&str>) {
         // Rotated: the condition is tested before the first iteration and again at the
         // bottom of each one, so an iteration costs one branch instead of two.
         let body_b = self.b.create_block();
@@ -381,7 +390,7 @@ impl<M: Module> Translator<'_, M> {
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
         self.b.switch_to_block(body_b);
-        self.in_loop(exit, latch, body);
+        self.in_loop(exit, latch, body, value);
         self.b.ins().jump(latch, &[]);
         self.b.switch_to_block(latch);
         let c = self.cond(cond, false);
@@ -390,7 +399,14 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `@i a..b{…}`: an f64 counter in a register; the bound is evaluated once.
-    pub fn for_range(&mut self, var: &Ident, start: &Expr, end: &Expr, body: &AstBlock) {
+    pub fn for_range(
+        &mut self,
+        var: &Ident,
+        start: &Expr,
+        end: &Expr,
+        body: &AstBlock,
+        value: Option<&str>,
+    ) {
         let s = self.expr(start);
         let s_num = self.is_num(start);
         let s = self.f64(s, s_num, start.span);
@@ -408,7 +424,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(body_b);
         let i = self.b.use_var(counter);
         self.assign(&var.name, V::Num(i), &Type::Num, var.span);
-        self.in_loop(exit, step, body);
+        self.in_loop(exit, step, body, value);
         self.b.ins().jump(step, &[]);
         self.b.switch_to_block(step);
         let i = self.b.use_var(counter);
@@ -423,7 +439,7 @@ impl<M: Module> Translator<'_, M> {
     /// `@x xs{…}` over a list (or text, map keys) or a lazy line source. The loop
     /// holds its own reference to the collection; leaving the loop by any path drops
     /// it, which closes a source.
-    pub fn for_each(&mut self, var: &Ident, iter: &Expr, body: &AstBlock) {
+    pub fn for_each(&mut self, var: &Ident, iter: &Expr, body: &AstBlock, value: Option<&str>) {
         let coll = self.expr(iter);
         let cw = self.owned(coll);
         let coll = V::Owned(cw);
@@ -450,7 +466,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.def_var(index, i1);
         let elem = self.classify(V::Owned(x), &elem_ty);
         self.assign(&var.name, elem, &elem_ty, var.span);
-        self.in_loop(exit, header, body);
+        self.in_loop(exit, header, body, value);
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(exit);
         self.pop(coll);

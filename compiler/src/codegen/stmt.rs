@@ -28,6 +28,11 @@ impl<M: Module> Translator<'_, M> {
                         self.drop_v(v);
                     }
                 }
+                _ if last && super::vars::loop_value_local(s).is_some() => {
+                    let name = super::vars::loop_value_local(s).unwrap_or_default();
+                    self.loop_stmt(s, Some(&name));
+                    result = self.read_local(&name);
+                }
                 _ => {
                     self.stmt(s);
                     // A trailing binding gives the block the bound value, as the
@@ -82,14 +87,9 @@ impl<M: Module> Translator<'_, M> {
                 negated,
                 body,
             } => self.when(cond, *negated, |t| t.block_effect(body)),
-            StmtKind::ForEach { var, iter, body } => self.for_each(var, iter, body),
-            StmtKind::ForRange {
-                var,
-                start,
-                end,
-                body,
-            } => self.for_range(var, start, end, body),
-            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::ForEach { .. } | StmtKind::ForRange { .. } | StmtKind::While { .. } => {
+                self.loop_stmt(s, None)
+            }
             StmtKind::Ret(e) => self.ret(e),
             StmtKind::Brk(value) => {
                 if let Some(e) = value {
@@ -99,6 +99,26 @@ impl<M: Module> Translator<'_, M> {
                 self.loop_jump(true, s);
             }
             StmtKind::Cnt => self.loop_jump(false, s),
+        }
+    }
+
+    /// A loop; with `value`, each completed iteration stores its body's value in that
+    /// hidden local (reset to nil first, so an outer loop's repeats start afresh).
+    fn loop_stmt(&mut self, s: &Stmt, value: Option<&str>) {
+        if let Some(name) = value {
+            let nil = self.nil();
+            self.assign(name, nil, &Type::Nil, s.span);
+        }
+        match &s.kind {
+            StmtKind::ForEach { var, iter, body } => self.for_each(var, iter, body, value),
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => self.for_range(var, start, end, body, value),
+            StmtKind::While { cond, body } => self.while_loop(cond, body, value),
+            _ => {}
         }
     }
 

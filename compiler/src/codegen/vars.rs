@@ -44,6 +44,9 @@ impl Collector<'_> {
     }
 
     fn block(&mut self, b: &Block) {
+        if let Some(name) = b.last().and_then(loop_value_local) {
+            self.bind(&name, false);
+        }
         for s in b {
             match &s.kind {
                 StmtKind::Let { name, value } => {
@@ -137,4 +140,16 @@ impl Collector<'_> {
             }
         }
     }
+}
+
+/// A loop that ends a block gives the block a value: the value of its body's last
+/// statement in the last iteration that completed (nil when none did). It is kept in
+/// a hidden word local, named here so it cannot collide with a source name; being a
+/// local, the function's exit releases it on every path.
+pub fn loop_value_local(s: &crate::ast::Stmt) -> Option<String> {
+    matches!(
+        s.kind,
+        StmtKind::ForEach { .. } | StmtKind::ForRange { .. } | StmtKind::While { .. }
+    )
+    .then(|| format!("loop value@{}:{}", s.span.file.0, s.span.start))
 }

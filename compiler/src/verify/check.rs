@@ -246,8 +246,7 @@ impl FnChecker<'_> {
             StmtKind::ForEach { var, iter, body } => {
                 let iter_ty = self.expr(iter, true);
                 let elem = self.element_type(&iter_ty, iter.span);
-                self.loop_body(body, Some((&var.name, elem)));
-                Some(Type::Any)
+                Some(self.loop_body(body, Some((&var.name, elem)), used))
             }
             StmtKind::ForRange {
                 var,
@@ -265,13 +264,11 @@ impl FnChecker<'_> {
                         );
                     }
                 }
-                self.loop_body(body, Some((&var.name, Type::Num)));
-                Some(Type::Any)
+                Some(self.loop_body(body, Some((&var.name, Type::Num)), used))
             }
             StmtKind::While { cond, body } => {
                 self.expr(cond, true);
-                self.loop_body(body, None);
-                Some(Type::Any)
+                Some(self.loop_body(body, None, used))
             }
             StmtKind::Ret(e) => {
                 let ty = self.expr(e, true);
@@ -292,15 +289,22 @@ impl FnChecker<'_> {
         }
     }
 
-    fn loop_body(&mut self, body: &mut Block, var: Option<(&str, Type)>) {
+    /// Check a loop body; returns the loop's value type: that of the body's last
+    /// statement (the value of the last completed iteration), nil when the body ends
+    /// in a binding, unknown when it ends by leaving.
+    fn loop_body(&mut self, body: &mut Block, var: Option<(&str, Type)>, used: bool) -> Type {
         self.scopes.push_scope();
         if let Some((name, ty)) = var {
             self.scopes.bind_block(name, &ty);
         }
         self.scopes.top().loop_depth += 1;
-        self.block(body, false);
+        let value = self.block(body, used);
         self.scopes.top().loop_depth -= 1;
         self.scopes.pop_scope();
+        if body.last().is_some_and(ends_in_binding) {
+            return Type::Nil;
+        }
+        value.unwrap_or(Type::Any)
     }
 
     fn require_loop(&mut self, what: &str, span: Span) {
@@ -403,4 +407,9 @@ pub fn join_branches(a: Option<Type>, b: Option<Type>) -> Option<Type> {
         (Some(x), Some(y)) => Some(join(&x, &y)),
         (x, None) | (None, x) => x,
     }
+}
+
+/// A binding statement gives a loop body no value (upstream ilo types it so).
+pub fn ends_in_binding(s: &Stmt) -> bool {
+    matches!(s.kind, StmtKind::Let { .. } | StmtKind::Destructure { .. })
 }

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use crate::ast::{Decl, ExprId, Program, Type};
 use crate::diag::{Diagnostic, Severity};
 
+pub use check::ends_in_binding;
 pub use scope::Body;
 
 /// What a call expression resolves to.

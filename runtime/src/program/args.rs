@@ -218,6 +218,7 @@ mod tests {
                     type_text: (*t).into(),
                 })
                 .collect(),
+            silent_result: false,
         }
     }
 

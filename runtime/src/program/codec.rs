@@ -1,7 +1,7 @@
 //! The serialised form of a [`Description`], as an AOT binary carries it.
 //!
 //! JSON, because the runtime already parses it and a descriptor stays readable with
-//! `strings`: `{"functions":[{"name","file","params":[{"name","kind","type"}]}],
+//! `strings`: `{"functions":[{"name","file","params":[{"name","kind","type"}],"silent"}],
 //! "spans":[file,start,end,…], "sources":[{"name","text"}], "handler":name|null}`.
 //! Parameter kinds are written `n t b _ ?` with `L k` / `O k` prefixes for lists and
 //! optionals (`L O n`). The span table is flat (three numbers per span) because a
@@ -22,7 +22,7 @@ pub fn encode(desc: &Description) -> String {
                 .iter()
                 .map(|p| json!({"name": p.name, "kind": kind_text(&p.kind), "type": p.type_text}))
                 .collect();
-            json!({"name": f.name, "file": f.file, "params": params})
+            json!({"name": f.name, "file": f.file, "params": params, "silent": f.silent_result})
         })
         .collect();
     let spans: Vec<u32> = desc
@@ -107,6 +107,7 @@ fn decode_function(j: &Json) -> Result<FunctionInfo, String> {
         name: string(f, "name")?,
         file: number(f.get("file").unwrap_or(&Json::Null), "file")?,
         params,
+        silent_result: f.get("silent") == Some(&Json::Bool(true)),
     })
 }
 
@@ -178,6 +179,7 @@ mod tests {
                     kind: ParamKind::List(Box::new(ParamKind::Opt(Box::new(ParamKind::Num)))),
                     type_text: "L (O n)".into(),
                 }],
+                silent_result: true,
             }],
             spans: vec![
                 SpanInfo {

@@ -4,7 +4,9 @@
 //! Output contract (SPEC.md, "Program output"): a plain value or `~v` prints `v` on
 //! stdout and exits 0; `^e` prints `^e` on stderr and exits 1; a runtime error is a
 //! diagnostic on stderr and exits 1; a usage problem (unknown function, wrong
-//! arguments) is a diagnostic without location and exits 2.
+//! arguments) is a diagnostic without location and exits 2. A function whose body
+//! ends in a loop and never returns early prints nothing of its own (see
+//! `FunctionInfo::silent_result`).
 
 use std::io::Write;
 
@@ -34,7 +36,7 @@ pub fn run(program: &Program, args: &[String], format: DiagFormat) -> u8 {
     let outcome = program.call_on_big_stack(index, values);
     crate::copy_stats::report_if_asked();
     match outcome {
-        Ok(value) => print_result(&value),
+        Ok(value) => print_entry_result(&desc.functions[index], &value),
         Err(failure) => {
             report_failure(program, &failure, format);
             EXIT_PROGRAM_ERROR
@@ -79,6 +81,15 @@ pub fn usage_error(message: &str, format: DiagFormat) -> u8 {
         DiagFormat::Text { .. } => eprintln!("error: {message}"),
     }
     EXIT_USAGE_ERROR
+}
+
+/// The entry function's output: nothing for a silent one (unless it is `^e`), else
+/// [`print_result`]. Returns the exit code.
+pub fn print_entry_result(func: &super::FunctionInfo, value: &Value) -> u8 {
+    if func.silent_result && !matches!(value.as_result(), Some(Err(_))) {
+        return 0;
+    }
+    print_result(value)
 }
 
 /// Top-level output: only the outermost result is split across the two streams.

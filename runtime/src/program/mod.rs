@@ -60,6 +60,10 @@ pub struct FunctionInfo {
     /// Index of the source file declaring it; 0 is the file the user named.
     pub file: u32,
     pub params: Vec<ParamInfo>,
+    /// Run as the entry function, its result is not printed: the body ends in a loop
+    /// and never returns early, so (as upstream ilo has it) its value is a
+    /// statement's. Output comes from `prnt` inside the loop.
+    pub silent_result: bool,
 }
 
 /// A byte range in one of the program's source files.

@@ -144,6 +144,7 @@ mod tests {
                     type_text: "_".into(),
                 })
                 .collect(),
+            silent_result: false,
         }
     }
 
