@@ -528,3 +528,36 @@ fn a_built_event_server_frames_beats_and_resumes_like_ilo_httpd() {
         "resumed after 'one'"
     );
 }
+
+#[test]
+fn a_built_broadcast_server_gives_each_subscriber_every_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bins = build_servers(&["httpd-broadcast.ilo"], dir.path());
+    let feed = dir.path().join("feed.log");
+    std::fs::write(&feed, "").expect("feed");
+    let server = serve_aot(&bins[0], &[("FEED", feed.display().to_string())]);
+    let mut subscribers: Vec<BufReader<std::net::TcpStream>> = ["/", "/shout"]
+        .iter()
+        .map(|path| {
+            let mut s = server.connect();
+            s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+                .expect("send");
+            let mut r = BufReader::new(s);
+            assert_eq!(support::read_head(&mut r).0, 200);
+            r
+        })
+        .collect();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&feed)
+        .and_then(|mut f| f.write_all(b"one\ntwo\n"))
+        .expect("append");
+    let mut got = Vec::new();
+    for r in &mut subscribers {
+        for _ in 0..2 {
+            got.push(String::from_utf8_lossy(&next_chunk(r).expect("a line")).into_owned());
+        }
+    }
+    assert_eq!(got, ["one\n", "two\n", "ONE\n", "TWO\n"]);
+}

@@ -1,5 +1,6 @@
-//! `ilo httpd` serving live streams: lazy transforms (`map`, `flt`, `take`, `drop`)
-//! of line sources, over real sockets through the real binary.
+//! `ilo httpd` serving live streams, over real sockets through the real binary: lazy
+//! transforms (`map`, `flt`, `take`, `drop`) of line sources, server-sent events
+//! (framing, heartbeats, resuming from `Last-Event-ID`), and broadcast hubs.
 
 #[path = "support/httpd.rs"]
 mod support;
@@ -311,4 +312,159 @@ fn a_malformed_last_event_id_is_a_server_error_not_a_crash() {
     let mut r = BufReader::new(s);
     assert_eq!(read_head(&mut r).0, 500);
     assert!(server.get("/").text().contains("EventSource"));
+}
+
+/// An upstream for broadcast tests: counts its connections, streams the lines sent on
+/// its channel (`None` ends the body), and reports when its client closes.
+struct Feed {
+    port: u16,
+    lines: mpsc::Sender<Option<String>>,
+    connections: mpsc::Receiver<()>,
+    closed: mpsc::Receiver<()>,
+}
+
+fn feed_upstream() -> Feed {
+    let (listener, port) = local_listener();
+    let (lines_tx, lines_rx) = mpsc::channel::<Option<String>>();
+    let (conn_tx, conn_rx) = mpsc::channel();
+    let (closed_tx, closed_rx) = mpsc::channel();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let _ = conn_tx.send(());
+            read_request_head(&mut s);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            let _ = s.set_nonblocking(true);
+            loop {
+                match lines_rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(Some(line)) => {
+                        let line = format!("{line}\n");
+                        let chunk = format!("{:x}\r\n{line}\r\n", line.len());
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.write_all(chunk.as_bytes());
+                        let _ = s.set_nonblocking(true);
+                    }
+                    Ok(None) => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.write_all(b"0\r\n\r\n");
+                        break;
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+                let mut byte = [0u8; 1];
+                if let Ok(0) = std::io::Read::read(&mut s, &mut byte) {
+                    let _ = closed_tx.send(());
+                    break;
+                }
+            }
+        }
+    });
+    Feed {
+        port,
+        lines: lines_tx,
+        connections: conn_rx,
+        closed: closed_rx,
+    }
+}
+
+fn broadcast_server(feed: &Feed) -> Server {
+    Server::start_with(
+        ilo()
+            .env("FEED", format!("http://127.0.0.1:{}/", feed.port))
+            .args(["httpd", "--port", "0", "--quiet"])
+            .arg(support::example("httpd-broadcast.ilo")),
+    )
+}
+
+#[test]
+fn every_subscriber_gets_every_line_from_one_upstream_closed_after_the_last() {
+    let feed = feed_upstream();
+    let server = broadcast_server(&feed);
+    let mut subscribers: Vec<_> = (0..5).map(|_| open_stream(&server, "/")).collect();
+    let mut shouting = open_stream(&server, "/shout");
+    let sent: Vec<String> = (0..20).map(|i| format!("tick {i}")).collect();
+    for line in &sent {
+        feed.lines.send(Some(line.clone())).expect("upstream alive");
+    }
+    for r in &mut subscribers {
+        let got: Vec<String> = (0..sent.len()).map(|_| next_event(r)).collect();
+        let want: Vec<String> = sent.iter().map(|l| format!("{l}\n")).collect();
+        assert_eq!(got, want, "every subscriber, every line, in order");
+    }
+    assert_eq!(
+        next_event(&mut shouting),
+        "TICK 0\n",
+        "a subscriber can be mapped"
+    );
+    feed.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the upstream was opened");
+    assert!(
+        feed.connections.try_recv().is_err(),
+        "the upstream is opened once for all subscribers"
+    );
+
+    drop(subscribers);
+    drop(shouting);
+    feed.closed
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the upstream is closed when the last subscriber leaves");
+    // The next subscriber opens it again.
+    let mut again = open_stream(&server, "/");
+    feed.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("a new upstream for a new subscriber");
+    feed.lines
+        .send(Some("fresh".into()))
+        .expect("upstream alive");
+    assert_eq!(next_event(&mut again), "fresh\n");
+}
+
+#[test]
+fn a_stalled_subscriber_is_cut_off_without_delaying_the_others() {
+    let feed = feed_upstream();
+    let server = broadcast_server(&feed);
+    let stalled = open_stream(&server, "/");
+    let mut reader = open_stream(&server, "/");
+    // Far more than the socket buffers and the stalled subscriber's inbox can hold.
+    let lines = 20_000;
+    let payload = "x".repeat(1000);
+    let sender = {
+        let tx = feed.lines.clone();
+        let payload = payload.clone();
+        thread::spawn(move || {
+            for i in 0..lines {
+                if tx.send(Some(format!("{i} {payload}"))).is_err() {
+                    return;
+                }
+                // Paced, so a reader descheduled for a while on a busy machine still
+                // keeps up (socket buffers and its inbox absorb a few hundred ms).
+                if i % 200 == 199 {
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
+            let _ = tx.send(None);
+        })
+    };
+    let (chunks, complete) = read_chunks(&mut reader);
+    sender.join().expect("sender");
+    assert!(complete, "the reading subscriber's body ends properly");
+    assert_eq!(chunks.len(), lines, "the reading subscriber got every line");
+    assert!(chunks
+        .iter()
+        .enumerate()
+        .all(|(i, c)| c == &format!("{i} {payload}\n")));
+
+    // The stalled one was disconnected: what it was sent stops early, unterminated.
+    let mut stalled = stalled;
+    let (got, complete) = read_chunks(&mut stalled);
+    assert!(!complete, "a disconnected subscriber's body is cut");
+    assert!(
+        got.len() < lines,
+        "it did not get everything ({})",
+        got.len()
+    );
+    let logged = server.wait_log("fell more than", IO_TIMEOUT);
+    assert!(logged.is_some(), "the reason is logged: {:?}", server.log());
 }

@@ -139,6 +139,7 @@ pub const BUILTINS: &[(&str, u8, u8)] = &[
     ("tail-file", 1, 2),
     ("sse", 1, 3),
     ("sse-ev", 1, 1),
+    ("bcast", 2, 2),
 ];
 
 /// Max arity of a builtin that takes any number of trailing arguments.

@@ -218,6 +218,11 @@ const TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     ("sse-ev", &["_ > t"]),
+    // Broadcast: a subscriber of a named hub, opened by a function of no arguments.
+    (
+        "bcast",
+        &["t (F Stream) > Stream", "t (F (R Stream t)) > Stream"],
+    ),
 ];
 
 fn parsed() -> &'static HashMap<&'static str, Vec<Sig>> {

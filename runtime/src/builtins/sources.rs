@@ -1,4 +1,5 @@
-//! Builtins: lazy line sources (`get-stream` family, `for-line`, `tail-file`).
+//! Builtins: lazy line sources (`get-stream` family, `for-line`, `tail-file`, and
+//! `bcast`, a subscriber of a broadcast hub).
 //!
 //! The HTTP ones return `R stream t`, like `get`: `^message` when the connection,
 //! the status or the `--allow-net` check fails before the body. `for-line` and
@@ -6,13 +7,14 @@
 //! naturally; a file that cannot be opened (or is outside `--allow-read`) is therefore
 //! a runtime error `ILO-R009` with the reason, raised where the source is made.
 
-use super::convert::{int_arg, text_arg};
+use super::convert::{func_arg, int_arg, text_arg};
 use super::net::{headers_arg, result_value};
 use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
+use crate::func::{call_value, resolve};
 use crate::http_client::Request;
-use crate::line_source::open;
 use crate::line_source::transform::{Step, Transform};
+use crate::line_source::{broadcast, open};
 use crate::value::Value;
 
 #[rustfmt::skip]
@@ -23,6 +25,7 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "pst-stream-h", min_args: 3, max_args: 3, f: pst_stream_h },
     BuiltinDef { name: "for-line", min_args: 1, max_args: 1, f: for_line },
     BuiltinDef { name: "tail-file", min_args: 1, max_args: 2, f: tail_file },
+    BuiltinDef { name: "bcast", min_args: 2, max_args: 2, f: bcast },
 ];
 
 /// A lazy transform of the source value `src` (see `line_source::transform`).
@@ -102,4 +105,22 @@ fn tail_file(args: &[Value]) -> RtResult {
         }
     };
     opened.map_err(|e| RtError::new(codes::PANIC, format!("tail-file: {e}")))
+}
+
+/// `bcast name open`: subscribe to the broadcast hub `name`, calling `open` (no
+/// arguments; a stream, or `~stream`/`^message`) to open its upstream when the hub has
+/// none. See `line_source::broadcast`.
+fn bcast(args: &[Value]) -> RtResult {
+    let name = text_arg("bcast", &args[0])?;
+    let open = func_arg("bcast", &args[1])?;
+    let subscriber = broadcast::subscribe(name, || {
+        let opened = call_value(open, &[]).map_err(|e| format!("bcast: {}", resolve(e).message))?;
+        match opened.as_result() {
+            Some(Ok(src)) => Ok(src.clone()),
+            Some(Err(e)) => Err(format!("bcast: cannot open '{name}': {e}")),
+            None => Ok(opened),
+        }
+    })
+    .map_err(|m| RtError::new(codes::PANIC, m))?;
+    Ok(Value::source(Box::new(subscriber)))
 }

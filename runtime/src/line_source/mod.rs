@@ -33,9 +33,12 @@
 //! another source value: its `readiness` is the inner one's, its `advance` calls the
 //! inner `advance` until it has a line of its own to offer (keeping it in its own
 //! buffer for `line`), passes `Pending`/`End`/`Failed` through, and its `next_line` is
-//! [`block_on`]. Nothing in the server needs to know about it.
+//! [`block_on`]. Nothing in the server needs to know about it. A broadcast
+//! subscriber ([`broadcast`]) is fed by its hub's reader thread through an inbox and
+//! a wake-up descriptor, like a stdin subscriber.
 
 pub mod alarm;
+pub mod broadcast;
 pub mod buffer;
 pub mod handle;
 pub mod interrupt;

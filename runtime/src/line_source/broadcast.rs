@@ -1,0 +1,301 @@
+//! Broadcast: one upstream source, many subscribers (`bcast NAME OPEN`).
+//!
+//! A hub is known by its name, process-wide. The first subscriber of a name opens the
+//! upstream (the handler's `OPEN` function is called then, and only then), and a
+//! thread of the hub's own reads it and copies each line, by reference, into every
+//! subscriber's inbox. A subscriber is a line source whose readiness is its own
+//! wake-up descriptor ([`Notify`]), signalled when its inbox stops being empty, so
+//! thousands of subscribers cost no thread each and a quiet feed no wake-up at all.
+//!
+//! **Slow subscribers.** An inbox holds at most [`INBOX_LINES`] lines. A subscriber
+//! that falls that far behind is disconnected, not waited for: its inbox is emptied
+//! and its next read fails with a message saying so (a response body is then cut
+//! without its final chunk, and the log says why). The others never wait for it; a
+//! client is never silently given a stream with lines missing.
+//!
+//! **Lifetime.** When the last subscriber leaves, the hub closes the upstream (its
+//! connection, file or watcher) and forgets the name; the next subscriber opens it
+//! again. When the upstream ends, each subscriber ends after the lines it still has
+//! (or fails, if the upstream failed), and the name is free again too.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread;
+
+use super::notify::Notify;
+use super::transform::with_source;
+use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use crate::value::Value;
+
+/// Lines a subscriber may be behind before it is disconnected.
+pub const INBOX_LINES: usize = 4096;
+
+/// Stack of a hub's reading thread: the upstream may be a transform running compiled
+/// code.
+const HUB_STACK: usize = 2 * 1024 * 1024;
+
+type Line = Arc<[u8]>;
+
+#[derive(Default)]
+struct InboxState {
+    lines: VecDeque<Line>,
+    /// Fell behind: emptied, and told at its next read.
+    overflowed: bool,
+    /// How the upstream ended (`Err` with its failure), once it has.
+    ended: Option<Result<(), String>>,
+}
+
+/// One subscriber's queue, shared by the hub (which fills it) and the subscriber.
+struct Inbox {
+    state: Mutex<InboxState>,
+    wake: Notify,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queue a line, or mark the inbox overflowed when it is full.
+    fn deliver(&self, line: &Line) {
+        let mut s = self.lock();
+        if s.overflowed {
+            return;
+        }
+        if s.lines.len() >= INBOX_LINES {
+            s.lines = VecDeque::new();
+            s.overflowed = true;
+            self.wake.signal();
+            return;
+        }
+        s.lines.push_back(Arc::clone(line));
+        if s.lines.len() == 1 {
+            self.wake.signal();
+        }
+    }
+
+    fn end(&self, how: Result<(), String>) {
+        self.lock().ended = Some(how);
+        self.wake.signal();
+    }
+}
+
+struct Hub {
+    name: String,
+    subscribers: Mutex<Vec<Arc<Inbox>>>,
+    /// Ends a read of the upstream blocked in the hub's thread.
+    interrupter: Option<Interrupter>,
+}
+
+impl Hub {
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Arc<Inbox>>> {
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hub's thread: read the upstream, deal each line to every inbox.
+    fn run(self: Arc<Hub>, upstream: Value) {
+        let mut line = Vec::new();
+        let ended = loop {
+            let got = with_source(&upstream, Ok(None), |src| {
+                block_on(src).map(|l| {
+                    l.map(|l| {
+                        line.clear();
+                        line.extend_from_slice(l);
+                    })
+                })
+            });
+            let shared: Line = match got {
+                Ok(Some(())) => Arc::from(line.as_slice()),
+                Ok(None) => break Ok(()),
+                Err(message) => break Err(message),
+            };
+            let subscribers = self.subscribers();
+            if subscribers.is_empty() {
+                // The last one left while we read: nobody to tell.
+                break Ok(());
+            }
+            for inbox in subscribers.iter() {
+                inbox.deliver(&shared);
+            }
+        };
+        with_source(&upstream, (), |src| src.close());
+        forget(&self);
+        for inbox in self.subscribers().iter() {
+            inbox.end(ended.clone());
+        }
+    }
+}
+
+/// The hubs by name.
+fn hubs() -> MutexGuard<'static, HashMap<String, Arc<Hub>>> {
+    static HUBS: OnceLock<Mutex<HashMap<String, Arc<Hub>>>> = OnceLock::new();
+    HUBS.get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Free the name of `hub` (if it is still this hub's).
+fn forget(hub: &Arc<Hub>) {
+    let mut hubs = hubs();
+    if hubs.get(&hub.name).is_some_and(|h| Arc::ptr_eq(h, hub)) {
+        hubs.remove(&hub.name);
+    }
+}
+
+/// Subscribe to the hub `name`, opening its upstream with `open` if it has none. The
+/// upstream must be a source value; `open` runs at most once per hub, with the hub
+/// registry locked so that concurrent first subscribers share one upstream.
+pub fn subscribe(
+    name: &str,
+    open: impl FnOnce() -> Result<Value, String>,
+) -> Result<BroadcastSource, String> {
+    let inbox = Arc::new(Inbox {
+        state: Mutex::default(),
+        wake: Notify::new().map_err(|e| format!("broadcast '{name}': {e}"))?,
+    });
+    let mut registry = hubs();
+    let hub = match registry.get(name) {
+        Some(hub) => Arc::clone(hub),
+        None => {
+            let upstream = open()?;
+            if upstream.as_source().is_none() {
+                return Err(format!(
+                    "broadcast '{name}': the opening function must return a stream, got {}",
+                    upstream.kind_name()
+                ));
+            }
+            let hub = Arc::new(Hub {
+                name: name.to_string(),
+                subscribers: Mutex::default(),
+                interrupter: with_source(&upstream, None, |src| src.interrupter()),
+            });
+            let runner = Arc::clone(&hub);
+            thread::Builder::new()
+                .name(format!("ilo-bcast-{name}"))
+                .stack_size(HUB_STACK)
+                .spawn(move || runner.run(upstream))
+                .map_err(|e| format!("broadcast '{name}': cannot start its reader: {e}"))?;
+            registry.insert(name.to_string(), Arc::clone(&hub));
+            hub
+        }
+    };
+    hub.subscribers().push(Arc::clone(&inbox));
+    drop(registry);
+    Ok(BroadcastSource {
+        hub: Some(hub),
+        inbox,
+        line: Arc::from(&[][..]),
+    })
+}
+
+/// One subscriber of a hub.
+pub struct BroadcastSource {
+    /// `None` once closed.
+    hub: Option<Arc<Hub>>,
+    inbox: Arc<Inbox>,
+    line: Line,
+}
+
+impl BroadcastSource {
+    fn take(&mut self) -> Option<Progress> {
+        let mut s = self.inbox.lock();
+        if s.overflowed {
+            drop(s);
+            let name = self
+                .hub
+                .as_ref()
+                .map(|h| h.name.clone())
+                .unwrap_or_default();
+            self.close();
+            return Some(Progress::Failed(format!(
+                "broadcast '{name}': subscriber fell more than {INBOX_LINES} lines behind and was disconnected"
+            )));
+        }
+        if let Some(line) = s.lines.pop_front() {
+            self.line = line;
+            return Some(Progress::Line);
+        }
+        match s.ended.clone() {
+            Some(Ok(())) => Some(Progress::End),
+            Some(Err(message)) => Some(Progress::Failed(message)),
+            None => None,
+        }
+    }
+}
+
+impl LineSource for BroadcastSource {
+    fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        block_on(self)
+    }
+
+    fn ready(&self) -> bool {
+        let s = self.inbox.lock();
+        !s.lines.is_empty() || s.overflowed || s.ended.is_some()
+    }
+
+    fn close(&mut self) {
+        let Some(hub) = self.hub.take() else {
+            return;
+        };
+        let last = {
+            // Registry first, then the hub's list, as everywhere: a subscriber joining
+            // now either finds this hub still named (and keeps it alive) or not at all.
+            let mut registry = hubs();
+            let mut subscribers = hub.subscribers();
+            subscribers.retain(|inbox| !Arc::ptr_eq(inbox, &self.inbox));
+            let last = subscribers.is_empty();
+            if last
+                && registry
+                    .get(&hub.name)
+                    .is_some_and(|h| Arc::ptr_eq(h, &hub))
+            {
+                registry.remove(&hub.name);
+            }
+            last
+        };
+        if last {
+            // Nobody listens: stop reading, which closes the upstream.
+            if let Some(interrupter) = &hub.interrupter {
+                interrupter.interrupt();
+            }
+        }
+        self.inbox.lock().lines = VecDeque::new();
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        let inbox = Arc::clone(&self.inbox);
+        Some(Interrupter::new(move || {
+            inbox.end(Ok(()));
+        }))
+    }
+
+    fn readiness(&self) -> Readiness {
+        match self.hub {
+            Some(_) => Readiness::Fd(self.inbox.wake.raw_fd()),
+            None => Readiness::Always,
+        }
+    }
+
+    fn advance(&mut self) -> Progress {
+        if self.hub.is_none() {
+            return Progress::End;
+        }
+        if let Some(progress) = self.take() {
+            return progress;
+        }
+        // Clear the wake-up before looking again, so a line dealt after the look
+        // still wakes us.
+        self.inbox.wake.reset();
+        self.take().unwrap_or(Progress::Pending)
+    }
+
+    fn line(&self) -> &[u8] {
+        &self.line
+    }
+}
+
+impl Drop for BroadcastSource {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
