@@ -30,8 +30,9 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// On shutdown, how long in-flight responses get to finish.
     pub shutdown_deadline: Duration,
-    /// Stack size of each event-loop thread (slow responses keep theirs, so there may
-    /// be thousands). Small, but compiled handlers recurse, so it is configurable.
+    /// Stack size of each event-loop thread (a thread replaced while in a slow handler
+    /// keeps its stack until the handler returns, so there may be many). Small, but
+    /// compiled handlers recurse, so it is configurable.
     pub stack_size: usize,
     /// Upper bound on lines gathered into one `writev` while a source reports `ready`.
     pub gather_max_lines: usize,

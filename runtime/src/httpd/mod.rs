@@ -4,13 +4,15 @@
 //! wraps a compiled function in one. Everything else is here:
 //!
 //! - [`listener`]: bind, readiness line, graceful shutdown;
-//! - [`event_loop`], [`epoll`]: accepting, parking idle connections, serving requests
-//!   inline on a few threads, handing slow responses off to threads of their own;
+//! - [`event_loop`], [`epoll`], [`timer`]: accepting, parking idle connections,
+//!   serving requests inline on a few threads (a thread stuck in a slow handler is
+//!   replaced), driving streamed bodies, deadlines;
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
 //! - [`request`] / [`request_body`]: request heads and bodies from bytes, no I/O
 //!   (parsing, framing rules, the incremental body decoder); [`input`]: the read buffer;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
+//! - [`body_stream`]: a streamed body as a non-blocking state machine;
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`]: operations.
 
 pub mod access_log;

@@ -70,19 +70,3 @@ pub fn wait_readable(fd: libc::c_int, wake_fd: libc::c_int, timeout_ms: i32) -> 
         return Ok(Wait::Ready);
     }
 }
-
-/// True when the peer has closed its side (or the socket failed), checked without
-/// waiting. Used before blocking on a slow source so a departed client does not take
-/// a line it will never receive. A client that only half-closes (shuts down its
-/// sending side but keeps reading) looks the same and is treated as gone, as proxies
-/// commonly do for streamed responses.
-pub fn peer_hung_up(fd: libc::c_int) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLRDHUP,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-    n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
-}
