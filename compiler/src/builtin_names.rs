@@ -202,9 +202,19 @@ pub fn arity(name: &str) -> Option<(u8, u8)> {
         .map(|&(_, min, max)| (min, max))
 }
 
-/// True when `name` is reserved because a builtin (or an alias of one) owns it.
+/// The builtin a long-form alias stands for (`contains` → `has`); `None` for
+/// canonical names and for names that are no alias.
+pub fn alias_target(name: &str) -> Option<&'static str> {
+    ALIASES
+        .iter()
+        .find(|(long, _)| *long == name)
+        .map(|&(_, short)| short)
+}
+
+/// True when `name` is reserved because a builtin owns it. Long aliases are not
+/// reserved: a program may declare its own `contains`, which then wins over the alias.
 pub fn is_builtin(name: &str) -> bool {
-    canonical(name).is_some()
+    BUILTINS.iter().any(|(n, _, _)| *n == name)
 }
 
 #[cfg(test)]

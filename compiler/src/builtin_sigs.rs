@@ -161,7 +161,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("quantile", &["(L n) n > n"]),
     ("stdev", &["(L n) > n"]),
     ("variance", &["(L n) > n"]),
-    ("frq", &["(L a) > M t n"]),
+    ("frq", &["(L n) > M n n", "(L a) > M t n"]),
     // Linear algebra.
     ("transpose", &["(L (L n)) > L (L n)"]),
     ("matmul", &["(L (L n)) (L (L n)) > L (L n)"]),

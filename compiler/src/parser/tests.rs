@@ -517,7 +517,8 @@ fn reference_diagnostics() {
         d.message,
         "`flat` is a builtin and cannot be used as a binding name"
     );
-    assert_eq!(first_code("filter x:n>n;x"), "ILO-P011");
+    // A long alias is no reserved name: the program's own `filter` wins over it.
+    parse_ok("filter x:n>n;x");
 }
 
 #[test]

@@ -198,7 +198,7 @@ impl FnChecker<'_> {
         span: Span,
     ) -> Type {
         if matches!(name, "mget" | "mset" | "mhas" | "mdel") && args.len() >= 2 {
-            self.check_map_key(name, &arg_types[1], args[1].span);
+            self.check_map_key(name, &arg_types[0], &arg_types[1], args[1].span);
         }
         let candidates: Vec<&Sig> = sigs
             .iter()
@@ -286,8 +286,25 @@ impl FnChecker<'_> {
         }
     }
 
-    /// Map keys are text or numbers; anything else can never be a key.
-    fn check_map_key(&mut self, name: &str, key: &Type, span: Span) {
+    /// Map keys are text or numbers; anything else can never be a key, and a key of
+    /// the other kind than the map's can never be found (`7` is not `"7"`).
+    fn check_map_key(&mut self, name: &str, map: &Type, key: &Type, span: Span) {
+        let texty = |t: &Type| matches!(t, Type::Text | Type::Sum(_));
+        if let Type::Map(want, _) = map {
+            let clash = (**want == Type::Num && texty(key)) || (texty(want) && *key == Type::Num);
+            if clash {
+                self.error(
+                    codes::ARG_TYPE,
+                    format!(
+                        "'{name}' key must match map key type {}, got {}",
+                        show(want),
+                        show(key)
+                    ),
+                    span,
+                );
+                return;
+            }
+        }
         let keyable = matches!(key, Type::Num | Type::Text | Type::Sum(_));
         if is_concrete(key) && !keyable {
             self.error(

@@ -77,6 +77,13 @@ pub fn verify(mut program: Program) -> Result<Checked, Vec<Diagnostic>> {
         next_id: program.expr_count,
         ..Default::default()
     };
+    // A function may take a long alias's name (`contains`): its own declaration wins
+    // over the alias, and the hint names the canonical builtin.
+    tables.first_alias = program.decls.iter().find_map(|d| match d {
+        Decl::Func(f) => crate::builtin_names::alias_target(&f.name.name)
+            .map(|short| (f.name.name.clone(), short, f.name.span)),
+        _ => None,
+    });
     for decl in &mut program.decls {
         if let Decl::Func(f) = decl {
             diags.extend(check::check_function(&globals, &mut tables, f));

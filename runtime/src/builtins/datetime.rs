@@ -30,7 +30,9 @@ pub const TABLE: &[BuiltinDef] = &[
 fn dtfmt(args: &[Value]) -> RtResult {
     let epoch = num_arg("dtfmt", &args[0])?;
     let fmt = text_arg("dtfmt", &args[1])?;
-    Ok(to_result(format_epoch(epoch, fmt)))
+    Ok(to_result(
+        format_epoch(epoch, fmt).map_err(|e| format!("dtfmt: {e}")),
+    ))
 }
 
 /// `dtparse s fmt` → `R n t`. The text is read as UTC unless the format carries an
@@ -40,12 +42,14 @@ fn dtparse(args: &[Value]) -> RtResult {
     let fmt = text_arg("dtparse", &args[1])?;
     Ok(match parse_epoch(s, fmt) {
         Ok(n) => Value::ok(Value::num(n)),
-        Err(e) => Value::err(Value::text(e)),
+        Err(e) => Value::err(Value::text(format!("dtparse: {e}"))),
     })
 }
 
+/// Errors name the builtin (`dtfmt: …`, `dtparse: …`) as upstream ilo's do, so a
+/// message passed on still says where it came from.
 fn format_epoch(epoch: f64, fmt: &str) -> Result<String, String> {
-    let out_of_range = || format!("timestamp {epoch} out of range");
+    let out_of_range = || format!("timestamp out of range ({epoch})");
     if !epoch.is_finite() {
         return Err(out_of_range());
     }
@@ -128,10 +132,13 @@ mod tests {
     fn dtfmt_errors() {
         assert_eq!(
             fmt_call(1e20, "%Y"),
-            "^timestamp 100000000000000000000 out of range"
+            "^dtfmt: timestamp out of range (100000000000000000000)"
         );
-        assert_eq!(fmt_call(f64::NAN, "%Y"), "^timestamp NaN out of range");
-        assert_eq!(fmt_call(0.0, "%Q"), "^invalid format string '%Q'");
+        assert_eq!(
+            fmt_call(f64::NAN, "%Y"),
+            "^dtfmt: timestamp out of range (NaN)"
+        );
+        assert_eq!(fmt_call(0.0, "%Q"), "^dtfmt: invalid format string '%Q'");
         assert_eq!(
             dtfmt(&[Value::text("0"), Value::text("%Y")])
                 .unwrap_err()
@@ -163,15 +170,15 @@ mod tests {
     fn dtparse_errors() {
         assert_eq!(
             parse_call("nope", "%Y-%m-%d"),
-            "^input contains invalid characters"
+            "^dtparse: input contains invalid characters"
         );
         assert_eq!(
             parse_call("2024-13-01", "%Y-%m-%d"),
-            "^input is out of range"
+            "^dtparse: input is out of range"
         );
         assert_eq!(
             parse_call("2024-01", "%Y-%m"),
-            "^input is not enough for unique date and time"
+            "^dtparse: input is not enough for unique date and time"
         );
         assert!(dtparse(&[Value::text("x"), Value::NIL]).is_err());
     }

@@ -125,11 +125,13 @@ fn mdel_in_place(args: &mut Args) -> RtResult {
     })
 }
 
-/// `frq xs`: how often each element occurs, keyed by its display text.
+/// `frq xs`: how often each element occurs, keyed by the element itself when it can
+/// be a map key (a number or a text), else by its display text.
 fn frq(args: &[Value]) -> RtResult {
     let mut counts: BTreeMap<MapKey, f64> = BTreeMap::new();
     for x in list_arg("frq", &args[0])? {
-        *counts.entry(MapKey::Text(x.to_string())).or_default() += 1.0;
+        let key = map_key("frq", x).unwrap_or_else(|_| MapKey::Text(x.to_string()));
+        *counts.entry(key).or_default() += 1.0;
     }
     Ok(Value::map(
         counts
@@ -191,10 +193,15 @@ mod tests {
     }
 
     #[test]
-    fn frq_counts_by_display_text() {
+    fn frq_keys_numbers_as_numbers_and_the_rest_by_text() {
         let xs = Value::list(vec![t("a"), t("b"), t("a")]);
         assert_eq!(show(frq(&[xs])), "{a: 2; b: 1}");
-        let mixed = Value::list(vec![n(1.0), t("1"), Value::bool(true)]);
-        assert_eq!(show(frq(&[mixed])), "{1: 2; true: 1}");
+        let nums = Value::list(vec![n(5.0), n(5.0), n(6.0)]);
+        let counts = frq(&[nums]).unwrap();
+        assert_eq!(counts.to_string(), "{5: 2; 6: 1}");
+        assert!(counts.as_map().unwrap().contains_key(&MapKey::Int(5)));
+        // 1 and "1" are different keys; a bool is keyed by its text.
+        let mixed = Value::list(vec![n(1.0), t("1"), Value::bool(true), t("true")]);
+        assert_eq!(show(frq(&[mixed])), "{1: 1; 1: 1; true: 2}");
     }
 }
