@@ -157,6 +157,16 @@ pub struct HttpdArgs {
     /// No access log (the readiness line is still printed)
     #[arg(long)]
     pub quiet: bool,
+    /// Share the port with other processes (SO_REUSEPORT), so a new server can start
+    /// before the old one stops
+    #[arg(long)]
+    pub reuse_port: bool,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (a separate listener)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics: Option<String>,
+    /// Access-log format: `text`, or `json` (one object per line)
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// Largest request body accepted, in bytes; more answers 413 [default: 1 MiB]
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<u64>,

@@ -74,5 +74,12 @@ fn server_config(args: &HttpdArgs) -> Result<ServerConfig, String> {
         config.max_body = usize::try_from(n).map_err(|_| format!("--max-body {n} is too large"))?;
     }
     config.quiet |= args.quiet;
+    config.reuse_port |= args.reuse_port;
+    if let Some(addr) = &args.metrics {
+        config.metrics = Some(addr.clone());
+    }
+    if let Some(format) = &args.log_format {
+        config.json_log = format == "json";
+    }
     Ok(config)
 }

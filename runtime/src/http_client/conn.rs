@@ -1,5 +1,12 @@
-//! Opening a connection: TCP, wrapped in TLS (rustls with the ring provider and the
-//! webpki root certificates) for `https`.
+//! Opening a connection: TCP, wrapped in TLS (rustls with the ring provider) for
+//! `https`.
+//!
+//! Trusted authorities: the public roots compiled in (webpki-roots), plus the system's
+//! certificate store, so an upstream behind a company's private CA works once that CA
+//! is installed the usual way. `SSL_CERT_FILE` (a PEM bundle) and `SSL_CERT_DIR`
+//! (directories of PEM files), the variables OpenSSL and curl honour, replace the
+//! system store when set; a file they name that cannot be read makes every `https`
+//! request fail with that reason rather than quietly trusting less.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -63,9 +70,7 @@ fn tls_config() -> Result<Arc<ClientConfig>, String> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
+            let roots = root_store()?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -75,6 +80,45 @@ fn tls_config() -> Result<Arc<ClientConfig>, String> {
             Ok(Arc::new(config))
         })
         .clone()
+}
+
+/// The compiled-in public roots plus the system's store (or the `SSL_CERT_*` files).
+fn root_store() -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let native = rustls_native_certs::load_native_certs();
+    let overridden = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|p| !p.is_empty()));
+    if overridden {
+        if let Some(e) = native.errors.first() {
+            return Err(format!("cannot load trusted certificates: {e}"));
+        }
+    }
+    // A malformed certificate in the system store is skipped, as other clients do.
+    let _ = roots.add_parsable_certificates(native.certs);
+    Ok(roots)
+}
+
+/// A clear message for a failed TLS handshake with `host`, or `None` when `e` is not
+/// about TLS (the caller then reports it as it is).
+pub fn tls_failure(host: &str, e: &io::Error) -> Option<String> {
+    use rustls::CertificateError as C;
+    let tls = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => format!(
+            "TLS: the certificate of {host} is not signed by a trusted authority \
+             (trusted: the built-in public roots and the system store, or SSL_CERT_FILE / \
+             SSL_CERT_DIR when set)"
+        ),
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => {
+            format!("TLS: the certificate presented by {host} is not valid for that name")
+        }
+        other => format!("TLS with {host}: {other}"),
+    })
 }
 
 impl Read for Conn {

@@ -175,10 +175,12 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
     tcp.set_read_timeout(Some(timeouts.head))
         .and_then(|_| tcp.set_write_timeout(Some(timeouts.head)))
         .map_err(|e| e.to_string())?;
+    // The TLS handshake happens on this first write, so certificate problems surface
+    // here.
     conn.write_all(&head)
         .and_then(|_| conn.write_all(body.unwrap_or_default()))
         .and_then(|_| conn.flush())
-        .map_err(|e| io_message(&e))?;
+        .map_err(|e| conn::tls_failure(url.bare_host(), &e).unwrap_or_else(|| io_message(&e)))?;
     // Small: it only has to hold framing lines. Body bytes bypass it when the caller
     // reads more than it holds (the line splitter reads 16 KiB at a time), and a
     // stream that stays open for hours keeps it.

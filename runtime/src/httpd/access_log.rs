@@ -1,5 +1,7 @@
 //! One access-log line per request on stderr: method, path, status, body bytes and
-//! duration. Diagnostics (handler errors, aborted streams) go to the same place.
+//! duration, as text or (`--log-format json`) as one JSON object per line with the
+//! same fields, for log shippers. Diagnostics (handler errors, aborted streams) go to
+//! the same place, always as text.
 //!
 //! A write to stderr per request would cost as much as answering a small request, so
 //! each thread gathers its lines and writes them at once when its event loop runs out
@@ -16,6 +18,7 @@ const FLUSH_AT: usize = 16 * 1024;
 
 pub struct AccessLog {
     pub quiet: bool,
+    pub json: bool,
 }
 
 /// This thread's gathered lines; written when the thread ends too.
@@ -66,6 +69,21 @@ impl AccessLog {
                 return;
             };
             let line = &mut pending.0;
+            if self.json {
+                let entry = serde_json::json!({
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "bytes": bytes,
+                    "ms": tenths as f64 / 10.0,
+                });
+                let _ = serde_json::to_writer(&mut *line, &entry);
+                line.push(b'\n');
+                if line.len() >= FLUSH_AT {
+                    write_out(line);
+                }
+                return;
+            }
             line.extend_from_slice(method.as_bytes());
             line.push(b' ');
             line.extend_from_slice(path.as_bytes());
@@ -107,14 +125,32 @@ mod tests {
 
     #[test]
     fn lines_gather_until_flushed_and_read_as_before() {
-        let log = AccessLog { quiet: false };
+        let log = AccessLog {
+            quiet: false,
+            json: false,
+        };
         log.request("GET", "/a", 200, 12, Duration::from_micros(1_260));
         log.request("POST", "/b", 404, 0, Duration::from_micros(40));
         let gathered = PENDING.with(|p| String::from_utf8_lossy(&p.borrow().0).into_owned());
         assert_eq!(gathered, "GET /a 200 12B 1.3ms\nPOST /b 404 0B 0.0ms\n");
         log.flush();
         assert!(PENDING.with(|p| p.borrow().0.is_empty()));
-        AccessLog { quiet: true }.request("GET", "/", 200, 1, Duration::ZERO);
+        let quiet = AccessLog {
+            quiet: true,
+            json: false,
+        };
+        quiet.request("GET", "/", 200, 1, Duration::ZERO);
         assert!(PENDING.with(|p| p.borrow().0.is_empty()));
+        let json = AccessLog {
+            quiet: false,
+            json: true,
+        };
+        json.request("GET", "/\"q", 200, 12, Duration::from_micros(1_260));
+        let gathered = PENDING.with(|p| String::from_utf8_lossy(&p.borrow().0).into_owned());
+        assert_eq!(
+            gathered,
+            "{\"bytes\":12,\"method\":\"GET\",\"ms\":1.3,\"path\":\"/\\\"q\",\"status\":200}\n"
+        );
+        json.flush();
     }
 }

@@ -123,6 +123,8 @@ pub struct BodyStream {
     sent: usize,
     /// Payload bytes taken from the source (newlines included).
     pub body_bytes: u64,
+    /// Lines taken from the source.
+    pub lines: u64,
     /// How the source ended, once it has; the rest of `out` still goes first.
     ended: Option<StreamEnd>,
     /// The socket was full: send the rest before taking anything more.
@@ -141,6 +143,7 @@ impl BodyStream {
             out: head,
             sent: 0,
             body_bytes: 0,
+            lines: 0,
             ended: None,
             blocked: false,
             wire_bytes: 0,
@@ -240,6 +243,7 @@ impl BodyStream {
             match progress {
                 Progress::Line => {
                     lines += 1;
+                    self.lines += 1;
                     self.body_bytes += bytes;
                 }
                 Progress::Pending => return true,

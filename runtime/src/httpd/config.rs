@@ -14,11 +14,18 @@ pub struct ServerConfig {
     pub host: String,
     /// Port to bind; 0 asks the kernel for an ephemeral port.
     pub port: u16,
+    /// Join the port's `SO_REUSEPORT` group, so several processes can listen on it
+    /// at once (a new one starts before the old one stops).
+    pub reuse_port: bool,
     /// Event loops (each an epoll set with one thread at a time) that accept on the
     /// one listener and serve requests inline.
     pub workers: usize,
     /// Silence the per-request access log (the readiness line is always printed).
     pub quiet: bool,
+    /// Write the access log as one JSON object per line instead of text.
+    pub json_log: bool,
+    /// Serve Prometheus metrics on this `HOST:PORT`, on a listener of their own.
+    pub metrics: Option<String>,
     /// Largest request body accepted; more answers 413.
     pub max_body: usize,
     /// Time a client has to deliver a complete request head once it has started
@@ -45,10 +52,13 @@ impl Default for ServerConfig {
         ServerConfig {
             host: "127.0.0.1".to_string(),
             port: 8080,
+            reuse_port: false,
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
             quiet: false,
+            json_log: false,
+            metrics: None,
             max_body: 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

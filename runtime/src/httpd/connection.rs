@@ -25,6 +25,7 @@ use super::config::ServerConfig;
 use super::framing::{plan, Framing, Persist};
 use super::head::render;
 use super::input::Input;
+use super::metrics::{Metrics, Open};
 use super::request::{parse_head, Reject, RequestHead};
 use super::request_body::{BodyDecoder, BodyError};
 use super::response::{interpret, Body, Response};
@@ -40,6 +41,19 @@ pub struct Shared {
     pub shutdown: Arc<Shutdown>,
     pub stats: Arc<ServerStats>,
     pub log: AccessLog,
+    /// Present only with `--metrics`: otherwise nothing is counted.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+impl Shared {
+    /// One request answered: the access-log line and the metrics.
+    fn finished(&self, method: &str, path: &str, status: u16, bytes: u64, started: Instant) {
+        let took = started.elapsed();
+        self.log.request(method, path, status, bytes, took);
+        if let Some(m) = &self.metrics {
+            m.response(status, took);
+        }
+    }
 }
 
 /// The socket as a `Write` that counts system calls.
@@ -86,6 +100,8 @@ pub struct Streaming {
     started: Instant,
     /// The connection may serve another request after a complete body.
     keep_alive: bool,
+    /// Counts the stream in `--metrics` while it lasts.
+    _open: Open,
 }
 
 /// What to do after one exchange.
@@ -272,14 +288,15 @@ fn exchange(
             status: sent.status,
             started,
             keep_alive: sent.keep_alive,
+            _open: Open::stream(shared.metrics.as_ref()),
         }));
     }
-    shared.log.request(
+    shared.finished(
         &head.method,
         &head.path,
         sent.status,
         sent.body_bytes,
-        started.elapsed(),
+        started,
     );
     if !sent.keep_alive && !sent.broken {
         linger_close(stream);
@@ -302,8 +319,10 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
         status,
         started,
         mut keep_alive,
+        _open,
     } = done;
     let body_bytes = body.body_bytes;
+    let lines = body.lines;
     let source = body.into_source();
     let broken = matches!(end, StreamEnd::ClientGone(_));
     match end {
@@ -318,9 +337,10 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
             keep_alive = false;
         }
     }
-    shared
-        .log
-        .request(&method, &path, status, body_bytes, started.elapsed());
+    shared.finished(&method, &path, status, body_bytes, started);
+    if let Some(m) = &shared.metrics {
+        m.streamed(lines, body_bytes);
+    }
     keep_alive = keep_alive && !broken && !shared.shutdown.is_requested();
     if !keep_alive && !broken {
         linger_close(stream);
@@ -349,6 +369,9 @@ fn respond(shared: &Shared, head: &RequestHead, request: Value) -> Response {
     shared
         .log
         .problem(&format!("{} {}", head.method, head.path), &diagnostic);
+    if let Some(m) = &shared.metrics {
+        m.handler_error();
+    }
     Response::plain(500, "Internal Server Error\n")
 }
 
@@ -475,13 +498,7 @@ fn reject_with(
     };
     let ok = write_bytes(&mut out, &rendered, message.as_bytes()).is_ok();
     let (method, path) = head.map_or(("-", "-"), |h| (h.method.as_str(), h.path.as_str()));
-    shared.log.request(
-        method,
-        path,
-        status,
-        message.len() as u64,
-        started.elapsed(),
-    );
+    shared.finished(method, path, status, message.len() as u64, started);
     if ok {
         linger_close(stream);
     }

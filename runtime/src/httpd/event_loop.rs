@@ -57,6 +57,7 @@ use super::connection::{self, PendingBody, Served, Shared, Streaming};
 use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
 use super::listener::{InFlight, InFlightGuard};
+use super::metrics::Open;
 use super::reclaim::Reclaim;
 use super::timer::Timer;
 use crate::line_source::Readiness;
@@ -107,9 +108,16 @@ struct Conn {
     /// The stream's source descriptor, once registered in the loop's epoll set.
     source_fd: Option<RawFd>,
     _in_flight: InFlightGuard,
+    _open: Open,
 }
 
 impl Conn {
+    /// Accepted and not answered yet: fresh, or a request (head or body) partly
+    /// received. Shutdown serves such a connection's request instead of closing it.
+    fn owed_answer(&self) -> bool {
+        self.head_started.is_some() || self.request_body.is_some()
+    }
+
     /// When the loop must look at this connection even if nothing happens.
     fn deadline(&self, shared: &Shared) -> Option<Instant> {
         match self.waiting {
@@ -202,31 +210,39 @@ impl Loops {
         Ok(())
     }
 
-    /// Stop accepting: unregister the listener and make the kernel refuse new
-    /// connections even while a slow response still holds the listener open.
-    pub fn stop_accepting(&self) {
+    /// Stop accepting: unregister the listener and, when the socket is ours alone,
+    /// make the kernel refuse new connections even while a slow response still holds
+    /// the listener open (in a `SO_REUSEPORT` group this hands the port to the other
+    /// members). An `inherited` socket is shared with a supervisor and possibly a
+    /// successor process: shutting it down would refuse their connections too, so it
+    /// is only let go of, and what waits in it is accepted by whoever is left.
+    pub fn stop_accepting(&self, inherited: bool) {
         let fd = self.listener.as_raw_fd();
         for lp in &self.loops {
             let _ = lp.epoll.remove(fd);
         }
-        // SAFETY: shutdown(2) on the listening socket we own.
-        let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        if !inherited {
+            // SAFETY: shutdown(2) on the listening socket we own.
+            let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        }
         // The monitor may sleep while nothing is busy: let it see the shutdown.
         if let Some(t) = self.monitor.get() {
             t.unpark();
         }
     }
 
-    /// Close every parked connection waiting for a request (on shutdown; busy ones
-    /// close after their response because nothing is parked once shutdown is
-    /// requested). Streams go on until they end or the shutdown deadline passes.
+    /// On shutdown, close every parked connection idle between requests. Those still
+    /// owed an answer ([`Conn::owed_answer`]) stay: their loops serve that request
+    /// (with `Connection: close`) before leaving, so a restart drops nothing that
+    /// this process accepted. Streams go on until they end or the shutdown deadline
+    /// passes.
     pub fn close_parked(&self) {
         for lp in &self.loops {
             let drained: Vec<Conn> = match lp.parked.lock() {
                 Ok(mut parked) => {
                     let idle: Vec<u64> = parked
                         .iter()
-                        .filter(|(_, c)| c.body.is_none())
+                        .filter(|(_, c)| c.body.is_none() && !c.owed_answer())
                         .map(|(t, _)| *t)
                         .collect();
                     idle.iter().filter_map(|t| parked.remove(t)).collect()
@@ -235,6 +251,12 @@ impl Loops {
             };
             drop(drained);
         }
+    }
+
+    /// Does loop `idx` still hold a connection owed an answer?
+    fn owes_answers(&self, idx: usize) -> bool {
+        self.parked(idx)
+            .is_some_and(|p| p.values().any(|c| c.body.is_none() && c.owed_answer()))
     }
 
     fn now_nanos(&self) -> u64 {
@@ -249,10 +271,14 @@ impl Loops {
 
     fn spawn_worker(self: &Arc<Self>, idx: usize, generation: u64) -> std::io::Result<()> {
         let loops = Arc::clone(self);
+        // Shutdown waits for loop threads too: one may hold a connection it just
+        // accepted and not yet registered, which exiting the process would reset.
+        let running = self.in_flight.enter();
         thread::Builder::new()
             .name(format!("ilo-loop-{idx}"))
             .stack_size(self.shared.config.stack_size)
             .spawn(move || {
+                let _running = running;
                 // `serve_buffered` answers handler panics itself; anything else must
                 // not leave the loop without a thread.
                 if catch_unwind(AssertUnwindSafe(|| loops.work(idx, generation))).is_err() {
@@ -381,7 +407,10 @@ impl Loops {
                     token => self.serve_ready(idx, generation, token, flags),
                 }
             }
-            if self.shared.shutdown.is_requested() && lp.streams.load(Ordering::SeqCst) == 0 {
+            if self.shared.shutdown.is_requested()
+                && lp.streams.load(Ordering::SeqCst) == 0
+                && !self.owes_answers(idx)
+            {
                 self.shared.log.flush();
                 return;
             }
@@ -435,6 +464,7 @@ impl Loops {
             waiting: Waiting::Request,
             source_fd: None,
             _in_flight: self.in_flight.enter(),
+            _open: Open::connection(shared.metrics.as_ref()),
         };
         let idx = self.next_loop.fetch_add(1, Ordering::Relaxed) % self.loops.len();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
@@ -448,7 +478,8 @@ impl Loops {
         let Some(mut parked) = self.parked(idx) else {
             return;
         };
-        if self.shared.shutdown.is_requested() {
+        // Under shutdown only a connection still owed an answer is kept.
+        if self.shared.shutdown.is_requested() && !(conn.body.is_none() && conn.owed_answer()) {
             return;
         }
         let fd = conn.stream.as_raw_fd();
@@ -504,11 +535,9 @@ impl Loops {
     }
 
     /// Serve the requests `conn` has buffered, then park it, start its stream, or
-    /// let it close.
+    /// let it close. Under shutdown too: a request that arrived is answered (with
+    /// `Connection: close`), not dropped.
     fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Conn) {
-        if self.shared.shutdown.is_requested() {
-            return;
-        }
         let lp = &self.loops[idx];
         let stamp = self.mark_busy(idx);
         let served = connection::serve_buffered(

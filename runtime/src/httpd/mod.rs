@@ -13,7 +13,8 @@
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
 //! - [`body_stream`]: a streamed body as a non-blocking state machine;
-//! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`]: operations.
+//! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`],
+//!   [`metrics`]: operations.
 
 pub mod access_log;
 pub mod body_stream;
@@ -26,6 +27,7 @@ pub mod framing;
 pub mod head;
 pub mod input;
 pub mod listener;
+pub mod metrics;
 pub mod process;
 pub mod reclaim;
 pub mod request;

@@ -49,8 +49,9 @@ pub fn has_named_handler(desc: &Description) -> bool {
         .any(|f| f.name == "handler" && f.params.len() == 1)
 }
 
-/// Parse `--host H --port N --workers N --quiet --max-body N`, the capability flags,
-/// `--max-alloc` and `--max-line` (also `--flag=value`).
+/// Parse `--host H --port N --workers N --quiet --reuse-port --max-body N
+/// --metrics HOST:PORT --log-format text|json`, the capability flags, `--max-alloc`
+/// and `--max-line` (also `--flag=value`).
 /// The port defaults to `$PORT`, then to the configuration's default.
 pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::default();
@@ -63,8 +64,13 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if flag == "--quiet" && inline.is_none() {
-            config.quiet = true;
+        let switch = match flag {
+            "--quiet" => Some(&mut config.quiet),
+            "--reuse-port" => Some(&mut config.reuse_port),
+            _ => None,
+        };
+        if let (Some(on), None) = (switch, &inline) {
+            *on = true;
             continue;
         }
         let mut value = || {
@@ -78,6 +84,14 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             "--port" => config.port = parse_num(&value()?, flag)?,
             "--workers" => config.workers = parse_num::<usize>(&value()?, flag)?.max(1),
             "--max-body" => config.max_body = parse_num(&value()?, flag)?,
+            "--metrics" => config.metrics = Some(value()?),
+            "--log-format" => {
+                config.json_log = match value()?.as_str() {
+                    "json" => true,
+                    "text" => false,
+                    other => return Err(format!("--log-format: expected text or json, got '{other}'")),
+                }
+            }
             // Capabilities are process-wide, as for `ilo httpd --allow-net=…`.
             f if caps::FLAGS.contains(&f) => {
                 caps::apply_flag(f, &value()?);
@@ -86,7 +100,7 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             "--max-line" => set_max_line(parse_num(&value()?, flag)?),
             _ => {
                 return Err(format!(
-                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES, --max-alloc=BYTES, --max-line=BYTES)"
+                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --reuse-port, --metrics HOST:PORT, --log-format text|json, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES, --max-alloc=BYTES, --max-line=BYTES)"
                 ))
             }
         }
@@ -181,6 +195,8 @@ mod tests {
             (c.host.as_str(), c.port, c.workers, c.quiet),
             ("0.0.0.0", 0, 3, true)
         );
+        assert!(!c.reuse_port);
+        assert!(parse_flags(&["--reuse-port".to_string()]).is_ok_and(|c| c.reuse_port));
         assert!(parse_flags(&["--port".to_string()]).is_err());
         assert!(parse_flags(&["--port".to_string(), "x".to_string()]).is_err());
         assert!(parse_flags(&["serve".to_string()]).is_err());
