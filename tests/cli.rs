@@ -136,6 +136,37 @@ fn check_exit_codes() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A `tool` declaration loads, is checked like a function, and (with no provider)
+/// answers `~nil`; `ilo check` and `ilo FILE` give the same verdict and warning.
+#[test]
+fn tool_declarations_run_and_warn_that_calls_answer_nil() {
+    let tool = "tool get-user\"Retrieve user by ID\" uid:t>R _ t timeout:5,retry:2\n";
+    let main = "main>t;r=get-user \"42\";?r{~v:fmt \"ok {}\" v;^e:e}\n";
+    let (_d, file) = program_file("tool.ilo", &format!("{tool}{main}"));
+    for args in [
+        vec!["check", file.to_str().unwrap()],
+        vec![file.to_str().unwrap()],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let diags = json_diags(&o);
+        assert_eq!(diags.len(), 1, "{args:?}");
+        assert_eq!(diags[0]["code"], "ILO-T017");
+        assert_eq!(diags[0]["severity"], "warning");
+    }
+    assert_eq!(stdout(&run(&[file.to_str().unwrap()])), "ok nil\n");
+
+    let (_d, bad) = program_file("bad.ilo", &format!("{tool}main>t;r=get-user 42;\"x\"\n"));
+    for args in [
+        vec!["check", bad.to_str().unwrap()],
+        vec![bad.to_str().unwrap()],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(json_diags(&o)[0]["code"], "ILO-T013");
+    }
+}
+
 #[test]
 fn a_broken_file_reports_all_its_errors() {
     let src = "a>n;nope-a 1\nb>n;\"x\"\nc>t;nope-c 2\n";

@@ -31,8 +31,6 @@ pub enum Decl {
     Func(FnDecl),
     Type(TypeDecl),
     Use(UseDecl),
-    /// `tool name"desc" params>ret ...`: parsed so it can be rejected with a diagnostic.
-    Tool(ToolDecl),
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +41,10 @@ pub struct FnDecl {
     pub body: Block,
     /// Span of the whole declaration (signature and body).
     pub span: Span,
+    /// A `tool name"desc" params>ret …` declaration: verified like a function. No
+    /// tool provider is configured here, so its body is `~nil`, the answer upstream
+    /// ilo gives without one, and its return type is not checked against that body.
+    pub tool: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -64,12 +66,6 @@ pub struct TypeDecl {
 pub struct UseDecl {
     pub path: String,
     pub names: Option<Vec<Ident>>,
-    pub span: Span,
-}
-
-#[derive(Clone, Debug)]
-pub struct ToolDecl {
-    pub name: Ident,
     pub span: Span,
 }
 

@@ -342,7 +342,6 @@ fn decl_name(decl: &Decl) -> Option<String> {
     match decl {
         Decl::Func(f) => Some(f.name.name.clone()),
         Decl::Type(t) => Some(t.name.name.clone()),
-        Decl::Tool(t) => Some(t.name.name.clone()),
         Decl::Use(_) => None,
     }
 }

@@ -234,24 +234,24 @@ fn streams_are_not_lists() {
     );
 }
 
-/// The parser already refuses `tool`; the verifier still rejects one in a hand-built
-/// program rather than ignoring it.
+/// A `tool` is verified like a function (arity, argument types) and accepted with a
+/// warning that its calls answer `~nil`.
 #[test]
-fn tool_declarations_are_rejected() {
-    use ilo_compiler::ast::{Decl, Ident, ToolDecl};
-    use ilo_compiler::span::Span;
-    let mut program = verify_support::parse("f>n;1");
-    program.decls.push(Decl::Tool(ToolDecl {
-        name: Ident {
-            name: "get-user".into(),
-            span: Span::default(),
-        },
-        span: Span::default(),
-    }));
-    let diags = ilo_compiler::verify::verify(program).expect_err("tool accepted");
+fn tool_declarations_are_verified_like_functions() {
+    let tool = "tool get-user\"Get a user\" uid:t>R _ t timeout:5,retry:2\n";
+    let program = verify_support::parse(&format!("{tool}f>R _ t;get-user \"42\""));
+    let checked = ilo_compiler::verify::verify(program).expect("tool accepted");
     assert_eq!(
-        messages(&diags),
-        ["ILO-T017: tool declarations are not supported ('get-user')"]
+        messages(&checked.warnings),
+        ["ILO-T017: tool 'get-user' has no provider configured here: every call returns ~nil"]
+    );
+    assert_eq!(
+        error_codes(&format!("{tool}f>R _ t;get-user 42")),
+        ["ILO-T013"]
+    );
+    assert_eq!(
+        error_codes(&format!("{tool}f>R _ t;get-user()")),
+        ["ILO-T006"]
     );
 }
 

@@ -73,7 +73,8 @@ pub fn function_infos(checked: &Checked) -> Vec<FunctionInfo> {
         .decls
         .iter()
         .filter_map(|d| match d {
-            Decl::Func(f) => Some(FunctionInfo {
+            // A tool is callable from the program, not an entry point.
+            Decl::Func(f) if !f.tool => Some(FunctionInfo {
                 silent_result: silent_result(&f.body),
                 name: f.name.name.clone(),
                 file: f.span.file.0,

@@ -1,7 +1,8 @@
-//! Declarations: functions, record types, imports, and `tool` (parsed, then rejected).
+//! Declarations: functions, record types, imports, and `tool` (a function whose calls
+//! answer `~nil`, since no tool provider is configured).
 
 use super::{PResult, Parser};
-use crate::ast::{Block, Decl, FnDecl, Param, ToolDecl, TypeDecl, UseDecl};
+use crate::ast::{Block, Decl, ExprKind, FnDecl, Param, Stmt, StmtKind, TypeDecl, UseDecl};
 use crate::diag::Diagnostic;
 use crate::lexer::Tok;
 
@@ -40,7 +41,7 @@ impl Parser {
         match self.ident_text(0) {
             Some("type") => self.parse_type_decl().map(Decl::Type),
             Some("use") => self.parse_use().map(Decl::Use),
-            Some("tool") => Ok(Decl::Tool(self.parse_tool())),
+            Some("tool") => self.parse_tool().map(Decl::Func),
             Some(_) => self.parse_fn_decl().map(Decl::Func),
             None => {
                 let d = self.unexpected("declaration");
@@ -89,6 +90,7 @@ impl Parser {
             ret,
             body,
             span,
+            tool: false,
         })
     }
 
@@ -199,29 +201,34 @@ impl Parser {
         })
     }
 
-    /// `tool name"desc" params>ret timeout:n,retry:n`: external tool calls are not
-    /// supported; the declaration is kept so later stages can see it, and rejected.
-    fn parse_tool(&mut self) -> ToolDecl {
+    /// `tool name"desc" params>ret timeout:n,retry:n`: a function with the declared
+    /// signature whose calls answer `~nil`. The description and the options after the
+    /// return type are read and left aside.
+    fn parse_tool(&mut self) -> PResult<FnDecl> {
         let start = self.bump().span;
-        let name = match self.expect_name("a tool name") {
-            Ok(name) => name,
-            Err(_) => crate::ast::Ident {
-                name: String::new(),
-                span: start,
-            },
-        };
+        let name = self.expect_name("a tool name")?;
+        self.check_new_name(&name, "function");
+        if let Tok::Str(_) = self.peek() {
+            self.bump();
+        }
+        let params = self.parse_params()?;
+        let ret = self.parse_return_type()?;
         while !matches!(self.peek(), Tok::Newline | Tok::Eof) {
             self.bump();
         }
         let span = start.to(self.prev_span());
-        self.diags.push(
-            Diagnostic::error(
-                "ILO-P020",
-                format!("tool declarations are not supported (`{}`)", name.name),
+        let nil = self.mk(ExprKind::Nil, span);
+        let ok = self.mk(ExprKind::Ok(Box::new(nil)), span);
+        Ok(FnDecl {
+            name,
+            params,
+            ret,
+            body: vec![Stmt {
+                kind: StmtKind::Expr(ok),
                 span,
-            )
-            .with_note("call HTTP services with `get`/`post` from an ordinary function"),
-        );
-        ToolDecl { name, span }
+            }],
+            span,
+            tool: true,
+        })
     }
 }

@@ -633,6 +633,7 @@ impl Parser {
             ret,
             body,
             span: start.to(self.prev_span()),
+            tool: false,
         })
     }
 

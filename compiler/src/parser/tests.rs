@@ -532,10 +532,9 @@ fn friendly_errors_for_other_languages_habits() {
     assert_eq!(first_code("main:>n;1"), "ILO-P003");
     assert_eq!(first_code("f a:n b:n c:n d:n>n;- -*a b *c d"), "ILO-P021");
     assert_eq!(first_code("f>n;AND 1 2"), "ILO-L001");
-    assert_eq!(
-        first_code("tool get-user\"Get\" uid:t>R _ t timeout:5,retry:2"),
-        "ILO-P020"
-    );
+    assert_eq!(first_code("f x:n\n>n;+x 1"), "ILO-P020");
+    let decls = parse_ok("tool get-user\"Get\" uid:t>R _ t timeout:5,retry:2");
+    assert!(matches!(&decls[0], Decl::Func(f) if f.tool && f.params.len() == 1));
 }
 
 #[test]

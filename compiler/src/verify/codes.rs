@@ -29,8 +29,8 @@ pub const MISSING_FIELD: &str = "ILO-T014";
 pub const FIELD_TYPE: &str = "ILO-T015";
 /// Field access or indexing on a value that is certainly not a record or list.
 pub const NOT_A_RECORD: &str = "ILO-T016";
-/// `tool` declarations: parsed, but not supported by this implementation.
-pub const TOOL_UNSUPPORTED: &str = "ILO-T017";
+/// Warning: a `tool` declaration with no provider configured; its calls answer `~nil`.
+pub const TOOL_WITHOUT_PROVIDER: &str = "ILO-T017";
 /// A field that the (known) record type does not declare.
 pub const UNKNOWN_FIELD: &str = "ILO-T019";
 /// A lazy line source used where a list is required (`len`, `hd`, `at`, indexing).

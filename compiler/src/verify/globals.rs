@@ -1,7 +1,7 @@
 //! Program-wide names: user functions, record types and builtins, collected before
 //! any body is checked. Also reports what is wrong with the declarations themselves:
 //! duplicate names (including ones brought in by imports), unknown type names in
-//! signatures and record fields, and `tool` declarations.
+//! signatures (`tool` declarations included) and record fields.
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,7 +32,7 @@ pub struct Globals {
 }
 
 impl Globals {
-    /// Collect declarations, reporting duplicates, unknown types and tool decls.
+    /// Collect declarations, reporting duplicates and unknown types.
     pub fn collect(program: &Program, diags: &mut Vec<Diagnostic>) -> Globals {
         let mut globals = Globals {
             funcs: HashMap::new(),
@@ -88,14 +88,6 @@ impl Globals {
                         globals.record_order.push(t.name.name.clone());
                     }
                 }
-                Decl::Tool(tool) => diags.push(
-                    Diagnostic::error(
-                        codes::TOOL_UNSUPPORTED,
-                        format!("tool declarations are not supported ('{}')", tool.name.name),
-                        tool.span,
-                    )
-                    .with_suggestion("write the call as a function using get or post"),
-                ),
                 Decl::Use(_) => {}
             }
         }
@@ -117,7 +109,7 @@ impl Globals {
                         globals.check_type_expr(ty, &note, diags);
                     }
                 }
-                Decl::Use(_) | Decl::Tool(_) => {}
+                Decl::Use(_) => {}
             }
         }
         globals

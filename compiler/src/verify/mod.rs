@@ -87,6 +87,19 @@ pub fn verify(mut program: Program) -> Result<Checked, Vec<Diagnostic>> {
     for decl in &mut program.decls {
         if let Decl::Func(f) = decl {
             diags.extend(check::check_function(&globals, &mut tables, f));
+            if f.tool {
+                let mut d = Diagnostic::error(
+                    codes::TOOL_WITHOUT_PROVIDER,
+                    format!(
+                        "tool '{}' has no provider configured here: every call returns ~nil",
+                        f.name.name
+                    ),
+                    f.name.span,
+                )
+                .with_suggestion("call the service with `get`/`post` from an ordinary function");
+                d.severity = Severity::Warning;
+                diags.push(d);
+            }
         }
     }
     program.expr_count = tables.next_id;
