@@ -22,8 +22,6 @@ use ilo_runtime::program::{server, Description};
 use crate::check::{front_end, ProgramSource};
 use crate::report::{Reporter, EXIT_COMPILE_ERROR, EXIT_PROGRAM_ERROR};
 
-/// The runtime's static library, as cargo names it.
-const RUNTIME_LIB: &str = "libilo_runtime.a";
 /// Environment variable that points at the static library explicitly.
 const RUNTIME_LIB_ENV: &str = "ILO_RUNTIME_LIB";
 
@@ -87,8 +85,8 @@ fn failure(message: &str) -> ExitCode {
     ExitCode::from(EXIT_PROGRAM_ERROR)
 }
 
-/// `$ILO_RUNTIME_LIB`, else the newest `libilo_runtime.a` cargo left beside the
-/// running `ilo` or in its `deps/`.
+/// `$ILO_RUNTIME_LIB` when set (a library built separately), else the copy carried
+/// inside this binary ([`crate::runtime_lib`]).
 fn find_runtime_lib() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os(RUNTIME_LIB_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -101,43 +99,7 @@ fn find_runtime_lib() -> Result<PathBuf, String> {
             ))
         };
     }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot locate the ilo executable: {e}"))?;
-    let dir = exe.parent().unwrap_or(Path::new("."));
-    if let Some(lib) = newest_runtime_lib(dir) {
-        Ok(lib)
-    } else {
-        Err(format!(
-            "the runtime library {RUNTIME_LIB} is not next to {} ; `cargo build --release` \
-             builds it beside the ilo binary, or set {RUNTIME_LIB_ENV} to its path",
-            exe.display()
-        ))
-    }
-}
-
-/// The newest runtime library in `dir` (the `ilo` executable's directory): the one
-/// beside it, or, in a cargo target directory, one in `deps/` under a hashed name.
-/// `cargo test` and `cargo build -p ilo` leave a fresh library only in `deps/` while an
-/// older copy beside `ilo` stays behind, so the newest one is the one built with this
-/// `ilo`.
-fn newest_runtime_lib(dir: &Path) -> Option<PathBuf> {
-    let stem = RUNTIME_LIB.strip_suffix(".a")?;
-    let beside = std::iter::once(dir.join(RUNTIME_LIB));
-    let in_deps = fs::read_dir(dir.join("deps"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(&format!("{stem}-")) && name.ends_with(".a")
-        })
-        .map(|e| e.path());
-    beside
-        .chain(in_deps)
-        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max_by_key(|(modified, _)| *modified)
-        .map(|(_, path)| path)
+    crate::runtime_lib::extracted()
 }
 
 /// Link `object` with the runtime into `out` using the system C compiler (`$CC`,

@@ -7,6 +7,7 @@ mod help;
 mod httpd;
 mod report;
 mod run;
+mod runtime_lib;
 
 use std::process::ExitCode;
 
