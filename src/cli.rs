@@ -170,6 +170,10 @@ pub struct HttpdArgs {
     /// Largest request body accepted, in bytes; more answers 413 [default: 1 MiB]
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<u64>,
+    /// Cancel a handler call running longer than this (answered 503); 0 turns the
+    /// limit off. A call whose client hangs up is cancelled regardless [default: 60]
+    #[arg(long, value_name = "SECONDS")]
+    pub handler_timeout: Option<f64>,
     /// The function to serve [default: `handler`, else `handle`, else the only
     /// one-parameter function]
     #[arg(long = "fn", value_name = "NAME")]

@@ -73,6 +73,9 @@ fn server_config(args: &HttpdArgs) -> Result<ServerConfig, String> {
     if let Some(n) = args.max_body {
         config.max_body = usize::try_from(n).map_err(|_| format!("--max-body {n} is too large"))?;
     }
+    if let Some(secs) = args.handler_timeout {
+        config.handler_timeout = server::timeout_from_secs(secs, "--handler-timeout")?;
+    }
     config.quiet |= args.quiet;
     config.reuse_port |= args.reuse_port;
     if let Some(addr) = &args.metrics {

@@ -32,12 +32,14 @@ nq q:t>n;r=num q;?r{~v:v;^e:0}
 deep n:n>L _;x=[];@i 0..n{x=[i x]};x
 deep-all n:n>t;a=deep n;b=deep n;e=(a == b);s=fmt "{}" a;j=jdmp b;fmt "{} {} {}" e (len s) (len j)
 grow n:n>n;s="x";@i 0..n{s=+s s};len s
+spin>n;wh true{};0
 count-lines q:t>n;c=0;@l (for-line q){c=+c 1};c
 
 handler req:_>_;
   p=req.path
   q=req.query
   =p "/deep" deep-all (nq q)
+  =p "/spin" spin()
   =p "/padl" padl "x" (nq q)
   =p "/range" len (range 0 (nq q))
   =p "/grow" grow (nq q)
@@ -101,10 +103,33 @@ const ATTACKS: &[(&str, Attack)] = &[
         huge_allocations,
     ),
     (
+        "a runaway handler stops within a second of its client leaving",
+        runaway_handler_client_gone,
+    ),
+    (
         "a line longer than --max-line fails its source",
         overlong_line,
     ),
 ];
+
+/// `--handler-timeout` stops a handler whose client is still waiting: 503.
+#[test]
+fn a_handler_past_its_timeout_is_answered_503() {
+    let dir = support::handler_dir(&[("spin.ilo", "handler req:_>_;wh true{};0\n")]);
+    let server = Server::start(&[
+        "--handler-timeout=1",
+        dir.path().join("spin.ilo").to_str().expect("utf-8 path"),
+    ]);
+    let started = Instant::now();
+    let r = server.get("/");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let logged = server
+        .wait_log("ILO-R008", Duration::from_secs(5))
+        .expect("the cancellation is logged");
+    assert!(logged.contains("--handler-timeout"), "{logged}");
+    assert_eq!(server.get("/").status, 503, "the server keeps serving");
+}
 
 #[test]
 fn the_server_survives_every_attack_and_returns_to_baseline() {
@@ -476,6 +501,49 @@ fn deep_values(t: &Target) {
         (r.status, r.text()),
         (200, format!("true {display_len} {json_len}"))
     );
+}
+
+/// `wh true{}` while the client waits, then the client leaves: the handler must be
+/// cancelled, its thread gone and the process idle again within a second.
+fn runaway_handler_client_gone(t: &Target) {
+    let pid = t.server.pid();
+    let threads_before = threads(&t.server);
+    let mut c = t.server.connect();
+    send(&mut c, "GET /spin HTTP/1.1\r\nHost: t\r\n\r\n");
+    let spinning = cpu_ticks(pid);
+    assert!(
+        eventually(Duration::from_secs(10), || cpu_ticks(pid) > spinning + 10),
+        "the handler never spun"
+    );
+    drop(c);
+    let left = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(10), || threads(&t.server)
+            <= threads_before),
+        "the handler's thread never came back"
+    );
+    let after = left.elapsed();
+    assert!(
+        after < RELEASED_WITHIN,
+        "thread back {after:?} after the client left"
+    );
+    let idle_from = cpu_ticks(pid);
+    thread::sleep(Duration::from_millis(500));
+    let used = cpu_ticks(pid) - idle_from;
+    assert!(
+        used <= 5,
+        "still busy: {used} ticks of CPU in half a second"
+    );
+}
+
+/// CPU time the process has used, in clock ticks (user plus system).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 of `rest`.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
 }
 
 /// Sizes taken from the query: each must be a runtime error (500) for that request,

@@ -1,27 +1,107 @@
 //! The per-thread context compiled code receives as its first argument.
 //!
-//! Its only job today is the native stack guard: every compiled function compares the
-//! stack pointer with `stack_limit` on entry and raises `ILO-R006` instead of running
-//! into the guard page, so unbounded recursion is a diagnostic, never a segfault.
+//! Its job is the native stack guard: every compiled function compares the stack
+//! pointer with `stack_limit` on entry (and every loop on its back edge) and calls
+//! `ilo_stack_overflow` instead of running into the guard page, so unbounded
+//! recursion is a diagnostic (ILO-R006), never a segfault.
+//!
+//! The same comparison is how a running handler is cancelled from another thread:
+//! [`Ctx::cancel`] raises the limit above any stack address, so the next function
+//! entry or loop back edge takes the overflow path, which then reports the
+//! cancellation (ILO-R008) instead, and the error unwinds the compiled frames like
+//! any runtime error. Compiled code pays nothing extra for it: no second flag to load.
 
-use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[repr(C)]
 pub struct Ctx {
-    /// Lowest stack address compiled code may use (plus a safety margin).
-    pub stack_limit: u64,
+    /// Lowest stack address compiled code may use (plus a safety margin); `u64::MAX`
+    /// while cancelled. Compiled code loads it at offset 0.
+    pub stack_limit: AtomicU64,
+    /// The limit while not cancelled.
+    normal_limit: u64,
+    cancel: Mutex<CancelState>,
+}
+
+/// Why a handler was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancel {
+    /// The client hung up before the handler finished.
+    ClientGone,
+    /// The handler ran longer than `--handler-timeout`.
+    TimedOut,
+}
+
+#[derive(Default)]
+struct CancelState {
+    /// Bumped at each [`Ctx::begin`] and [`Ctx::finish`], so a cancellation meant for
+    /// one piece of work never stops the next one on the same thread.
+    generation: u64,
+    reason: Option<Cancel>,
 }
 
 /// Bytes kept free below the limit for runtime calls made near the limit.
 const STACK_MARGIN: u64 = 64 * 1024;
 
 thread_local! {
-    static CTX: UnsafeCell<Ctx> = UnsafeCell::new(Ctx { stack_limit: compute_stack_limit() });
+    static CTX: Arc<Ctx> = Arc::new(Ctx::new(compute_stack_limit()));
 }
 
 /// The calling thread's context. The pointer stays valid for the thread's lifetime.
 pub fn current() -> *mut Ctx {
-    CTX.with(|c| c.get())
+    CTX.with(|c| Arc::as_ptr(c) as *mut Ctx)
+}
+
+/// A handle on the calling thread's context that another thread may cancel through.
+pub fn handle() -> Arc<Ctx> {
+    CTX.with(Arc::clone)
+}
+
+/// Why the calling thread's current work was cancelled, if it was.
+pub fn cancelled() -> Option<Cancel> {
+    CTX.with(|c| c.state().reason)
+}
+
+impl Ctx {
+    fn new(limit: u64) -> Ctx {
+        Ctx {
+            stack_limit: AtomicU64::new(limit),
+            normal_limit: limit,
+            cancel: Mutex::new(CancelState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, CancelState> {
+        self.cancel.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Start a piece of work that may be cancelled; its generation, for [`Ctx::cancel`].
+    pub fn begin(&self) -> u64 {
+        let mut st = self.state();
+        st.generation += 1;
+        st.reason = None;
+        self.stack_limit.store(self.normal_limit, Ordering::SeqCst);
+        st.generation
+    }
+
+    /// End the piece of work; whether (and why) it was cancelled.
+    pub fn finish(&self) -> Option<Cancel> {
+        let mut st = self.state();
+        st.generation += 1;
+        self.stack_limit.store(self.normal_limit, Ordering::SeqCst);
+        st.reason.take()
+    }
+
+    /// Stop work `generation` at its next function entry or loop back edge. Does
+    /// nothing if that work already finished.
+    pub fn cancel(&self, generation: u64, why: Cancel) {
+        let mut st = self.state();
+        if st.generation == generation && st.reason.is_none() {
+            st.reason = Some(why);
+            self.stack_limit.store(u64::MAX, Ordering::SeqCst);
+        }
+    }
 }
 
 fn compute_stack_limit() -> u64 {

@@ -48,6 +48,8 @@ pub mod codes {
     /// A value larger than `--max-alloc` or than the system grants, a line longer than
     /// `--max-line`.
     pub const LIMIT: &str = "ILO-R007";
+    /// A handler stopped because its client hung up or it ran past `--handler-timeout`.
+    pub const CANCELLED: &str = "ILO-R008";
     /// I/O and stream failures, and `!!` on an Err or nil.
     pub const PANIC: &str = "ILO-R009";
     /// Not a user-visible code: marks an error that is already parked, with its span,

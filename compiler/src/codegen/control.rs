@@ -393,6 +393,7 @@ impl<M: Module> Translator<'_, M> {
         self.in_loop(exit, latch, body, value);
         self.b.ins().jump(latch, &[]);
         self.b.switch_to_block(latch);
+        self.back_edge_check(cond.span);
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
         self.b.switch_to_block(exit);
@@ -427,6 +428,7 @@ impl<M: Module> Translator<'_, M> {
         self.in_loop(exit, step, body, value);
         self.b.ins().jump(step, &[]);
         self.b.switch_to_block(step);
+        self.back_edge_check(var.span);
         let i = self.b.use_var(counter);
         let one = self.b.ins().f64const(1.0);
         let next = self.b.ins().fadd(i, one);
@@ -457,6 +459,7 @@ impl<M: Module> Translator<'_, M> {
         let exit = self.b.create_block();
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(header);
+        self.back_edge_check(iter.span);
         let i = self.b.use_var(index);
         let x = self.rt_checked("ilo_iter_next", &[cw, i], iter.span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);

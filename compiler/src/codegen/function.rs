@@ -95,6 +95,28 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(body);
     }
 
+    /// A loop's back edge makes the entry guard's comparison too, so a loop that
+    /// never calls a function still stops when its thread's work is cancelled (the
+    /// runtime raises the limit to the top; see `ilo_runtime::ctx`): one load, one
+    /// compare, one branch per iteration.
+    pub fn back_edge_check(&mut self, span: crate::span::Span) {
+        let sp = self.b.ins().get_stack_pointer(WORD);
+        let limit = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), self.ctx, 0);
+        let stop = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        let stopped = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(stopped);
+        self.b.ins().brif(stop, stopped, &[], go_on, &[]);
+        self.b.switch_to_block(stopped);
+        let r = self.rt("ilo_stack_overflow", &[]);
+        self.check(r, span);
+        self.b.ins().jump(go_on, &[]);
+        self.b.switch_to_block(go_on);
+    }
+
     /// Every local starts as 0.0 or nil, so the exit block may release all of them on
     /// any path. Parameters take over the references the caller handed over (a
     /// function owns its arguments), captures are copied out of the closure's

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How long a single write may block on a client that does not read.
     pub write_timeout: Duration,
+    /// How long one handler call may run before it is cancelled (answered 503);
+    /// `None`: no limit. A call whose client hangs up is cancelled regardless.
+    pub handler_timeout: Option<Duration>,
     /// On shutdown, how long in-flight responses get to finish.
     pub shutdown_deadline: Duration,
     /// Stack size of each event-loop thread (a thread replaced while in a slow handler
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
+            handler_timeout: Some(Duration::from_secs(60)),
             shutdown_deadline: Duration::from_secs(5),
             stack_size: 256 * 1024,
             gather_max_lines: 64,

@@ -14,6 +14,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,9 +30,11 @@ use super::metrics::{Metrics, Open};
 use super::request::{parse_head, Reject, RequestHead};
 use super::request_body::{BodyDecoder, BodyError};
 use super::response::{interpret, Body, Response};
+use super::running::Running;
 use super::shutdown::Shutdown;
 use super::stats::ServerStats;
 use super::Handler;
+use crate::ctx::Cancel;
 use crate::value::Value;
 
 /// What every connection thread shares.
@@ -41,6 +44,8 @@ pub struct Shared {
     pub shutdown: Arc<Shutdown>,
     pub stats: Arc<ServerStats>,
     pub log: AccessLog,
+    /// Handler calls in progress, watched for hang-ups and timeouts.
+    pub running: Running,
     /// Present only with `--metrics`: otherwise nothing is counted.
     pub metrics: Option<Arc<Metrics>>,
 }
@@ -276,7 +281,7 @@ fn exchange(
     let request = head.take_record(body);
     // Nothing pipelined behind this request: hold no read buffer during the response.
     input.release_if_empty();
-    let response = respond(shared, head, request);
+    let response = respond(shared, head, request, stream.as_raw_fd());
     let keep_wanted = keep_wanted && !shared.shutdown.is_requested();
     let sent = send(stream, shared, head, response, keep_wanted);
     shared.stats.count_response();
@@ -349,11 +354,14 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
 }
 
 /// Call the handler and interpret its value; every failure, a panic included,
-/// becomes a logged 500.
-fn respond(shared: &Shared, head: &RequestHead, request: Value) -> Response {
+/// becomes a logged 500, and a call cancelled by `--handler-timeout` a 503. The
+/// call is registered for the monitor meanwhile (see [`super::running`]).
+fn respond(shared: &Shared, head: &RequestHead, request: Value, client: RawFd) -> Response {
+    let call = shared.running.enter(client, shared.config.handler_timeout);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         (shared.handler)(request).and_then(interpret)
     }));
+    let cancelled = call.finish();
     let diagnostic = match outcome {
         Ok(Ok(response)) => return response,
         Ok(Err(diagnostic)) => diagnostic,
@@ -372,7 +380,10 @@ fn respond(shared: &Shared, head: &RequestHead, request: Value) -> Response {
     if let Some(m) = &shared.metrics {
         m.handler_error();
     }
-    Response::plain(500, "Internal Server Error\n")
+    match cancelled {
+        Some(Cancel::TimedOut) => Response::plain(503, "Service Unavailable\n"),
+        _ => Response::plain(500, "Internal Server Error\n"),
+    }
 }
 
 struct Sent {

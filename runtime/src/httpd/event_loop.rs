@@ -19,8 +19,9 @@
 //! (like a Go runtime handing off a blocked P). The old thread finishes its connection
 //! as if it had a thread of its own, parks it again and exits.
 //!
-//! The monitor also hands freed memory back to the system when the server goes quiet
-//! ([`super::reclaim`]).
+//! The monitor also cancels handlers whose client hung up or whose time ran out
+//! ([`super::running`]), and hands freed memory back to the system when the server
+//! goes quiet ([`super::reclaim`]).
 //!
 //! Several threads may briefly wait on one set; one-shot arming keeps each connection
 //! with exactly one of them, and each wait takes a single report so none is left
@@ -64,6 +65,8 @@ use crate::line_source::Readiness;
 
 /// A loop thread inside one connection for longer than this gets replaced.
 const SLOW_AFTER: Duration = Duration::from_millis(10);
+/// How often the monitor looks for running handlers to cancel ([`super::running`]).
+const WATCH_EVERY: Duration = Duration::from_millis(50);
 /// How often the monitor looks at the loops.
 const MONITOR_EVERY: Duration = Duration::from_millis(5);
 /// Connections accepted per listener report before looking at other events.
@@ -331,13 +334,26 @@ impl Loops {
     fn monitor(self: &Arc<Self>) {
         let slow = u64::try_from(SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
         let mut reclaim = Reclaim::default();
+        let mut watched = Instant::now();
         while !self.shared.shutdown.is_requested() {
+            let running = &self.shared.running;
+            let now = Instant::now();
+            if now.duration_since(watched) >= WATCH_EVERY {
+                running.watch(now);
+                watched = now;
+            }
             let stats = &self.shared.stats;
-            let look_again = reclaim.tick(stats.requests() + stats.responses(), Instant::now());
+            let activity = stats.requests() + stats.responses();
+            let look_again = reclaim.tick(activity, running.is_empty(), now);
             if !self.any_busy() {
-                // Sleep until a loop stamps itself busy (or memory is due to be
-                // returned). Announce first, then look again: a stamp set in between
-                // is seen here or wakes us.
+                // Sleep until a loop stamps itself busy, or until running handlers
+                // are due to be watched again (or memory to be returned). Announce
+                // first, then look again: a stamp set in between is seen here or
+                // wakes us.
+                let look_again = match (running.is_empty(), look_again) {
+                    (false, _) => Some(WATCH_EVERY),
+                    (true, after) => after,
+                };
                 self.monitor_asleep.store(true, Ordering::SeqCst);
                 if !self.any_busy() && !self.shared.shutdown.is_requested() {
                     match look_again {

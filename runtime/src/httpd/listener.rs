@@ -28,6 +28,7 @@ use super::connection::Shared;
 use super::event_loop::Loops;
 use super::metrics::Metrics;
 use super::process::{ignore_sigpipe, raise_nofile_limit, wait_readable};
+use super::running::Running;
 use super::shutdown::{Shutdown, ShutdownHandle};
 use super::stats::ServerStats;
 use super::Handler;
@@ -218,6 +219,7 @@ impl Server {
     pub fn run(self, handler: Handler) -> io::Result<()> {
         ignore_sigpipe()?;
         raise_nofile_limit();
+        super::reclaim::configure();
         let Server {
             listener,
             config,
@@ -247,6 +249,7 @@ impl Server {
             handler,
             shutdown: Arc::clone(&shutdown),
             stats,
+            running: Running::default(),
         });
         let in_flight = Arc::new(InFlight::default());
         let loops = Loops::new(listener, shared, Arc::clone(&in_flight), workers)?;

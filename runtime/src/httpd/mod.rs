@@ -13,6 +13,7 @@
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
 //! - [`body_stream`]: a streamed body as a non-blocking state machine;
+//! - [`running`]: cancelling handlers whose client left or whose time is up;
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`],
 //!   [`metrics`]: operations.
 
@@ -33,6 +34,7 @@ pub mod reclaim;
 pub mod request;
 pub mod request_body;
 pub mod response;
+pub mod running;
 pub mod shutdown;
 pub mod stats;
 pub mod timer;

@@ -92,12 +92,20 @@ pub extern "C" fn ilo_err_span(span: i64) {
     error::attach_span(span as u32);
 }
 
-/// Called by a function prologue that found the stack pointer below the limit.
+/// Called by a function prologue or loop back edge that found the stack pointer
+/// below the limit: a real overflow, or the limit raised to cancel the work.
 pub extern "C" fn ilo_stack_overflow() -> u64 {
-    error::raise(RtError::new(
-        codes::STACK,
-        "stack overflow: recursion too deep",
-    ))
+    let error = match ctx::cancelled() {
+        Some(ctx::Cancel::ClientGone) => {
+            RtError::new(codes::CANCELLED, "cancelled: the client hung up")
+        }
+        Some(ctx::Cancel::TimedOut) => RtError::new(
+            codes::CANCELLED,
+            "cancelled: the handler ran longer than --handler-timeout",
+        ),
+        None => RtError::new(codes::STACK, "stack overflow: recursion too deep"),
+    };
+    error::raise(error)
 }
 
 /// Call library builtin `id` (an index into `builtins::table()`) with `nargs` borrowed

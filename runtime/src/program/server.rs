@@ -5,6 +5,7 @@
 //! they pick the same handler, accept the same flags and answer the same way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::command::{render_failure, usage_error, EXIT_PROGRAM_ERROR};
 use super::render::DiagFormat;
@@ -96,16 +97,29 @@ pub fn parse_flags(args: &[String]) -> Result<ServerConfig, String> {
             f if caps::FLAGS.contains(&f) => {
                 caps::apply_flag(f, &value()?);
             }
+            "--handler-timeout" => {
+                config.handler_timeout = timeout_from_secs(parse_num(&value()?, flag)?, flag)?;
+            }
             "--max-alloc" => limits::set_max_alloc(parse_num(&value()?, flag)?),
             "--max-line" => set_max_line(parse_num(&value()?, flag)?),
             _ => {
                 return Err(format!(
-                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --reuse-port, --metrics HOST:PORT, --log-format text|json, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES, --max-alloc=BYTES, --max-line=BYTES)"
+                    "unknown argument '{arg}' (expected --host H, --port N, --workers N, --max-body N, --quiet, --handler-timeout=SECONDS, --reuse-port, --metrics HOST:PORT, --log-format text|json, --allow-net=HOSTS, --allow-read=PATHS, --allow-write=PATHS, --allow-env=NAMES, --max-alloc=BYTES, --max-line=BYTES)"
                 ))
             }
         }
     }
     Ok(config)
+}
+
+/// `--handler-timeout`'s value: seconds, `0` for no limit.
+pub fn timeout_from_secs(secs: f64, flag: &str) -> Result<Option<Duration>, String> {
+    if secs == 0.0 {
+        return Ok(None);
+    }
+    Duration::try_from_secs_f64(secs)
+        .map(Some)
+        .map_err(|_| format!("{flag}: expected seconds (0 for no limit), got {secs}"))
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
