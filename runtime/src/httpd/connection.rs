@@ -151,6 +151,8 @@ pub fn serve_buffered(
             return Served::Closed;
         }
         if !request.decoder.is_done() {
+            // The decoder holds what arrived; a parked body keeps no read buffer.
+            input.release_if_empty();
             *pending = Some(request);
             return Served::NeedMore { requests };
         }
