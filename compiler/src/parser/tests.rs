@@ -560,3 +560,58 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let shallow = format!("f>n;{}1{}", "(".repeat(50), ")".repeat(50));
     assert_eq!(one(&shallow), "1");
 }
+
+/// The upstream forms: braced bodies, compact types, `-0 x`, calls in list literals,
+/// `~`/`^` around a whole call, braced match-arm bodies.
+#[test]
+fn upstream_forms() {
+    let body = |src: &str| match parse_ok(src).remove(0) {
+        Decl::Func(f) => f,
+        other => panic!("not a function: {other:?}"),
+    };
+    assert_eq!(body("f x:n>n;{t=*x 3;t}").body.len(), 2);
+    let f = body("f xs:LLn>On;nil");
+    let list_of_list = Type::List(Box::new(Type::List(Box::new(Type::Num))));
+    assert_eq!(f.params[0].ty.kind, list_of_list);
+    assert_eq!(f.ret.kind, Type::Opt(Box::new(Type::Num)));
+    assert_eq!(first_code("f>Mtn;mmap"), "ILO-P007");
+    let sub = |src: &str| match &body(src).body[0].kind {
+        StmtKind::Expr(Expr {
+            kind:
+                ExprKind::Binary {
+                    op: BinOp::Sub,
+                    lhs,
+                    ..
+                },
+            ..
+        }) => matches!(lhs.kind, ExprKind::Num(n) if n == 10.0),
+        _ => false,
+    };
+    assert!(sub("f x:n>n;-10 x"), "-10 x subtracts x from 10");
+    let items = |src: &str| match &body(src).body[0].kind {
+        StmtKind::Expr(Expr {
+            kind: ExprKind::List(items),
+            ..
+        }) => items.len(),
+        _ => 0,
+    };
+    assert_eq!(items("f a:n>L t;[str a str a]"), 2, "two calls");
+    assert_eq!(items("f a:n>L n;[-1 a]"), 2, "a literal and a name");
+    assert_eq!(first_code("f>n;sum [1;2]"), "ILO-P009");
+    let wrapped = |src: &str| match &body(src).body[0].kind {
+        StmtKind::Expr(Expr {
+            kind: ExprKind::Ok(inner),
+            ..
+        }) => matches!(&inner.kind, ExprKind::Call { args, .. } if args.len() == 3),
+        _ => false,
+    };
+    assert!(wrapped("f x:n>R t t;~fmt \"{}{}\" x x"));
+    let arm_len = |src: &str| match &body(src).body[0].kind {
+        StmtKind::Expr(Expr {
+            kind: ExprKind::Match { arms, .. },
+            ..
+        }) => arms.iter().map(|a| a.body.len()).collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    assert_eq!(arm_len("f x:n>n;?x{1:{y=10;+y x};_:0}"), [2, 1]);
+}

@@ -308,6 +308,9 @@ mod tests {
     extern "C" fn add(_: P, _: W, a: W, x: W) -> W {
         Value::num(num(a) + num(x)).into_raw()
     }
+    extern "C" fn add_scaled(_: P, _: W, a: W, x: W, c: W) -> W {
+        Value::num(num(a) + num(x) * num(c)).into_raw()
+    }
     extern "C" fn parity(_: P, _: W, x: W) -> W {
         Value::num(num(x) % 2.0).into_raw()
     }
@@ -351,6 +354,31 @@ mod tests {
         let gt1 = func("above_one", above_one as *const (), 1);
         assert_eq!(show(flt(&[gt1.clone(), xs.clone()])), "[2, 3]");
         assert_eq!(show(ct(&[gt1, xs.clone()])), "2");
+    }
+
+    #[test]
+    fn context_forms_pass_the_context_after_the_element() {
+        let xs = nums(&[1.0, 9.0, 4.0, 6.0]);
+        let dist = func("distance", distance as *const (), 2);
+        let five = Value::num(5.0);
+        assert_eq!(
+            show(map(&[dist.clone(), five.clone(), xs.clone()])),
+            "[4, 4, 1, 1]"
+        );
+        assert_eq!(
+            show(flt(&[dist.clone(), five.clone(), xs.clone()])),
+            "[1, 9, 4, 6]"
+        );
+        assert_eq!(show(ct(&[dist.clone(), five.clone(), xs.clone()])), "4");
+        let scaled = func("add_scaled", add_scaled as *const (), 3);
+        let init = Value::num(0.0);
+        assert_eq!(
+            show(fld(&[scaled, Value::num(10.0), xs.clone(), init])),
+            "200"
+        );
+        // Descending by key keeps equal keys in their original order.
+        let by_dist = sort_by_key(&dist, Some(&five), &xs, true);
+        assert_eq!(show(by_dist), "[1, 9, 4, 6]");
     }
 
     #[test]
