@@ -6,6 +6,8 @@
 //! updated in place when the caller handed over the only reference to it (see
 //! `Args::take`), and an updated copy otherwise.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::convert::{list_arg, map_arg};
@@ -38,6 +40,81 @@ pub const IN_PLACE: &[InPlaceDef] = &[
 
 /// The map key for a text or number value.
 pub(super) fn map_key(builtin: &str, v: &Value) -> RtResult<MapKey> {
+    key_ref(builtin, v).map(KeyRef::to_owned)
+}
+
+/// A map key borrowed from the value that names it: looking a text key up needs no
+/// copy of the text.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyRef<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl KeyRef<'_> {
+    fn to_owned(self) -> MapKey {
+        match self {
+            KeyRef::Int(i) => MapKey::Int(i),
+            KeyRef::Text(s) => MapKey::Text(s.to_owned()),
+        }
+    }
+
+    /// As the argument of `BTreeMap<MapKey, _>` lookups.
+    fn lookup(&self) -> &dyn AsKeyRef {
+        self
+    }
+}
+
+/// A key seen as a [`KeyRef`]. `MapKey` and `KeyRef` order the same way (integers
+/// first, then texts by bytes), which is what lets a `BTreeMap<MapKey, _>` be
+/// searched by `KeyRef` through `Borrow`.
+trait AsKeyRef {
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl AsKeyRef for MapKey {
+    fn key_ref(&self) -> KeyRef<'_> {
+        match self {
+            MapKey::Int(i) => KeyRef::Int(*i),
+            MapKey::Text(s) => KeyRef::Text(s),
+        }
+    }
+}
+
+impl AsKeyRef for KeyRef<'_> {
+    fn key_ref(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn AsKeyRef + 'a> for MapKey {
+    fn borrow(&self) -> &(dyn AsKeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn AsKeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for dyn AsKeyRef + '_ {}
+
+impl PartialOrd for dyn AsKeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn AsKeyRef + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key_ref().cmp(&other.key_ref())
+    }
+}
+
+/// The key a text or number value names, borrowed from it.
+fn key_ref<'v>(builtin: &str, v: &'v Value) -> RtResult<KeyRef<'v>> {
     if let Some(n) = v.as_num() {
         if !n.is_finite() {
             return Err(RtError::new(
@@ -48,10 +125,10 @@ pub(super) fn map_key(builtin: &str, v: &Value) -> RtResult<MapKey> {
                 ),
             ));
         }
-        return Ok(MapKey::Int(n.floor() as i64));
+        return Ok(KeyRef::Int(n.floor() as i64));
     }
     match v.as_text() {
-        Some(s) => Ok(MapKey::Text(s.to_owned())),
+        Some(s) => Ok(KeyRef::Text(s)),
         None => Err(RtError::new(
             codes::TYPE,
             format!("{builtin}: map key must be t or n, got {}", v.kind_name()),
@@ -81,8 +158,8 @@ fn mmap(_args: &[Value]) -> RtResult {
 /// `mget m k`: the value, or nil when the key is absent.
 fn mget(args: &[Value]) -> RtResult {
     let m = map_arg("mget", &args[0])?;
-    let k = map_key("mget", &args[1])?;
-    Ok(m.get(&k).cloned().unwrap_or(Value::NIL))
+    let k = key_ref("mget", &args[1])?;
+    Ok(m.get(k.lookup()).cloned().unwrap_or(Value::NIL))
 }
 
 fn mset(args: &[Value]) -> RtResult {
@@ -90,16 +167,22 @@ fn mset(args: &[Value]) -> RtResult {
 }
 
 fn mset_in_place(args: &mut Args) -> RtResult {
-    let k = map_key("mset", &args[1])?;
+    let k = key_ref("mset", &args.all()[1])?;
     let v = args.take(2);
-    updated("mset", args, |m| {
-        m.insert(k, v);
+    // An existing key keeps its entry: only a new key costs a copy of its text.
+    updated("mset", args, |m| match m.get_mut(k.lookup()) {
+        Some(slot) => *slot = v,
+        None => {
+            m.insert(k.to_owned(), v);
+        }
     })
 }
 
 fn mhas(args: &[Value]) -> RtResult {
     let m = map_arg("mhas", &args[0])?;
-    Ok(Value::bool(m.contains_key(&map_key("mhas", &args[1])?)))
+    Ok(Value::bool(
+        m.contains_key(key_ref("mhas", &args[1])?.lookup()),
+    ))
 }
 
 /// `mkeys m`: keys in order (integers first, then texts).
@@ -119,9 +202,9 @@ fn mdel(args: &[Value]) -> RtResult {
 }
 
 fn mdel_in_place(args: &mut Args) -> RtResult {
-    let k = map_key("mdel", &args[1])?;
+    let k = key_ref("mdel", &args.all()[1])?;
     updated("mdel", args, |m| {
-        m.remove(&k);
+        m.remove(k.lookup());
     })
 }
 

@@ -2,6 +2,7 @@
 //! prove. Where the verifier knows both operands are numbers, compiled code does the
 //! work inline in f64 registers and never calls these.
 
+use crate::copy_stats::{record, Kind};
 use crate::error::{self, codes, RtError};
 use crate::limits;
 use crate::value::{Obj, Value, FALSE, TRUE};
@@ -15,6 +16,9 @@ pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
         return Value::num(x + y).into_raw();
     }
     if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
+        // A copy of `a`'s contents: counted, since `s=+s t` landing here on every
+        // iteration is what makes building a text quadratic.
+        record(Kind::Text, x.len());
         let joined =
             limits::text_with_capacity("+", x.len().saturating_add(y.len())).map(|mut s| {
                 s.push_str(x);
@@ -24,6 +28,7 @@ pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
         return error::to_word(joined);
     }
     if let (Some(x), Some(y)) = (a.as_list(), b.as_list()) {
+        record(Kind::List, x.len());
         let joined =
             limits::list_with_capacity("+", x.len().saturating_add(y.len())).map(|mut v| {
                 v.extend_from_slice(x);

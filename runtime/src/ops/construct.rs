@@ -44,6 +44,7 @@ pub extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
     let (xs, v) = (borrow(&xs), borrow(&v));
     match xs.as_list() {
         Some(items) => {
+            crate::copy_stats::record(crate::copy_stats::Kind::List, items.len());
             let out = crate::limits::list_with_capacity("+=", items.len() + 1).map(|mut out| {
                 out.extend_from_slice(items);
                 out.push(v.clone());
