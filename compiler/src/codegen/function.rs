@@ -8,7 +8,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Module};
 
-use super::abi::{entry_signature, ilo_signature, NIL, WORD};
+use super::abi::{entry_signature, ilo_signature, ERROR_SENTINEL, NIL, WORD};
 use super::shared::{FnRef, Shared};
 use super::translator::{Local, Translator, V};
 use super::{last_use, vars};
@@ -101,19 +101,26 @@ impl<M: Module> Translator<'_, M> {
     /// compare, one branch per iteration.
     pub fn back_edge_check(&mut self, span: crate::span::Span) {
         let sp = self.b.ins().get_stack_pointer(WORD);
+        // Atomic: another thread raises the limit, and a plain load in a loop with no
+        // calls would be merged with the entry guard's load and never see it.
         let limit = self
             .b
             .ins()
-            .load(WORD, MemFlagsData::trusted(), self.ctx, 0);
+            .atomic_load(WORD, MemFlagsData::trusted(), self.ctx);
         let stop = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         let stopped = self.b.create_block();
         let go_on = self.b.create_block();
         self.b.set_cold_block(stopped);
         self.b.ins().brif(stop, stopped, &[], go_on, &[]);
+        // The report always parks an error, so the cold path never comes back into
+        // the loop: values the loop keeps in registers need not survive its call.
         self.b.switch_to_block(stopped);
-        let r = self.rt("ilo_stack_overflow", &[]);
-        self.check(r, span);
-        self.b.ins().jump(go_on, &[]);
+        self.rt("ilo_stack_overflow", &[]);
+        let id = self.sh.span_id(span);
+        let id = self.b.ins().iconst(WORD, id);
+        self.rt("ilo_err_span", &[id]);
+        let sentinel = self.iconst(ERROR_SENTINEL);
+        self.exit_with(sentinel, 0);
         self.b.switch_to_block(go_on);
     }
 
