@@ -218,6 +218,9 @@ stop() {
 start() {
     local name=$1 port=$2 logf=$TMP/$1-$2.log probe=""
     local pattern="listening on http://"
+    # A server started again on the same port writes the same log: start it empty, or
+    # the last run's readiness line would count for this one.
+    : >"$logf"
     local workers=${WORKERS:-$(nproc)}
     case $name in
         ilo-jit) "$ILO" httpd --port "$port" --workers "$workers" --quiet "$TMP/handler.ilo" \
