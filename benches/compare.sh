@@ -20,6 +20,12 @@
 #              under wrk -t1 -c50 with one worker each (ilo, nginx)
 #   4 fanout   10,000 concurrent open streaming responses; peak RSS, threads, all served?
 #   5 slow     100 clients reading the 1,000,000-line stream at 100 KB/s each; peak RSS
+#   6 broadcast one ticking upstream to 1,000 subscribers at 100 lines/s and 10,000 at
+#              1 line/s (ilo `bcast`, Node fan-out script); latency, every line?, RSS
+#   7 mapped   the 1,000,000-line stream through `map` against the same stream unmapped
+#
+#   benches/compare.sh --only broadcast,mapped   run just those workloads and print
+#                                                their sections (docs are not rewritten)
 
 set -euo pipefail
 
@@ -27,22 +33,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/benches/compare
 QUICK=0
 BUILD=1
+ONLY=""
 for arg in "$@"; do
     case $arg in
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        --only=*) ONLY=${arg#--only=} ;;
+        -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
 
 if ((QUICK)); then
     RUNS=3 TICKS=20 WRK_SECONDS=2 FANOUT_CONNS=2000 FANOUT_RUNS=1 FRAMING_LINES=200000
-    SLOW_SECONDS=5
+    SLOW_SECONDS=5 BCAST_SECONDS=5
 else
     # 120 ticks give 118 samples a run, so p99 is not simply the run's maximum.
     RUNS=5 TICKS=120 WRK_SECONDS=5 FANOUT_CONNS=10000 FANOUT_RUNS=3 FRAMING_LINES=500000
-    SLOW_SECONDS=15
+    SLOW_SECONDS=15 BCAST_SECONDS=10
 fi
 # A proxied stream costs the server two descriptors (client and upstream). When the
 # hard limit cannot hold that many, every server gets the largest count that fits,
@@ -93,8 +101,9 @@ install_missing() {
 }
 
 install_missing
-# 10,000 streams need 10,000 descriptors in the server and as many in the client.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# 10,000 streams need 10,000 descriptors in the server and as many in the client (a
+# broadcast subscriber also has its wake-up descriptor): raise the limit if allowed.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if ((BUILD)); then
     log "building release binaries"
@@ -104,7 +113,7 @@ if ((BUILD)); then
 fi
 BIN=$ROOT/target/release
 ILO=$BIN/ilo
-for tool in ilo floor-server ticker hold-server latency-client fanout-client slow-reader; do
+for tool in ilo floor-server ticker hold-server latency-client fanout-client slow-reader bcast-client; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -156,9 +165,11 @@ TICKER_PLAIN_PORT=$((PORT_BASE + 2))
 TICKER_URL=http://127.0.0.1:$TICKER_PORT/
 HOLD_PORT=$((PORT_BASE + 3))
 HOLD_PLAIN_PORT=$((PORT_BASE + 4))
+BCAST_PORT=$((PORT_BASE + 5))
 
 sed -e "s#@FILE@#$FILE#g" -e "s#@TICKER_URL@#$TICKER_URL#g" \
     -e "s#@HOLD_URL@#http://127.0.0.1:$HOLD_PORT/#g" \
+    -e "s#@BCAST_URL@#http://127.0.0.1:$BCAST_PORT/#g" \
     "$HERE/handler.ilo.in" >"$TMP/handler.ilo"
 AOT_BIN=$TMP/ilo-aot
 AOT_OK=1
@@ -243,9 +254,13 @@ import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.ar
             ;;
         node) node "$HERE/node-server.js" "$port" "$FILE" "$TICKER_URL" "http://127.0.0.1:$HOLD_PORT/" \
             </dev/null 2>"$logf" & ;;
+        node-bcast) node "$HERE/node-broadcast.js" "$port" "http://127.0.0.1:$BCAST_PORT/" \
+            </dev/null 2>"$logf" & ;;
         floor-line) "$BIN/floor-server" --port "$port" --file "$FILE" --mode line 2>"$logf" & ;;
         floor-gathered) "$BIN/floor-server" --port "$port" --file "$FILE" --mode gathered 2>"$logf" & ;;
         ticker) "$BIN/ticker" --port "$port" --lines "$TICKS" 2>"$logf" & ;;
+        ticker-bcast) "$BIN/ticker" --port "$port" --lines 1000000 \
+            --interval-ms "$BCAST_INTERVAL_MS" 2>"$logf" & ;;
         ticker-plain) "$BIN/ticker" --port "$port" --lines "$TICKS" --plain 2>"$logf" & ;;
         hold-server) "$BIN/hold-server" --port "$port" --lines 5 2>"$logf" & ;;
         hold-server-plain) "$BIN/hold-server" --port "$port" --lines 5 --plain 2>"$logf" & ;;
@@ -441,6 +456,81 @@ workload_slow() {
     done
 }
 
+# ---------------------------------------------------------------- workload 6
+
+# broadcast_run CONNS INTERVAL_MS: every broadcasting server, one at a time, each with
+# a fresh ticking upstream (which the hub opens once, whatever the subscribers).
+broadcast_run() {
+    local conns=$1 interval=$2 i=0 name port out rss ticker
+    local rate=$((1000 / interval))
+    log "workload 6: broadcast to $conns subscribers at $rate lines/s for ${BCAST_SECONDS}s"
+    for name in ilo-jit ilo-aot node-bcast; do
+        i=$((i + 1))
+        port=$((PORT_BASE + 90 + i))
+        BCAST_INTERVAL_MS=$interval start ticker-bcast "$BCAST_PORT" || return 0
+        ticker=$SERVER_PID
+        if start "$name" "$port"; then
+            if out=$(timeout $((BCAST_SECONDS + 120)) "$BIN/bcast-client" --addr "127.0.0.1:$port" \
+                --path /bcast --conns "$conns" --seconds "$BCAST_SECONDS" 2>>"$TMP/bcast-client.log"); then
+                rss=$(peak_rss_kib "$SERVER_PID")
+                record "{\"workload\":\"broadcast\",\"server\":\"$name\",\"rate\":$rate,\"rss_kib\":$rss,\"result\":$out}"
+            else
+                note "$name" "broadcast: the client failed ($(tail -n 1 "$TMP/bcast-client.log"))"
+            fi
+            stop "$SERVER_PID"
+        fi
+        stop "$ticker"
+        sleep 1 # let the closed connections drain before the next server
+    done
+}
+
+workload_broadcast() {
+    broadcast_run 1000 10
+    broadcast_run "$FANOUT_CONNS" 1000
+}
+
+# ---------------------------------------------------------------- workload 7
+
+workload_mapped() {
+    log "workload 7: the $LINES-line stream mapped and unmapped"
+    cat "$FILE" >/dev/null
+    local i=0 name port out secs bytes code variant path
+    for name in ilo-jit ilo-aot; do
+        i=$((i + 1))
+        port=$((PORT_BASE + 95 + i))
+        start "$name" "$port" || continue
+        for ((run = 0; run <= RUNS; run++)); do
+            for variant in plain mapped; do
+                path=/stream
+                [[ $variant == mapped ]] && path=/stream-mapped
+                out=$(curl -s --max-time 120 -o /dev/null -w '%{time_total} %{size_download} %{http_code}' \
+                    "http://127.0.0.1:$port$path")
+                read -r secs bytes code <<<"$out"
+                ((run == 0)) && continue # warm-up
+                if [[ $code != 200 || $bytes != "$EXPECTED_BYTES" ]]; then
+                    note "$name" "mapped: $path returned status $code with $bytes bytes"
+                    continue
+                fi
+                record "{\"workload\":\"mapped\",\"server\":\"$name\",\"variant\":\"$variant\",\"seconds\":$secs}"
+            done
+        done
+        stop "$SERVER_PID"
+    done
+}
+
+if [[ -n $ONLY ]]; then
+    IFS=, read -r -a only_workloads <<<"$ONLY"
+    for workload in "${only_workloads[@]}"; do
+        case $workload in
+            broadcast | mapped) "workload_$workload" ;;
+            *) echo "compare.sh: --only takes broadcast and/or mapped" >&2; exit 2 ;;
+        esac
+    done
+    python3 "$HERE/report.py" live "$RESULTS"
+    cat "$NOTES" >&2
+    exit 0
+fi
+
 # ---------------------------------------------------------------- run and report
 
 T0=$(date +%s)
@@ -457,6 +547,8 @@ workload_small small 2
 WORKERS=1 workload_small small1 1
 workload_fanout
 workload_slow
+workload_broadcast
+workload_mapped
 ELAPSED=$(($(date +%s) - T0))
 log "measured in ${ELAPSED}s; writing docs/benchmarks.{md,json,svg}"
 

@@ -26,6 +26,7 @@ LABEL = {
     "node": "Node http",
     "floor-line": "per-line writev floor",
     "floor-gathered": "gathered writev",
+    "node-bcast": "Node http (fan-out script)",
 }
 COLOUR = {
     "ilo-jit": "#1f5fa8",
@@ -111,6 +112,64 @@ def aggregate(rows):
             "served_min": min(r["result"]["served"] for r in runs),
             "mbytes": spread([r["result"]["bytes"] / 1e6 for r in runs]),
         }
+    for server, runs in by.get("broadcast", {}).items():
+        for conns in sorted({r["result"]["conns"] for r in runs}):
+            rs = [r for r in runs if r["result"]["conns"] == conns]
+            out.setdefault("broadcast", {}).setdefault(str(conns), {})[server] = {
+                "rate": rs[0]["rate"],
+                "p50_ms": spread([r["result"]["p50_ms"] for r in rs]),
+                "p99_ms": spread([r["result"]["p99_ms"] for r in rs]),
+                "max_ms": spread([r["result"]["max_ms"] for r in rs]),
+                "rss_mib": spread([r["rss_kib"] / 1024 for r in rs]),
+                "complete": all(r["result"]["complete"] for r in rs),
+                "lines_min": min(r["result"]["lines_min"] for r in rs),
+                "lines_all": max(r["result"]["lines_all"] for r in rs),
+            }
+    for server, runs in by.get("mapped", {}).items():
+        for variant in ("plain", "mapped"):
+            secs = [r["seconds"] for r in runs if r["variant"] == variant]
+            out.setdefault("mapped", {}).setdefault(server, {})[variant] = spread(secs)
+    return out
+
+
+def live_sections(agg):
+    """The broadcast and mapped-stream workloads, as markdown lines."""
+    out = []
+    w = out.append
+    if agg.get("broadcast"):
+        w("### 6. Broadcast: one ticking upstream, every subscriber\n")
+        w("Each server subscribes every client to one upstream that stamps each line with "
+          "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
+          "Node); `bench-tools` `bcast-client` holds all subscribers in one epoll loop and "
+          "measures production-to-arrival over every line every subscriber received, "
+          "counting from 200 ms after the last one subscribed. *Every line* means no "
+          "subscriber missed one: each received the feed's lines in order without a gap "
+          "(lines still in flight when the time ran out are late, not lost; in brackets, "
+          "the fewest lines any subscriber had, of all the lines produced).\n")
+        w("| Subscribers | Lines/s | Server | p50 ms | p99 ms | max ms | every line | "
+          "peak RSS MiB |")
+        w("|---:|---:|---|---:|---:|---:|---|---:|")
+        for conns in sorted(agg["broadcast"], key=int):
+            for s, r in agg["broadcast"][conns].items():
+                w(f"| {int(conns):,} | {r['rate']} | {LABEL.get(s, s)} | "
+                  f"{fmt_spread(r['p50_ms'], '{:.2f}')} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
+                  f"{fmt_spread(r['max_ms'], '{:.2f}')} | "
+                  f"{'yes' if r['complete'] else 'no'} ({r['lines_min']}/{r['lines_all']}) | "
+                  f"{fmt_spread(r['rss_mib'], '{:.1f}')} |")
+        w("")
+    if agg.get("mapped"):
+        w("### 7. A mapped stream against the same stream unmapped\n")
+        w("The 1,000,000-line file to curl as it is (`/stream`) and through "
+          "`map (l:t>t;upr l)` (`/stream-mapped`), runs interleaved. Goal: within 1.5x.\n")
+        w("| Server | unmapped s | mapped s | ratio |")
+        w("|---|---:|---:|---:|")
+        for s, r in agg["mapped"].items():
+            plain, mapped = r.get("plain"), r.get("mapped")
+            ratio = (f"{mapped['median'] / plain['median']:.2f}x" if plain and mapped
+                     else "n/a")
+            w(f"| {LABEL.get(s, s)} | {fmt_spread(plain, '{:.2f}')} | "
+              f"{fmt_spread(mapped, '{:.2f}')} | {ratio} |")
+        w("")
     return out
 
 
@@ -331,6 +390,7 @@ def markdown(agg, notes, meta, analysis, framing):
             w(f"| {LABEL[s]} | {fmt_spread(r['rss_mib'])} | {fmt_spread(r['mbytes'], '{:.1f}')} | "
               f"{r['served_min']:,} / {r['conns']:,} |")
         w("")
+    out.extend(live_sections(agg))
     if framing:
         w("### The framing path alone\n")
         w("`cargo bench --bench chunk_framing` (`benches/chunk_framing.rs`): the server's "
@@ -477,6 +537,11 @@ def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "parse-wrk":
         workload = sys.argv[3] if len(sys.argv) >= 4 else "small"
         print(json.dumps(parse_wrk(sys.argv[2], sys.stdin.read(), workload)))
+        return
+    if len(sys.argv) >= 3 and sys.argv[1] == "live":
+        # The broadcast and mapped sections alone, from a run with --only.
+        rows = [json.loads(l) for l in Path(sys.argv[2]).read_text().splitlines() if l.strip()]
+        print("\n".join(live_sections(aggregate(rows))))
         return
     p = argparse.ArgumentParser()
     p.add_argument("command", choices=["report"])
