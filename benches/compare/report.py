@@ -142,7 +142,7 @@ def live_sections(agg):
           "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
           "Node); `bench-tools` `bcast-client` holds all subscribers in one epoll loop and "
           "measures production-to-arrival over every line every subscriber received, "
-          "counting from 200 ms after the last one subscribed. *Every line* means no "
+          "counting the lines produced once every subscriber had received its first. *Every line* means no "
           "subscriber missed one: each received the feed's lines in order without a gap "
           "(lines still in flight when the time ran out are late, not lost; in brackets, "
           "the fewest lines any subscriber had, of all the lines produced).\n")

@@ -1,8 +1,9 @@
 //! Subscribes `--conns` clients to a broadcast feed whose lines start with their
 //! production time (ns since the epoch, as the ticker writes them), reads for
 //! `--seconds`, and reports production-to-arrival latency over every subscriber, and
-//! whether every subscriber got every line produced after all had subscribed (each
-//! one's lines are the feed's first lines with no gap; the slowest may trail).
+//! whether every subscriber got every line produced once all had subscribed (from
+//! the latest first line any of them received; each one's lines must then be the
+//! feed's lines with no gap, the slowest may trail).
 //!
 //! One thread and one epoll set hold every connection, so the client itself stays
 //! cheap at 10,000 subscribers. Lines are found in the raw bytes: a data line is the
@@ -23,8 +24,8 @@ use ilo_bench_tools::{now_ns, percentile, Flags};
 struct Sub {
     stream: TcpStream,
     pending: Vec<u8>,
-    /// Production stamps of the lines produced after everyone subscribed.
-    stamps: Vec<u128>,
+    /// Production stamp and latency (ms) of every line received.
+    lines: Vec<(u128, f64)>,
 }
 
 fn main() {
@@ -67,13 +68,9 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
         subs.push(Sub {
             stream,
             pending: Vec::new(),
-            stamps: Vec::new(),
+            lines: Vec::new(),
         });
     }
-    // Lines produced before every subscriber was connected (and the server had a
-    // moment to register the last ones) are not counted.
-    let counted_from = now_ns() + 200_000_000;
-    let mut sample = Vec::new();
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     let mut buf = vec![0u8; 64 * 1024];
     let end = Instant::now() + duration;
@@ -95,7 +92,7 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
                     Ok(got) => {
                         let arrived = now_ns();
                         sub.pending.extend_from_slice(&buf[..got]);
-                        take_lines(sub, arrived, counted_from, &mut sample);
+                        take_lines(sub, arrived);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -104,18 +101,40 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
             }
         }
     }
+    // Only lines produced once every subscriber was subscribed count: from the
+    // latest first line any subscriber received.
+    let counted_from = subs
+        .iter()
+        .map(|s| s.lines.first().map_or(u128::MAX, |l| l.0))
+        .max()
+        .unwrap_or(u128::MAX);
+    let stamps: Vec<Vec<u128>> = subs
+        .iter()
+        .map(|s| {
+            s.lines
+                .iter()
+                .map(|l| l.0)
+                .filter(|&t| t >= counted_from)
+                .collect()
+        })
+        .collect();
+    let mut sample: Vec<f64> = subs
+        .iter()
+        .flat_map(|s| s.lines.iter().filter(|l| l.0 >= counted_from).map(|l| l.1))
+        .collect();
     // Complete: no subscriber missed a line. Each one's lines must be the first lines
     // of the whole feed, in order, with no gap: lines still in flight when the time
     // ran out are late, not lost.
-    let all: Vec<u128> = subs
+    let all: Vec<u128> = stamps
         .iter()
-        .flat_map(|s| s.stamps.iter().copied())
+        .flatten()
+        .copied()
         .collect::<BTreeSet<u128>>()
         .into_iter()
         .collect();
-    let lines_min = subs.iter().map(|s| s.stamps.len()).min().unwrap_or(0);
-    let lines_max = subs.iter().map(|s| s.stamps.len()).max().unwrap_or(0);
-    let complete = lines_max > 0 && subs.iter().all(|s| s.stamps[..] == all[..s.stamps.len()]);
+    let lines_min = stamps.iter().map(Vec::len).min().unwrap_or(0);
+    let lines_max = stamps.iter().map(Vec::len).max().unwrap_or(0);
+    let complete = lines_max > 0 && stamps.iter().all(|s| s[..] == all[..s.len()]);
     let max = sample.iter().cloned().fold(0.0, f64::max);
     let samples = sample.len();
     let p50 = percentile(&mut sample, 50.0);
@@ -127,7 +146,7 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
 }
 
 /// Take the complete data lines out of `sub.pending`.
-fn take_lines(sub: &mut Sub, arrived: u128, counted_from: u128, sample: &mut Vec<f64>) {
+fn take_lines(sub: &mut Sub, arrived: u128) {
     let mut start = 0;
     while let Some(nl) = sub.pending[start..].iter().position(|&b| b == b'\n') {
         let line = &sub.pending[start..start + nl];
@@ -142,10 +161,8 @@ fn take_lines(sub: &mut Sub, arrived: u128, counted_from: u128, sample: &mut Vec
         else {
             continue;
         };
-        if produced >= counted_from {
-            sub.stamps.push(produced);
-            sample.push(arrived.saturating_sub(produced) as f64 / 1e6);
-        }
+        let latency = arrived.saturating_sub(produced) as f64 / 1e6;
+        sub.lines.push((produced, latency));
     }
     sub.pending.drain(..start);
 }
