@@ -8,7 +8,7 @@ use std::io::BufReader;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{example, handler_dir, read_response, send, Server};
+use support::{eventually, example, handler_dir, read_response, send, Server};
 
 fn hello() -> Server {
     let file = example("httpd-hello.ilo");
@@ -192,7 +192,7 @@ fn quiet_silences_the_access_log_and_port_comes_from_the_environment() {
         .expect("free port")
         .port();
     let file = example("httpd-hello.ilo");
-    let server = Server::start_with(
+    let mut server = Server::start_with(
         support::ilo()
             .env("PORT", port.to_string())
             .args(["httpd", "--quiet"])
@@ -200,22 +200,32 @@ fn quiet_silences_the_access_log_and_port_comes_from_the_environment() {
     );
     assert_eq!(server.port, port, "the port comes from $PORT");
     assert_eq!(server.get("/").status, 200);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        server.log().iter().all(|l| !l.contains("GET /")),
-        "{:?}",
-        server.log()
-    );
+    // Only once the server has exited and its stderr is drained is a missing
+    // access-log line really missing.
+    let (code, log) = server.terminate_and_log(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "exit code after SIGTERM");
+    assert!(log.iter().all(|l| !l.contains("GET /")), "{log:?}");
 }
 
 #[test]
 fn sigterm_lets_the_response_in_flight_finish_and_exits_0() {
-    let dir = handler_dir(&[("h.ilo", "handler req:_>_;sleep 700;\"slow but complete\"\n")]);
+    // The handler leaves a marker before its pause, so the signal provably arrives
+    // while the response is in flight.
+    let marks = tempfile::tempdir().expect("tempdir");
+    let marker = marks.path().join("started");
+    let handler = format!(
+        "handler req:_>_;wr {:?} \"x\";sleep 700;\"slow but complete\"\n",
+        marker.to_str().expect("utf-8 path")
+    );
+    let dir = handler_dir(&[("h.ilo", &handler)]);
     let file = dir.path().join("h.ilo");
     let mut server = Server::start(&[file.to_str().expect("utf-8 path")]);
     let mut s = server.connect();
     send(&mut s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        eventually(Duration::from_secs(10), || marker.exists()),
+        "the handler never started"
+    );
     let code = server.terminate(Duration::from_secs(10));
     let r = read_response(&mut BufReader::new(s), false);
     assert_eq!((r.status, r.text()), (200, "slow but complete".to_string()));

@@ -8,6 +8,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod blocked_reader;
+
+use blocked_reader::blocked_reader;
 use ilo_runtime::builtins;
 use ilo_runtime::error::codes;
 use ilo_runtime::line_source::next_text;
@@ -348,12 +351,8 @@ fn interrupting_a_blocked_stream_ends_it() {
         .expect("lock")
         .interrupter()
         .expect("http sources can be interrupted");
-    let (tx, rx) = mpsc::channel();
     let reader = src.clone();
-    thread::spawn(move || {
-        let _ = tx.send(next_text(&reader).map(|v| v.is_none()));
-    });
-    thread::sleep(Duration::from_millis(50));
+    let rx = blocked_reader(PATIENCE, move || next_text(&reader).map(|v| v.is_none()));
     let fired = Instant::now();
     interrupter.interrupt();
     let r = rx.recv_timeout(PATIENCE).expect("blocked read ended");

@@ -9,6 +9,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod blocked_reader;
+
+use blocked_reader::blocked_reader;
 use ilo_runtime::builtins;
 use ilo_runtime::error::codes;
 use ilo_runtime::line_source::handle::{
@@ -265,12 +268,9 @@ fn interrupting_a_blocked_tail_ends_it_promptly_and_close_releases_the_file() {
         .interrupter()
         .expect("tail sources can be interrupted");
     let reader_src = src.clone();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let r = next_text(&reader_src).map(|v| v.is_none());
-        let _ = tx.send(r);
+    let rx = blocked_reader(PATIENCE, move || {
+        next_text(&reader_src).map(|v| v.is_none())
     });
-    thread::sleep(Duration::from_millis(50));
     let fired = Instant::now();
     interrupter.interrupt();
     let ended = rx.recv_timeout(PATIENCE).expect("blocked read ended");

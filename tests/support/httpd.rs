@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// How long a server may take to compile its handler and bind (a debug build on a
@@ -44,6 +44,8 @@ pub struct Server {
     pub port: u16,
     /// Every stderr line after the readiness line (access log, diagnostics).
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread filling `log`; it ends when the server's stderr closes.
+    collector: Option<JoinHandle<()>>,
     pub stdin: Option<ChildStdin>,
 }
 
@@ -109,12 +111,13 @@ impl Server {
                             .and_then(|p| p.trim().parse().ok())
                             .unwrap_or_else(|| panic!("bad readiness line: {line}"));
                         let log = Arc::new(Mutex::new(before));
-                        collect_rest(rx, Arc::clone(&log));
+                        let collector = Some(collect_rest(rx, Arc::clone(&log)));
                         let stdin = child.stdin.take();
                         return Ok(Server {
                             child,
                             port,
                             log,
+                            collector,
                             stdin,
                         });
                     }
@@ -195,6 +198,18 @@ impl Server {
         None
     }
 
+    /// SIGTERM, then every stderr line the server printed once it has exited and its
+    /// stderr is drained: what a test asserts is absent cannot still be on its way.
+    pub fn terminate_and_log(&mut self, within: Duration) -> (Option<i32>, Vec<String>) {
+        let code = self.terminate(within);
+        if code.is_some() {
+            if let Some(collector) = self.collector.take() {
+                let _ = collector.join();
+            }
+        }
+        (code, self.log())
+    }
+
     /// The server's process id (to read its `/proc` entries).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -206,14 +221,14 @@ impl Server {
     }
 }
 
-fn collect_rest(rx: Receiver<String>, log: Arc<Mutex<Vec<String>>>) {
+fn collect_rest(rx: Receiver<String>, log: Arc<Mutex<Vec<String>>>) -> JoinHandle<()> {
     thread::spawn(move || {
         for line in rx {
             if let Ok(mut l) = log.lock() {
                 l.push(line);
             }
         }
-    });
+    })
 }
 
 /// Run `ilo httpd ARGS…` expecting it to fail before listening.
