@@ -1,40 +1,52 @@
 //! The single list of runtime entry points callable from compiled code.
 //!
-//! Each entry names an `extern "C"` function and its signature in ABI word types. The
-//! list feeds JIT symbol registration (name → address) and the code generator's
-//! imported-function signatures; for AOT binaries the macro also generates one
-//! `#[no_mangle]` forwarder per entry (module `exports`), so the static library
-//! defines every name (the functions themselves must therefore stay mangled). The
-//! `as extern "C" fn(..)` cast in the macro makes a signature that disagrees with the
-//! function a compile error.
+//! Each entry names an `extern "C"` function and its signature in ABI word types. From
+//! the list the macro below generates:
+//! - [`Entry`], one variant per entry point, which the code generator names instead of
+//!   a string, so a misspelt entry point is a Rust compile error;
+//! - [`ENTRY_POINTS`], a static slice indexed by `Entry`, that feeds the code
+//!   generator's imported-function signatures and JIT symbol registration;
+//! - module `exports`, one `#[no_mangle]` forwarder per entry, so the static library
+//!   that AOT binaries link defines every name (the functions themselves must
+//!   therefore stay mangled).
 //!
-//! ABI types: `W` a value word (u64), `F` an unboxed f64, `I` a 64-bit integer
-//! (counts, ids, lengths, booleans as 0/1), `P` a pointer.
-//! Ownership: `W` arguments are borrowed unless the function's doc says it consumes
-//! them; `W` results are owned. Fallible functions may return `ERROR_SENTINEL`.
+//! The `as extern "C" fn(..)` cast in [`Entry::addr`] makes a signature that disagrees
+//! with the function a compile error.
+//!
+//! ABI types: `W` a borrowed value word (u64): the caller keeps its reference; `O` an
+//! owned value word the callee consumes, whether it succeeds or fails; `F` an unboxed
+//! f64; `I` a 64-bit integer (counts, ids, lengths, booleans as 0/1); `P` a pointer.
+//! Words reached through a `P` are borrowed unless the function's doc says otherwise
+//! (`ilo_builtin_owned` and `ilo_with` take a run-time ownership flag). `W` results are
+//! owned. Fallible functions may return `ERROR_SENTINEL`.
 //!
 //! Adding a builtin to the language does *not* need an entry here: library builtins are
 //! dispatched through `ilo_builtin` and the table in `builtins/mod.rs`. Entries here are
-//! the operations compiled code performs directly (hot paths, control, sources, server).
+//! the operations compiled code performs directly (hot paths, control, the server).
+//! The AOT binary's own entry, `ilo_aot_main`, is called by the generated C `main`
+//! rather than by compiled ilo code, so it is named by [`AOT_MAIN`] below the list.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbiType {
     W,
+    O,
     F,
     I,
     P,
 }
 
+/// One entry point's name and signature.
 #[derive(Clone, Copy, Debug)]
 pub struct EntryPoint {
+    pub entry: Entry,
     pub name: &'static str,
-    pub addr: *const u8,
     pub params: &'static [AbiType],
     pub ret: Option<AbiType>,
 }
 
 macro_rules! abi_ty {
     (W) => { u64 };
+    (O) => { u64 };
     (F) => { f64 };
     (I) => { i64 };
     (P) => { *mut u8 };
@@ -87,16 +99,32 @@ macro_rules! export_symbol {
 
 macro_rules! entry_points {
     ($( $path:path => $name:ident ( $($p:ident),* ) $(-> $r:ident)? ; )*) => {
-        /// Every runtime entry point, in one list.
-        pub fn entry_points() -> Vec<EntryPoint> {
-            vec![$(
-                EntryPoint {
-                    name: stringify!($name),
-                    addr: ($path as extern "C" fn($(abi_ty!($p)),*) $(-> abi_ty!($r))?) as *const u8,
-                    params: &[$(AbiType::$p),*],
-                    ret: entry_points!(@ret $($r)?),
-                },
-            )*]
+        /// A runtime entry point, spelt as its symbol so that a search for the name
+        /// finds both the function and every place code generation calls it.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Entry {
+            $( $name, )*
+        }
+
+        /// Every runtime entry point, in one list; `ENTRY_POINTS[e as usize].entry == e`.
+        pub static ENTRY_POINTS: &[EntryPoint] = &[$(
+            EntryPoint {
+                entry: Entry::$name,
+                name: stringify!($name),
+                params: &[$(AbiType::$p),*],
+                ret: entry_points!(@ret $($r)?),
+            },
+        )*];
+
+        impl Entry {
+            /// The function's address, for JIT symbol registration.
+            pub fn addr(self) -> *const u8 {
+                match self {
+                    $( Entry::$name =>
+                        ($path as extern "C" fn($(abi_ty!($p)),*) $(-> abi_ty!($r))?) as *const u8, )*
+                }
+            }
         }
 
         /// The same list as linkable symbols: one `#[no_mangle]` forwarder per entry,
@@ -110,18 +138,29 @@ macro_rules! entry_points {
     (@ret $r:ident) => { Some(AbiType::$r) };
 }
 
+impl Entry {
+    /// Name and signature.
+    pub fn point(self) -> &'static EntryPoint {
+        &ENTRY_POINTS[self as usize]
+    }
+
+    /// The symbol name.
+    pub fn name(self) -> &'static str {
+        self.point().name
+    }
+}
+
 entry_points! {
     // ── values and reference counting (ops.rs) ──
     crate::ops::ilo_retain => ilo_retain(W);
-    crate::ops::ilo_release => ilo_release(W);
-    crate::ops::ilo_ctx => ilo_ctx() -> P;
+    crate::ops::ilo_release => ilo_release(O);
     crate::ops::ilo_err_span => ilo_err_span(I);
     crate::ops::ilo_stack_overflow => ilo_stack_overflow() -> W;
     crate::ops::ilo_builtin => ilo_builtin(I, P, I) -> W;
     crate::ops::ilo_builtin_owned => ilo_builtin_owned(I, P, I, I) -> W;
-    // ── codegen section: operations compiled code performs directly ──
+    // ── operations compiled code performs directly ──
     crate::ops::arith::ilo_add => ilo_add(W, W) -> W;
-    crate::ops::arith::ilo_add_move => ilo_add_move(W, W) -> W;
+    crate::ops::arith::ilo_add_move => ilo_add_move(O, W) -> W;
     crate::ops::arith::ilo_arith => ilo_arith(W, W, I) -> W;
     crate::ops::arith::ilo_neg => ilo_neg(W) -> W;
     crate::ops::arith::ilo_compare => ilo_compare(W, W, I) -> W;
@@ -131,7 +170,7 @@ entry_points! {
     crate::ops::construct::ilo_text_lit => ilo_text_lit(P, P, I) -> W;
     crate::ops::construct::ilo_list_new => ilo_list_new(P, I) -> W;
     crate::ops::construct::ilo_append => ilo_append(W, W) -> W;
-    crate::ops::construct::ilo_list_push_move => ilo_list_push_move(W, W) -> W;
+    crate::ops::construct::ilo_list_push_move => ilo_list_push_move(O, W) -> W;
     crate::ops::construct::ilo_ok => ilo_ok(W) -> W;
     crate::ops::construct::ilo_err => ilo_err(W) -> W;
     crate::ops::construct::ilo_func_new => ilo_func_new(P, I, P, I, P, I) -> W;
@@ -144,16 +183,36 @@ entry_points! {
     crate::ops::control::ilo_result_tag => ilo_result_tag(W) -> I;
     crate::ops::control::ilo_result_inner => ilo_result_inner(W) -> W;
     crate::ops::control::ilo_is_failure => ilo_is_failure(W) -> I;
-    crate::ops::control::ilo_unwrap_move => ilo_unwrap_move(W) -> W;
-    crate::ops::control::ilo_unwrap_panic => ilo_unwrap_panic(W) -> W;
+    crate::ops::control::ilo_unwrap_move => ilo_unwrap_move(O) -> W;
+    crate::ops::control::ilo_unwrap_panic => ilo_unwrap_panic(O) -> W;
     crate::ops::control::ilo_kind => ilo_kind(W) -> I;
     crate::ops::control::ilo_iter_next => ilo_iter_next(W, I) -> W;
-    // ── line sources section ──
-    crate::line_source::handle::ilo_source_next_line => ilo_source_next_line(W, P, P) -> I;
-    crate::line_source::handle::ilo_source_error => ilo_source_error(W) -> W;
-    crate::line_source::handle::ilo_source_ready => ilo_source_ready(W) -> I;
-    crate::line_source::handle::ilo_source_close => ilo_source_close(W);
-    crate::line_source::handle::ilo_source_next_text => ilo_source_next_text(W) -> W;
-    // ── server section ──
-    // (the HTTP server adds its entries here)
+}
+
+/// The symbol the generated C `main` of an AOT binary calls:
+/// `int ilo_aot_main(int argc, char **argv, const ProgramDesc *desc)`. It is not in
+/// [`ENTRY_POINTS`] because compiled ilo code never calls it and its `int` arguments
+/// are no ABI word; naming it here keeps every symbol generated code imports in this
+/// file. The cast checks the signature against the function.
+pub const AOT_MAIN: &str = {
+    let _ = crate::aot::ilo_aot_main
+        as extern "C" fn(
+            std::ffi::c_int,
+            *const *const std::ffi::c_char,
+            *const crate::aot::ProgramDesc,
+        ) -> std::ffi::c_int;
+    "ilo_aot_main"
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slice_is_indexed_by_the_enum() {
+        for (i, ep) in ENTRY_POINTS.iter().enumerate() {
+            assert_eq!(ep.entry as usize, i, "{}", ep.name);
+            assert_eq!(ep.entry.name(), ep.name);
+        }
+    }
 }

@@ -5,15 +5,15 @@
 //! thread's `Ctx`, `env` the function's own value word (0 on direct calls), arguments
 //! borrowed value words, the result an owned word or `ERROR_SENTINEL`.
 //!
-//! Runtime entry points are imported by walking `ilo_runtime::abi::entry_points()`,
-//! the runtime's single list, so no name or signature is repeated here.
-
-use std::collections::HashMap;
+//! Runtime entry points are imported by walking `ilo_runtime::abi::ENTRY_POINTS`, the
+//! runtime's single list, so no name or signature is repeated here; code generation
+//! names them by `Entry` variant.
 
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use cranelift_codegen::isa::CallConv;
 use cranelift_module::{FuncId, Linkage, Module};
-use ilo_runtime::abi::{entry_points, AbiType};
+pub use ilo_runtime::abi::Entry;
+use ilo_runtime::abi::{AbiType, ENTRY_POINTS};
 
 /// Value words, pointers and integers are all 64-bit.
 pub const WORD: Type = types::I64;
@@ -24,7 +24,7 @@ pub use ilo_runtime::value::{ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL,
 fn cl_type(t: AbiType) -> Type {
     match t {
         AbiType::F => types::F64,
-        AbiType::W | AbiType::I | AbiType::P => WORD,
+        AbiType::W | AbiType::O | AbiType::I | AbiType::P => WORD,
     }
 }
 
@@ -49,14 +49,15 @@ pub fn entry_signature(call_conv: CallConv) -> Signature {
 
 /// Every runtime entry point, imported into one module.
 pub struct RuntimeImports {
-    funcs: HashMap<&'static str, FuncId>,
+    /// Indexed by `Entry`, like `ENTRY_POINTS`.
+    funcs: Vec<FuncId>,
 }
 
 impl RuntimeImports {
     pub fn declare<M: Module>(module: &mut M) -> Result<RuntimeImports, String> {
         let call_conv = module.isa().default_call_conv();
-        let mut funcs = HashMap::new();
-        for ep in entry_points() {
+        let mut funcs = Vec::with_capacity(ENTRY_POINTS.len());
+        for ep in ENTRY_POINTS {
             let mut sig = Signature::new(call_conv);
             sig.params
                 .extend(ep.params.iter().map(|t| AbiParam::new(cl_type(*t))));
@@ -66,22 +67,18 @@ impl RuntimeImports {
             let id = module
                 .declare_function(ep.name, Linkage::Import, &sig)
                 .map_err(|e| e.to_string())?;
-            funcs.insert(ep.name, id);
+            funcs.push(id);
         }
         Ok(RuntimeImports { funcs })
     }
 
-    /// The imported entry point `name`. Panics on a name missing from the runtime's
-    /// list: that is a bug in the code generator, caught by any test that uses it.
-    pub fn get(&self, name: &str) -> FuncId {
-        match self.funcs.get(name) {
-            Some(id) => *id,
-            None => panic!("runtime entry point {name} is not in ilo_runtime::abi"),
-        }
+    /// The imported entry point.
+    pub fn get(&self, entry: Entry) -> FuncId {
+        self.funcs[entry as usize]
     }
 }
 
 /// (name, address) of every runtime entry point, for JIT symbol registration.
-pub fn runtime_symbols() -> Vec<(&'static str, *const u8)> {
-    entry_points().iter().map(|e| (e.name, e.addr)).collect()
+pub fn runtime_symbols() -> impl Iterator<Item = (&'static str, *const u8)> {
+    ENTRY_POINTS.iter().map(|e| (e.name, e.entry.addr()))
 }

@@ -16,6 +16,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
+use ilo_runtime::abi::AOT_MAIN;
 use ilo_runtime::aot::{DESC_VERSION, DESC_WORDS};
 use ilo_runtime::program::{
     codec, Description, FunctionInfo, ParamInfo, ParamKind, SourceText, SpanInfo,
@@ -240,7 +241,7 @@ fn emit_main(module: &mut ObjectModule, desc: DataId) -> Result<(), String> {
         .declare_function("main", Linkage::Export, &main_sig)
         .map_err(module_error)?;
     let rt_main = module
-        .declare_function("ilo_aot_main", Linkage::Import, &rt_sig)
+        .declare_function(AOT_MAIN, Linkage::Import, &rt_sig)
         .map_err(module_error)?;
     let mut ctx = module.make_context();
     ctx.func.signature = main_sig;

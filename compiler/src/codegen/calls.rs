@@ -13,7 +13,7 @@
 use cranelift_codegen::ir::{InstBuilder, Value as Cv};
 use cranelift_module::{Linkage, Module};
 
-use super::abi::{ilo_signature, WORD};
+use super::abi::{ilo_signature, Entry, WORD};
 use super::names;
 use super::shared::{FnRef, Wrapper};
 use super::translator::{Translator, V};
@@ -49,7 +49,7 @@ impl<M: Module> Translator<'_, M> {
                 let arr = self.word_array(&words);
                 let n = self.b.ins().iconst(WORD, words.len() as i64);
                 let mask = self.b.ins().iconst(WORD, mask as i64);
-                let r = self.rt("ilo_builtin_owned", &[id, arr, n, mask]);
+                let r = self.rt(Entry::ilo_builtin_owned, &[id, arr, n, mask]);
                 // Consumed by the runtime, failure or not: off the stack unreleased.
                 for v in vals.into_iter().rev() {
                     self.pop(v);
@@ -77,7 +77,7 @@ impl<M: Module> Translator<'_, M> {
                     let id = self.b.ins().iconst(WORD, id as i64);
                     let arr = self.word_array(&words);
                     let n = self.b.ins().iconst(WORD, words.len() as i64);
-                    (Some(self.rt("ilo_builtin", &[id, arr, n])), false)
+                    (Some(self.rt(Entry::ilo_builtin, &[id, arr, n])), false)
                 }
                 None => (None, false),
             },
@@ -127,7 +127,7 @@ impl<M: Module> Translator<'_, M> {
     fn call_value(&mut self, f: Cv, vals: &[V], span: Span) -> Cv {
         let args = vals.to_vec();
         let n = self.b.ins().iconst(WORD, args.len() as i64);
-        let code = self.rt("ilo_func_code", &[f, n]);
+        let code = self.rt(Entry::ilo_func_code, &[f, n]);
         let bad = self
             .b
             .ins()
@@ -146,9 +146,9 @@ impl<M: Module> Translator<'_, M> {
     fn unwrap(&mut self, r: Cv, unwrap: Unwrap, span: Span) -> V {
         match unwrap {
             Unwrap::None => V::Owned(r),
-            Unwrap::Panic => V::Owned(self.rt_checked("ilo_unwrap_panic", &[r], span)),
+            Unwrap::Panic => V::Owned(self.rt_checked(Entry::ilo_unwrap_panic, &[r], span)),
             Unwrap::Propagate => {
-                let failed = self.rt("ilo_is_failure", &[r]);
+                let failed = self.rt(Entry::ilo_is_failure, &[r]);
                 let out = self.b.create_block();
                 let cont = self.b.create_block();
                 self.b.ins().brif(failed, out, &[], cont, &[]);
@@ -156,7 +156,7 @@ impl<M: Module> Translator<'_, M> {
                 self.exit_with(r, 0);
                 self.b.ins().jump(cont, &[]);
                 self.b.switch_to_block(cont);
-                V::Owned(self.rt("ilo_unwrap_move", &[r]))
+                V::Owned(self.rt(Entry::ilo_unwrap_move, &[r]))
             }
         }
     }
@@ -218,7 +218,7 @@ impl<M: Module> Translator<'_, M> {
         let (np, nl) = self.bytes(name.as_bytes());
         let arr = self.word_array(caps);
         let n = self.b.ins().iconst(WORD, caps.len() as i64);
-        V::Owned(self.rt("ilo_func_new", &[code, arity, np, nl, arr, n]))
+        V::Owned(self.rt(Entry::ilo_func_new, &[code, arity, np, nl, arr, n]))
     }
 
     /// A lambda: its lifted function, plus copies of the captured locals.

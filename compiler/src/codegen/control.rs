@@ -9,7 +9,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as Cv};
 use cranelift_module::Module;
 
-use super::abi::{ITER_END, NIL, TRUE, WORD};
+use super::abi::{Entry, ITER_END, NIL, TRUE, WORD};
 use super::stmt::block_type;
 use super::translator::{LoopFrame, Prev, Translator, V};
 use crate::ast::{
@@ -65,7 +65,7 @@ impl<M: Module> Translator<'_, M> {
             }
             _ => {
                 let w = self.word(v);
-                let r = self.rt("ilo_truthy", &[w]);
+                let r = self.rt(Entry::ilo_truthy, &[w]);
                 self.drop_v(v);
                 self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
             }
@@ -114,7 +114,7 @@ impl<M: Module> Translator<'_, M> {
         let (wa, wb) = (self.word(a), self.word(b));
         let c = match op {
             BinOp::Eq | BinOp::Ne => {
-                let r = self.rt("ilo_eq", &[wa, wb]);
+                let r = self.rt(Entry::ilo_eq, &[wa, wb]);
                 let cc = if op == BinOp::Eq {
                     IntCC::NotEqual
                 } else {
@@ -130,7 +130,7 @@ impl<M: Module> Translator<'_, M> {
                     _ => 3,
                 };
                 let code = self.b.ins().iconst(WORD, code);
-                let r = self.rt_checked("ilo_compare", &[wa, wb, code], span);
+                let r = self.rt_checked(Entry::ilo_compare, &[wa, wb, code], span);
                 self.b.ins().icmp_imm_s(IntCC::Equal, r, TRUE as i64)
             }
         };
@@ -281,7 +281,7 @@ impl<M: Module> Translator<'_, M> {
             },
             Pattern::Text(s) => {
                 let lit = self.text_literal(s);
-                let r = self.rt("ilo_eq", &[w, lit]);
+                let r = self.rt(Entry::ilo_eq, &[w, lit]);
                 self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
             }
             Pattern::Bool(b) => {
@@ -294,7 +294,7 @@ impl<M: Module> Translator<'_, M> {
             }
             Pattern::Nil => self.b.ins().icmp_imm_s(IntCC::Equal, w, NIL as i64),
             Pattern::Ok(_) => {
-                let tag = self.rt("ilo_result_tag", &[w]);
+                let tag = self.rt(Entry::ilo_result_tag, &[w]);
                 if matches!(sty, Type::Opt(_)) {
                     // A present optional matches `~v` as well.
                     let not_nil = self.b.ins().icmp_imm_s(IntCC::NotEqual, w, NIL as i64);
@@ -305,7 +305,7 @@ impl<M: Module> Translator<'_, M> {
                 }
             }
             Pattern::Err(_) => {
-                let tag = self.rt("ilo_result_tag", &[w]);
+                let tag = self.rt(Entry::ilo_result_tag, &[w]);
                 self.b.ins().icmp_imm_s(IntCC::Equal, tag, 2)
             }
             Pattern::IsType(TypeTest::Num, _) => match subj {
@@ -318,7 +318,7 @@ impl<M: Module> Translator<'_, M> {
                     TypeTest::Bool => 2,
                     _ => 3,
                 };
-                let kind = self.rt("ilo_kind", &[w]);
+                let kind = self.rt(Entry::ilo_kind, &[w]);
                 self.b.ins().icmp_imm_s(IntCC::Equal, kind, want)
             }
         })
@@ -328,7 +328,7 @@ impl<M: Module> Translator<'_, M> {
         match p {
             Pattern::Ok(v) | Pattern::Err(v) => {
                 let w = self.word(subj);
-                let inner = self.rt("ilo_result_inner", &[w]);
+                let inner = self.rt(Entry::ilo_result_inner, &[w]);
                 self.bind_local(v, V::Owned(inner), &Type::Any, span);
             }
             Pattern::IsType(tt, v) => {
@@ -461,7 +461,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(header);
         self.back_edge_check(iter.span);
         let i = self.b.use_var(index);
-        let x = self.rt_checked("ilo_iter_next", &[cw, i], iter.span);
+        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, i], iter.span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
         self.b.ins().brif(done, exit, &[], body_b, &[]);
         self.b.switch_to_block(body_b);

@@ -7,7 +7,7 @@
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value as Cv};
 use cranelift_module::Module;
 
-use super::abi::{FALSE, TRUE, WORD};
+use super::abi::{Entry, FALSE, TRUE, WORD};
 use super::translator::{Translator, V};
 use crate::ast::{BinOp, Expr, ExprKind, UnOp};
 
@@ -40,15 +40,15 @@ impl<M: Module> Translator<'_, M> {
                 self.push(obj);
                 let w = self.word(obj);
                 let i = self.b.ins().iconst(WORD, *index as i64);
-                let r = self.rt_checked("ilo_index", &[w, i], e.span);
+                let r = self.rt_checked(Entry::ilo_index, &[w, i], e.span);
                 self.pop(obj);
                 self.drop_v(obj);
                 V::Owned(r)
             }
             ExprKind::Record { ty, fields } => self.record(e, ty, fields),
             ExprKind::With { expr, fields } => self.with(e, expr, fields),
-            ExprKind::Ok(inner) => self.wrap("ilo_ok", inner),
-            ExprKind::Err(inner) => self.wrap("ilo_err", inner),
+            ExprKind::Ok(inner) => self.wrap(Entry::ilo_ok, inner),
+            ExprKind::Err(inner) => self.wrap(Entry::ilo_err, inner),
             ExprKind::Coalesce { lhs, rhs } => self.coalesce(e, lhs, rhs),
             ExprKind::Match { subject, arms } => self.match_expr(e, subject.as_deref(), arms),
             ExprKind::Ternary { cond, then, els } => self.ternary(e, cond, then, els),
@@ -88,7 +88,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().brif(cached, done, &[cached.into()], slow, &[]);
         self.b.switch_to_block(slow);
         let (ptr, len) = self.bytes(s.as_bytes());
-        let made = self.rt("ilo_text_lit", &[slot, ptr, len]);
+        let made = self.rt(Entry::ilo_text_lit, &[slot, ptr, len]);
         self.b.ins().jump(done, &[made.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
@@ -128,7 +128,7 @@ impl<M: Module> Translator<'_, M> {
         let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
-        let r = self.rt("ilo_list_new", &[arr, n]);
+        let r = self.rt(Entry::ilo_list_new, &[arr, n]);
         for v in vals.into_iter().rev() {
             self.pop(v);
             self.drop_v(v);
@@ -136,7 +136,7 @@ impl<M: Module> Translator<'_, M> {
         V::Owned(r)
     }
 
-    fn wrap(&mut self, entry: &str, inner: &Expr) -> V {
+    fn wrap(&mut self, entry: Entry, inner: &Expr) -> V {
         let v = self.expr(inner);
         let w = self.word(v);
         let r = self.rt(entry, &[w]);
@@ -159,7 +159,7 @@ impl<M: Module> Translator<'_, M> {
                 let v = self.expr(inner);
                 let w = self.word(v);
                 self.push(v);
-                let r = self.rt_checked("ilo_neg", &[w], e.span);
+                let r = self.rt_checked(Entry::ilo_neg, &[w], e.span);
                 self.pop(v);
                 self.drop_v(v);
                 V::Owned(r)
@@ -220,9 +220,9 @@ impl<M: Module> Translator<'_, M> {
             // when nothing else holds the text or list. The entry point consumes it
             // whether it succeeds or fails.
             let entry = if op == BinOp::Add {
-                "ilo_add_move"
+                Entry::ilo_add_move
             } else {
-                "ilo_list_push_move"
+                Entry::ilo_list_push_move
             };
             let r = self.rt(entry, &[wa, wb]);
             self.pop(b);
@@ -232,8 +232,8 @@ impl<M: Module> Translator<'_, M> {
             return V::Owned(r);
         }
         let r = match op {
-            BinOp::Add => self.rt_checked("ilo_add", &[wa, wb], e.span),
-            BinOp::Append => self.rt_checked("ilo_append", &[wa, wb], e.span),
+            BinOp::Add => self.rt_checked(Entry::ilo_add, &[wa, wb], e.span),
+            BinOp::Append => self.rt_checked(Entry::ilo_append, &[wa, wb], e.span),
             _ => {
                 let code = match op {
                     BinOp::Sub => 0,
@@ -241,7 +241,7 @@ impl<M: Module> Translator<'_, M> {
                     _ => 2,
                 };
                 let code = self.b.ins().iconst(WORD, code);
-                self.rt_checked("ilo_arith", &[wa, wb, code], e.span)
+                self.rt_checked(Entry::ilo_arith, &[wa, wb, code], e.span)
             }
         };
         self.pop(b);

@@ -8,7 +8,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Module};
 
-use super::abi::{entry_signature, ilo_signature, ERROR_SENTINEL, NIL, WORD};
+use super::abi::{entry_signature, ilo_signature, Entry, ERROR_SENTINEL, NIL, WORD};
 use super::shared::{FnRef, Shared};
 use super::translator::{Local, Translator, V};
 use super::{last_use, vars};
@@ -90,7 +90,7 @@ impl<M: Module> Translator<'_, M> {
         for a in args {
             self.release(*a);
         }
-        let r = self.rt("ilo_stack_overflow", &[]);
+        let r = self.rt(Entry::ilo_stack_overflow, &[]);
         self.b.ins().return_(&[r]);
         self.b.switch_to_block(body);
     }
@@ -115,10 +115,10 @@ impl<M: Module> Translator<'_, M> {
         // The report always parks an error, so the cold path never comes back into
         // the loop: values the loop keeps in registers need not survive its call.
         self.b.switch_to_block(stopped);
-        self.rt("ilo_stack_overflow", &[]);
+        self.rt(Entry::ilo_stack_overflow, &[]);
         let id = self.sh.span_id(span);
         let id = self.b.ins().iconst(WORD, id);
-        self.rt("ilo_err_span", &[id]);
+        self.rt(Entry::ilo_err_span, &[id]);
         let sentinel = self.iconst(ERROR_SENTINEL);
         self.exit_with(sentinel, 0);
         self.b.switch_to_block(go_on);
@@ -152,7 +152,7 @@ impl<M: Module> Translator<'_, M> {
         }
         for (i, name) in captures.iter().enumerate() {
             let i = self.b.ins().iconst(WORD, i as i64);
-            let w = self.rt("ilo_closure_capture", &[self.env, i]);
+            let w = self.rt(Entry::ilo_closure_capture, &[self.env, i]);
             self.assign(name, V::Owned(w), &crate::ast::Type::Any, decl.span);
         }
     }
@@ -195,7 +195,7 @@ pub fn define_entry<M: Module>(
         let p = b.block_params(entry).to_vec();
         let env = b.ins().iconst(WORD, 0);
         let mut args = vec![p[0], env];
-        let retain = module.declare_func_in_func(sh.rt.get("ilo_retain"), b.func);
+        let retain = module.declare_func_in_func(sh.rt.get(Entry::ilo_retain), b.func);
         for i in 0..target.arity {
             let w = b
                 .ins()
@@ -251,14 +251,14 @@ pub fn define_wrapper<M: Module>(
         // The wrapper owns its arguments and hands every one of them over.
         let r = if func.arity <= 64 {
             let mask = b.ins().iconst(WORD, all_owned(func.arity) as i64);
-            let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin_owned"), b.func);
+            let callee = module.declare_func_in_func(sh.rt.get(Entry::ilo_builtin_owned), b.func);
             let call = b.ins().call(callee, &[id, args, n, mask]);
             b.inst_results(call)[0]
         } else {
-            let callee = module.declare_func_in_func(sh.rt.get("ilo_builtin"), b.func);
+            let callee = module.declare_func_in_func(sh.rt.get(Entry::ilo_builtin), b.func);
             let call = b.ins().call(callee, &[id, args, n]);
             let r = b.inst_results(call)[0];
-            let release = module.declare_func_in_func(sh.rt.get("ilo_release"), b.func);
+            let release = module.declare_func_in_func(sh.rt.get(Entry::ilo_release), b.func);
             for w in &p[2..] {
                 b.ins().call(release, &[*w]);
             }

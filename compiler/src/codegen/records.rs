@@ -8,7 +8,7 @@
 use cranelift_codegen::ir::{InstBuilder, Value as Cv};
 use cranelift_module::Module;
 
-use super::abi::WORD;
+use super::abi::{Entry, WORD};
 use super::translator::{Translator, V};
 use crate::ast::{Expr, Ident, Type};
 
@@ -54,7 +54,7 @@ impl<M: Module> Translator<'_, M> {
         let (dp, dl) = self.bytes(desc.as_bytes());
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
-        let r = self.rt("ilo_record_new", &[slot, dp, dl, arr, n]);
+        let r = self.rt(Entry::ilo_record_new, &[slot, dp, dl, arr, n]);
         for (_, v) in vals.into_iter().rev() {
             self.pop(v);
             self.drop_v(v);
@@ -78,9 +78,9 @@ impl<M: Module> Translator<'_, M> {
         let safe_flag = self.b.ins().iconst(WORD, i64::from(safe));
         let args = [obj, np, nl, hint, safe_flag];
         if safe {
-            self.rt("ilo_field", &args)
+            self.rt(Entry::ilo_field, &args)
         } else {
-            self.rt_checked("ilo_field", &args, e.span)
+            self.rt_checked(Entry::ilo_field, &args, e.span)
         }
     }
 
@@ -127,7 +127,7 @@ impl<M: Module> Translator<'_, M> {
         let ow = self.word(obj);
         let handed_over = matches!(obj, V::Owned(_));
         let owned = self.b.ins().iconst(WORD, i64::from(handed_over));
-        let r = self.rt("ilo_with", &[ow, np, nl, arr, n, owned]);
+        let r = self.rt(Entry::ilo_with, &[ow, np, nl, arr, n, owned]);
         for v in vals.into_iter().rev() {
             self.pop(v);
             self.drop_v(v);

@@ -24,7 +24,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{DataId, FuncId, Module};
 
-use super::abi::{ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
+use super::abi::{Entry, ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
 use super::shared::Shared;
 use crate::ast::{Expr, ExprId, Type};
 use crate::diag::Diagnostic;
@@ -153,9 +153,9 @@ impl<'a, M: Module> Translator<'a, M> {
         r
     }
 
-    /// Call runtime entry point `name`; its result, if it has one.
-    pub fn rt(&mut self, name: &str, args: &[Cv]) -> Cv {
-        let id = self.sh.rt.get(name);
+    /// Call runtime entry point `entry`; its result, if it has one.
+    pub fn rt(&mut self, entry: Entry, args: &[Cv]) -> Cv {
+        let id = self.sh.rt.get(entry);
         let r = self.fref(id);
         let call = self.b.ins().call(r, args);
         match self.b.inst_results(call).first().copied() {
@@ -166,8 +166,8 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// Call a fallible entry point and take the error exit on `ERROR_SENTINEL`.
-    pub fn rt_checked(&mut self, name: &str, args: &[Cv], span: Span) -> Cv {
-        let r = self.rt(name, args);
+    pub fn rt_checked(&mut self, entry: Entry, args: &[Cv], span: Span) -> Cv {
+        let r = self.rt(entry, args);
         self.check(r, span);
         r
     }
@@ -189,7 +189,7 @@ impl<'a, M: Module> Translator<'a, M> {
         self.b.switch_to_block(err);
         let id = self.sh.span_id(span);
         let id = self.b.ins().iconst(WORD, id);
-        self.rt("ilo_err_span", &[id]);
+        self.rt(Entry::ilo_err_span, &[id]);
         let sentinel = self.iconst(ERROR_SENTINEL);
         self.exit_with(sentinel, 0);
         self.b.switch_to_block(ok);
@@ -260,7 +260,7 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// Call `entry` (`ilo_retain` / `ilo_release`) only when `w` is a heap reference:
     /// numbers, bools and nil never reach the runtime.
-    fn rc_op(&mut self, entry: &str, w: Cv) {
+    fn rc_op(&mut self, entry: Entry, w: Cv) {
         let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
         let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
         let call = self.b.create_block();
@@ -273,11 +273,11 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     pub fn release(&mut self, w: Cv) {
-        self.rc_op("ilo_release", w);
+        self.rc_op(Entry::ilo_release, w);
     }
 
     pub fn retain(&mut self, w: Cv) {
-        self.rc_op("ilo_retain", w);
+        self.rc_op(Entry::ilo_retain, w);
     }
 
     /// Give up a value that is no longer needed.
@@ -333,7 +333,7 @@ impl<'a, M: Module> Translator<'a, M> {
             // Held on `temps` so the error exit releases a non-number; once checked,
             // it is a number and needs no release.
             self.push(v);
-            let r = self.rt_checked("ilo_expect_num", &[w], span);
+            let r = self.rt_checked(Entry::ilo_expect_num, &[w], span);
             self.pop(v);
             r
         };

@@ -1,8 +1,10 @@
-//! The handle ABI: how compiled code and the server pull lines from a source value.
+//! The handle ABI: pulling lines from a source value by its word, as a C caller would.
 //!
 //! A handle is the source's value word, borrowed for each call. The source sits behind
 //! the value's mutex, so each line goes to exactly one caller even when threads share
-//! a source. The entry points are listed in `abi.rs` (line sources section).
+//! a source. Compiled code does not call these (an `@line` loop steps a source through
+//! `ilo_iter_next`), so they are not in `abi.rs`; they stay `extern "C"` as the word-level
+//! face of a source that the tests drive.
 
 use std::cell::RefCell;
 use std::sync::{Mutex, MutexGuard, TryLockError};

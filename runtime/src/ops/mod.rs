@@ -82,11 +82,6 @@ pub extern "C" fn ilo_release(w: u64) {
     drop(unsafe { Value::from_raw(w) });
 }
 
-/// The calling thread's context (stack limit).
-pub extern "C" fn ilo_ctx() -> *mut u8 {
-    ctx::current() as *mut u8
-}
-
 /// Attach a span id to the pending error (first one wins).
 pub extern "C" fn ilo_err_span(span: i64) {
     error::attach_span(span as u32);
