@@ -8,28 +8,15 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod blocked_reader;
+mod builtin_support;
 
-use blocked_reader::blocked_reader;
-use ilo_runtime::builtins;
+use builtin_support::{blocked_reader, call, text, PATIENCE, PROMPT};
 use ilo_runtime::error::codes;
 use ilo_runtime::line_source::next_text;
 use ilo_runtime::value::{MapKey, Value};
 
-const PATIENCE: Duration = Duration::from_secs(5);
-/// The bound on delivering a line after the upstream sent it.
-const PROMPT: Duration = Duration::from_millis(100);
 /// Pause between lines: long enough that only prompt delivery passes the test.
 const PAUSE: Duration = Duration::from_millis(150);
-
-fn call(name: &str, args: &[Value]) -> ilo_runtime::RtResult {
-    let id = builtins::lookup(name).unwrap_or_else(|| panic!("no builtin {name}"));
-    builtins::call(id, args)
-}
-
-fn text(s: &str) -> Value {
-    Value::text(s)
-}
 
 /// The request as the upstream saw it.
 #[derive(Debug)]

@@ -7,15 +7,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use ilo_runtime::builtins;
+mod builtin_support;
+
+use builtin_support::call;
 use ilo_runtime::caps;
 use ilo_runtime::error::codes;
 use ilo_runtime::Value;
-
-fn call(name: &str, args: &[Value]) -> ilo_runtime::RtResult {
-    let id = builtins::lookup(name).unwrap_or_else(|| panic!("no builtin {name}"));
-    builtins::call(id, args)
-}
 
 #[test]
 fn denied_capabilities_name_their_flag_and_open_nothing() {

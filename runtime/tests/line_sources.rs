@@ -9,10 +9,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod blocked_reader;
+mod builtin_support;
 
-use blocked_reader::blocked_reader;
-use ilo_runtime::builtins;
+use builtin_support::{blocked_reader, call, text, PATIENCE, PROMPT};
 use ilo_runtime::error::codes;
 use ilo_runtime::line_source::handle::{
     ilo_source_close, ilo_source_next_line, ilo_source_next_text, ilo_source_ready,
@@ -20,19 +19,6 @@ use ilo_runtime::line_source::handle::{
 use ilo_runtime::line_source::{next_text, Progress, Readiness};
 use ilo_runtime::Value;
 
-/// How long a test waits for something that should take milliseconds.
-const PATIENCE: Duration = Duration::from_secs(5);
-/// The bound on delivering an appended line.
-const PROMPT: Duration = Duration::from_millis(100);
-
-fn call(name: &str, args: &[Value]) -> ilo_runtime::RtResult {
-    let id = builtins::lookup(name).unwrap_or_else(|| panic!("no builtin {name}"));
-    builtins::call(id, args)
-}
-
-fn text(s: &str) -> Value {
-    Value::text(s)
-}
 
 fn path_str(p: &Path) -> String {
     p.to_str().expect("utf-8 temp path").to_string()

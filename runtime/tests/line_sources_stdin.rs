@@ -8,16 +8,14 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ilo_runtime::builtins;
+mod builtin_support;
+
+use builtin_support::{call, text, PATIENCE, PROMPT};
 use ilo_runtime::line_source::next_text;
 use ilo_runtime::Value;
 
-const PATIENCE: Duration = Duration::from_secs(5);
-const PROMPT: Duration = Duration::from_millis(100);
-
 fn for_line_stdin() -> Value {
-    let id = builtins::lookup("for-line").expect("for-line");
-    builtins::call(id, &[Value::text("stdin")]).expect("stdin source")
+    call("for-line", &[text("stdin")]).expect("stdin source")
 }
 
 /// Make fd 0 the read end of a new pipe; return its write end.

@@ -1,10 +1,29 @@
-//! Shared by the tests that interrupt a blocked read: run the read on its own thread
-//! and wait until that thread is asleep in the kernel, so the interrupt provably
-//! arrives while the read blocks rather than after a guessed pause.
+//! Shared by the runtime tests that drive builtins directly: calling a builtin by
+//! name, and running a read on its own thread until it blocks, so that an interrupt
+//! provably arrives while the read blocks rather than after a guessed pause.
+
+#![allow(dead_code)] // each test crate uses a different part
 
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use ilo_runtime::{builtins, RtResult, Value};
+
+/// How long a test waits for something that should take milliseconds.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+/// The issues' bound on delivering a line once its bytes are there.
+pub const PROMPT: Duration = Duration::from_millis(100);
+
+/// Call library builtin `name` as compiled code would, through its table id.
+pub fn call(name: &str, args: &[Value]) -> RtResult {
+    let id = builtins::lookup(name).unwrap_or_else(|| panic!("no builtin {name}"));
+    builtins::call(id, args)
+}
+
+pub fn text(s: &str) -> Value {
+    Value::text(s)
+}
 
 /// Start `read` on a new thread; return once the thread sleeps, with a receiver for
 /// what `read` returns. Panics when the thread does not block within `patience`.
