@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use ilo_runtime::error::{codes, take_pending};
-use ilo_runtime::program::{Description, Program};
+use ilo_runtime::program::{Description, EntryFn, Program};
 use ilo_runtime::{RtError, Value};
 
 use super::abi::{runtime_symbols, ERROR_SENTINEL};
@@ -22,8 +22,9 @@ pub struct RuntimeFailure {
     pub span: Option<Span>,
 }
 
-struct EntryFn {
-    /// Address of `extern "C" fn(ctx, args: *const u64) -> u64`.
+/// A compiled function as the JIT keeps it.
+struct CompiledFunction {
+    /// Address of its entry trampoline, an [`EntryFn`].
     entry: usize,
     arity: usize,
     param_types: Vec<Type>,
@@ -43,11 +44,9 @@ unsafe impl Sync for CodeMemory {}
 /// A compiled program whose functions can be called from any thread.
 pub struct JitProgram {
     _code: CodeMemory,
-    functions: HashMap<String, EntryFn>,
+    functions: HashMap<String, CompiledFunction>,
     spans: Vec<Span>,
 }
-
-type EntryPtr = extern "C" fn(*mut u8, *const u64) -> u64;
 
 /// Stack size for [`JitProgram::call_on_big_stack`]: deep but finite recursion works;
 /// unbounded recursion still ends in ILO-R006 through the stack guard.
@@ -87,7 +86,7 @@ impl JitProgram {
                 let entry = module.get_finalized_function(f.entry) as usize;
                 (
                     f.name,
-                    EntryFn {
+                    CompiledFunction {
                         entry,
                         arity: f.arity,
                         param_types: f.param_types,
@@ -138,9 +137,9 @@ impl JitProgram {
             });
         }
         let words: Vec<u64> = args.iter().map(Value::raw).collect();
-        // SAFETY: `entry` is a finalized trampoline with the `EntryPtr` signature; it
+        // SAFETY: `entry` is a finalized trampoline with the `EntryFn` signature; it
         // reads exactly `arity` words from `words`, which borrows live values.
-        let entry: EntryPtr = unsafe { std::mem::transmute::<usize, EntryPtr>(f.entry) };
+        let entry: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(f.entry) };
         let ctx = ilo_runtime::ctx::current() as *mut u8;
         let result = entry(ctx, words.as_ptr());
         if result == ERROR_SENTINEL {
@@ -173,9 +172,9 @@ impl JitProgram {
                 .functions
                 .get(&info.name)
                 .ok_or_else(|| format!("function '{}' was not compiled", info.name))?;
-            // SAFETY: `entry` is a finalized trampoline with the `EntryPtr` signature,
+            // SAFETY: `entry` is a finalized trampoline with the `EntryFn` signature,
             // and the code it points into is leaked below, so it never dangles.
-            entries.push(unsafe { std::mem::transmute::<usize, EntryPtr>(f.entry) });
+            entries.push(unsafe { std::mem::transmute::<usize, EntryFn>(f.entry) });
             functions.push(info);
         }
         let description = Description {
