@@ -19,7 +19,6 @@ use ilo_runtime::line_source::handle::{
 use ilo_runtime::line_source::{next_text, Progress, Readiness};
 use ilo_runtime::Value;
 
-
 fn path_str(p: &Path) -> String {
     p.to_str().expect("utf-8 temp path").to_string()
 }

@@ -39,7 +39,9 @@ pub fn blocked_reader<T: Send + 'static>(
         let _ = tid_tx.send(tid);
         let _ = tx.send(read());
     });
-    let tid = tid_rx.recv_timeout(patience).expect("reader thread started");
+    let tid = tid_rx
+        .recv_timeout(patience)
+        .expect("reader thread started");
     let deadline = Instant::now() + patience;
     while !asleep(tid) {
         assert!(Instant::now() < deadline, "the read never blocked");
