@@ -13,6 +13,8 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::time::Duration;
 
+use super::head::push_decimal;
+
 /// Gathered lines are written once they reach this size.
 const FLUSH_AT: usize = 16 * 1024;
 
@@ -41,20 +43,6 @@ fn write_out(buf: &mut Vec<u8>) {
         let _ = std::io::stderr().write_all(buf);
         buf.clear();
     }
-}
-
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 impl AccessLog {

@@ -47,7 +47,9 @@ pub fn render<N: AsRef<str>, V: AsRef<str>>(
     out
 }
 
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+/// Appends `n` in decimal without going through `fmt`: the head and the access log
+/// each write a few numbers per request.
+pub(super) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
