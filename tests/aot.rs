@@ -266,7 +266,9 @@ use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{example, local_listener, next_chunk, read_request_head, Server, IO_TIMEOUT};
+use support::{
+    chunk, example, local_listener, next_chunk, read_request_head, Server, CHUNKED_HEAD, IO_TIMEOUT,
+};
 
 /// Build the named server examples (in parallel) into `dir`.
 fn build_servers(names: &[&str], dir: &Path) -> Vec<PathBuf> {
@@ -372,11 +374,11 @@ fn slow_upstream() -> (u16, std::sync::mpsc::Receiver<Instant>) {
             return;
         };
         read_request_head(&mut s);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         for i in 0..LINES {
             std::thread::sleep(LINE_GAP);
             let line = format!("line {i}\n");
-            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+            let _ = s.write_all(&chunk(&line));
         }
         let _ = s.write_all(b"0\r\n\r\n");
         let _ = tx.send(Instant::now());

@@ -20,7 +20,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{eventually, fds_on, ilo, local_listener, read_head, read_request_head};
+use support::{
+    eventually, fds_on, ilo, local_listener, read_head, read_request_head, CHUNKED_HEAD,
+};
 use support::{read_response, send, Server, IO_TIMEOUT};
 
 /// The handler every attack talks to: one route per kind of attack. The query is
@@ -287,7 +289,7 @@ fn stalled_upstream_client_gone(t: &Target) {
             return;
         };
         read_request_head(&mut s);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         let _ = s.write_all(b"6\r\nfirst\n\r\n");
         // Stall: send nothing more; a read ends only when the server lets go.
         let mut buf = [0u8; 64];

@@ -13,7 +13,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{handler_dir, ilo, local_listener, read_head, read_request_head, send};
+use support::{
+    chunk, handler_dir, ilo, local_listener, read_head, read_request_head, send, CHUNKED_HEAD,
+};
 use support::{Server, IO_TIMEOUT};
 
 const LINE_GAP: Duration = Duration::from_millis(200);
@@ -71,11 +73,11 @@ fn slow_upstream(lines: Vec<String>) -> u16 {
             return;
         };
         read_request_head(&mut s);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         for line in lines {
             thread::sleep(LINE_GAP);
             let line = format!("{line}\n");
-            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+            let _ = s.write_all(&chunk(&line));
         }
         let _ = s.write_all(b"0\r\n\r\n");
     });
@@ -333,7 +335,7 @@ fn feed_upstream() -> Feed {
             let Ok(mut s) = conn else { return };
             let _ = conn_tx.send(());
             read_request_head(&mut s);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            let _ = s.write_all(CHUNKED_HEAD);
             let _ = s.set_nonblocking(true);
             loop {
                 match lines_rx.recv_timeout(Duration::from_millis(20)) {

@@ -13,7 +13,9 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use support::{eventually, example, handler_dir, ilo, local_listener, next_chunk, read_head};
+use support::{
+    eventually, example, handler_dir, ilo, local_listener, next_chunk, read_head, CHUNKED_HEAD,
+};
 use support::{fd_position, fds_on, proc_status, read_request_head, read_response, send, Server};
 
 /// A handler streaming the file named by FEED with `for-line`.
@@ -134,7 +136,7 @@ fn an_upstream_failing_mid_body_cuts_that_response_and_serving_goes_on() {
         for (i, conn) in listener.incoming().enumerate() {
             let Ok(mut s) = conn else { return };
             read_request_head(&mut s);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            let _ = s.write_all(CHUNKED_HEAD);
             let _ = s.write_all(b"3\r\nl0\n\r\n3\r\nl1\n\r\n");
             if i == 0 {
                 // Half a chunk, then the connection drops.

@@ -11,7 +11,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use support::{handler_dir, local_listener, next_chunk, read_request_head, Server, IO_TIMEOUT};
+use support::{
+    chunk, handler_dir, local_listener, next_chunk, read_request_head, Server, CHUNKED_HEAD,
+    IO_TIMEOUT,
+};
 
 const LINE_GAP: Duration = Duration::from_millis(200);
 
@@ -38,11 +41,11 @@ fn lockstep_upstream(
             return;
         };
         read_request_head(&mut s);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         for i in 0..lines {
             thread::sleep(LINE_GAP);
             let line = format!("l{i}\n");
-            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+            let _ = s.write_all(&chunk(&line));
             if seen.recv_timeout(IO_TIMEOUT).is_err() {
                 let _ = done_tx.send(Some(i));
                 return;

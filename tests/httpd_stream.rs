@@ -13,7 +13,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{example, ilo, local_listener, next_chunk, read_head, read_request_head, send};
+use support::{
+    chunk, example, ilo, local_listener, next_chunk, read_head, read_request_head, send,
+    CHUNKED_HEAD,
+};
 use support::{Server, IO_TIMEOUT};
 
 const LINE_GAP: Duration = Duration::from_millis(200);
@@ -29,11 +32,11 @@ fn slow_upstream_once(lines: usize) -> (u16, mpsc::Receiver<(String, Instant)>) 
         };
         let head = read_request_head(&mut s);
         let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         for i in 0..lines {
             thread::sleep(LINE_GAP);
             let line = format!("l{i}\n");
-            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+            let _ = s.write_all(&chunk(&line));
         }
         let _ = s.write_all(b"0\r\n\r\n");
         let _ = tx.send((path, Instant::now()));
@@ -110,12 +113,12 @@ fn a_client_hanging_up_mid_stream_closes_the_upstream_and_the_server_keeps_servi
             let closed_tx = closed_tx.clone();
             thread::spawn(move || {
                 read_request_head(&mut s);
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let _ = s.write_all(CHUNKED_HEAD);
                 let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
                 let mut buf = [0u8; 64];
                 for i in 0.. {
                     let line = format!("tick {i}\n");
-                    let wrote = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+                    let wrote = s.write_all(&chunk(&line));
                     // Watch for the peer's close between lines.
                     let until = Instant::now() + Duration::from_millis(100);
                     let mut gone = wrote.is_err();

@@ -19,7 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::{
-    handler_dir, local_listener, next_chunk, read_head, read_request_head, send, Server, IO_TIMEOUT,
+    chunk, handler_dir, local_listener, next_chunk, read_head, read_request_head, send, Server,
+    CHUNKED_HEAD, IO_TIMEOUT,
 };
 
 /// How late a line may reach the client through both proxies (the bound).
@@ -172,11 +173,11 @@ fn lockstep_upstream(
             return;
         };
         read_request_head(&mut s);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(CHUNKED_HEAD);
         for i in 0..lines {
             thread::sleep(Duration::from_millis(150));
             let line = format!("slow {i}\n");
-            let _ = s.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+            let _ = s.write_all(&chunk(&line));
             let _ = written.send(Instant::now());
             if seen.recv_timeout(IO_TIMEOUT).is_err() {
                 return;

@@ -16,7 +16,10 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
-use support::{handler_dir, ilo, local_listener, next_chunk, read_head, send, Server, IO_TIMEOUT};
+use support::{
+    chunk, handler_dir, ilo, local_listener, next_chunk, read_head, send, Server, CHUNKED_HEAD,
+    IO_TIMEOUT,
+};
 
 /// A certificate authority made for one test and a server certificate for
 /// `localhost` signed by it.
@@ -87,11 +90,11 @@ fn https_upstream(
             if read_request(&mut tls).is_none() {
                 continue;
             }
-            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            let _ = tls.write_all(CHUNKED_HEAD);
             let mut stalled = None;
             for i in 0..lines {
                 let line = format!("secure {i}\n");
-                let _ = tls.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes());
+                let _ = tls.write_all(&chunk(&line));
                 let _ = tls.flush();
                 if let Some(rx) = &seen {
                     if rx.recv_timeout(IO_TIMEOUT).is_err() {

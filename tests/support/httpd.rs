@@ -386,6 +386,14 @@ pub fn local_listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// The head a test upstream answers with before streaming chunks of its own.
+pub const CHUNKED_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+/// `payload` framed as one chunk of a chunked body, as a test upstream writes it.
+pub fn chunk(payload: &str) -> Vec<u8> {
+    format!("{:x}\r\n{payload}\r\n", payload.len()).into_bytes()
+}
+
 /// Read a request head from a client of a test upstream.
 pub fn read_request_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
