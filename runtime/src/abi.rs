@@ -10,8 +10,10 @@
 //!   that AOT binaries link defines every name (the functions themselves must
 //!   therefore stay mangled).
 //!
-//! The `as extern "C" fn(..)` cast in [`Entry::addr`] makes a signature that disagrees
-//! with the function a compile error.
+//! The `as unsafe extern "C" fn(..)` cast in [`Entry::addr`] makes a signature that
+//! disagrees with the function a compile error. Entry points that take value words or
+//! pointers are `unsafe` functions whose `# Safety` sections state what compiled code
+//! guarantees; the few that take only integers are safe.
 //!
 //! ABI types: `W` a borrowed value word (u64): the caller keeps its reference; `O` an
 //! owned value word the callee consumes, whether it succeeds or fails; `F` an unboxed
@@ -25,6 +27,9 @@
 //! the operations compiled code performs directly (hot paths, control, the server).
 //! The AOT binary's own entry, `ilo_aot_main`, is called by the generated C `main`
 //! rather than by compiled ilo code, so it is named by [`AOT_MAIN`] below the list.
+
+/// The word `ilo_iter_next` returns when the iterated value has no more elements.
+pub use crate::ops::control::ITER_END;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbiType {
@@ -56,9 +61,15 @@ macro_rules! abi_ty {
 /// per arity because `macro_rules` cannot mint parameter names.
 macro_rules! export_symbol {
     (@fn $path:path => $name:ident [$($a:ident : $t:ident),*] $(-> $r:ident)?) => {
+        /// # Safety
+        ///
+        /// As for the function it forwards to.
         #[no_mangle]
-        pub extern "C" fn $name($($a: abi_ty!($t)),*) $(-> abi_ty!($r))? {
-            $path($($a),*)
+        pub unsafe extern "C" fn $name($($a: abi_ty!($t)),*) $(-> abi_ty!($r))? {
+            // Through an unsafe pointer, so safe and unsafe entry points forward alike.
+            let target: unsafe extern "C" fn($(abi_ty!($t)),*) $(-> abi_ty!($r))? = $path;
+            // SAFETY: this forwarder's caller takes on the target's contract.
+            unsafe { target($($a),*) }
         }
     };
     ($path:path => $name:ident () $(-> $r:ident)?) => {
@@ -122,7 +133,8 @@ macro_rules! entry_points {
             pub fn addr(self) -> *const u8 {
                 match self {
                     $( Entry::$name =>
-                        ($path as extern "C" fn($(abi_ty!($p)),*) $(-> abi_ty!($r))?) as *const u8, )*
+                        ($path as unsafe extern "C" fn($(abi_ty!($p)),*) $(-> abi_ty!($r))?)
+                            as *const u8, )*
                 }
             }
         }
@@ -196,7 +208,7 @@ entry_points! {
 /// file. The cast checks the signature against the function.
 pub const AOT_MAIN: &str = {
     let _ = crate::aot::ilo_aot_main
-        as extern "C" fn(
+        as unsafe extern "C" fn(
             std::ffi::c_int,
             *const *const std::ffi::c_char,
             *const crate::aot::ProgramDesc,

@@ -34,7 +34,7 @@ type P = *mut u8;
 /// argument word given. Must be used inside `unsafe`, with the signature guaranteed.
 macro_rules! call_code {
     ($code:expr, $ctx:expr, $env:expr $(, $a:expr)*) => {{
-        let f: extern "C" fn(P, W $(, call_code!(@word $a))*) -> W =
+        let f: unsafe extern "C" fn(P, W $(, call_code!(@word $a))*) -> W =
             std::mem::transmute::<usize, _>($code);
         f($ctx, $env $(, $a)*)
     }};

@@ -313,7 +313,8 @@ fn closing_a_stream_closes_its_connection() {
         next_text(&src).expect("read").expect("line").as_text(),
         Some("hello")
     );
-    ilo_runtime::line_source::handle::ilo_source_close(src.raw());
+    // SAFETY: `src` keeps its word alive.
+    unsafe { ilo_runtime::line_source::handle::ilo_source_close(src.raw()) };
     let at = closed_rx
         .recv_timeout(PATIENCE)
         .expect("upstream saw the close");

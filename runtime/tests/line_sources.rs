@@ -112,14 +112,16 @@ fn handle_abi_yields_lines_ready_and_end() {
     let out_len = &mut len as *mut u64 as *mut u8;
     let mut got = Vec::new();
     loop {
-        match ilo_source_next_line(h, out_ptr, out_len) {
+        // SAFETY: `src` keeps `h` alive; the out pointers are this frame's slots.
+        match unsafe { ilo_source_next_line(h, out_ptr, out_len) } {
             1 => {
                 // SAFETY: the source promises ptr/len describe its line until the next call.
                 let line = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
                 got.push(String::from_utf8(line.to_vec()).expect("utf-8"));
                 if got.len() == 1 {
                     // The whole small file came in one read: the next line is buffered.
-                    assert_eq!(ilo_source_ready(h), 1);
+                    // SAFETY: `src` keeps `h` alive.
+                    assert_eq!(unsafe { ilo_source_ready(h) }, 1);
                 }
             }
             0 => break,
@@ -127,10 +129,13 @@ fn handle_abi_yields_lines_ready_and_end() {
         }
     }
     assert_eq!(got, vec!["alpha", "beta"]);
-    assert_eq!(ilo_source_ready(h), 0);
+    // SAFETY: `src` keeps `h` alive.
+    assert_eq!(unsafe { ilo_source_ready(h) }, 0);
     // A non-source handle is an error, not a crash.
     let not_src = Value::num(1.0);
-    assert_eq!(ilo_source_next_line(not_src.raw(), out_ptr, out_len), -1);
+    // SAFETY: `not_src` is a live number word; the out pointers are this frame's slots.
+    let got = unsafe { ilo_source_next_line(not_src.raw(), out_ptr, out_len) };
+    assert_eq!(got, -1);
 }
 
 #[test]
@@ -139,9 +144,10 @@ fn next_text_entry_point_returns_nil_at_end() {
     let path = dir.path().join("nt.txt");
     fs::write(&path, "x\n").expect("write");
     let src = call("for-line", &[text(&path_str(&path))]).expect("for-line");
-    // SAFETY: results of the entry point are owned words.
+    // SAFETY: `src` is live; results of the entry point are owned words.
     let first = unsafe { Value::from_raw(ilo_source_next_text(src.raw())) };
     assert_eq!(first.as_text(), Some("x"));
+    // SAFETY: as above.
     let end = unsafe { Value::from_raw(ilo_source_next_text(src.raw())) };
     assert!(end.is_nil());
 }
@@ -159,7 +165,8 @@ fn closing_or_dropping_a_file_source_releases_its_descriptor() {
             .and_then(|v| v.as_text().map(String::from)),
         Some("a".into())
     );
-    ilo_source_close(src.raw());
+    // SAFETY: `src` keeps its word alive.
+    unsafe { ilo_source_close(src.raw()) };
     assert!(!holds_fd_on(&path), "close left the file open");
     assert!(
         next_text(&src).expect("read").is_none(),
@@ -342,6 +349,7 @@ fn a_quiet_tail_is_pending_on_a_descriptor_that_an_append_makes_readable() {
     assert_eq!(advance(&src), (Progress::Line, Some("new".into())));
     assert_eq!(advance(&src).0, Progress::Pending);
     assert!(!readable(fd), "read events are discarded once acted on");
-    ilo_source_close(src.raw());
+    // SAFETY: `src` keeps its word alive.
+    unsafe { ilo_source_close(src.raw()) };
     assert_eq!(advance(&src).0, Progress::End);
 }

@@ -18,7 +18,7 @@ use ilo_runtime::abi::{AbiType, ENTRY_POINTS};
 /// Value words, pointers and integers are all 64-bit.
 pub const WORD: Type = types::I64;
 
-pub use ilo_runtime::ops::control::ITER_END;
+pub use ilo_runtime::abi::ITER_END;
 pub use ilo_runtime::value::{ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, TRUE};
 
 fn cl_type(t: AbiType) -> Type {

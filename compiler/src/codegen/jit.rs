@@ -141,7 +141,9 @@ impl JitProgram {
         // reads exactly `arity` words from `words`, which borrows live values.
         let entry: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(f.entry) };
         let ctx = ilo_runtime::ctx::current() as *mut u8;
-        let result = entry(ctx, words.as_ptr());
+        // SAFETY: `words` holds exactly `arity` live words (checked above) and `ctx` is
+        // this thread's context.
+        let result = unsafe { entry(ctx, words.as_ptr()) };
         if result == ERROR_SENTINEL {
             let pending = take_pending();
             let (error, span) = match pending {

@@ -39,12 +39,13 @@ const EXIT_INTERNAL: c_int = 70;
 /// The entry point the generated `main` calls: run the program as a command, or as a
 /// server when the descriptor names a handler. Returns the process exit code.
 ///
-/// Its only caller is generated code, which passes C's own `argc`/`argv` and the
-/// descriptor emitted beside it; a safe signature keeps it callable like any other
-/// entry point, and the pointer contract is stated on the helpers it hands them to.
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
+/// # Safety
+///
+/// Its only caller is the generated C `main`: `argv` holds `argc` NUL-terminated
+/// strings, as C's `main` receives them, and `desc` points at the descriptor the
+/// compiler emitted into the same binary.
 #[no_mangle]
-pub extern "C" fn ilo_aot_main(
+pub unsafe extern "C" fn ilo_aot_main(
     argc: c_int,
     argv: *const *const c_char,
     desc: *const ProgramDesc,

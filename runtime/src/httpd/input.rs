@@ -16,7 +16,8 @@ const READ_STEP: usize = 4096;
 pub enum ReadStop {
     /// The peer closed its side.
     Eof,
-    Io(io::Error),
+    /// The read failed; the connection is finished either way, so the cause is not kept.
+    Io,
 }
 
 #[derive(Default)]
@@ -89,7 +90,7 @@ impl Input {
                 if e.kind() == io::ErrorKind::WouldBlock {
                     Ok(0)
                 } else {
-                    Err(ReadStop::Io(e))
+                    Err(ReadStop::Io)
                 }
             }
         }

@@ -17,27 +17,33 @@
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`],
 //!   [`metrics`]: operations.
 
-pub mod access_log;
+pub(crate) mod access_log;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod body_stream;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod body_writer;
-pub mod config;
-pub mod connection;
-pub mod epoll;
-pub mod event_loop;
+pub(crate) mod config;
+pub(crate) mod connection;
+pub(crate) mod epoll;
+pub(crate) mod event_loop;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod framing;
-pub mod head;
-pub mod input;
-pub mod listener;
-pub mod metrics;
+pub(crate) mod head;
+pub(crate) mod input;
+pub(crate) mod listener;
+pub(crate) mod metrics;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod process;
-pub mod reclaim;
+pub(crate) mod reclaim;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod request;
+#[doc(hidden)] // benches and tests drive it directly
 pub mod request_body;
-pub mod response;
-pub mod running;
-pub mod shutdown;
-pub mod stats;
-pub mod timer;
+pub(crate) mod response;
+pub(crate) mod running;
+pub(crate) mod shutdown;
+pub(crate) mod stats;
+pub(crate) mod timer;
 
 use std::io;
 use std::sync::Arc;

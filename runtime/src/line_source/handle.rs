@@ -48,8 +48,13 @@ pub fn next_text(src: &Value) -> RtResult<Option<Value>> {
 /// Pull one line. Writes the line's address to `*out_ptr` and its length to
 /// `*out_len` and returns 1; returns 0 at end and -1 on error (see
 /// [`ilo_source_error`]). The bytes stay valid until the next call on this source.
-pub extern "C" fn ilo_source_next_line(h: u64, out_ptr: *mut u8, out_len: *mut u8) -> i64 {
-    // SAFETY: callers pass a live value word they hold a reference to.
+///
+/// # Safety
+///
+/// `h` is a live value word, borrowed for the call; `out_ptr` points at a writable
+/// pointer-sized slot and `out_len` at a writable 8-byte slot (neither need be aligned).
+pub unsafe extern "C" fn ilo_source_next_line(h: u64, out_ptr: *mut u8, out_len: *mut u8) -> i64 {
+    // SAFETY: the caller passes a live value word (this function's contract).
     let v = unsafe { Value::borrow_raw(&h) };
     let Some(cell) = v.as_source() else {
         let message = not_a_source(v);
@@ -59,8 +64,8 @@ pub extern "C" fn ilo_source_next_line(h: u64, out_ptr: *mut u8, out_len: *mut u
     let mut guard = lock(cell);
     match guard.next_line() {
         Ok(Some(line)) => {
-            // SAFETY: callers pass pointers to a writable pointer-sized slot and a
-            // writable u64 slot. The line lives in the source's own buffer, which is
+            // SAFETY: the caller passes pointers to a writable pointer-sized slot and
+            // a writable u64 slot (this function's contract). The line lives in the source's own buffer, which is
             // untouched until the next `next_line` on this source.
             unsafe {
                 (out_ptr as *mut *const u8).write_unaligned(line.as_ptr());
@@ -87,8 +92,12 @@ pub extern "C" fn ilo_source_error(h: u64) -> u64 {
 
 /// 1 when a whole line is buffered so the next `ilo_source_next_line` will not block,
 /// else 0 (also when another thread is reading the source right now).
-pub extern "C" fn ilo_source_ready(h: u64) -> i64 {
-    // SAFETY: callers pass a live value word they hold a reference to.
+///
+/// # Safety
+///
+/// `h` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_source_ready(h: u64) -> i64 {
+    // SAFETY: the caller passes a live value word (this function's contract).
     let v = unsafe { Value::borrow_raw(&h) };
     let Some(cell) = v.as_source() else {
         return 0;
@@ -101,8 +110,12 @@ pub extern "C" fn ilo_source_ready(h: u64) -> i64 {
 }
 
 /// Close the source now (its socket, file or reader is released); later reads end.
-pub extern "C" fn ilo_source_close(h: u64) {
-    // SAFETY: callers pass a live value word they hold a reference to.
+///
+/// # Safety
+///
+/// `h` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_source_close(h: u64) {
+    // SAFETY: the caller passes a live value word (this function's contract).
     let v = unsafe { Value::borrow_raw(&h) };
     if let Some(cell) = v.as_source() {
         lock(cell).close();
@@ -111,8 +124,12 @@ pub extern "C" fn ilo_source_close(h: u64) {
 
 /// `next_text` for compiled code: a text word, nil at end (a line is never nil), or
 /// the error sentinel with an `ILO-R009` error pending.
-pub extern "C" fn ilo_source_next_text(h: u64) -> u64 {
-    // SAFETY: callers pass a live value word they hold a reference to.
+///
+/// # Safety
+///
+/// `h` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_source_next_text(h: u64) -> u64 {
+    // SAFETY: the caller passes a live value word (this function's contract).
     let v = unsafe { Value::borrow_raw(&h) };
     match next_text(v) {
         Ok(Some(text)) => text.into_raw(),

@@ -10,8 +10,13 @@ use crate::value::{Obj, Value, FALSE, TRUE};
 use super::{borrow, type_error};
 
 /// `+a b`: numbers add, texts and lists concatenate. Fallible.
-pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
-    let (a, b) = (borrow(&a), borrow(&b));
+///
+/// # Safety
+///
+/// `a` and `b` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (a, b) = unsafe { (borrow(&a), borrow(&b)) };
     if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
         return Value::num(x + y).into_raw();
     }
@@ -43,17 +48,24 @@ pub extern "C" fn ilo_add(a: u64, b: u64) -> u64 {
 /// `s=+s t` with `s` the target variable: consumes `a` (the variable's value) and
 /// appends `b` in place when `a` is the only reference, so building a text or list
 /// piece by piece is amortised O(1) per step. Otherwise behaves like [`ilo_add`].
-pub extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
+///
+/// # Safety
+///
+/// `b` is a live value word, borrowed for the call; and `a` is a live value word whose
+/// reference the caller hands over.
+pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
     // SAFETY: compiled code hands over its reference to `a`.
     let mut a = unsafe { Value::from_raw(a) };
-    let b = borrow(&b);
+    // SAFETY: the caller passes live words (this function's contract).
+    let b = unsafe { borrow(&b) };
     let appendable = matches!(
         (a.heap(), b.heap()),
         (Some(Obj::Text(_)), Some(Obj::Text(_))) | (Some(Obj::List(_)), Some(Obj::List(_)))
     );
     // `s=+s s`: the operand is the very object we would mutate, so copy instead.
     if !appendable || !a.is_unique() || a.raw() == b.raw() {
-        return ilo_add(a.raw(), b.raw());
+        // SAFETY: both words are live: `a` is held here, `b` borrowed from the caller.
+        return unsafe { ilo_add(a.raw(), b.raw()) };
     }
     let grown = match (a.make_mut(), b.heap()) {
         (Some(Obj::Text(s)), Some(Obj::Text(t))) => {
@@ -71,8 +83,13 @@ pub extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
 }
 
 /// `-a b` (op 0), `*a b` (op 1), `/a b` (op 2) on words that should be numbers.
-pub extern "C" fn ilo_arith(a: u64, b: u64, op: i64) -> u64 {
-    let (a, b) = (borrow(&a), borrow(&b));
+///
+/// # Safety
+///
+/// `a` and `b` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_arith(a: u64, b: u64, op: i64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (a, b) = unsafe { (borrow(&a), borrow(&b)) };
     let name = ["-", "*", "/"].get(op as usize).copied().unwrap_or("?");
     match (a.as_num(), b.as_num()) {
         (Some(x), Some(y)) => Value::num(match op {
@@ -86,8 +103,13 @@ pub extern "C" fn ilo_arith(a: u64, b: u64, op: i64) -> u64 {
 }
 
 /// `-x` on a word that should be a number.
-pub extern "C" fn ilo_neg(a: u64) -> u64 {
-    let a = borrow(&a);
+///
+/// # Safety
+///
+/// `a` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_neg(a: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let a = unsafe { borrow(&a) };
     match a.as_num() {
         Some(x) => Value::num(-x).into_raw(),
         None => error::raise(RtError::new(
@@ -99,8 +121,13 @@ pub extern "C" fn ilo_neg(a: u64) -> u64 {
 
 /// Ordering: op 0 `<`, 1 `>`, 2 `<=`, 3 `>=`; numbers with numbers, texts with texts.
 /// Returns a bool word. Fallible.
-pub extern "C" fn ilo_compare(a: u64, b: u64, op: i64) -> u64 {
-    let (a, b) = (borrow(&a), borrow(&b));
+///
+/// # Safety
+///
+/// `a` and `b` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_compare(a: u64, b: u64, op: i64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (a, b) = unsafe { (borrow(&a), borrow(&b)) };
     let ord = match (a.as_num(), b.as_num()) {
         (Some(x), Some(y)) => x.partial_cmp(&y),
         _ => match (a.as_text(), b.as_text()) {
@@ -128,19 +155,34 @@ pub extern "C" fn ilo_compare(a: u64, b: u64, op: i64) -> u64 {
 }
 
 /// Structural equality, 1 or 0.
-pub extern "C" fn ilo_eq(a: u64, b: u64) -> i64 {
-    i64::from(borrow(&a) == borrow(&b))
+///
+/// # Safety
+///
+/// `a` and `b` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_eq(a: u64, b: u64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    i64::from(unsafe { borrow(&a) == borrow(&b) })
 }
 
 /// Truthiness, 1 or 0 (see `Value::truthy`).
-pub extern "C" fn ilo_truthy(a: u64) -> i64 {
-    i64::from(borrow(&a).truthy())
+///
+/// # Safety
+///
+/// `a` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_truthy(a: u64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    i64::from(unsafe { borrow(&a) }.truthy())
 }
 
 /// The word itself when it is a number; a type error otherwise. Used where the
 /// compiler needs an f64 but could not prove the operand is one.
-pub extern "C" fn ilo_expect_num(a: u64) -> u64 {
-    let v = borrow(&a);
+///
+/// # Safety
+///
+/// `a` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_expect_num(a: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&a) };
     if v.is_num() {
         a
     } else {
@@ -164,11 +206,17 @@ mod tests {
     fn add_concatenates_texts_and_lists() {
         let a = Value::text("ab");
         let b = Value::text("c");
-        assert_eq!(own(ilo_add(a.raw(), b.raw())).to_string(), "abc");
+        // SAFETY: live words this test holds.
+        assert_eq!(own(unsafe { ilo_add(a.raw(), b.raw()) }).to_string(), "abc");
         let l = Value::list(vec![Value::num(1.0)]);
-        assert_eq!(own(ilo_add(l.raw(), l.raw())).to_string(), "[1, 1]");
+        // SAFETY: live words this test holds.
         assert_eq!(
-            own(ilo_add(Value::num(1.0).raw(), Value::num(2.0).raw())).to_string(),
+            own(unsafe { ilo_add(l.raw(), l.raw()) }).to_string(),
+            "[1, 1]"
+        );
+        // SAFETY: live words this test holds.
+        assert_eq!(
+            own(unsafe { ilo_add(Value::num(1.0).raw(), Value::num(2.0).raw()) }).to_string(),
             "3"
         );
     }
@@ -177,11 +225,13 @@ mod tests {
     fn add_move_appends_in_place_only_when_unique() {
         let a = Value::text("ab").into_raw();
         let t = Value::text("c");
-        let r = ilo_add_move(a, t.raw());
+        // SAFETY: live words this test holds.
+        let r = unsafe { ilo_add_move(a, t.raw()) };
         assert_eq!(r, a, "unique text is extended in place");
         let shared = own(r);
         let keep = shared.clone();
-        let r2 = own(ilo_add_move(shared.into_raw(), t.raw()));
+        // SAFETY: live words this test holds.
+        let r2 = own(unsafe { ilo_add_move(shared.into_raw(), t.raw()) });
         assert_eq!(keep.to_string(), "abc");
         assert_eq!(r2.to_string(), "abcc");
     }
@@ -190,10 +240,13 @@ mod tests {
     fn compare_orders_texts_and_rejects_mixed() {
         let a = Value::text("a");
         let b = Value::text("b");
-        assert_eq!(ilo_compare(a.raw(), b.raw(), 0), TRUE);
-        assert_eq!(ilo_compare(a.raw(), b.raw(), 3), FALSE);
+        // SAFETY: live words this test holds.
+        assert_eq!(unsafe { ilo_compare(a.raw(), b.raw(), 0) }, TRUE);
+        // SAFETY: live words this test holds.
+        assert_eq!(unsafe { ilo_compare(a.raw(), b.raw(), 3) }, FALSE);
+        // SAFETY: live words this test holds.
         assert_eq!(
-            ilo_compare(a.raw(), Value::num(1.0).raw(), 0),
+            unsafe { ilo_compare(a.raw(), Value::num(1.0).raw(), 0) },
             crate::value::ERROR_SENTINEL
         );
         let e = crate::error::take_pending().map(|p| p.error.code);

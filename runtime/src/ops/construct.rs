@@ -11,7 +11,12 @@ use super::{borrow, bytes, words};
 /// The text literal whose UTF-8 bytes are `ptr[..len]`, made once and cached in the
 /// 8-byte, zero-initialised `slot` the compiler reserved for it. The result is
 /// *borrowed*: the slot keeps its reference for the life of the program.
-pub extern "C" fn ilo_text_lit(slot: *mut u8, ptr: *mut u8, len: i64) -> u64 {
+///
+/// # Safety
+///
+/// `slot` is an 8-aligned word, zero until this function fills it, that lives as long
+/// as the calling code; and `ptr` points at `len` readable bytes.
+pub unsafe extern "C" fn ilo_text_lit(slot: *mut u8, ptr: *mut u8, len: i64) -> u64 {
     // SAFETY: the compiler passes an 8-aligned slot that lives as long as the code.
     let slot = unsafe { &*(slot as *const AtomicU64) };
     let cached = slot.load(Ordering::Acquire);
@@ -33,15 +38,24 @@ pub extern "C" fn ilo_text_lit(slot: *mut u8, ptr: *mut u8, len: i64) -> u64 {
 }
 
 /// `[a b c]`: a new list holding (retained) copies of `n` borrowed words.
-pub extern "C" fn ilo_list_new(vals: *mut u8, n: i64) -> u64 {
+///
+/// # Safety
+///
+/// `vals` points at `n` live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_list_new(vals: *mut u8, n: i64) -> u64 {
     // SAFETY: compiled code passes `n` live words.
     let items = unsafe { Value::borrow_slice(words(vals, n)) }.to_vec();
     Value::list(items).into_raw()
 }
 
 /// `+=xs v` when `xs` must stay untouched: a new list. Fallible (xs not a list).
-pub extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
-    let (xs, v) = (borrow(&xs), borrow(&v));
+///
+/// # Safety
+///
+/// `xs` and `v` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (xs, v) = unsafe { (borrow(&xs), borrow(&v)) };
     match xs.as_list() {
         Some(items) => {
             crate::copy_stats::record(crate::copy_stats::Kind::List, items.len());
@@ -58,16 +72,23 @@ pub extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
 
 /// `xs=+=xs v`: consumes `xs` (the variable's value) and pushes in place when it is
 /// the only reference (amortised O(1)); a shared list is copied first. Fallible.
-pub extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
+///
+/// # Safety
+///
+/// `v` is a live value word, borrowed for the call; and `xs` is a live value word whose
+/// reference the caller hands over.
+pub unsafe extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
     // SAFETY: compiled code hands over its reference to `xs`.
     let mut xs = unsafe { Value::from_raw(xs) };
-    let v = borrow(&v);
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&v) };
     if xs.as_list().is_none() {
         return not_a_list(&xs);
     }
     if xs.raw() == v.raw() {
         // `xs=+=xs xs`: never mutate the list while it is also the pushed value.
-        return ilo_append(xs.raw(), v.raw());
+        // SAFETY: both words are live: `xs` is held here, `v` borrowed from the caller.
+        return unsafe { ilo_append(xs.raw(), v.raw()) };
     }
     if let Some(Obj::List(items)) = xs.make_mut() {
         if let Err(e) = crate::limits::reserve_list("+=", items, 1) {
@@ -86,18 +107,34 @@ fn not_a_list(v: &Value) -> u64 {
 }
 
 /// `~v`
-pub extern "C" fn ilo_ok(v: u64) -> u64 {
-    Value::ok(borrow(&v).clone()).into_raw()
+///
+/// # Safety
+///
+/// `v` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_ok(v: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    Value::ok(unsafe { borrow(&v) }.clone()).into_raw()
 }
 
 /// `^e`
-pub extern "C" fn ilo_err(v: u64) -> u64 {
-    Value::err(borrow(&v).clone()).into_raw()
+///
+/// # Safety
+///
+/// `v` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_err(v: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    Value::err(unsafe { borrow(&v) }.clone()).into_raw()
 }
 
 /// A function value for compiled code at `code` taking `arity` arguments, named
 /// `name[..name_len]`, capturing copies of `ncaps` borrowed words at `caps`.
-pub extern "C" fn ilo_func_new(
+///
+/// # Safety
+///
+/// `code` is the address of a compiled ilo function taking `arity` arguments, which
+/// stays mapped while the value lives; `name` points at `name_len` readable bytes; and
+/// `caps` points at `ncaps` live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_func_new(
     code: *mut u8,
     arity: i64,
     name: *mut u8,
@@ -119,8 +156,13 @@ pub extern "C" fn ilo_func_new(
 }
 
 /// Capture `i` of the closure whose function value is `env` (owned copy).
-pub extern "C" fn ilo_closure_capture(env: u64, i: i64) -> u64 {
-    borrow(&env)
+///
+/// # Safety
+///
+/// `env` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_closure_capture(env: u64, i: i64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    unsafe { borrow(&env) }
         .as_func()
         .and_then(|f| f.captures.get(i as usize))
         .cloned()
@@ -131,8 +173,13 @@ pub extern "C" fn ilo_closure_capture(env: u64, i: i64) -> u64 {
 /// The code address of function value `f` after checking it takes `nargs` arguments;
 /// 0 with an `ILO-R002` error pending otherwise. Compiled code then calls the address
 /// directly with `env = f`.
-pub extern "C" fn ilo_func_code(f: u64, nargs: i64) -> i64 {
-    let v = borrow(&f);
+///
+/// # Safety
+///
+/// `f` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_func_code(f: u64, nargs: i64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&f) };
     let message = match v.as_func() {
         Some(func) if func.arity as i64 == nargs => return func.code as i64,
         Some(func) => format!(
@@ -159,10 +206,13 @@ mod tests {
         let mut slot = 0u64;
         let s = "hé";
         let p = s.as_ptr() as *mut u8;
-        let a = ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64);
-        let b = ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64);
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let a = unsafe { ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64) };
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let b = unsafe { ilo_text_lit(&mut slot as *mut u64 as *mut u8, p, s.len() as i64) };
         assert_eq!(a, b);
-        assert_eq!(borrow(&a).as_text(), Some("hé"));
+        // SAFETY: the literal's slot keeps this word alive.
+        assert_eq!(unsafe { borrow(&a) }.as_text(), Some("hé"));
         drop(own(slot));
     }
 
@@ -170,11 +220,13 @@ mod tests {
     fn push_move_keeps_shared_lists_intact() {
         let xs = Value::list(vec![Value::num(1.0)]);
         let keep = xs.clone();
-        let r = own(ilo_list_push_move(xs.into_raw(), Value::num(2.0).raw()));
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let r = own(unsafe { ilo_list_push_move(xs.into_raw(), Value::num(2.0).raw()) });
         assert_eq!(keep.to_string(), "[1]");
         assert_eq!(r.to_string(), "[1, 2]");
         let before = r.raw();
-        let r2 = own(ilo_list_push_move(r.into_raw(), Value::num(3.0).raw()));
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let r2 = own(unsafe { ilo_list_push_move(r.into_raw(), Value::num(3.0).raw()) });
         assert_eq!(r2.raw(), before, "unique list grows in place");
     }
 }

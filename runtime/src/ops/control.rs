@@ -10,8 +10,13 @@ use super::borrow;
 pub const ITER_END: u64 = 0xFFFC_0000_0000_0000;
 
 /// 1 for an Ok, 2 for an Err, 0 for anything else.
-pub extern "C" fn ilo_result_tag(w: u64) -> i64 {
-    match borrow(&w).as_result() {
+///
+/// # Safety
+///
+/// `w` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_result_tag(w: u64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    match unsafe { borrow(&w) }.as_result() {
         Some(Ok(_)) => 1,
         Some(Err(_)) => 2,
         None => 0,
@@ -19,8 +24,13 @@ pub extern "C" fn ilo_result_tag(w: u64) -> i64 {
 }
 
 /// The payload of an Ok or Err (owned); any other value is returned as a copy.
-pub extern "C" fn ilo_result_inner(w: u64) -> u64 {
-    let v = borrow(&w);
+///
+/// # Safety
+///
+/// `w` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_result_inner(w: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&w) };
     match v.as_result() {
         Some(Ok(inner)) | Some(Err(inner)) => inner.clone().into_raw(),
         None => v.clone().into_raw(),
@@ -28,13 +38,22 @@ pub extern "C" fn ilo_result_inner(w: u64) -> u64 {
 }
 
 /// For `!`: 1 when `w` is an Err or nil (the enclosing function returns it as is).
-pub extern "C" fn ilo_is_failure(w: u64) -> i64 {
-    i64::from(w == NIL || matches!(borrow(&w).as_result(), Some(Err(_))))
+///
+/// # Safety
+///
+/// `w` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_is_failure(w: u64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    i64::from(w == NIL || matches!(unsafe { borrow(&w) }.as_result(), Some(Err(_))))
 }
 
 /// For `!` after [`ilo_is_failure`] said no: consumes `w`, yields the Ok payload, or
 /// `w` itself for a present optional.
-pub extern "C" fn ilo_unwrap_move(w: u64) -> u64 {
+///
+/// # Safety
+///
+/// `w` is a live value word whose reference the caller hands over.
+pub unsafe extern "C" fn ilo_unwrap_move(w: u64) -> u64 {
     // SAFETY: compiled code hands over its reference.
     let v = unsafe { Value::from_raw(w) };
     match v.as_result() {
@@ -44,7 +63,11 @@ pub extern "C" fn ilo_unwrap_move(w: u64) -> u64 {
 }
 
 /// `!!`: consumes `w`; the Ok payload or present value, or `ILO-R009` for an Err or nil.
-pub extern "C" fn ilo_unwrap_panic(w: u64) -> u64 {
+///
+/// # Safety
+///
+/// `w` is a live value word whose reference the caller hands over.
+pub unsafe extern "C" fn ilo_unwrap_panic(w: u64) -> u64 {
     // SAFETY: compiled code hands over its reference.
     let v = unsafe { Value::from_raw(w) };
     if v.is_nil() {
@@ -62,8 +85,13 @@ pub extern "C" fn ilo_unwrap_panic(w: u64) -> u64 {
 
 /// Runtime kind for `n v:` / `t v:` / `b v:` / `l v:` patterns:
 /// 0 number, 1 text, 2 bool, 3 list, 4 nil, 5 anything else.
-pub extern "C" fn ilo_kind(w: u64) -> i64 {
-    let v = borrow(&w);
+///
+/// # Safety
+///
+/// `w` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_kind(w: u64) -> i64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&w) };
     if v.is_num() {
         return 0;
     }
@@ -83,8 +111,13 @@ pub extern "C" fn ilo_kind(w: u64) -> i64 {
 /// characters of a text, the keys of a map, or, for a line source, its next line
 /// (`i` is ignored: the source keeps its own position). Fallible (read errors,
 /// values that cannot be iterated).
-pub extern "C" fn ilo_iter_next(coll: u64, i: i64) -> u64 {
-    let v = borrow(&coll);
+///
+/// # Safety
+///
+/// `coll` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_iter_next(coll: u64, i: i64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&coll) };
     let i = i as usize;
     match v.heap() {
         Some(Obj::List(items)) => items.get(i).map_or(ITER_END, |x| x.clone().into_raw()),
@@ -115,13 +148,21 @@ mod tests {
     #[test]
     fn panic_unwrap_messages() {
         let e = Value::err(Value::text("zz"));
-        assert_eq!(ilo_unwrap_panic(e.into_raw()), crate::value::ERROR_SENTINEL);
+        // SAFETY: live words this test holds.
+        assert_eq!(
+            unsafe { ilo_unwrap_panic(e.into_raw()) },
+            crate::value::ERROR_SENTINEL
+        );
         let p = error::take_pending().unwrap().error;
         assert_eq!(
             (p.code, p.message.as_str()),
             (codes::PANIC, "panic-unwrap: zz")
         );
-        assert_eq!(ilo_unwrap_panic(NIL), crate::value::ERROR_SENTINEL);
+        // SAFETY: live words this test holds.
+        assert_eq!(
+            unsafe { ilo_unwrap_panic(NIL) },
+            crate::value::ERROR_SENTINEL
+        );
         let p = error::take_pending().unwrap().error;
         assert_eq!(p.message, "panic-unwrap: expected value, got nil");
         let ok = Value::ok(Value::num(3.0));
@@ -133,7 +174,9 @@ mod tests {
     #[test]
     fn iterates_lists_then_ends() {
         let xs = Value::list(vec![Value::num(1.0)]);
-        assert_eq!(ilo_iter_next(xs.raw(), 0), Value::num(1.0).raw());
-        assert_eq!(ilo_iter_next(xs.raw(), 1), ITER_END);
+        // SAFETY: live words this test holds.
+        assert_eq!(unsafe { ilo_iter_next(xs.raw(), 0) }, Value::num(1.0).raw());
+        // SAFETY: live words this test holds.
+        assert_eq!(unsafe { ilo_iter_next(xs.raw(), 1) }, ITER_END);
     }
 }

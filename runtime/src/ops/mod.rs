@@ -9,16 +9,13 @@
 //! function values), `records` (records, fields, indexing) and `control` (match,
 //! unwrapping, iteration).
 
-// Entry points taking pointers (`P`) are safe `extern "C"` functions because the
-// single entry-point list casts them to safe function pointers; their contract
-// (pointers come from compiled code and cover the stated lengths) is documented on
-// each function and upheld by the code generator.
-pub mod arith;
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub mod construct;
-pub mod control;
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub mod records;
+// Entry points that take value words or pointers are `unsafe extern "C"` functions:
+// each one's `# Safety` section states what compiled code guarantees (live words,
+// pointers covering the stated lengths), and the code generator upholds it.
+pub(crate) mod arith;
+pub(crate) mod construct;
+pub(crate) mod control;
+pub(crate) mod records;
 
 use crate::builtins;
 use crate::ctx;
@@ -26,9 +23,12 @@ use crate::error::{self, codes, RtError};
 use crate::value::Value;
 
 /// Borrow a word passed in by compiled code.
-fn borrow(w: &u64) -> &Value {
-    // SAFETY: compiled code only passes live value words, which stay alive for the
-    // duration of the call that borrows them.
+///
+/// # Safety
+/// `w` must be a live value word that stays alive while the borrow is used, as every
+/// entry point's contract promises for its word arguments.
+unsafe fn borrow(w: &u64) -> &Value {
+    // SAFETY: guaranteed by the caller.
     unsafe { Value::borrow_raw(w) }
 }
 
@@ -71,13 +71,21 @@ fn type_error(op: &str, a: &Value, b: &Value) -> u64 {
 }
 
 /// Add one reference.
-pub extern "C" fn ilo_retain(w: u64) {
+///
+/// # Safety
+///
+/// `w` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_retain(w: u64) {
     // SAFETY: compiled code only passes live value words.
     std::mem::forget(unsafe { Value::borrow_raw(&w) }.clone());
 }
 
 /// Drop one reference (consumes it).
-pub extern "C" fn ilo_release(w: u64) {
+///
+/// # Safety
+///
+/// `w` is a live value word whose reference the caller hands over.
+pub unsafe extern "C" fn ilo_release(w: u64) {
     // SAFETY: compiled code passes a word whose reference it owns.
     drop(unsafe { Value::from_raw(w) });
 }
@@ -105,14 +113,24 @@ pub extern "C" fn ilo_stack_overflow() -> u64 {
 
 /// Call library builtin `id` (an index into `builtins::table()`) with `nargs` borrowed
 /// argument words at `args`.
-pub extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
-    ilo_builtin_owned(id, args, nargs, 0)
+///
+/// # Safety
+///
+/// `args` points at `nargs` live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_builtin(id: i64, args: *mut u8, nargs: i64) -> u64 {
+    // SAFETY: the same contract, with every word borrowed.
+    unsafe { ilo_builtin_owned(id, args, nargs, 0) }
 }
 
 /// As [`ilo_builtin`], except that the words whose bit is set in `owned` are handed
 /// over: the callee consumes them (updating a uniquely held one in place) whether it
 /// succeeds or fails.
-pub extern "C" fn ilo_builtin_owned(id: i64, args: *mut u8, nargs: i64, owned: i64) -> u64 {
+///
+/// # Safety
+///
+/// `args` points at `nargs` live value words; those whose bit is set in `owned` are
+/// handed over, the others borrowed.
+pub unsafe extern "C" fn ilo_builtin_owned(id: i64, args: *mut u8, nargs: i64, owned: i64) -> u64 {
     let words: &[u64] = if nargs <= 0 {
         &[]
     } else {

@@ -19,8 +19,13 @@ fn parse_names(desc: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn record_type(slot: *mut u8, desc: *mut u8, desc_len: i64) -> Arc<RecordType> {
-    // SAFETY: the compiler passes an 8-aligned slot living as long as the code.
+/// The record type described at (`slot`, `desc`), parsed on first use and cached.
+///
+/// # Safety
+/// As for [`ilo_record_new`]: `slot` is an 8-aligned word living as long as the code,
+/// `desc` points at `desc_len` readable bytes.
+unsafe fn record_type(slot: *mut u8, desc: *mut u8, desc_len: i64) -> Arc<RecordType> {
+    // SAFETY: guaranteed by the caller.
     let slot = unsafe { &*(slot as *const AtomicU64) };
     let mut cached = slot.load(Ordering::Acquire);
     if cached == 0 {
@@ -52,14 +57,21 @@ fn record_type(slot: *mut u8, desc: *mut u8, desc_len: i64) -> Arc<RecordType> {
 
 /// `pt x:1 y:2`: a record of the type described at (`slot`, `desc`), with `n` borrowed
 /// field values at `vals` in declaration order.
-pub extern "C" fn ilo_record_new(
+///
+/// # Safety
+///
+/// `slot` is an 8-aligned word, zero until this function fills it, that lives as long
+/// as the calling code; `desc` points at `desc_len` readable bytes; and `vals` points
+/// at `n` live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_record_new(
     slot: *mut u8,
     desc: *mut u8,
     desc_len: i64,
     vals: *mut u8,
     n: i64,
 ) -> u64 {
-    let ty = record_type(slot, desc, desc_len);
+    // SAFETY: this function's contract covers `slot` and `desc`.
+    let ty = unsafe { record_type(slot, desc, desc_len) };
     // SAFETY: compiled code passes `n` live words.
     let mut values = unsafe { Value::borrow_slice(words(vals, n)) }.to_vec();
     values.resize(ty.fields.len(), Value::NIL);
@@ -70,8 +82,20 @@ pub extern "C" fn ilo_record_new(
 /// when the compiler knows the record type (or -1); it is checked before use, so a
 /// wrong hint only costs a search. Strict access to a missing field is `ILO-R005`;
 /// safe access yields nil for anything that is not a record with that field.
-pub extern "C" fn ilo_field(obj: u64, name: *mut u8, name_len: i64, hint: i64, safe: i64) -> u64 {
-    let v = borrow(&obj);
+///
+/// # Safety
+///
+/// `obj` is a live value word, borrowed for the call; and `name` points at `name_len`
+/// readable bytes.
+pub unsafe extern "C" fn ilo_field(
+    obj: u64,
+    name: *mut u8,
+    name_len: i64,
+    hint: i64,
+    safe: i64,
+) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&obj) };
     // SAFETY: the compiler passes its own field-name bytes.
     let name = String::from_utf8_lossy(unsafe { bytes(name, name_len) });
     if let Some(rec) = v.as_record() {
@@ -102,7 +126,13 @@ pub extern "C" fn ilo_field(obj: u64, name: *mut u8, name_len: i64, hint: i64, s
 /// replaced by the `n` borrowed words at `vals`. When `owned` is 1 the caller hands
 /// over its reference to `obj`, and a record nothing else holds is updated in place;
 /// otherwise (and for a shared record) the result is a copy. Fallible.
-pub extern "C" fn ilo_with(
+///
+/// # Safety
+///
+/// `obj` is a live value word, handed over when `owned` is 1 and borrowed otherwise;
+/// `names` points at `names_len` readable bytes; and `vals` points at `n` live value
+/// words, borrowed for the call.
+pub unsafe extern "C" fn ilo_with(
     obj: u64,
     names: *mut u8,
     names_len: i64,
@@ -114,7 +144,8 @@ pub extern "C" fn ilo_with(
         // SAFETY: compiled code gives up its reference to `obj`.
         unsafe { Value::from_raw(obj) }
     } else {
-        borrow(&obj).clone()
+        // SAFETY: the caller passes live words (this function's contract).
+        unsafe { borrow(&obj) }.clone()
     };
     // SAFETY: the compiler passes its own name bytes and `n` live words.
     let names = parse_names(unsafe { bytes(names, names_len) });
@@ -141,8 +172,13 @@ pub extern "C" fn ilo_with(
 
 /// `xs.3`: element `idx` of a list (or character of a text). `ILO-R004` when out of
 /// bounds.
-pub extern "C" fn ilo_index(obj: u64, idx: i64) -> u64 {
-    let v = borrow(&obj);
+///
+/// # Safety
+///
+/// `obj` is a live value word, borrowed for the call.
+pub unsafe extern "C" fn ilo_index(obj: u64, idx: i64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let v = unsafe { borrow(&obj) };
     let i = idx as usize;
     if let Some(items) = v.as_list() {
         if let Some(item) = items.get(i) {
@@ -176,13 +212,16 @@ mod tests {
         let desc = b"pt\0x\0y";
         let vals = [Value::num(1.0).raw(), Value::num(2.0).raw()];
         let mut mk = || {
-            own(ilo_record_new(
-                &mut slot as *mut u64 as *mut u8,
-                desc.as_ptr() as *mut u8,
-                desc.len() as i64,
-                vals.as_ptr() as *mut u8,
-                2,
-            ))
+            // SAFETY: live words this test holds; pointers cover their lengths.
+            own(unsafe {
+                ilo_record_new(
+                    &mut slot as *mut u64 as *mut u8,
+                    desc.as_ptr() as *mut u8,
+                    desc.len() as i64,
+                    vals.as_ptr() as *mut u8,
+                    2,
+                )
+            })
         };
         let r = mk();
         let r2 = mk();
@@ -191,33 +230,42 @@ mod tests {
             &r.as_record().unwrap().ty,
             &r2.as_record().unwrap().ty
         ));
-        let y = own(ilo_field(r.raw(), b"y".as_ptr() as *mut u8, 1, 0, 0));
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let y = own(unsafe { ilo_field(r.raw(), b"y".as_ptr() as *mut u8, 1, 0, 0) });
         assert_eq!(y.to_string(), "2");
-        let z = ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 0);
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let z = unsafe { ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 0) };
         assert_eq!(z, crate::value::ERROR_SENTINEL);
         assert_eq!(error::take_pending().unwrap().error.code, codes::FIELD);
-        assert!(own(ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 1)).is_nil());
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        assert!(own(unsafe { ilo_field(r.raw(), b"z".as_ptr() as *mut u8, 1, -1, 1) }).is_nil());
         let five = [Value::num(5.0).raw()];
-        let q = own(ilo_with(
-            r.raw(),
-            b"y".as_ptr() as *mut u8,
-            1,
-            five.as_ptr() as *mut u8,
-            1,
-            0,
-        ));
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let q = own(unsafe {
+            ilo_with(
+                r.raw(),
+                b"y".as_ptr() as *mut u8,
+                1,
+                five.as_ptr() as *mut u8,
+                1,
+                0,
+            )
+        });
         assert_eq!(q.to_string(), "pt {x: 1, y: 5}");
         assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
         // Handed over while unshared: the same record, updated where it is.
         let q_word = q.into_raw();
-        let q2 = own(ilo_with(
-            q_word,
-            b"x".as_ptr() as *mut u8,
-            1,
-            five.as_ptr() as *mut u8,
-            1,
-            1,
-        ));
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        let q2 = own(unsafe {
+            ilo_with(
+                q_word,
+                b"x".as_ptr() as *mut u8,
+                1,
+                five.as_ptr() as *mut u8,
+                1,
+                1,
+            )
+        });
         assert_eq!(q2.raw(), q_word);
         assert_eq!(q2.to_string(), "pt {x: 5, y: 5}");
         drop((r, r2, q2));
@@ -228,8 +276,13 @@ mod tests {
     #[test]
     fn index_out_of_bounds_is_r004() {
         let xs = Value::list(vec![Value::num(1.0)]);
-        assert_eq!(own(ilo_index(xs.raw(), 0)).to_string(), "1");
-        assert_eq!(ilo_index(xs.raw(), 5), crate::value::ERROR_SENTINEL);
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        assert_eq!(own(unsafe { ilo_index(xs.raw(), 0) }).to_string(), "1");
+        // SAFETY: live words this test holds; pointers cover their lengths.
+        assert_eq!(
+            unsafe { ilo_index(xs.raw(), 5) },
+            crate::value::ERROR_SENTINEL
+        );
         let e = error::take_pending().unwrap().error;
         assert_eq!(
             (e.code, e.message.as_str()),

@@ -25,7 +25,9 @@ use crate::value::{Value, ERROR_SENTINEL};
 
 /// A function's entry trampoline: `(ctx, args) -> result word`, reading exactly
 /// `arity` borrowed argument words and returning an owned word or `ERROR_SENTINEL`.
-pub type EntryFn = extern "C" fn(*mut u8, *const u64) -> u64;
+/// Calling one is unsafe: `args` must point at `arity` live value words and `ctx` at
+/// the calling thread's context.
+pub type EntryFn = unsafe extern "C" fn(*mut u8, *const u64) -> u64;
 
 /// How a command-line argument converts to a parameter's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,7 +166,9 @@ impl Program {
             ));
         }
         let words: Vec<u64> = args.iter().map(Value::raw).collect();
-        let result = entry(ctx::current() as *mut u8, words.as_ptr());
+        // SAFETY: `words` holds exactly the function's arity of live words (checked
+        // above) and `ctx::current()` is this thread's context.
+        let result = unsafe { entry(ctx::current() as *mut u8, words.as_ptr()) };
         if result == ERROR_SENTINEL {
             return Err(match take_pending() {
                 Some(p) => Failure {
