@@ -182,7 +182,7 @@ impl Globals {
         self.funcs
             .keys()
             .map(String::as_str)
-            .chain(builtin_names::BUILTINS.iter().map(|(name, _, _)| *name))
+            .chain(builtin_names::names().map(|name| -> &str { name }))
     }
 }
 

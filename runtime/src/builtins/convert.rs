@@ -18,7 +18,7 @@ use crate::value::{num_to_string, MapKey, Obj, Value};
 pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "str", min_args: 1, max_args: 1, f: str_ },
     BuiltinDef { name: "num", min_args: 1, max_args: 1, f: num },
-    BuiltinDef { name: "fmt", min_args: 1, max_args: u8::MAX, f: fmt },
+    BuiltinDef { name: "fmt", min_args: 1, max_args: super::VARIADIC, f: fmt },
     BuiltinDef { name: "fmt2", min_args: 2, max_args: 2, f: fmt2 },
     BuiltinDef { name: "prnt", min_args: 1, max_args: 1, f: prnt },
     BuiltinDef { name: "padl", min_args: 2, max_args: 3, f: padl },

@@ -116,6 +116,11 @@ impl std::ops::Deref for Args<'_> {
     }
 }
 
+/// `max_args` of a builtin that takes any number of trailing arguments (`fmt`).
+pub const VARIADIC: u8 = u8::MAX;
+
+/// One builtin: its canonical name, its arity range and its implementation. The
+/// compiler reads names and arities from here too, so they are written once.
 pub struct BuiltinDef {
     pub name: &'static str,
     pub min_args: u8,
