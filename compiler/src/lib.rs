@@ -16,3 +16,4 @@ pub mod parser;
 pub mod render;
 pub mod span;
 pub mod verify;
+pub mod walk;

@@ -14,10 +14,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::ast::{Decl, Expr, ExprKind, Program, Stmt, StmtKind, UseDecl};
+use crate::ast::{Decl, Expr, ExprKind, Program, UseDecl};
 use crate::diag::Diagnostic;
 use crate::parser::parse;
 use crate::span::{SourceMap, Span};
+use crate::walk::{walk_block, Visitor};
 
 pub struct Loaded {
     pub program: Option<Program>,
@@ -256,9 +257,9 @@ fn with_local_helpers(decls: &[Decl], names: &[String]) -> HashSet<String> {
         }) else {
             continue;
         };
-        let mut used = Vec::new();
-        names_in_block(&f.body, &mut used);
-        for u in used {
+        let mut used = NamesUsed(Vec::new());
+        walk_block(&mut used, &f.body);
+        for u in used.0 {
             if keep.insert(u.clone()) {
                 todo.push(u);
             }
@@ -268,73 +269,17 @@ fn with_local_helpers(decls: &[Decl], names: &[String]) -> HashSet<String> {
 }
 
 /// Every name a block calls or references (locals included; callers filter).
-fn names_in_block(block: &[Stmt], out: &mut Vec<String>) {
-    for stmt in block {
-        match &stmt.kind {
-            StmtKind::Let { value: e, .. }
-            | StmtKind::Destructure { value: e, .. }
-            | StmtKind::Expr(e)
-            | StmtKind::Ret(e)
-            | StmtKind::Brk(Some(e)) => names_in_expr(e, out),
-            StmtKind::Guard { cond, value, .. } => {
-                names_in_expr(cond, out);
-                names_in_expr(value, out);
-            }
-            StmtKind::When { cond, body, .. } | StmtKind::While { cond, body } => {
-                names_in_expr(cond, out);
-                names_in_block(body, out);
-            }
-            StmtKind::ForEach { iter, body, .. } => {
-                names_in_expr(iter, out);
-                names_in_block(body, out);
-            }
-            StmtKind::ForRange {
-                start, end, body, ..
-            } => {
-                names_in_expr(start, out);
-                names_in_expr(end, out);
-                names_in_block(body, out);
-            }
-            StmtKind::Brk(None) | StmtKind::Cnt => {}
-        }
-    }
-}
+struct NamesUsed(Vec<String>);
 
-fn names_in_expr(expr: &Expr, out: &mut Vec<String>) {
-    match &expr.kind {
-        ExprKind::Num(_) | ExprKind::Text(_) | ExprKind::Bool(_) | ExprKind::Nil => {}
-        ExprKind::Ref(name) => out.push(name.name.clone()),
-        ExprKind::Call { callee, args, .. } => {
-            out.push(callee.name.clone());
-            args.iter().for_each(|a| names_in_expr(a, out));
-        }
-        ExprKind::List(items) => items.iter().for_each(|a| names_in_expr(a, out)),
-        ExprKind::Unary { expr: e, .. }
-        | ExprKind::Field { expr: e, .. }
-        | ExprKind::Index { expr: e, .. }
-        | ExprKind::Ok(e)
-        | ExprKind::Err(e) => names_in_expr(e, out),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Coalesce { lhs, rhs } => {
-            names_in_expr(lhs, out);
-            names_in_expr(rhs, out);
-        }
-        ExprKind::Record { fields, .. } => fields.iter().for_each(|(_, e)| names_in_expr(e, out)),
-        ExprKind::With { expr: e, fields } => {
-            names_in_expr(e, out);
-            fields.iter().for_each(|(_, v)| names_in_expr(v, out));
-        }
-        ExprKind::Match { subject, arms } => {
-            if let Some(s) = subject {
-                names_in_expr(s, out);
+impl<'a> Visitor<'a> for NamesUsed {
+    fn expr(&mut self, e: &'a Expr) -> bool {
+        match &e.kind {
+            ExprKind::Ref(name) | ExprKind::Call { callee: name, .. } => {
+                self.0.push(name.name.clone());
             }
-            arms.iter().for_each(|a| names_in_block(&a.body, out));
+            _ => {}
         }
-        ExprKind::Ternary { cond, then, els } => {
-            names_in_expr(cond, out);
-            names_in_block(then, out);
-            names_in_block(els, out);
-        }
-        ExprKind::Lambda(f) => names_in_block(&f.body, out),
+        true
     }
 }
 

@@ -7,8 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::{Block, Expr, ExprKind, FnDecl, Pattern, StmtKind, Type, TypeTest};
+use crate::ast::{
+    Block, Expr, ExprKind, FnDecl, MatchArm, Pattern, Stmt, StmtKind, Type, TypeTest,
+};
 use crate::verify::Checked;
+use crate::walk::{walk_block, Visitor};
 
 /// Name → "always a number" for every local of one function (parameters, captures,
 /// and every name bound in its body). Ordered so generated code is deterministic.
@@ -24,7 +27,7 @@ pub fn locals(f: &FnDecl, captures: &[String], checked: &Checked) -> BTreeMap<St
         // A capture's type is not recorded; it arrives as a word.
         c.bind(name, false);
     }
-    c.block(&f.body);
+    walk_block(&mut c, &f.body);
     c.out
 }
 
@@ -42,102 +45,49 @@ impl Collector<'_> {
     fn is_num(&self, e: &Expr) -> bool {
         *self.checked.type_of(e.id) == Type::Num
     }
+}
 
-    fn block(&mut self, b: &Block) {
+impl<'a> Visitor<'a> for Collector<'_> {
+    fn block(&mut self, b: &'a Block) {
         if let Some(name) = b.last().and_then(loop_value_local) {
             self.bind(&name, false);
         }
-        for s in b {
-            match &s.kind {
-                StmtKind::Let { name, value } => {
-                    let n = self.is_num(value);
-                    self.bind(&name.name, n);
-                    self.expr(value);
-                }
-                StmtKind::Destructure { fields, value } => {
-                    for f in fields {
-                        self.bind(&f.name, false);
-                    }
-                    self.expr(value);
-                }
-                StmtKind::Expr(e) | StmtKind::Ret(e) | StmtKind::Brk(Some(e)) => self.expr(e),
-                StmtKind::Guard { cond, value, .. } => {
-                    self.expr(cond);
-                    self.expr(value);
-                }
-                StmtKind::When { cond, body, .. } | StmtKind::While { cond, body } => {
-                    self.expr(cond);
-                    self.block(body);
-                }
-                StmtKind::ForEach { var, iter, body } => {
-                    let elem_num = matches!(
-                        self.checked.type_of(iter.id),
-                        Type::List(t) if **t == Type::Num
-                    );
-                    self.bind(&var.name, elem_num);
-                    self.expr(iter);
-                    self.block(body);
-                }
-                StmtKind::ForRange {
-                    var,
-                    start,
-                    end,
-                    body,
-                } => {
-                    self.bind(&var.name, true);
-                    self.expr(start);
-                    self.expr(end);
-                    self.block(body);
-                }
-                StmtKind::Brk(None) | StmtKind::Cnt => {}
+    }
+
+    fn stmt(&mut self, s: &'a Stmt) {
+        match &s.kind {
+            StmtKind::Let { name, value } => {
+                let n = self.is_num(value);
+                self.bind(&name.name, n);
             }
+            StmtKind::Destructure { fields, .. } => {
+                for f in fields {
+                    self.bind(&f.name, false);
+                }
+            }
+            StmtKind::ForEach { var, iter, .. } => {
+                let elem_num = matches!(
+                    self.checked.type_of(iter.id),
+                    Type::List(t) if **t == Type::Num
+                );
+                self.bind(&var.name, elem_num);
+            }
+            StmtKind::ForRange { var, .. } => self.bind(&var.name, true),
+            _ => {}
         }
     }
 
-    /// Blocks nested inside expressions (ternaries, match arms) bind names too.
-    fn expr(&mut self, e: &Expr) {
-        match &e.kind {
-            ExprKind::Num(_)
-            | ExprKind::Text(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Nil
-            | ExprKind::Ref(_)
-            | ExprKind::Lambda(_) => {}
-            ExprKind::List(items) => items.iter().for_each(|x| self.expr(x)),
-            ExprKind::Unary { expr, .. }
-            | ExprKind::Field { expr, .. }
-            | ExprKind::Index { expr, .. }
-            | ExprKind::Ok(expr)
-            | ExprKind::Err(expr) => self.expr(expr),
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Coalesce { lhs, rhs } => {
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Call { args, .. } => args.iter().for_each(|x| self.expr(x)),
-            ExprKind::Record { fields, .. } => fields.iter().for_each(|(_, x)| self.expr(x)),
-            ExprKind::With { expr, fields } => {
-                self.expr(expr);
-                fields.iter().for_each(|(_, x)| self.expr(x));
-            }
-            ExprKind::Ternary { cond, then, els } => {
-                self.expr(cond);
-                self.block(then);
-                self.block(els);
-            }
-            ExprKind::Match { subject, arms } => {
-                if let Some(s) = subject {
-                    self.expr(s);
-                }
-                for arm in arms {
-                    match &arm.pattern {
-                        Pattern::Ok(v) | Pattern::Err(v) => self.bind(&v.name, false),
-                        Pattern::IsType(t, v) => self.bind(&v.name, *t == TypeTest::Num),
-                        Pattern::Wildcard => self.bind("_", false),
-                        _ => {}
-                    }
-                    self.block(&arm.body);
-                }
-            }
+    /// A lambda's body is a function of its own, with its own locals.
+    fn expr(&mut self, e: &'a Expr) -> bool {
+        !matches!(e.kind, ExprKind::Lambda(_))
+    }
+
+    fn arm(&mut self, arm: &'a MatchArm) {
+        match &arm.pattern {
+            Pattern::Ok(v) | Pattern::Err(v) => self.bind(&v.name, false),
+            Pattern::IsType(t, v) => self.bind(&v.name, *t == TypeTest::Num),
+            Pattern::Wildcard => self.bind("_", false),
+            _ => {}
         }
     }
 }
@@ -146,7 +96,7 @@ impl Collector<'_> {
 /// statement in the last iteration that completed (nil when none did). It is kept in
 /// a hidden word local, named here so it cannot collide with a source name; being a
 /// local, the function's exit releases it on every path.
-pub fn loop_value_local(s: &crate::ast::Stmt) -> Option<String> {
+pub fn loop_value_local(s: &Stmt) -> Option<String> {
     matches!(
         s.kind,
         StmtKind::ForEach { .. } | StmtKind::ForRange { .. } | StmtKind::While { .. }
