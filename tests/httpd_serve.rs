@@ -231,3 +231,61 @@ fn sigterm_lets_the_response_in_flight_finish_and_exits_0() {
     assert_eq!((r.status, r.text()), (200, "slow but complete".to_string()));
     assert_eq!(code, Some(0), "exit code after SIGTERM");
 }
+
+#[test]
+fn a_request_sent_while_the_one_before_it_is_in_a_slow_handler_is_answered() {
+    // The first request's handler leaves a marker, then sleeps long enough for the
+    // loop thread to be replaced; the second request arrives while the connection is
+    // held by the slow thread, and its readiness report goes to the replacement.
+    let marks = tempfile::tempdir().expect("tempdir");
+    let marker = marks.path().join("started");
+    let handler = format!(
+        "slow>t;wr {:?} \"x\";sleep 300;\"slow\\n\"\n\
+         handler req:_>_;p=req.path;=p \"/slow\" slow();fmt \"fast {{}}\\n\" p\n",
+        marker.to_str().expect("utf-8 path")
+    );
+    let dir = handler_dir(&[("h.ilo", &handler)]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&["--workers", "1", file.to_str().expect("utf-8 path")]);
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    send(&mut writer, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(
+        eventually(Duration::from_secs(10), || marker.exists()),
+        "the handler never started"
+    );
+    send(&mut writer, "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = read_response(&mut reader, false);
+    assert_eq!((r.status, r.text()), (200, "slow\n".to_string()));
+    let r = read_response(&mut reader, false);
+    assert_eq!((r.status, r.text()), (200, "fast /next\n".to_string()));
+}
+
+#[test]
+fn requests_larger_than_one_read_are_served_whole() {
+    let server = hello();
+    // A head several times the server's read size, in one write.
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let filler = "v".repeat(200);
+    let headers: String = (0..50)
+        .map(|i| format!("x-pad-{i}: {filler}\r\n"))
+        .collect();
+    send(
+        &mut writer,
+        &format!("GET /hello/big HTTP/1.1\r\nHost: t\r\n{headers}\r\n"),
+    );
+    let r = read_response(&mut reader, false);
+    assert_eq!((r.status, r.text()), (200, "hello, big\n".to_string()));
+    // Then a pipelined burst many reads long, in one write: every answer, in order.
+    let burst: String = (0..300)
+        .map(|i| format!("GET /hello/n{i} HTTP/1.1\r\nHost: t\r\n\r\n"))
+        .collect();
+    send(&mut writer, &burst);
+    for i in 0..300 {
+        let r = read_response(&mut reader, false);
+        assert_eq!((r.status, r.text()), (200, format!("hello, n{i}\n")));
+    }
+}

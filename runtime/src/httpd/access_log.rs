@@ -90,6 +90,11 @@ impl AccessLog {
         });
     }
 
+    /// Has this thread gathered lines not written yet?
+    pub fn has_pending(&self) -> bool {
+        !self.quiet && PENDING.with(|p| p.try_borrow().is_ok_and(|p| !p.0.is_empty()))
+    }
+
     /// Write this thread's gathered lines now (its loop has nothing else to do).
     pub fn flush(&self) {
         PENDING.with(|pending| {

@@ -1,15 +1,18 @@
 //! A thin wrapper over one epoll set: the only place the event loop touches epoll.
 //!
-//! Connections are registered one-shot: a readiness report disarms the descriptor, so
-//! exactly one thread handles it, and it is re-armed once that thread parks it again.
+//! A connection waiting for requests is registered edge-triggered, once: every arrival
+//! of bytes is reported without a re-arm per request (the event loop keeps each
+//! connection with one thread, and catches reports that arrive while it is held).
+//! Streams and their sources are registered one-shot: a report disarms the
+//! descriptor, and it is re-armed for what the stream waits for next.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 pub struct Epoll(OwnedFd);
 
-/// Readable, reported once until re-armed.
-const ONE_SHOT_READ: u32 = (libc::EPOLLIN | libc::EPOLLONESHOT) as u32;
+/// Readable, reported on each arrival of new bytes while registered.
+const EDGE_READ: u32 = (libc::EPOLLIN | libc::EPOLLET) as u32;
 
 /// What a one-shot registration waits for. Hang-ups and errors are always reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,14 +72,16 @@ impl Epoll {
         self.ctl(libc::EPOLL_CTL_ADD, fd, events, token)
     }
 
-    /// Register a connection, armed for one readiness report.
-    pub fn add_one_shot(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, ONE_SHOT_READ, token)
-    }
-
-    /// Arm a registered connection for its next readiness report.
-    pub fn rearm(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, ONE_SHOT_READ, token)
+    /// Register (`new`) or switch `fd` to edge-triggered reports of arriving bytes.
+    /// Either way the kernel looks at the descriptor at once, so bytes already
+    /// waiting are reported too.
+    pub fn watch_edges(&self, fd: RawFd, token: u64, new: bool) -> io::Result<()> {
+        let op = if new {
+            libc::EPOLL_CTL_ADD
+        } else {
+            libc::EPOLL_CTL_MOD
+        };
+        self.ctl(op, fd, EDGE_READ, token)
     }
 
     /// Register (`new`) or re-arm `fd` for one report of `interest`.

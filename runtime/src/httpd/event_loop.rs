@@ -1,10 +1,12 @@
 //! Event loops: `workers` threads, each owning an epoll set, serve requests inline.
 //!
 //! A connection waiting for its next request is *parked*: it sits in its loop's table
-//! and in the epoll set, armed one-shot. When bytes arrive, one loop thread takes it
-//! out, reads what is there, serves every complete request in place (handler call and
-//! response write, see [`connection::serve_buffered`]) and parks it again. A request
-//! therefore costs no thread switch.
+//! and in the epoll set, registered edge-triggered once, so parking it again after a
+//! request costs no system call. When bytes arrive, one loop thread takes it out
+//! (its table slot says *held*), reads what is there, serves every complete request
+//! in place (handler call and response write, see [`connection::serve_buffered`])
+//! and parks it again. A request therefore costs no thread switch, and on a busy loop
+//! about one `recv` and one `writev`: each `epoll_wait` takes a batch of reports.
 //!
 //! A response whose body is a line source stays on the loop as a *stream*
 //! ([`super::body_stream`]): parked like a waiting connection, with its source's
@@ -23,13 +25,17 @@
 //! ([`super::running`]), and hands freed memory back to the system when the server
 //! goes quiet ([`super::reclaim`]).
 //!
-//! Several threads may briefly wait on one set; one-shot arming keeps each connection
-//! with exactly one of them, and each wait takes a single report so none is left
-//! behind with a thread that turns slow. Tokens are never reused, so a report about a
-//! connection that was closed in the meantime finds nothing and is ignored. A stream
-//! has two descriptors armed; a report for one while another thread holds the stream
-//! finds nothing either, and is not lost: parking a stream re-arms both, and epoll
-//! reports a condition that still holds again.
+//! Several threads may briefly wait on one set. A thread takes a connection out of the
+//! table before touching it, so each is served by one thread at a time. The reports
+//! of a wait go to the loop's queue, shared by its threads, and are taken from it one
+//! at a time, so none is left behind with a thread that turns slow. Tokens are never
+//! reused, so a report about a connection that was closed in the meantime finds
+//! nothing and is ignored. A report about a held connection marks its slot *missed*:
+//! an edge is not reported twice, so parking such a connection asks the kernel to
+//! look at it again (as does parking one whose last read filled the buffer). A stream
+//! has two descriptors armed one-shot; a report for one while another thread holds
+//! the stream is not lost either: parking a stream re-arms both, and epoll reports a
+//! condition that still holds again.
 //!
 //! A request whose body is still arriving is parked the same way, with its decoder
 //! (see [`connection::PendingBody`]): a client that trickles a body, or stops half
@@ -42,7 +48,7 @@
 //! reading is ended, a polling stream driven. Nothing else wakes an idle loop, and the
 //! monitor sleeps while no loop is busy, so an idle server makes no periodic wake-ups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -71,6 +77,8 @@ const WATCH_EVERY: Duration = Duration::from_millis(50);
 const MONITOR_EVERY: Duration = Duration::from_millis(5);
 /// Connections accepted per listener report before looking at other events.
 const ACCEPT_BATCH: usize = 64;
+/// Most reports taken by one `epoll_wait`.
+const WAIT_BATCH: usize = 64;
 
 const LISTENER: u64 = 0;
 const WAKE: u64 = 1;
@@ -110,6 +118,8 @@ struct Conn {
     waiting: Waiting,
     /// The stream's source descriptor, once registered in the loop's epoll set.
     source_fd: Option<RawFd>,
+    /// Registered edge-triggered for requests (not one-shot for a stream).
+    edge_armed: bool,
     _in_flight: InFlightGuard,
     _open: Open,
 }
@@ -136,9 +146,53 @@ impl Conn {
     }
 }
 
+/// A connection's place in its loop's table.
+enum Slot {
+    Parked(Box<Conn>),
+    /// Taken by the loop thread of generation `by`, which parks it again or lets it
+    /// close. `missed`: a report about it came meanwhile.
+    Held {
+        by: u64,
+        missed: bool,
+    },
+}
+
+/// A loop's connections and the reports taken from epoll but not handled yet, under
+/// one lock: taking the next report and its connection is one step.
+#[derive(Default)]
+struct Table {
+    slots: HashMap<u64, Slot>,
+    ready: VecDeque<(u64, u32)>,
+}
+
+impl Table {
+    fn parked(&self) -> impl Iterator<Item = (&u64, &Conn)> {
+        self.slots.iter().filter_map(|(t, s)| match s {
+            Slot::Parked(c) => Some((t, &**c)),
+            Slot::Held { .. } => None,
+        })
+    }
+
+    /// Take the parked connections `pick` chooses out of the table.
+    fn remove_parked(&mut self, pick: impl Fn(&Conn) -> bool) -> Vec<(u64, Box<Conn>)> {
+        let tokens: Vec<u64> = self
+            .parked()
+            .filter(|(_, c)| pick(c))
+            .map(|(t, _)| *t)
+            .collect();
+        tokens
+            .into_iter()
+            .filter_map(|t| match self.slots.remove(&t) {
+                Some(Slot::Parked(c)) => Some((t, c)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 struct EventLoop {
     epoll: Epoll,
-    parked: Mutex<HashMap<u64, Conn>>,
+    table: Mutex<Table>,
     /// Generation of the thread meant to run this loop; bumped on each replacement.
     owner: AtomicU64,
     /// When the owner started on its current connection (nanoseconds since the
@@ -179,7 +233,7 @@ impl Loops {
             epoll.watch(timer.raw_fd(), TIMER, false)?;
             loops.push(EventLoop {
                 epoll,
-                parked: Mutex::new(HashMap::new()),
+                table: Mutex::new(Table::default()),
                 owner: AtomicU64::new(0),
                 busy_since: AtomicU64::new(0),
                 timer,
@@ -241,15 +295,8 @@ impl Loops {
     /// passes.
     pub fn close_parked(&self) {
         for lp in &self.loops {
-            let drained: Vec<Conn> = match lp.parked.lock() {
-                Ok(mut parked) => {
-                    let idle: Vec<u64> = parked
-                        .iter()
-                        .filter(|(_, c)| c.body.is_none() && !c.owed_answer())
-                        .map(|(t, _)| *t)
-                        .collect();
-                    idle.iter().filter_map(|t| parked.remove(t)).collect()
-                }
+            let drained = match lp.table.lock() {
+                Ok(mut table) => table.remove_parked(|c| c.body.is_none() && !c.owed_answer()),
                 Err(_) => Vec::new(),
             };
             drop(drained);
@@ -258,8 +305,8 @@ impl Loops {
 
     /// Does loop `idx` still hold a connection owed an answer?
     fn owes_answers(&self, idx: usize) -> bool {
-        self.parked(idx)
-            .is_some_and(|p| p.values().any(|c| c.body.is_none() && c.owed_answer()))
+        self.table(idx)
+            .is_some_and(|t| t.parked().any(|(_, c)| c.body.is_none() && c.owed_answer()))
     }
 
     fn now_nanos(&self) -> u64 {
@@ -268,8 +315,8 @@ impl Loops {
             .max(1)
     }
 
-    fn parked(&self, idx: usize) -> Option<MutexGuard<'_, HashMap<u64, Conn>>> {
-        self.loops[idx].parked.lock().ok()
+    fn table(&self, idx: usize) -> Option<MutexGuard<'_, Table>> {
+        self.loops[idx].table.lock().ok()
     }
 
     fn spawn_worker(self: &Arc<Self>, idx: usize, generation: u64) -> std::io::Result<()> {
@@ -384,44 +431,24 @@ impl Loops {
     /// One loop thread: wait, accept, serve, expire, until replaced or shut down.
     fn work(self: &Arc<Self>, idx: usize, generation: u64) {
         let lp = &self.loops[idx];
-        // One report per wait: a report taken but not yet handled would be stuck
-        // with this thread if its current connection turns slow, since one-shot
-        // arming gives it to nobody else.
-        let mut events = [NO_EVENT; 1];
+        let mut events = [NO_EVENT; WAIT_BATCH];
         loop {
             if lp.owner.load(Ordering::SeqCst) != generation {
                 self.shared.log.flush();
                 return;
             }
-            // Look without waiting first: only a loop about to sleep writes out the
-            // access-log lines it gathered.
-            let ready = match lp.epoll.wait(&mut events, 0) {
-                Ok(0) => {
-                    self.shared.log.flush();
-                    lp.epoll.wait(&mut events, -1)
+            // Reports go through the loop's queue, not this thread's stack: if this
+            // thread turns slow, its replacement takes the ones it had not reached.
+            match self.table(idx).and_then(|mut t| t.ready.pop_front()) {
+                Some((WAKE, _)) => {
+                    // Shutting down: streams in flight may finish; the wake pipe
+                    // stays readable, so stop watching it.
+                    let _ = lp.epoll.remove(self.shared.shutdown.wake_fd());
                 }
-                other => other,
-            };
-            let n = match ready {
-                Ok(n) => n,
-                Err(e) => {
-                    self.shared.log.problem("epoll_wait", &e.to_string());
-                    thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            };
-            if n > 0 {
-                let flags = events[0].events;
-                match events[0].u64 {
-                    WAKE => {
-                        // Shutting down: streams in flight may finish; the wake pipe
-                        // stays readable, so stop watching it.
-                        let _ = lp.epoll.remove(self.shared.shutdown.wake_fd());
-                    }
-                    LISTENER => self.accept_ready(),
-                    TIMER => self.expire_due(idx, generation),
-                    token => self.serve_ready(idx, generation, token, flags),
-                }
+                Some((LISTENER, _)) => self.accept_ready(),
+                Some((TIMER, _)) => self.expire_due(idx, generation),
+                Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
+                None => self.wait_for_reports(idx, &mut events),
             }
             if self.shared.shutdown.is_requested()
                 && lp.streams.load(Ordering::SeqCst) == 0
@@ -429,6 +456,36 @@ impl Loops {
             {
                 self.shared.log.flush();
                 return;
+            }
+        }
+    }
+
+    /// Wait for reports and queue them. Only a loop about to sleep writes out the
+    /// access-log lines it gathered, so with lines pending it looks without waiting
+    /// first.
+    fn wait_for_reports(&self, idx: usize, events: &mut [libc::epoll_event]) {
+        let epoll = &self.loops[idx].epoll;
+        let ready = if self.shared.log.has_pending() {
+            match epoll.wait(events, 0) {
+                Ok(0) => {
+                    self.shared.log.flush();
+                    epoll.wait(events, -1)
+                }
+                other => other,
+            }
+        } else {
+            epoll.wait(events, -1)
+        };
+        match ready {
+            Ok(n) => {
+                if let Some(mut table) = self.table(idx) {
+                    let reports = events[..n].iter().map(|e| (e.u64, e.events));
+                    table.ready.extend(reports);
+                }
+            }
+            Err(e) => {
+                self.shared.log.problem("epoll_wait", &e.to_string());
+                thread::sleep(Duration::from_millis(50));
             }
         }
     }
@@ -470,7 +527,7 @@ impl Loops {
             return;
         }
         let now = Instant::now();
-        let conn = Conn {
+        let conn = Box::new(Conn {
             stream,
             input: Input::default(),
             head_started: Some(now),
@@ -479,51 +536,98 @@ impl Loops {
             body: None,
             waiting: Waiting::Request,
             source_fd: None,
+            edge_armed: false,
             _in_flight: self.in_flight.enter(),
             _open: Open::connection(shared.metrics.as_ref()),
-        };
+        });
         let idx = self.next_loop.fetch_add(1, Ordering::Relaxed) % self.loops.len();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         self.park(idx, token, conn, true);
     }
 
-    /// Put a connection in its loop's table and arm it. Under the table's lock, so a
-    /// deadline scan cannot close it between the two steps, and shutdown (which
-    /// drains the table under the same lock) cannot miss it.
-    fn park(&self, idx: usize, token: u64, conn: Conn, new: bool) {
-        let Some(mut parked) = self.parked(idx) else {
+    /// Put a connection waiting for a request in its loop's table, registered for
+    /// edge-triggered reports. Under the table's lock, so a deadline scan cannot close
+    /// it between the two steps, a report cannot slip between them unseen, and
+    /// shutdown (which drains the table under the same lock) cannot miss it.
+    fn park(&self, idx: usize, token: u64, mut conn: Box<Conn>, new: bool) {
+        let Some(mut table) = self.table(idx) else {
             return;
         };
         // Under shutdown only a connection still owed an answer is kept.
         if self.shared.shutdown.is_requested() && !(conn.body.is_none() && conn.owed_answer()) {
             return;
         }
+        let missed = matches!(
+            table.slots.get(&token),
+            Some(Slot::Held { missed: true, .. })
+        );
+        // A registration already in place costs nothing; the kernel is asked to look
+        // again only when bytes may have arrived unreported: during the hold, or
+        // beyond what the last read had room for.
+        let look = new || !conn.edge_armed || missed || conn.input.may_have_more();
         let fd = conn.stream.as_raw_fd();
         self.arm_deadline(idx, &conn);
-        parked.insert(token, conn);
-        let epoll = &self.loops[idx].epoll;
-        let armed = if new {
-            epoll.add_one_shot(fd, token)
-        } else {
-            epoll.rearm(fd, token)
-        };
-        if let Err(e) = armed {
-            parked.remove(&token);
+        conn.edge_armed = true;
+        table.slots.insert(token, Slot::Parked(conn));
+        if !look {
+            return;
+        }
+        if let Err(e) = self.loops[idx].epoll.watch_edges(fd, token, new) {
+            table.slots.remove(&token);
             self.shared
                 .log
                 .problem("registering connection", &e.to_string());
         }
     }
 
+    /// Take a parked connection out of the table for this thread, leaving its slot
+    /// held. A report about a connection already held is remembered in its slot.
+    fn take(&self, idx: usize, token: u64, generation: u64) -> Option<Box<Conn>> {
+        let mut table = self.table(idx)?;
+        let slot = table.slots.get_mut(&token)?;
+        if let Slot::Held { missed, .. } = slot {
+            *missed = true;
+            return None;
+        }
+        let held = Slot::Held {
+            by: generation,
+            missed: false,
+        };
+        match std::mem::replace(slot, held) {
+            Slot::Parked(conn) => Some(conn),
+            Slot::Held { .. } => None,
+        }
+    }
+
+    /// A taken connection was handled: if its slot is still held by this thread, it
+    /// was neither parked again nor taken by another since, so it closed.
+    fn release(&self, idx: usize, token: u64, generation: u64) {
+        if let Some(mut table) = self.table(idx) {
+            if matches!(table.slots.get(&token), Some(Slot::Held { by, .. }) if *by == generation) {
+                table.slots.remove(&token);
+            }
+        }
+    }
+
     /// A report for a parked connection: serve what it sent, inline, or drive its
     /// stream.
     fn serve_ready(self: &Arc<Self>, idx: usize, generation: u64, token: u64, flags: u32) {
-        let Some(mut conn) = self
-            .parked(idx)
-            .and_then(|mut p| p.remove(&(token & !SOURCE)))
-        else {
+        let key = token & !SOURCE;
+        let Some(conn) = self.take(idx, key, generation) else {
             return;
         };
+        self.serve_taken(idx, generation, token, flags, conn);
+        self.release(idx, key, generation);
+    }
+
+    fn serve_taken(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        flags: u32,
+        mut conn: Box<Conn>,
+    ) {
         if conn.body.is_some() {
             let from_client = token & SOURCE == 0;
             if from_client && flags & HUNG_UP != 0 {
@@ -553,7 +657,7 @@ impl Loops {
     /// Serve the requests `conn` has buffered, then park it, start its stream, or
     /// let it close. Under shutdown too: a request that arrived is answered (with
     /// `Connection: close`), not dropped.
-    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Conn) {
+    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Box<Conn>) {
         let lp = &self.loops[idx];
         let stamp = self.mark_busy(idx);
         let served = connection::serve_buffered(
@@ -589,7 +693,7 @@ impl Loops {
     }
 
     /// Drive a connection's stream one step and park it for what it waits on next.
-    fn drive(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Conn) {
+    fn drive(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Box<Conn>) {
         let Some(streaming) = conn.body.as_mut() else {
             return;
         };
@@ -640,8 +744,8 @@ impl Loops {
 
     /// Park a stream and arm what it waits for: its socket for a hang-up or for room,
     /// and its source's descriptor when it waits on the source.
-    fn park_stream(&self, idx: usize, token: u64, conn: Conn) {
-        let Some(mut parked) = self.parked(idx) else {
+    fn park_stream(&self, idx: usize, token: u64, mut conn: Box<Conn>) {
+        let Some(mut table) = self.table(idx) else {
             return;
         };
         let epoll = &self.loops[idx].epoll;
@@ -655,15 +759,16 @@ impl Loops {
             _ => None,
         };
         self.arm_deadline(idx, &conn);
-        parked.insert(token, conn);
+        conn.edge_armed = false;
+        table.slots.insert(token, Slot::Parked(conn));
         let mut armed = epoll.arm(fd, token, interest, false);
         if let (Ok(()), Some(sfd)) = (&armed, source) {
             armed = epoll.arm(sfd, token | SOURCE, Interest::Read, false);
         }
         if let Err(e) = armed {
             self.shared.log.problem("arming a stream", &e.to_string());
-            if let Some(conn) = parked.remove(&token) {
-                drop(parked);
+            if let Some(Slot::Parked(conn)) = table.slots.remove(&token) {
+                drop(table);
                 let end = StreamEnd::SourceFailed(format!("cannot wait for the stream: {e}"));
                 self.finish(idx, conn, end);
             }
@@ -677,7 +782,7 @@ impl Loops {
         idx: usize,
         generation: u64,
         token: u64,
-        conn: Conn,
+        conn: Box<Conn>,
         end: StreamEnd,
     ) {
         if let Some(mut conn) = self.finish(idx, conn, end) {
@@ -695,7 +800,7 @@ impl Loops {
 
     /// Unregister and finish a connection's stream; the connection back if it stays
     /// open.
-    fn finish(&self, idx: usize, mut conn: Conn, end: StreamEnd) -> Option<Conn> {
+    fn finish(&self, idx: usize, mut conn: Box<Conn>, end: StreamEnd) -> Option<Box<Conn>> {
         let lp = &self.loops[idx];
         if let Some(fd) = conn.source_fd.take() {
             // Before the source may close its descriptor (and the number be reused).
@@ -724,14 +829,12 @@ impl Loops {
         lp.timer.fired();
         let now = Instant::now();
         let mut next: Option<Instant> = None;
-        let expired: Vec<(u64, Conn)> = match self.parked(idx) {
-            Some(mut parked) => {
-                let mut tokens = Vec::new();
-                for (t, c) in parked.iter() {
+        let expired: Vec<(u64, Box<Conn>)> = match self.table(idx) {
+            Some(mut table) => {
+                for (_, c) in table.parked() {
                     match c.deadline(&self.shared) {
-                        Some(d) if d <= now => tokens.push(*t),
-                        Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
-                        None => {}
+                        Some(d) if d > now => next = Some(next.map_or(d, |n| n.min(d))),
+                        _ => {}
                     }
                 }
                 if let Some(d) = next {
@@ -739,10 +842,8 @@ impl Loops {
                         .unwrap_or(u64::MAX);
                     lp.timer.arm_by(at, self.now_nanos());
                 }
-                tokens
-                    .iter()
-                    .filter_map(|t| parked.remove(t).map(|c| (*t, c)))
-                    .collect()
+                let shared = &self.shared;
+                table.remove_parked(|c| c.deadline(shared).is_some_and(|d| d <= now))
             }
             None => Vec::new(),
         };

@@ -24,6 +24,9 @@ pub enum ReadStop {
 pub struct Input {
     buf: Vec<u8>,
     pos: usize,
+    /// The last read filled all the room it had: the socket may hold more, which an
+    /// edge-triggered registration will not report again.
+    filled: bool,
 }
 
 impl Input {
@@ -38,6 +41,11 @@ impl Input {
             self.buf.clear();
             self.pos = 0;
         }
+    }
+
+    /// Could the socket still hold bytes from before the last read?
+    pub fn may_have_more(&self) -> bool {
+        self.filled
     }
 
     /// Drop the allocation when nothing is buffered (before a long response).
@@ -57,6 +65,7 @@ impl Input {
         }
         let old_len = self.buf.len();
         self.buf.resize(old_len + READ_STEP, 0);
+        self.filled = false;
         let result = loop {
             let free = &mut self.buf[old_len..];
             // SAFETY: recv into the unused tail of our own buffer, at most its length.
@@ -82,6 +91,7 @@ impl Input {
                 Err(ReadStop::Eof)
             }
             Ok(n) => {
+                self.filled = n == READ_STEP;
                 self.buf.truncate(old_len + n);
                 Ok(n)
             }
