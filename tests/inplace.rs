@@ -87,6 +87,26 @@ fn every_snapshot_taken_in_a_loop_keeps_its_contents() {
 }
 
 #[test]
+fn a_map_updated_in_place_is_still_traversed_in_key_order() {
+    // Maps look keys up by hash; every traversal must still see keys sorted, also
+    // after keys were added and removed in place since the last traversal.
+    assert_eq!(
+        output(
+            "f>t;m=mmap;@i 0..12{m=mset m (str (- 11 i)) i};a=mkeys m;m=mdel m \"5\";\
+             m=mset m \"05\" 99;m=mset m \"11\" 0;ks=[];@k m{ks=+=ks k};\
+             fmt \"{} | {} | {} | {}\" a m ks (mvals m)"
+        ),
+        "[0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9] | \
+         {0: 11; 05: 99; 1: 10; 10: 1; 11: 0; 2: 9; 3: 8; 4: 7; 6: 5; 7: 4; 8: 3; 9: 2} | \
+         [0, 05, 1, 10, 11, 2, 3, 4, 6, 7, 8, 9] | [11, 99, 10, 1, 0, 9, 8, 7, 5, 4, 3, 2]"
+    );
+    assert_eq!(
+        output("f>t;m=mmap;m=mset m 10 1;m=mset m -3 2;m=mset m 2 3;fmt \"{}\" m"),
+        "{-3: 2; 2: 3; 10: 1}"
+    );
+}
+
+#[test]
 fn a_value_used_again_later_is_not_updated_in_place() {
     assert_eq!(
         output("f>L _;xs=[3 1 2];ys=lst xs 0 9;zs=srt xs;rs=rev xs;[xs ys zs rs]"),

@@ -22,6 +22,7 @@ pub mod line_source;
 pub(crate) mod ops;
 pub mod program;
 pub mod value;
+pub mod value_map;
 
 pub use error::{RtError, RtResult};
 pub use value::Value;

@@ -24,13 +24,13 @@
 //! and update the value in place. In Rust, [`Value`] is an owning handle:
 //! `Clone` retains, `Drop` releases.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::line_source::LineSource;
+pub use crate::value_map::{KeyRef, Map, MapKey};
 
 pub const NIL: u64 = 0xFFF9_0000_0000_0000;
 pub const FALSE: u64 = 0xFFF9_0000_0000_0001;
@@ -53,7 +53,7 @@ pub struct HeapObject {
 pub enum Obj {
     Text(String),
     List(Vec<Value>),
-    Map(BTreeMap<MapKey, Value>),
+    Map(Map),
     Record(Record),
     Ok(Value),
     Err(Value),
@@ -61,32 +61,6 @@ pub enum Obj {
     /// A lazy line source. The mutex lets the server share one source (stdin) between
     /// connection threads; each line goes to exactly one consumer.
     Source(Mutex<Box<dyn LineSource>>),
-}
-
-/// Map keys: integers and texts are distinct (`7` and `"7"` are different keys).
-/// Integers sort before texts.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MapKey {
-    Int(i64),
-    Text(String),
-}
-
-impl MapKey {
-    pub fn to_value(&self) -> Value {
-        match self {
-            MapKey::Int(i) => Value::num(*i as f64),
-            MapKey::Text(s) => Value::text(s.clone()),
-        }
-    }
-}
-
-impl fmt::Display for MapKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MapKey::Int(i) => write!(f, "{i}"),
-            MapKey::Text(s) => f.write_str(s),
-        }
-    }
 }
 
 /// The shape of a record: its type name and field names in declaration order.
@@ -158,8 +132,8 @@ impl Value {
         Value::alloc(Obj::List(items))
     }
 
-    pub fn map(m: BTreeMap<MapKey, Value>) -> Value {
-        Value::alloc(Obj::Map(m))
+    pub fn map(m: impl Into<Map>) -> Value {
+        Value::alloc(Obj::Map(m.into()))
     }
 
     pub fn ok(v: Value) -> Value {
@@ -284,7 +258,7 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<MapKey, Value>> {
+    pub fn as_map(&self) -> Option<&Map> {
         match self.heap() {
             Some(Obj::Map(m)) => Some(m),
             _ => None,
@@ -570,9 +544,9 @@ mod tests {
         });
         let r = Value::record(ty, vec![Value::num(1.0), Value::num(2.0)]);
         assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
-        let mut m = BTreeMap::new();
-        m.insert(MapKey::Text("b".into()), Value::num(2.0));
-        m.insert(MapKey::Text("a".into()), Value::num(1.0));
+        let mut m = Map::new();
+        m.set(KeyRef::Text("b"), Value::num(2.0));
+        m.set(KeyRef::Text("a"), Value::num(1.0));
         assert_eq!(Value::map(m).to_string(), "{a: 1; b: 2}");
         let l = Value::list(vec![Value::text("a"), Value::NIL, Value::bool(true)]);
         assert_eq!(l.to_string(), "[a, nil, true]");

@@ -6,13 +6,12 @@
 //! builtin and the kind it got. (The verifier catches most mismatches; values typed
 //! `_` reach these checks at run time.)
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
 use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
-use crate::value::{num_to_string, MapKey, Obj, Value};
+use crate::value::{num_to_string, Map, Obj, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
@@ -51,7 +50,7 @@ pub(super) fn list_arg<'a>(builtin: &str, v: &'a Value) -> RtResult<&'a [Value]>
     v.as_list().ok_or_else(|| type_error(builtin, "L", v))
 }
 
-pub(super) fn map_arg<'a>(builtin: &str, v: &'a Value) -> RtResult<&'a BTreeMap<MapKey, Value>> {
+pub(super) fn map_arg<'a>(builtin: &str, v: &'a Value) -> RtResult<&'a Map> {
     v.as_map().ok_or_else(|| type_error(builtin, "M", v))
 }
 

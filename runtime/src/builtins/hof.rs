@@ -19,7 +19,7 @@ use super::BuiltinDef;
 use crate::error::{codes, RtError, RtResult};
 use crate::func::call_value;
 use crate::line_source::transform::Step;
-use crate::value::{MapKey, Value};
+use crate::value::{Map, MapKey, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
@@ -207,7 +207,7 @@ fn grp(args: &[Value]) -> RtResult {
         groups
             .into_iter()
             .map(|(k, v)| (k, Value::list(v)))
-            .collect(),
+            .collect::<Map>(),
     ))
 }
 

@@ -6,14 +6,12 @@
 //! updated in place when the caller handed over the only reference to it (see
 //! `Args::take`), and an updated copy otherwise.
 
-use std::borrow::Borrow;
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::convert::{list_arg, map_arg};
 use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
-use crate::value::{num_to_string, MapKey, Obj, Value};
+use crate::value::{num_to_string, KeyRef, Map, MapKey, Obj, Value};
 
 #[rustfmt::skip]
 pub const TABLE: &[BuiltinDef] = &[
@@ -40,77 +38,7 @@ pub const IN_PLACE: &[InPlaceDef] = &[
 
 /// The map key for a text or number value.
 pub(super) fn map_key(builtin: &str, v: &Value) -> RtResult<MapKey> {
-    key_ref(builtin, v).map(KeyRef::to_owned)
-}
-
-/// A map key borrowed from the value that names it: looking a text key up needs no
-/// copy of the text.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyRef<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-impl KeyRef<'_> {
-    fn to_owned(self) -> MapKey {
-        match self {
-            KeyRef::Int(i) => MapKey::Int(i),
-            KeyRef::Text(s) => MapKey::Text(s.to_owned()),
-        }
-    }
-
-    /// As the argument of `BTreeMap<MapKey, _>` lookups.
-    fn lookup(&self) -> &dyn AsKeyRef {
-        self
-    }
-}
-
-/// A key seen as a [`KeyRef`]. `MapKey` and `KeyRef` order the same way (integers
-/// first, then texts by bytes), which is what lets a `BTreeMap<MapKey, _>` be
-/// searched by `KeyRef` through `Borrow`.
-trait AsKeyRef {
-    fn key_ref(&self) -> KeyRef<'_>;
-}
-
-impl AsKeyRef for MapKey {
-    fn key_ref(&self) -> KeyRef<'_> {
-        match self {
-            MapKey::Int(i) => KeyRef::Int(*i),
-            MapKey::Text(s) => KeyRef::Text(s),
-        }
-    }
-}
-
-impl AsKeyRef for KeyRef<'_> {
-    fn key_ref(&self) -> KeyRef<'_> {
-        *self
-    }
-}
-
-impl<'a> Borrow<dyn AsKeyRef + 'a> for MapKey {
-    fn borrow(&self) -> &(dyn AsKeyRef + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn AsKeyRef + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.key_ref() == other.key_ref()
-    }
-}
-
-impl Eq for dyn AsKeyRef + '_ {}
-
-impl PartialOrd for dyn AsKeyRef + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for dyn AsKeyRef + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key_ref().cmp(&other.key_ref())
-    }
+    key_ref(builtin, v).map(KeyRef::to_key)
 }
 
 /// The key a text or number value names, borrowed from it.
@@ -138,11 +66,7 @@ fn key_ref<'v>(builtin: &str, v: &'v Value) -> RtResult<KeyRef<'v>> {
 
 /// Apply `edit` to the map argument: in place when it was handed over unshared, to a
 /// copy otherwise.
-fn updated(
-    builtin: &str,
-    args: &mut Args,
-    edit: impl FnOnce(&mut BTreeMap<MapKey, Value>),
-) -> RtResult {
+fn updated(builtin: &str, args: &mut Args, edit: impl FnOnce(&mut Map)) -> RtResult {
     map_arg(builtin, &args[0])?;
     let mut out = args.take(0);
     if let Some(Obj::Map(map)) = out.make_mut() {
@@ -152,14 +76,14 @@ fn updated(
 }
 
 fn mmap(_args: &[Value]) -> RtResult {
-    Ok(Value::map(BTreeMap::new()))
+    Ok(Value::map(Map::new()))
 }
 
 /// `mget m k`: the value, or nil when the key is absent.
 fn mget(args: &[Value]) -> RtResult {
     let m = map_arg("mget", &args[0])?;
     let k = key_ref("mget", &args[1])?;
-    Ok(m.get(k.lookup()).cloned().unwrap_or(Value::NIL))
+    Ok(m.get(k).cloned().unwrap_or(Value::NIL))
 }
 
 fn mset(args: &[Value]) -> RtResult {
@@ -169,20 +93,12 @@ fn mset(args: &[Value]) -> RtResult {
 fn mset_in_place(args: &mut Args) -> RtResult {
     let k = key_ref("mset", &args.all()[1])?;
     let v = args.take(2);
-    // An existing key keeps its entry: only a new key costs a copy of its text.
-    updated("mset", args, |m| match m.get_mut(k.lookup()) {
-        Some(slot) => *slot = v,
-        None => {
-            m.insert(k.to_owned(), v);
-        }
-    })
+    updated("mset", args, |m| m.set(k, v))
 }
 
 fn mhas(args: &[Value]) -> RtResult {
     let m = map_arg("mhas", &args[0])?;
-    Ok(Value::bool(
-        m.contains_key(key_ref("mhas", &args[1])?.lookup()),
-    ))
+    Ok(Value::bool(m.contains_key(key_ref("mhas", &args[1])?)))
 }
 
 /// `mkeys m`: keys in order (integers first, then texts).
@@ -204,7 +120,7 @@ fn mdel(args: &[Value]) -> RtResult {
 fn mdel_in_place(args: &mut Args) -> RtResult {
     let k = key_ref("mdel", &args.all()[1])?;
     updated("mdel", args, |m| {
-        m.remove(k.lookup());
+        m.remove(k);
     })
 }
 
@@ -220,7 +136,7 @@ fn frq(args: &[Value]) -> RtResult {
         counts
             .into_iter()
             .map(|(k, c)| (k, Value::num(c)))
-            .collect(),
+            .collect::<Map>(),
     ))
 }
 
@@ -282,7 +198,7 @@ mod tests {
         let nums = Value::list(vec![n(5.0), n(5.0), n(6.0)]);
         let counts = frq(&[nums]).unwrap();
         assert_eq!(counts.to_string(), "{5: 2; 6: 1}");
-        assert!(counts.as_map().unwrap().contains_key(&MapKey::Int(5)));
+        assert!(counts.as_map().unwrap().contains_key(KeyRef::Int(5)));
         // 1 and "1" are different keys; a bool is keyed by its text.
         let mixed = Value::list(vec![n(1.0), t("1"), Value::bool(true), t("true")]);
         assert_eq!(show(frq(&[mixed])), "{1: 1; 1: 1; true: 2}");

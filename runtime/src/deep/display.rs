@@ -4,17 +4,17 @@
 //! Each open container is one [`Frame`] on a heap stack holding its iterator, so the
 //! native stack stays flat however deep the value.
 
-use std::collections::btree_map;
 use std::fmt::{self, Write};
 use std::iter::Zip;
 use std::slice;
 
 use crate::value::{fmt_num, MapKey, Obj, Value, FALSE, NIL, TRUE};
+use crate::value_map;
 
 /// A container whose elements are still being written.
 enum Frame<'a> {
     List(slice::Iter<'a, Value>),
-    Map(btree_map::Iter<'a, MapKey, Value>),
+    Map(value_map::Iter<'a>),
     Record(Zip<slice::Iter<'a, String>, slice::Iter<'a, Value>>),
 }
 

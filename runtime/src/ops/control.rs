@@ -125,10 +125,7 @@ pub unsafe extern "C" fn ilo_iter_next(coll: u64, i: i64) -> u64 {
             .chars()
             .nth(i)
             .map_or(ITER_END, |c| Value::text(c.to_string()).into_raw()),
-        Some(Obj::Map(m)) => m
-            .keys()
-            .nth(i)
-            .map_or(ITER_END, |k| k.to_value().into_raw()),
+        Some(Obj::Map(m)) => m.nth(i).map_or(ITER_END, |(k, _)| k.to_value().into_raw()),
         Some(Obj::Source(_)) => match crate::line_source::next_text(v) {
             Ok(Some(line)) => line.into_raw(),
             Ok(None) => ITER_END,

@@ -106,10 +106,7 @@ pub unsafe extern "C" fn ilo_field(
             return rec.values[i].clone().into_raw();
         }
     }
-    if let Some(Some(value)) = v
-        .as_map()
-        .map(|m| m.get(&crate::value::MapKey::Text(name.to_string())))
-    {
+    if let Some(Some(value)) = v.as_map().map(|m| m.get(crate::value::KeyRef::Text(&name))) {
         return value.clone().into_raw();
     }
     if safe != 0 {
