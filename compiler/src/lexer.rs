@@ -17,6 +17,16 @@
 use crate::diag::Diagnostic;
 use crate::span::{FileId, Span};
 
+/// Stable diagnostic codes of the lexer.
+pub mod codes {
+    /// A word from another language where an ilo operator belongs (`AND`, `or`).
+    pub const FOREIGN_OPERATOR: &str = "ILO-L001";
+    /// A text literal with no closing quote.
+    pub const UNTERMINATED_TEXT: &str = "ILO-L002";
+    /// A character or word that starts no token.
+    pub const UNEXPECTED_CHARACTER: &str = "ILO-L003";
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
     /// A lowercase word (`name`, `get-user`, `r2`) or, after `.`, any field name.
@@ -326,7 +336,12 @@ impl Lexer<'_> {
                 let start = self.pos - 1;
                 let ch = self.text[start..].chars().next().unwrap_or('?');
                 self.pos = start + ch.len_utf8();
-                self.error("ILO-L003", format!("unexpected token '{ch}'"), start, None);
+                self.error(
+                    codes::UNEXPECTED_CHARACTER,
+                    format!("unexpected token '{ch}'"),
+                    start,
+                    None,
+                );
                 return None;
             }
         })
@@ -420,7 +435,7 @@ impl Lexer<'_> {
                     word.to_ascii_lowercase()
                 );
                 self.error(
-                    "ILO-L003",
+                    codes::UNEXPECTED_CHARACTER,
                     format!("unexpected token '{word}'"),
                     start,
                     Some(hint),
@@ -430,7 +445,7 @@ impl Lexer<'_> {
         };
         let hint = format!("ilo has no `{word}` keyword; write `{canonical}`");
         self.error(
-            "ILO-L001",
+            codes::FOREIGN_OPERATOR,
             format!("`{word}` is not an ilo operator"),
             start,
             Some(hint),
@@ -446,7 +461,12 @@ impl Lexer<'_> {
         loop {
             match self.peek(0) {
                 None => {
-                    self.error("ILO-L002", "unterminated text literal", start, None);
+                    self.error(
+                        codes::UNTERMINATED_TEXT,
+                        "unterminated text literal",
+                        start,
+                        None,
+                    );
                     return None;
                 }
                 Some(b'"') => {
@@ -702,23 +722,23 @@ mod tests {
     fn lexical_errors() {
         let (toks, diags) = lex("f>n;0x1F", FileId(0));
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].code, "ILO-L003");
+        assert_eq!(diags[0].code, codes::UNEXPECTED_CHARACTER);
         assert_eq!(diags[0].message, "unexpected token 'x1F'");
         assert!(toks.last().is_some_and(|t| t.kind == Tok::Eof));
 
         let (_, diags) = lex("runD x", FileId(0));
-        assert_eq!(diags[0].code, "ILO-L003");
+        assert_eq!(diags[0].code, codes::UNEXPECTED_CHARACTER);
         assert!(diags[0]
             .suggestion
             .as_deref()
             .is_some_and(|s| s.contains("run-d")));
 
         let (toks, diags) = lex("AND a b", FileId(0));
-        assert_eq!(diags[0].code, "ILO-L001");
+        assert_eq!(diags[0].code, codes::FOREIGN_OPERATOR);
         assert_eq!(toks[0].kind, Tok::Amp);
 
         let (_, diags) = lex("\"open", FileId(0));
-        assert_eq!(diags[0].code, "ILO-L002");
+        assert_eq!(diags[0].code, codes::UNTERMINATED_TEXT);
 
         let (_, diags) = lex("x é", FileId(0));
         assert_eq!(diags[0].message, "unexpected token 'é'");

@@ -20,6 +20,16 @@ use crate::parser::parse;
 use crate::span::{SourceMap, Span};
 use crate::walk::{walk_block, Visitor};
 
+/// Stable diagnostic codes of the loader (numbered with the parser's, as upstream).
+pub mod codes {
+    /// A source or imported file that cannot be found or read, or `use` in inline code.
+    pub const IMPORT_UNREADABLE: &str = "ILO-P017";
+    /// A file that imports itself, directly or through others.
+    pub const CIRCULAR_IMPORT: &str = "ILO-P018";
+    /// `use "f.ilo" [name]` naming something `f.ilo` does not declare.
+    pub const NOT_EXPORTED: &str = "ILO-P019";
+}
+
 pub struct Loaded {
     pub program: Option<Program>,
     pub sources: SourceMap,
@@ -38,7 +48,7 @@ pub fn load_file(path: &Path) -> Loaded {
             // Register the name so the diagnostic's span points into the source map.
             let file = loader.sources.add(path.display().to_string(), "");
             loader.diags.push(Diagnostic::error(
-                "ILO-P017",
+                codes::IMPORT_UNREADABLE,
                 format!("cannot read `{}`: {e}", path.display()),
                 Span::new(file, 0, 0),
             ));
@@ -58,7 +68,7 @@ pub fn load_inline(code: &str) -> Loaded {
         if let Decl::Use(u) = decl {
             loader.diags.push(
                 Diagnostic::error(
-                    "ILO-P017",
+                    codes::IMPORT_UNREADABLE,
                     format!("cannot import `{}` from inline code", u.path),
                     u.span,
                 )
@@ -138,7 +148,7 @@ impl Loader {
         let path = dir.join(&u.path);
         let Ok(key) = std::fs::canonicalize(&path) else {
             self.diags.push(Diagnostic::error(
-                "ILO-P017",
+                codes::IMPORT_UNREADABLE,
                 format!("imported file not found: `{}`", path.display()),
                 u.span,
             ));
@@ -147,7 +157,7 @@ impl Loader {
         if self.stack.contains(&key) {
             self.diags.push(
                 Diagnostic::error(
-                    "ILO-P018",
+                    codes::CIRCULAR_IMPORT,
                     format!("circular import of `{}`", u.path),
                     u.span,
                 )
@@ -164,7 +174,7 @@ impl Loader {
             Ok(text) => Some(self.add_file(key, path.display().to_string(), text)),
             Err(e) => {
                 self.diags.push(Diagnostic::error(
-                    "ILO-P017",
+                    codes::IMPORT_UNREADABLE,
                     format!("cannot read imported file `{}`: {e}", path.display()),
                     u.span,
                 ));
@@ -179,7 +189,7 @@ impl Loader {
         for n in u.names.iter().flatten() {
             if !visible.contains(&n.name) {
                 self.diags.push(Diagnostic::error(
-                    "ILO-P019",
+                    codes::NOT_EXPORTED,
                     format!("`{}` is not declared in `{}`", n.name, u.path),
                     n.span,
                 ));

@@ -11,11 +11,13 @@ use std::fmt;
 
 use crate::value::{Value, ERROR_SENTINEL};
 
-/// A runtime error: a stable `ILO-R…` code and a message.
+/// A runtime error: a stable `ILO-R…` code (from [`codes`]) and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RtError {
     pub code: &'static str,
     pub message: String,
+    /// A stand-in for an error already parked with its span (see [`RtError::forwarded`]).
+    forwarded: bool,
 }
 
 impl RtError {
@@ -23,7 +25,23 @@ impl RtError {
         RtError {
             code,
             message: message.into(),
+            forwarded: false,
         }
+    }
+
+    /// The stand-in for an error that an ilo function called from a builtin has
+    /// already parked, with the span where it happened (see `func.rs`): a builtin
+    /// propagates it like any error, and [`raise`] keeps the parked one.
+    pub fn forwarded() -> RtError {
+        RtError {
+            forwarded: true,
+            ..RtError::new(codes::PANIC, "error raised inside a called function")
+        }
+    }
+
+    /// Whether this is the [`RtError::forwarded`] stand-in.
+    pub fn is_forwarded(&self) -> bool {
+        self.forwarded
     }
 }
 
@@ -33,7 +51,9 @@ impl fmt::Display for RtError {
     }
 }
 
-/// Shorthands for the codes the runtime raises.
+impl std::error::Error for RtError {}
+
+/// Stable diagnostic codes of the runtime (and of the program contract's usage errors).
 pub mod codes {
     /// Type mismatch found at run time (operand of the wrong kind).
     pub const TYPE: &str = "ILO-R001";
@@ -52,10 +72,9 @@ pub mod codes {
     pub const CANCELLED: &str = "ILO-R008";
     /// I/O and stream failures, and `!!` on an Err or nil.
     pub const PANIC: &str = "ILO-R009";
-    /// Not a user-visible code: marks an error that is already parked, with its span,
-    /// by an ilo function a builtin called (see `func.rs`). [`super::raise`] keeps the
-    /// parked error when it sees this code.
-    pub const FORWARDED: &str = "ILO-FORWARDED";
+    /// A command-line usage problem (no such function, wrong arguments), not a runtime
+    /// error of the program: exit code 2.
+    pub const USAGE: &str = "ILO-CLI";
 }
 
 pub type RtResult<T = Value> = Result<T, RtError>;
@@ -76,7 +95,7 @@ pub fn raise(error: RtError) -> u64 {
     PENDING.with(|p| {
         let mut slot = p.borrow_mut();
         // A forwarded error is already parked with the span where it happened.
-        if error.code == codes::FORWARDED && slot.is_some() {
+        if error.is_forwarded() && slot.is_some() {
             return;
         }
         *slot = Some(PendingError { error, span: None });

@@ -15,7 +15,7 @@
 //! When the called function fails, compiled code has already parked the error and
 //! attached the span of the failing operation *inside* that function. That span is
 //! the useful one to report, so the error is left parked and [`call_value`] returns the
-//! marker error [`forwarded`] (code [`codes::FORWARDED`]). A builtin simply propagates
+//! marker error [`RtError::forwarded`]. A builtin simply propagates
 //! it with `?`; when it reaches the `extern "C"` boundary, `error::raise` sees the
 //! marker and keeps the parked error (with its span) instead of overwriting it.
 //! Rust callers that want the real error rather than the marker call [`resolve`].
@@ -99,22 +99,16 @@ pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
         }
     };
     if word == ERROR_SENTINEL {
-        return Err(forwarded());
+        return Err(RtError::forwarded());
     }
     // SAFETY: a non-sentinel result of a compiled function is an owned value word.
     Ok(unsafe { Value::from_raw(word) })
 }
 
-/// The marker error meaning "the real error is parked in the pending slot, with the
-/// span where it happened".
-pub fn forwarded() -> RtError {
-    RtError::new(codes::FORWARDED, "error raised inside a called function")
-}
-
-/// Replace the [`forwarded`] marker by the parked error it stands for (dropping the
+/// Replace the [`RtError::forwarded`] marker by the parked error it stands for (dropping the
 /// parked span); other errors are returned unchanged.
 pub fn resolve(e: RtError) -> RtError {
-    if e.code == codes::FORWARDED {
+    if e.is_forwarded() {
         if let Some(pending) = error::take_pending() {
             return pending.error;
         }
@@ -225,7 +219,7 @@ mod tests {
     fn errors_inside_the_callee_stay_parked_with_their_span() {
         let f = func_value("fails", fails as *const () as usize, 1, vec![]);
         let e = call_value(&f, &[Value::NIL]).unwrap_err();
-        assert_eq!(e.code, codes::FORWARDED);
+        assert!(e.is_forwarded());
         // Re-raising the marker at the boundary must keep the callee's error and span.
         assert_eq!(error::raise(e), ERROR_SENTINEL);
         let pending = error::take_pending().expect("error still parked");

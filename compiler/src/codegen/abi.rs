@@ -9,6 +9,7 @@
 //! runtime's single list, so no name or signature is repeated here; code generation
 //! names them by `Entry` variant.
 
+use super::error::CodegenError;
 use cranelift_codegen::ir::{types, AbiParam, Signature, Type};
 use cranelift_codegen::isa::CallConv;
 use cranelift_module::{FuncId, Linkage, Module};
@@ -54,7 +55,7 @@ pub struct RuntimeImports {
 }
 
 impl RuntimeImports {
-    pub fn declare<M: Module>(module: &mut M) -> Result<RuntimeImports, String> {
+    pub fn declare<M: Module>(module: &mut M) -> Result<RuntimeImports, CodegenError> {
         let call_conv = module.isa().default_call_conv();
         let mut funcs = Vec::with_capacity(ENTRY_POINTS.len());
         for ep in ENTRY_POINTS {
@@ -66,7 +67,7 @@ impl RuntimeImports {
             }
             let id = module
                 .declare_function(ep.name, Linkage::Import, &sig)
-                .map_err(|e| e.to_string())?;
+                .map_err(CodegenError::backend)?;
             funcs.push(id);
         }
         Ok(RuntimeImports { funcs })

@@ -30,10 +30,6 @@ use crate::verify::Checked;
 
 const WORD_BYTES: usize = 8;
 
-fn internal(message: impl Into<String>) -> Vec<Diagnostic> {
-    vec![Diagnostic::error("ILO-C001", message, Span::default())]
-}
-
 /// Upstream ilo prints nothing for an entry function whose body ends in a loop,
 /// unless the function can return early (`ret` or a braceless guard anywhere in it).
 fn silent_result(body: &[Stmt]) -> bool {
@@ -153,7 +149,7 @@ pub fn compile_object(
     sources: &SourceMap,
     handler: Option<&str>,
 ) -> Result<Vec<u8>, Vec<Diagnostic>> {
-    let fail = |e: &dyn std::fmt::Display| internal(e.to_string());
+    let fail = |e: &dyn std::fmt::Display| super::internal(e);
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").map_err(|e| fail(&e))?;
     // Executables are position independent by default on current toolchains.

@@ -9,6 +9,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Module};
 
 use super::abi::{entry_signature, ilo_signature, Entry, ERROR_SENTINEL, NIL, WORD};
+use super::error::CodegenError;
 use super::shared::{FnRef, Shared};
 use super::translator::{Local, Translator, V};
 use super::{last_use, vars};
@@ -25,7 +26,7 @@ pub fn define_function<M: Module>(
     id: FuncId,
     decl: &FnDecl,
     captures: &[String],
-) -> Result<(), String> {
+) -> Result<(), CodegenError> {
     ctx.func.signature = ilo_signature(sh.call_conv, decl.params.len());
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
@@ -66,7 +67,7 @@ pub fn define_function<M: Module>(
     }
     let result = module
         .define_function(id, ctx)
-        .map_err(|e| format!("cannot compile {}: {e:?}", decl.name.name));
+        .map_err(|e| CodegenError::backend(format!("cannot compile {}: {e:?}", decl.name.name)));
     ctx.clear();
     result
 }
@@ -185,7 +186,7 @@ pub fn define_entry<M: Module>(
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     id: FuncId,
     target: FnRef,
-) -> Result<(), String> {
+) -> Result<(), CodegenError> {
     ctx.func.signature = entry_signature(sh.call_conv);
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
@@ -212,7 +213,7 @@ pub fn define_entry<M: Module>(
     }
     let result = module
         .define_function(id, ctx)
-        .map_err(|e| format!("cannot compile entry: {e:?}"));
+        .map_err(|e| CodegenError::backend(format!("cannot compile entry: {e:?}")));
     ctx.clear();
     result
 }
@@ -225,7 +226,7 @@ pub fn define_wrapper<M: Module>(
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     func: FnRef,
     builtin_id: usize,
-) -> Result<(), String> {
+) -> Result<(), CodegenError> {
     ctx.func.signature = ilo_signature(sh.call_conv, func.arity);
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
@@ -270,7 +271,7 @@ pub fn define_wrapper<M: Module>(
     }
     let result = module
         .define_function(func.id, ctx)
-        .map_err(|e| format!("cannot compile builtin wrapper: {e:?}"));
+        .map_err(|e| CodegenError::backend(format!("cannot compile builtin wrapper: {e:?}")));
     ctx.clear();
     result
 }

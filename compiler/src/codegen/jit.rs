@@ -60,12 +60,11 @@ impl JitProgram {
     }
 
     fn new_module() -> Result<JITModule, Vec<Diagnostic>> {
-        let fail = |m: String| vec![Diagnostic::error("ILO-C001", m, Span::default())];
         let mut builder = JITBuilder::with_flags(
             &[("opt_level", "speed")],
             cranelift_module::default_libcall_names(),
         )
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(super::internal)?;
         for (name, addr) in runtime_symbols() {
             builder.symbol(name, addr);
         }
@@ -73,12 +72,9 @@ impl JitProgram {
     }
 
     pub fn compile(checked: &Checked) -> Result<JitProgram, Vec<Diagnostic>> {
-        let fail = |m: String| vec![Diagnostic::error("ILO-C001", m, Span::default())];
         let mut module = Self::new_module()?;
         let compiled = compile_into(&mut module, checked)?;
-        module
-            .finalize_definitions()
-            .map_err(|e| fail(e.to_string()))?;
+        module.finalize_definitions().map_err(super::internal)?;
         let functions = compiled
             .functions
             .into_iter()

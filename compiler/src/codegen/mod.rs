@@ -18,6 +18,7 @@ mod abi;
 pub mod aot;
 mod calls;
 mod control;
+mod error;
 mod expr;
 mod function;
 mod jit;
@@ -40,6 +41,7 @@ use crate::ast::{Decl, Type};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::verify::Checked;
+use error::CodegenError;
 use shared::{FnRef, Shared};
 
 /// What the driver needs to know about a compiled user function.
@@ -59,8 +61,9 @@ pub struct Compiled {
     pub spans: Vec<Span>,
 }
 
-fn internal(message: impl Into<String>) -> Vec<Diagnostic> {
-    vec![Diagnostic::error("ILO-C001", message, Span::default())]
+/// A failure outside any function, as the driver's diagnostics.
+fn internal(e: impl std::fmt::Display) -> Vec<Diagnostic> {
+    vec![CodegenError::backend(e).into()]
 }
 
 /// Translate every function of `checked` into `module`.
@@ -87,7 +90,7 @@ fn compile_with<M: Module>(
     checked: &Checked,
     clif_for: Option<String>,
 ) -> Result<(Compiled, Option<String>), Vec<Diagnostic>> {
-    let rt = abi::RuntimeImports::declare(module).map_err(internal)?;
+    let rt = abi::RuntimeImports::declare(module).map_err(|e| vec![e.into()])?;
     let call_conv = module.isa().default_call_conv();
     let mut sh = Shared::new(rt, call_conv);
     sh.clif_for = clif_for;
@@ -107,7 +110,7 @@ fn compile_with<M: Module>(
         let sig = abi::ilo_signature(call_conv, arity);
         let id = module
             .declare_function(&names::user_fn(&f.name.name), Linkage::Export, &sig)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(internal)?;
         sh.user.insert(f.name.name.clone(), FnRef { id, arity });
     }
     let mut lifted = Vec::new();
@@ -119,7 +122,7 @@ fn compile_with<M: Module>(
         let sig = abi::ilo_signature(call_conv, arity);
         let fid = module
             .declare_function(&names::lambda(*id), Linkage::Local, &sig)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(internal)?;
         sh.lambdas.insert(*id, FnRef { id: fid, arity });
     }
 
@@ -131,7 +134,7 @@ fn compile_with<M: Module>(
         if let Err(e) =
             function::define_function(module, &mut sh, checked, (&mut ctx, &mut fctx), id, f, &[])
         {
-            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+            errors.push(e.at(f.span));
         }
     }
     for (eid, f) in &lifted {
@@ -146,7 +149,7 @@ fn compile_with<M: Module>(
             f,
             &caps,
         ) {
-            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+            errors.push(e.at(f.span));
         }
     }
     define_helpers(module, &mut sh, (&mut ctx, &mut fctx), &mut errors);
@@ -157,9 +160,9 @@ fn compile_with<M: Module>(
         let sig = abi::entry_signature(call_conv);
         let entry = module
             .declare_function(&names::entry(&f.name.name), Linkage::Export, &sig)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(internal)?;
         if let Err(e) = function::define_entry(module, &sh, (&mut ctx, &mut fctx), entry, target) {
-            errors.push(Diagnostic::error("ILO-C001", e, f.span));
+            errors.push(e.at(f.span));
         }
         functions.push(CompiledFn {
             name: f.name.name.clone(),
@@ -168,9 +171,9 @@ fn compile_with<M: Module>(
             param_types: f.params.iter().map(|p| p.ty.kind.clone()).collect(),
         });
     }
-    errors.append(&mut sh.diags);
+    errors.append(&mut sh.errors);
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(errors.into_iter().map(Diagnostic::from).collect());
     }
     Ok((
         Compiled {
@@ -186,7 +189,7 @@ fn define_helpers<M: Module>(
     module: &mut M,
     sh: &mut Shared,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
-    errors: &mut Vec<Diagnostic>,
+    errors: &mut Vec<CodegenError>,
 ) {
     let mut wrappers: Vec<_> = sh
         .wrappers
@@ -198,7 +201,7 @@ fn define_helpers<M: Module>(
         if let Err(e) =
             function::define_wrapper(module, sh, (&mut *ctx, &mut *fctx), func, builtin_id)
         {
-            errors.push(Diagnostic::error("ILO-C001", e, Span::default()));
+            errors.push(e);
         }
     }
 }

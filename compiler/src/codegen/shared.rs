@@ -7,9 +7,9 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 
 use super::abi::RuntimeImports;
+use super::error::CodegenError;
 use super::names;
 use crate::ast::ExprId;
-use crate::diag::Diagnostic;
 use crate::span::Span;
 
 /// A generated function: its id and the number of ilo arguments it takes.
@@ -37,7 +37,7 @@ pub struct Shared {
     pub records: HashMap<String, Vec<String>>,
     /// Span id → span; compiled code passes the id to `ilo_err_span`.
     pub spans: Vec<Span>,
-    pub diags: Vec<Diagnostic>,
+    pub errors: Vec<CodegenError>,
     /// When set, the Cranelift IR of the user function with this name is kept in
     /// `clif` (for tests and debugging).
     pub clif_for: Option<String>,
@@ -58,7 +58,7 @@ impl Shared {
             wrappers: HashMap::new(),
             records: HashMap::new(),
             spans: Vec::new(),
-            diags: Vec::new(),
+            errors: Vec::new(),
             clif_for: None,
             clif: None,
             bytes: HashMap::new(),
@@ -74,25 +74,35 @@ impl Shared {
     }
 
     /// Read-only static bytes (deduplicated).
-    pub fn static_bytes<M: Module>(&mut self, module: &mut M, b: &[u8]) -> Result<DataId, String> {
+    pub fn static_bytes<M: Module>(
+        &mut self,
+        module: &mut M,
+        b: &[u8],
+    ) -> Result<DataId, CodegenError> {
         if let Some(id) = self.bytes.get(b) {
             return Ok(*id);
         }
         let id = module
             .declare_data(&names::bytes(self.next()), Linkage::Local, false, false)
-            .map_err(|e| e.to_string())?;
+            .map_err(CodegenError::backend)?;
         let mut desc = DataDescription::new();
         // A trailing zero keeps even the empty text a non-empty object.
         let mut contents = b.to_vec();
         contents.push(0);
         desc.define(contents.into_boxed_slice());
-        module.define_data(id, &desc).map_err(|e| e.to_string())?;
+        module
+            .define_data(id, &desc)
+            .map_err(CodegenError::backend)?;
         self.bytes.insert(b.to_vec(), id);
         Ok(id)
     }
 
     /// The cache slot of text literal `s` (see `ilo_text_lit`).
-    pub fn text_slot<M: Module>(&mut self, module: &mut M, s: &str) -> Result<DataId, String> {
+    pub fn text_slot<M: Module>(
+        &mut self,
+        module: &mut M,
+        s: &str,
+    ) -> Result<DataId, CodegenError> {
         if let Some(id) = self.text_slots.get(s) {
             return Ok(*id);
         }
@@ -102,7 +112,11 @@ impl Shared {
     }
 
     /// The cache slot of record type `name` (see `ilo_record_new`).
-    pub fn record_slot<M: Module>(&mut self, module: &mut M, name: &str) -> Result<DataId, String> {
+    pub fn record_slot<M: Module>(
+        &mut self,
+        module: &mut M,
+        name: &str,
+    ) -> Result<DataId, CodegenError> {
         if let Some(id) = self.record_slots.get(name) {
             return Ok(*id);
         }
@@ -111,14 +125,16 @@ impl Shared {
         Ok(id)
     }
 
-    fn new_slot<M: Module>(&mut self, module: &mut M) -> Result<DataId, String> {
+    fn new_slot<M: Module>(&mut self, module: &mut M) -> Result<DataId, CodegenError> {
         let id = module
             .declare_data(&names::slot(self.next()), Linkage::Local, true, false)
-            .map_err(|e| e.to_string())?;
+            .map_err(CodegenError::backend)?;
         let mut desc = DataDescription::new();
         desc.define_zeroinit(8);
         desc.set_align(8);
-        module.define_data(id, &desc).map_err(|e| e.to_string())?;
+        module
+            .define_data(id, &desc)
+            .map_err(CodegenError::backend)?;
         Ok(id)
     }
 

@@ -25,9 +25,9 @@ use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{DataId, FuncId, Module};
 
 use super::abi::{Entry, ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
+use super::error::CodegenError;
 use super::shared::Shared;
 use crate::ast::{Expr, ExprId, Type};
-use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::verify::Checked;
 
@@ -124,9 +124,10 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// Report a construct the code generator cannot compile (a verifier gap).
     pub fn unsupported(&mut self, what: impl Into<String>, span: Span) {
-        self.sh
-            .diags
-            .push(Diagnostic::error("ILO-C001", what.into(), span));
+        self.sh.errors.push(CodegenError::Unsupported {
+            what: what.into(),
+            span,
+        });
     }
 
     // ── blocks ──

@@ -1,7 +1,7 @@
 //! Declarations: functions, record types, imports, and `tool` (a function whose calls
 //! answer `~nil`, since no tool provider is configured).
 
-use super::{PResult, Parser};
+use super::{codes, PResult, Parser};
 use crate::ast::{Block, Decl, ExprKind, FnDecl, Param, Stmt, StmtKind, TypeDecl, UseDecl};
 use crate::diag::Diagnostic;
 use crate::lexer::Tok;
@@ -21,7 +21,7 @@ impl Parser {
                     if !matches!(self.peek(), Tok::Newline | Tok::Eof) {
                         let d = self.unexpected("declaration");
                         self.diags.push(Diagnostic {
-                            code: "ILO-P001",
+                            code: codes::EXPECTED_DECLARATION,
                             ..d
                         });
                         self.recover();
@@ -46,7 +46,7 @@ impl Parser {
             None => {
                 let d = self.unexpected("declaration");
                 Err(Diagnostic {
-                    code: "ILO-P001",
+                    code: codes::EXPECTED_DECLARATION,
                     ..d
                 })
             }
@@ -60,7 +60,7 @@ impl Parser {
         self.check_new_name(&name, "function");
         if self.at(&Tok::Colon) && self.peek_at(1) == &Tok::Gt {
             return Err(Diagnostic::error(
-                "ILO-P003",
+                codes::MALFORMED,
                 "no `:` goes between a function name and `>`",
                 self.span(),
             )
@@ -69,7 +69,7 @@ impl Parser {
         let params = self.parse_params()?;
         if self.at(&Tok::Newline) {
             return Err(Diagnostic::error(
-                "ILO-P020",
+                codes::INCOMPLETE_HEADER,
                 format!(
                     "incomplete function header for `{}`: header runs off the end of the line",
                     name.name

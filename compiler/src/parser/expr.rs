@@ -12,7 +12,7 @@
 //! Whether an operator is infix or starts a prefix operand is decided by spacing:
 //! `a + b` and `a+b` are infix, while `f +a b` passes `+a b` as an argument.
 
-use super::{is_keyword, Arity, PResult, Parser};
+use super::{codes, is_keyword, Arity, PResult, Parser};
 use crate::ast::{BinOp, Expr, ExprKind, FnDecl, Ident, Stmt, StmtKind, UnOp, Unwrap};
 use crate::builtin_names::VARIADIC;
 use crate::diag::Diagnostic;
@@ -511,7 +511,7 @@ impl Parser {
         }
         if inner_is_prefix_minus && is_double_minus_trap(&lhs) {
             return Err(Diagnostic::error(
-                "ILO-P021",
+                codes::DOUBLE_MINUS,
                 "`- -op a b op c d` negates a subtraction, not the first product",
                 start.to(lhs.span),
             )
@@ -534,7 +534,7 @@ impl Parser {
         if op_tok.kind == Tok::Eq && matches!(self.peek(), Tok::Gt | Tok::Lt) && self.glued(0) {
             let fixed = if self.at(&Tok::Gt) { ">=" } else { "<=" };
             return Err(Diagnostic::error(
-                "ILO-P003",
+                codes::MALFORMED,
                 format!(
                     "`={}` is not an operator",
                     if fixed == ">=" { ">" } else { "<" }
@@ -580,7 +580,7 @@ impl Parser {
                 },
                 other => {
                     return Err(Diagnostic::error(
-                        "ILO-P002",
+                        codes::UNEXPECTED_TOKEN,
                         format!(
                             "expected a field name or index after `.`, got {}",
                             other.describe()
@@ -650,7 +650,7 @@ impl Parser {
             }
             if self.at(&Tok::Semi) {
                 return Err(Diagnostic::error(
-                    "ILO-P009",
+                    codes::FOREIGN_SYNTAX,
                     "`;` is not a list separator inside `[...]`",
                     self.span(),
                 )

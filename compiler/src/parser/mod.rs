@@ -15,6 +15,7 @@
 //! Submodules: [`decl`] (declarations), [`stmt`] (statements, blocks, match arms),
 //! [`expr`] (expressions and operands), [`types`] (type expressions).
 
+pub mod codes;
 mod decl;
 mod expr;
 mod stmt;
@@ -172,9 +173,9 @@ impl Parser {
 
     fn unexpected(&self, what: &str) -> Diagnostic {
         let code = if what == "expression" {
-            "ILO-P010"
+            codes::EXPECTED_EXPRESSION
         } else {
-            "ILO-P002"
+            codes::UNEXPECTED_TOKEN
         };
         Diagnostic::error(
             code,
@@ -226,7 +227,7 @@ impl Parser {
             return Ok(());
         }
         Err(Diagnostic::error(
-            "ILO-P022",
+            codes::TOO_DEEP,
             format!("nesting deeper than {MAX_DEPTH} levels"),
             self.span(),
         )
@@ -268,7 +269,7 @@ impl Parser {
             };
             self.diags.push(
                 Diagnostic::error(
-                    "ILO-P011",
+                    codes::BUILTIN_NAME,
                     format!("`{n}` is a builtin and cannot be used as a {role} name"),
                     name.span,
                 )
@@ -311,7 +312,7 @@ fn reserved_word_hint(word: &str) -> Option<&'static str> {
 
 fn reserved_word_error(name: &Ident, hint: &str) -> Diagnostic {
     Diagnostic::error(
-        "ILO-P012",
+        codes::RESERVED_WORD,
         format!("`{}` is a reserved word", name.name),
         name.span,
     )

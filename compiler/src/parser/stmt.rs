@@ -5,7 +5,7 @@
 //! logical or `!` condition followed by another operand is a braceless guard
 //! (`>=sp 1000 "gold"`) that returns early.
 
-use super::{PResult, Parser};
+use super::{codes, PResult, Parser};
 use crate::ast::{
     BinOp, Block, Expr, ExprKind, Ident, MatchArm, Pattern, Stmt, StmtKind, TypeTest, UnOp,
 };
@@ -64,7 +64,7 @@ impl Parser {
         let name = match self.peek().clone() {
             Tok::Ident(word) if super::is_keyword(&word) => {
                 return Err(Diagnostic::error(
-                    "ILO-P012",
+                    codes::RESERVED_WORD,
                     format!("`{word}` is a keyword and cannot be bound"),
                     self.span(),
                 ));
@@ -74,10 +74,12 @@ impl Parser {
         self.check_new_name(&name, "binding");
         self.bump(); // `=`
         if matches!(self.ident_text(0), Some("fn" | "def")) {
-            return Err(
-                Diagnostic::error("ILO-P009", "ilo has no `fn` lambdas", self.span())
-                    .with_suggestion("write an inline function in parentheses: `(x:n>n;+x 1)`"),
-            );
+            return Err(Diagnostic::error(
+                codes::FOREIGN_SYNTAX,
+                "ilo has no `fn` lambdas",
+                self.span(),
+            )
+            .with_suggestion("write an inline function in parentheses: `(x:n>n;+x 1)`"));
         }
         let value = self.parse_expr()?;
         let value = self.maybe_ternary(value)?;
@@ -326,7 +328,7 @@ impl Parser {
             },
             _ => {
                 return Err(Diagnostic::error(
-                    "ILO-P013",
+                    codes::EXPECTED_PATTERN,
                     format!("expected a match pattern, got {}", tok.describe()),
                     self.span(),
                 )

@@ -1,7 +1,7 @@
 //! Type expressions: `n t b _`, `L n`, `R n t`, `O n`, `M t n`, `S red green`,
 //! `F a b c`, record names, type variables, and parenthesised types.
 
-use super::{PResult, Parser};
+use super::{codes, PResult, Parser};
 use crate::ast::{Type, TypeExpr};
 use crate::diag::Diagnostic;
 use crate::lexer::Tok;
@@ -56,7 +56,7 @@ impl Parser {
                 })
             }
             _ => Err(Diagnostic::error(
-                "ILO-P007",
+                codes::EXPECTED_TYPE,
                 format!("expected a type, got {}", tok.describe()),
                 self.span(),
             )),

@@ -34,6 +34,15 @@ impl std::fmt::Display for OpenError {
     }
 }
 
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpenError::Denied(_) => None,
+            OpenError::Io(e) => Some(e),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Access {
     Read,

@@ -23,6 +23,17 @@ pub enum BodyError {
     Malformed,
 }
 
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BodyError::TooLarge => "request body larger than the limit",
+            BodyError::Malformed => "malformed chunked request body",
+        })
+    }
+}
+
+impl std::error::Error for BodyError {}
+
 /// Where the decoder stands in the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -12,6 +12,7 @@ use std::io::Write;
 
 use super::render::{render_all, Diag, DiagFormat};
 use super::{args, Failure, Program};
+use crate::error::codes;
 use crate::value::Value;
 
 /// Exit code of a program that returned `^e` or failed at run time.
@@ -70,7 +71,7 @@ pub fn usage_error(message: &str, format: DiagFormat) -> u8 {
         DiagFormat::Json => {
             let j = serde_json::json!({
                 "severity": "error",
-                "code": "ILO-CLI",
+                "code": codes::USAGE,
                 "message": message,
                 "labels": [],
                 "notes": [],

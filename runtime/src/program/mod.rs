@@ -102,6 +102,19 @@ pub struct Failure {
     pub span: Option<SpanInfo>,
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Where it happened needs the sources: `render` draws that.
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 impl Failure {
     fn without_span(code: &'static str, message: impl Into<String>) -> Failure {
         Failure {
