@@ -21,7 +21,7 @@ pub struct Ident {
 /// A whole program after imports are merged: declarations from every file, in load
 /// order (imported files first). `expr_count` bounds every `ExprId` in the program.
 #[derive(Clone, Debug, Default)]
-pub struct Program {
+pub struct SourceProgram {
     pub decls: Vec<Decl>,
     pub expr_count: u32,
 }

@@ -1,5 +1,5 @@
 //! The import loader: reads the main file and everything it `use`s, parses each once,
-//! and merges the declarations into one flat [`Program`].
+//! and merges the declarations into one flat [`SourceProgram`].
 //!
 //! - Paths in `use` are relative to the importing file's directory; imports are
 //!   transitive, and a file reached twice (a diamond) contributes its declarations once.
@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::ast::{Decl, Expr, ExprKind, Program, UseDecl};
+use crate::ast::{Decl, Expr, ExprKind, SourceProgram, UseDecl};
 use crate::diag::Diagnostic;
 use crate::parser::parse;
 use crate::span::{SourceMap, Span};
@@ -31,7 +31,7 @@ pub mod codes {
 }
 
 pub struct Loaded {
-    pub program: Option<Program>,
+    pub program: Option<SourceProgram>,
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -218,7 +218,7 @@ impl Loader {
             let mut emitted = HashSet::new();
             self.emit(root, None, &mut emitted, &mut decls);
         }
-        let program = self.diags.is_empty().then_some(Program {
+        let program = self.diags.is_empty().then_some(SourceProgram {
             decls,
             expr_count: self.next_id,
         });
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(names_of(&program), ["f"]);
     }
 
-    fn names_of(p: &Program) -> Vec<String> {
+    fn names_of(p: &SourceProgram) -> Vec<String> {
         p.decls.iter().filter_map(decl_name).collect()
     }
 

@@ -68,7 +68,7 @@ fn convert(d: &Diagnostic) -> shared::Diag {
         labels: d
             .labels
             .iter()
-            .map(|l| shared::Label {
+            .map(|l| shared::LabelInfo {
                 span: SpanInfo {
                     file: l.span.file.0,
                     start: l.span.start,

@@ -5,7 +5,7 @@
 mod verify_support;
 
 use ilo_compiler::ast::{Expr, ExprKind, StmtKind, Type};
-use ilo_compiler::verify::{Body, CallTarget, Checked};
+use ilo_compiler::verify::{BodyId, CallTarget, Checked};
 use verify_support::{func, ok};
 
 /// The expression of the last statement of function `name`.
@@ -26,7 +26,7 @@ fn tail_type(code: &str) -> Type {
     checked.type_of(tail(&checked, "f").id).clone()
 }
 
-fn local_type(checked: &Checked, body: Body, name: &str) -> Type {
+fn local_type(checked: &Checked, body: BodyId, name: &str) -> Type {
     checked.locals[&body]
         .iter()
         .find(|(n, _)| n == name)
@@ -77,40 +77,49 @@ fn other_builtin_return_types() {
 #[test]
 fn a_local_has_the_join_of_all_its_assignments() {
     let checked = ok("f>n;x=0;@i 0..5{x=+x i};x");
-    let body = Body::Func("f".into());
+    let body = BodyId::Func("f".into());
     assert_eq!(local_type(&checked, body.clone(), "x"), Type::Num);
     assert_eq!(local_type(&checked, body, "i"), Type::Num);
     assert_eq!(checked.type_of(tail(&checked, "f").id), &Type::Num);
 
     let checked = ok("f>_;x=0;x=\"a\";x");
-    assert_eq!(local_type(&checked, Body::Func("f".into()), "x"), Type::Any);
+    assert_eq!(
+        local_type(&checked, BodyId::Func("f".into()), "x"),
+        Type::Any
+    );
 
     // `y` is computed from `x` before `x` is later given text: still not a number.
     let checked = ok("f>_;x=0;@i 0..3{y=+x 1;x=\"a\"};y");
-    assert_ne!(local_type(&checked, Body::Func("f".into()), "y"), Type::Num);
+    assert_ne!(
+        local_type(&checked, BodyId::Func("f".into()), "y"),
+        Type::Num
+    );
 }
 
 #[test]
 fn a_local_first_bound_in_a_block_may_be_nil_after_it() {
     let checked = ok("f c:b>_;c{y=1};y");
     assert_eq!(
-        local_type(&checked, Body::Func("f".into()), "y"),
+        local_type(&checked, BodyId::Func("f".into()), "y"),
         Type::Opt(Box::new(Type::Num))
     );
     let checked = ok("f c:b>n;y=0;c{y=1};y");
-    assert_eq!(local_type(&checked, Body::Func("f".into()), "y"), Type::Num);
+    assert_eq!(
+        local_type(&checked, BodyId::Func("f".into()), "y"),
+        Type::Num
+    );
 }
 
 #[test]
 fn loop_variables_over_lists_and_streams() {
     let checked = ok("f xs:L t>n;c=0;@x xs{c=+c (len x)};c");
     assert_eq!(
-        local_type(&checked, Body::Func("f".into()), "x"),
+        local_type(&checked, BodyId::Func("f".into()), "x"),
         Type::Text
     );
     let checked = ok("f>n;c=0;@line (tail-file \"log.txt\"){c=+c (len line)};c");
     assert_eq!(
-        local_type(&checked, Body::Func("f".into()), "line"),
+        local_type(&checked, BodyId::Func("f".into()), "line"),
         Type::Text
     );
 }
@@ -156,7 +165,7 @@ fn lambda_captures_in_first_use_order() {
     let lambda = first_lambda(tail(&no_capture, "f")).expect("lambda");
     assert!(no_capture.captures[&lambda.id].is_empty());
     assert_eq!(
-        no_capture.locals[&Body::Lambda(lambda.id)],
+        no_capture.locals[&BodyId::Lambda(lambda.id)],
         [("x".to_string(), Type::Num)]
     );
 }

@@ -31,13 +31,38 @@
 /// The word `ilo_iter_next` returns when the iterated value has no more elements.
 pub use crate::ops::control::ITER_END;
 
+/// The kind of one argument or result word; the list below spells them `W`, `O`, `F`,
+/// `I` and `P` (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbiType {
-    W,
-    O,
-    F,
-    I,
-    P,
+    /// `W`: a value word the caller lends (as a result: an owned one).
+    Word,
+    /// `O`: a value word whose reference the callee consumes.
+    OwnedWord,
+    /// `F`: an unboxed f64.
+    F64,
+    /// `I`: a 64-bit integer.
+    Int,
+    /// `P`: a pointer.
+    Ptr,
+}
+
+macro_rules! abi_kind {
+    (W) => {
+        AbiType::Word
+    };
+    (O) => {
+        AbiType::OwnedWord
+    };
+    (F) => {
+        AbiType::F64
+    };
+    (I) => {
+        AbiType::Int
+    };
+    (P) => {
+        AbiType::Ptr
+    };
 }
 
 /// One entry point's name and signature.
@@ -123,7 +148,7 @@ macro_rules! entry_points {
             EntryPoint {
                 entry: Entry::$name,
                 name: stringify!($name),
-                params: &[$(AbiType::$p),*],
+                params: &[$(abi_kind!($p)),*],
                 ret: entry_points!(@ret $($r)?),
             },
         )*];
@@ -147,7 +172,7 @@ macro_rules! entry_points {
         }
     };
     (@ret) => { None };
-    (@ret $r:ident) => { Some(AbiType::$r) };
+    (@ret $r:ident) => { Some(abi_kind!($r)) };
 }
 
 impl Entry {

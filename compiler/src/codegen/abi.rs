@@ -24,8 +24,8 @@ pub use ilo_runtime::value::{ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL,
 
 fn cl_type(t: AbiType) -> Type {
     match t {
-        AbiType::F => types::F64,
-        AbiType::W | AbiType::O | AbiType::I | AbiType::P => WORD,
+        AbiType::F64 => types::F64,
+        AbiType::Word | AbiType::OwnedWord | AbiType::Int | AbiType::Ptr => WORD,
     }
 }
 

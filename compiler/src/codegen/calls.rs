@@ -10,19 +10,19 @@
 //!
 //! Every call result is checked for the error sentinel; `!` and `!!` unwrap it.
 
-use cranelift_codegen::ir::{InstBuilder, Value as Cv};
+use cranelift_codegen::ir::{InstBuilder, Value as ClifValue};
 use cranelift_module::{Linkage, Module};
 
 use super::abi::{ilo_signature, Entry, WORD};
 use super::names;
-use super::shared::{FnRef, Wrapper};
-use super::translator::{Translator, V};
+use super::program_state::{FnRef, Wrapper};
+use super::translator::{Operand, Translator};
 use crate::ast::{Expr, Ident, Unwrap};
 use crate::span::Span;
 use crate::verify::CallTarget;
 
 impl<M: Module> Translator<'_, M> {
-    pub fn call(&mut self, e: &Expr, callee: &Ident, args: &[Expr], unwrap: Unwrap) -> V {
+    pub fn call(&mut self, e: &Expr, callee: &Ident, args: &[Expr], unwrap: Unwrap) -> Operand {
         let target = match self.checked.calls.get(&e.id) {
             Some(t) => t.clone(),
             None if self.locals.contains_key(&callee.name) => {
@@ -33,7 +33,7 @@ impl<M: Module> Translator<'_, M> {
             }
             None => CallTarget::Builtin(callee.name.clone()),
         };
-        let vals: Vec<V> = args
+        let vals: Vec<Operand> = args
             .iter()
             .map(|a| {
                 let v = self.expr(a);
@@ -41,7 +41,7 @@ impl<M: Module> Translator<'_, M> {
                 v
             })
             .collect();
-        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
         if let CallTarget::Builtin(name) = &target {
             let owned = owned_mask(&vals);
             if let (Some(id), Some(mask)) = (ilo_runtime::builtins::lookup(name), owned) {
@@ -119,12 +119,12 @@ impl<M: Module> Translator<'_, M> {
     /// One owned word per argument for a callee that takes them over: temporaries and
     /// last uses as they are, borrowed words retained. Nothing may fail between this
     /// and the call, since the retained words are on no release list.
-    fn handed_over(&mut self, vals: &[V]) -> Vec<Cv> {
+    fn handed_over(&mut self, vals: &[Operand]) -> Vec<ClifValue> {
         vals.iter().map(|v| self.owned(*v)).collect()
     }
 
     /// Call the function value `f` (borrowed), handing `args` over.
-    fn call_value(&mut self, f: Cv, vals: &[V], span: Span) -> Cv {
+    fn call_value(&mut self, f: ClifValue, vals: &[Operand], span: Span) -> ClifValue {
         let args = vals.to_vec();
         let n = self.b.ins().iconst(WORD, args.len() as i64);
         let code = self.rt(Entry::ilo_func_code, &[f, n]);
@@ -143,10 +143,10 @@ impl<M: Module> Translator<'_, M> {
 
     /// `f! …` returns an Err or nil result from the enclosing function as is;
     /// `f!! …` turns it into ILO-R009. Both yield the Ok payload otherwise.
-    fn unwrap(&mut self, r: Cv, unwrap: Unwrap, span: Span) -> V {
+    fn unwrap(&mut self, r: ClifValue, unwrap: Unwrap, span: Span) -> Operand {
         match unwrap {
-            Unwrap::None => V::Owned(r),
-            Unwrap::Panic => V::Owned(self.rt_checked(Entry::ilo_unwrap_panic, &[r], span)),
+            Unwrap::None => Operand::Owned(r),
+            Unwrap::Panic => Operand::Owned(self.rt_checked(Entry::ilo_unwrap_panic, &[r], span)),
             Unwrap::Propagate => {
                 let failed = self.rt(Entry::ilo_is_failure, &[r]);
                 let out = self.b.create_block();
@@ -156,14 +156,14 @@ impl<M: Module> Translator<'_, M> {
                 self.exit_with(r, 0);
                 self.b.ins().jump(cont, &[]);
                 self.b.switch_to_block(cont);
-                V::Owned(self.rt(Entry::ilo_unwrap_move, &[r]))
+                Operand::Owned(self.rt(Entry::ilo_unwrap_move, &[r]))
             }
         }
     }
 
     /// A function value for a named function or builtin (`map dbl xs`, `map str xs`),
     /// named by reference `e`; `None` when `target` names neither.
-    pub fn function_value(&mut self, target: &CallTarget, e: &Expr) -> Option<V> {
+    pub fn function_value(&mut self, target: &CallTarget, e: &Expr) -> Option<Operand> {
         match target {
             CallTarget::User(name) => {
                 let f = *self.sh.user.get(name)?;
@@ -211,18 +211,18 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `ilo_func_new` for compiled function `f`, capturing the borrowed `caps`.
-    fn make_func(&mut self, f: FnRef, name: &str, caps: &[Cv]) -> V {
+    fn make_func(&mut self, f: FnRef, name: &str, caps: &[ClifValue]) -> Operand {
         let fref = self.fref(f.id);
         let code = self.b.ins().func_addr(WORD, fref);
         let arity = self.b.ins().iconst(WORD, f.arity as i64);
         let (np, nl) = self.bytes(name.as_bytes());
         let arr = self.word_array(caps);
         let n = self.b.ins().iconst(WORD, caps.len() as i64);
-        V::Owned(self.rt(Entry::ilo_func_new, &[code, arity, np, nl, arr, n]))
+        Operand::Owned(self.rt(Entry::ilo_func_new, &[code, arity, np, nl, arr, n]))
     }
 
     /// A lambda: its lifted function, plus copies of the captured locals.
-    pub fn lambda_value(&mut self, e: &Expr) -> V {
+    pub fn lambda_value(&mut self, e: &Expr) -> Operand {
         let Some(f) = self.sh.lambdas.get(&e.id).copied() else {
             self.unsupported("lambda was not lifted", e.span);
             return self.nil();
@@ -233,7 +233,7 @@ impl<M: Module> Translator<'_, M> {
             .get(&e.id)
             .cloned()
             .unwrap_or_default();
-        let caps: Vec<Cv> = names
+        let caps: Vec<ClifValue> = names
             .iter()
             .map(|n| match self.read_local(n) {
                 Some(v) => self.word(v),
@@ -246,10 +246,10 @@ impl<M: Module> Translator<'_, M> {
 
 /// Bit `i` set for each owned argument `i`; `None` when none is owned (or one beyond
 /// the mask's 64 bits is, which the plain borrowed call handles).
-fn owned_mask(vals: &[V]) -> Option<u64> {
+fn owned_mask(vals: &[Operand]) -> Option<u64> {
     let mut mask = 0u64;
     for (i, v) in vals.iter().enumerate() {
-        if let V::Owned(_) = v {
+        if let Operand::Owned(_) = v {
             if i >= 64 {
                 return None;
             }

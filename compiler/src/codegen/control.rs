@@ -6,12 +6,12 @@
 //! typed the whole construct as a number and an owned word otherwise.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as Cv};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as ClifValue};
 use cranelift_module::Module;
 
 use super::abi::{Entry, ITER_END, NIL, TRUE, WORD};
 use super::stmt::block_type;
-use super::translator::{LoopFrame, Prev, Translator, V};
+use super::translator::{LoopFrame, Operand, Prev, Translator};
 use crate::ast::{
     BinOp, Block as AstBlock, Expr, ExprKind, Ident, MatchArm, Pattern, Type, TypeTest, UnOp,
 };
@@ -19,7 +19,7 @@ use crate::span::Span;
 
 impl<M: Module> Translator<'_, M> {
     /// The truth of `e` (inverted when `negated`) as an i8.
-    pub fn cond(&mut self, e: &Expr, negated: bool) -> Cv {
+    pub fn cond(&mut self, e: &Expr, negated: bool) -> ClifValue {
         let c = self.cond_inner(e);
         if negated {
             self.b.ins().icmp_imm_s(IntCC::Equal, c, 0)
@@ -28,7 +28,7 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
-    fn cond_inner(&mut self, e: &Expr) -> Cv {
+    fn cond_inner(&mut self, e: &Expr) -> ClifValue {
         match &e.kind {
             ExprKind::Bool(b) => self.b.ins().iconst(types::I8, i64::from(*b)),
             ExprKind::Unary {
@@ -46,16 +46,16 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
-    fn truth_of(&mut self, e: &Expr) -> Cv {
+    fn truth_of(&mut self, e: &Expr) -> ClifValue {
         let v = self.expr(e);
         let ty = self.ty(e).clone();
         self.truthy(v, &ty)
     }
 
     /// Truthiness (false, nil, 0, "" and [] are false), consuming `v`.
-    pub fn truthy(&mut self, v: V, ty: &Type) -> Cv {
+    pub fn truthy(&mut self, v: Operand, ty: &Type) -> ClifValue {
         match v {
-            V::Num(x) => {
+            Operand::Num(x) => {
                 let zero = self.b.ins().f64const(0.0);
                 self.b.ins().fcmp(FloatCC::OrderedNotEqual, x, zero)
             }
@@ -73,7 +73,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `&a b` / `|a b`: `b` is evaluated only when `a` does not decide.
-    fn short_circuit(&mut self, and: bool, lhs: &Expr, rhs: &Expr) -> Cv {
+    fn short_circuit(&mut self, and: bool, lhs: &Expr, rhs: &Expr) -> ClifValue {
         let a = self.cond(lhs, false);
         let rhs_b = self.b.create_block();
         let merge = self.b.create_block();
@@ -91,7 +91,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// Comparison operators: `fcmp` on numbers, the runtime otherwise.
-    fn compare(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> Cv {
+    fn compare(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) -> ClifValue {
         if self.is_num(lhs) && self.is_num(rhs) {
             let a = self.expr(lhs);
             let a = self.f64(a, true, lhs.span);
@@ -152,7 +152,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// Convert a branch's value for the merge block and jump there.
-    fn jump_merge(&mut self, merge: Block, v: V, ty: &Type, numeric: bool, span: Span) {
+    fn jump_merge(&mut self, merge: Block, v: Operand, ty: &Type, numeric: bool, span: Span) {
         let out = if numeric {
             let x = self.f64(v, *ty == Type::Num, span);
             self.drop_v(v);
@@ -163,18 +163,18 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().jump(merge, &[out.into()]);
     }
 
-    fn merged(&mut self, merge: Block, numeric: bool, ty: &Type) -> V {
+    fn merged(&mut self, merge: Block, numeric: bool, ty: &Type) -> Operand {
         self.b.switch_to_block(merge);
         let p = self.b.block_params(merge)[0];
         if numeric {
-            V::Num(p)
+            Operand::Num(p)
         } else {
-            self.classify(V::Owned(p), ty)
+            self.classify(Operand::Owned(p), ty)
         }
     }
 
     /// Every two-branch conditional expression.
-    pub fn ternary(&mut self, e: &Expr, cond: &Expr, then: &AstBlock, els: &AstBlock) -> V {
+    pub fn ternary(&mut self, e: &Expr, cond: &Expr, then: &AstBlock, els: &AstBlock) -> Operand {
         let numeric = self.is_num(e);
         let c = self.cond(cond, false);
         let (tb, eb) = (self.b.create_block(), self.b.create_block());
@@ -191,9 +191,9 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `a??b`
-    pub fn coalesce(&mut self, e: &Expr, lhs: &Expr, rhs: &Expr) -> V {
+    pub fn coalesce(&mut self, e: &Expr, lhs: &Expr, rhs: &Expr) -> Operand {
         let a = self.expr(lhs);
-        if let V::Num(_) = a {
+        if let Operand::Num(_) = a {
             return a;
         }
         let numeric = self.is_num(e);
@@ -215,7 +215,7 @@ impl<M: Module> Translator<'_, M> {
 
     // ── match ──
 
-    pub fn match_expr(&mut self, e: &Expr, subject: Option<&Expr>, arms: &[MatchArm]) -> V {
+    pub fn match_expr(&mut self, e: &Expr, subject: Option<&Expr>, arms: &[MatchArm]) -> Operand {
         let (subj, sty) = match subject {
             Some(s) => (self.expr(s), self.ty(s).clone()),
             None => match self.prev.take() {
@@ -249,7 +249,7 @@ impl<M: Module> Translator<'_, M> {
         }
         // No arm matched: the match is nil.
         let none = if numeric {
-            V::Num(self.b.ins().f64const(f64::NAN))
+            Operand::Num(self.b.ins().f64const(f64::NAN))
         } else {
             self.nil()
         };
@@ -262,12 +262,12 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// The arm's test; `None` when it always matches.
-    fn pattern_test(&mut self, subj: V, sty: &Type, p: &Pattern) -> Option<Cv> {
+    fn pattern_test(&mut self, subj: Operand, sty: &Type, p: &Pattern) -> Option<ClifValue> {
         let w = self.word(subj);
         Some(match p {
             Pattern::Wildcard => return None,
             Pattern::Num(n) => match subj {
-                V::Num(x) => {
+                Operand::Num(x) => {
                     let n = self.b.ins().f64const(*n);
                     self.b.ins().fcmp(FloatCC::Equal, x, n)
                 }
@@ -309,7 +309,7 @@ impl<M: Module> Translator<'_, M> {
                 self.b.ins().icmp_imm_s(IntCC::Equal, tag, 2)
             }
             Pattern::IsType(TypeTest::Num, _) => match subj {
-                V::Num(_) => return None,
+                Operand::Num(_) => return None,
                 _ => self.is_num_word(w),
             },
             Pattern::IsType(tt, _) => {
@@ -324,16 +324,16 @@ impl<M: Module> Translator<'_, M> {
         })
     }
 
-    fn pattern_bind(&mut self, subj: V, p: &Pattern, span: Span) {
+    fn pattern_bind(&mut self, subj: Operand, p: &Pattern, span: Span) {
         match p {
             Pattern::Ok(v) | Pattern::Err(v) => {
                 let w = self.word(subj);
                 let inner = self.rt(Entry::ilo_result_inner, &[w]);
-                self.bind_local(v, V::Owned(inner), &Type::Any, span);
+                self.bind_local(v, Operand::Owned(inner), &Type::Any, span);
             }
             Pattern::IsType(tt, v) => {
                 let view = match subj {
-                    V::Owned(w) => V::Borrowed(w),
+                    Operand::Owned(w) => Operand::Borrowed(w),
                     other => other,
                 };
                 let ty = if *tt == TypeTest::Num {
@@ -350,13 +350,13 @@ impl<M: Module> Translator<'_, M> {
                     name: "_".to_string(),
                     span,
                 };
-                self.bind_local(&name, V::Borrowed(w), &Type::Any, span);
+                self.bind_local(&name, Operand::Borrowed(w), &Type::Any, span);
             }
             _ => {}
         }
     }
 
-    fn bind_local(&mut self, name: &Ident, v: V, ty: &Type, span: Span) {
+    fn bind_local(&mut self, name: &Ident, v: Operand, ty: &Type, span: Span) {
         self.assign(&name.name, v, ty, span);
     }
 
@@ -424,7 +424,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().brif(more, body_b, &[], exit, &[]);
         self.b.switch_to_block(body_b);
         let i = self.b.use_var(counter);
-        self.assign(&var.name, V::Num(i), &Type::Num, var.span);
+        self.assign(&var.name, Operand::Num(i), &Type::Num, var.span);
         self.in_loop(exit, step, body, value);
         self.b.ins().jump(step, &[]);
         self.b.switch_to_block(step);
@@ -444,7 +444,7 @@ impl<M: Module> Translator<'_, M> {
     pub fn for_each(&mut self, var: &Ident, iter: &Expr, body: &AstBlock, value: Option<&str>) {
         let coll = self.expr(iter);
         let cw = self.owned(coll);
-        let coll = V::Owned(cw);
+        let coll = Operand::Owned(cw);
         self.push(coll);
         let elem_ty = match self.ty(iter) {
             Type::List(t) => (**t).clone(),
@@ -467,7 +467,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(body_b);
         let i1 = self.b.ins().iadd_imm_s(i, 1);
         self.b.def_var(index, i1);
-        let elem = self.classify(V::Owned(x), &elem_ty);
+        let elem = self.classify(Operand::Owned(x), &elem_ty);
         self.assign(&var.name, elem, &elem_ty, var.span);
         self.in_loop(exit, header, body, value);
         self.b.ins().jump(header, &[]);

@@ -4,26 +4,26 @@
 //! Where the verifier typed both operands as numbers, arithmetic is inline f64 code;
 //! otherwise the operation is one runtime call on words.
 
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value as Cv};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value as ClifValue};
 use cranelift_module::Module;
 
 use super::abi::{Entry, FALSE, TRUE, WORD};
-use super::translator::{Translator, V};
+use super::translator::{Operand, Translator};
 use crate::ast::{BinOp, Expr, ExprKind, UnOp};
 
 impl<M: Module> Translator<'_, M> {
     /// Translate `e`. The result's representation follows its static type.
-    pub fn expr(&mut self, e: &Expr) -> V {
+    pub fn expr(&mut self, e: &Expr) -> Operand {
         let v = self.expr_inner(e);
         let ty = self.ty(e);
         self.classify(v, ty)
     }
 
-    fn expr_inner(&mut self, e: &Expr) -> V {
+    fn expr_inner(&mut self, e: &Expr) -> Operand {
         match &e.kind {
-            ExprKind::Num(n) => V::Num(self.b.ins().f64const(*n)),
-            ExprKind::Text(s) => V::Borrowed(self.text_literal(s)),
-            ExprKind::Bool(b) => V::Imm(self.iconst(if *b { TRUE } else { FALSE })),
+            ExprKind::Num(n) => Operand::Num(self.b.ins().f64const(*n)),
+            ExprKind::Text(s) => Operand::Borrowed(self.text_literal(s)),
+            ExprKind::Bool(b) => Operand::Imm(self.iconst(if *b { TRUE } else { FALSE })),
             ExprKind::Nil => self.nil(),
             ExprKind::Ref(id) => self.reference(e, id),
             ExprKind::List(items) => self.list(items),
@@ -43,7 +43,7 @@ impl<M: Module> Translator<'_, M> {
                 let r = self.rt_checked(Entry::ilo_index, &[w, i], e.span);
                 self.pop(obj);
                 self.drop_v(obj);
-                V::Owned(r)
+                Operand::Owned(r)
             }
             ExprKind::Record { ty, fields } => self.record(e, ty, fields),
             ExprKind::With { expr, fields } => self.with(e, expr, fields),
@@ -65,7 +65,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// A borrowed word for text literal `s`, made on first use and cached in a slot.
-    pub fn text_literal(&mut self, s: &str) -> Cv {
+    pub fn text_literal(&mut self, s: &str) -> ClifValue {
         let slot = match self.sh.text_slot(self.module, s) {
             Ok(id) => self.data_addr(id),
             Err(err) => {
@@ -94,7 +94,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.block_params(done)[0]
     }
 
-    fn reference(&mut self, e: &Expr, id: &crate::ast::Ident) -> V {
+    fn reference(&mut self, e: &Expr, id: &crate::ast::Ident) -> Operand {
         if let Some(target) = self.checked.calls.get(&e.id).cloned() {
             if let Some(v) = self.function_value(&target, e) {
                 return v;
@@ -116,8 +116,8 @@ impl<M: Module> Translator<'_, M> {
         self.nil()
     }
 
-    fn list(&mut self, items: &[Expr]) -> V {
-        let vals: Vec<V> = items
+    fn list(&mut self, items: &[Expr]) -> Operand {
+        let vals: Vec<Operand> = items
             .iter()
             .map(|x| {
                 let v = self.expr(x);
@@ -125,7 +125,7 @@ impl<M: Module> Translator<'_, M> {
                 v
             })
             .collect();
-        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
         let r = self.rt(Entry::ilo_list_new, &[arr, n]);
@@ -133,18 +133,18 @@ impl<M: Module> Translator<'_, M> {
             self.pop(v);
             self.drop_v(v);
         }
-        V::Owned(r)
+        Operand::Owned(r)
     }
 
-    fn wrap(&mut self, entry: Entry, inner: &Expr) -> V {
+    fn wrap(&mut self, entry: Entry, inner: &Expr) -> Operand {
         let v = self.expr(inner);
         let w = self.word(v);
         let r = self.rt(entry, &[w]);
         self.drop_v(v);
-        V::Owned(r)
+        Operand::Owned(r)
     }
 
-    fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> V {
+    fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> Operand {
         match op {
             UnOp::Not => {
                 let c = self.cond(inner, true);
@@ -153,7 +153,7 @@ impl<M: Module> Translator<'_, M> {
             UnOp::Neg if self.is_num(inner) => {
                 let v = self.expr(inner);
                 let x = self.f64(v, true, inner.span);
-                V::Num(self.b.ins().fneg(x))
+                Operand::Num(self.b.ins().fneg(x))
             }
             UnOp::Neg => {
                 let v = self.expr(inner);
@@ -162,12 +162,12 @@ impl<M: Module> Translator<'_, M> {
                 let r = self.rt_checked(Entry::ilo_neg, &[w], e.span);
                 self.pop(v);
                 self.drop_v(v);
-                V::Owned(r)
+                Operand::Owned(r)
             }
         }
     }
 
-    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> V {
+    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Operand {
         match op {
             BinOp::Eq
             | BinOp::Ne
@@ -189,7 +189,7 @@ impl<M: Module> Translator<'_, M> {
             let b = self.expr(rhs);
             let b = self.f64(b, true, rhs.span);
             let ins = self.b.ins();
-            return V::Num(match op {
+            return Operand::Num(match op {
                 BinOp::Add => ins.fadd(a, b),
                 BinOp::Sub => ins.fsub(a, b),
                 BinOp::Mul => ins.fmul(a, b),
@@ -215,7 +215,7 @@ impl<M: Module> Translator<'_, M> {
             (a, b)
         };
         let (wa, wb) = (self.word(a), self.word(b));
-        if let (V::Owned(_), BinOp::Add | BinOp::Append) = (a, op) {
+        if let (Operand::Owned(_), BinOp::Add | BinOp::Append) = (a, op) {
             // The left operand is ours to give: `s=+s t` and `xs=+=xs v` append in place
             // when nothing else holds the text or list. The entry point consumes it
             // whether it succeeds or fails.
@@ -229,7 +229,7 @@ impl<M: Module> Translator<'_, M> {
             self.pop(a);
             self.drop_v(b);
             self.check(r, e.span);
-            return V::Owned(r);
+            return Operand::Owned(r);
         }
         let r = match op {
             BinOp::Add => self.rt_checked(Entry::ilo_add, &[wa, wb], e.span),
@@ -248,6 +248,6 @@ impl<M: Module> Translator<'_, M> {
         self.pop(a);
         self.drop_v(b);
         self.drop_v(a);
-        V::Owned(r)
+        Operand::Owned(r)
     }
 }

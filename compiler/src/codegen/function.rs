@@ -10,8 +10,8 @@ use cranelift_module::{FuncId, Module};
 
 use super::abi::{entry_signature, ilo_signature, Entry, ERROR_SENTINEL, NIL, WORD};
 use super::error::CodegenError;
-use super::shared::{FnRef, Shared};
-use super::translator::{Local, Translator, V};
+use super::program_state::{FnRef, ProgramState};
+use super::translator::{Local, Operand, Translator};
 use super::{last_use, vars};
 use crate::ast::{FnDecl, Type};
 use crate::verify::Checked;
@@ -20,7 +20,7 @@ use std::collections::HashSet;
 /// Compile `decl` (a declared function or a lambda capturing `captures`) as `id`.
 pub fn define_function<M: Module>(
     module: &mut M,
-    sh: &mut Shared,
+    sh: &mut ProgramState,
     checked: &Checked,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     id: FuncId,
@@ -148,13 +148,13 @@ impl<M: Module> Translator<'_, M> {
         }
         for (p, arg) in decl.params.iter().zip(args) {
             let ty = p.ty.kind.clone();
-            let v = self.classify(V::Owned(*arg), &ty);
+            let v = self.classify(Operand::Owned(*arg), &ty);
             self.assign(&p.name.name, v, &ty, p.name.span);
         }
         for (i, name) in captures.iter().enumerate() {
             let i = self.b.ins().iconst(WORD, i as i64);
             let w = self.rt(Entry::ilo_closure_capture, &[self.env, i]);
-            self.assign(name, V::Owned(w), &crate::ast::Type::Any, decl.span);
+            self.assign(name, Operand::Owned(w), &crate::ast::Type::Any, decl.span);
         }
     }
 
@@ -182,7 +182,7 @@ impl<M: Module> Translator<'_, M> {
 /// arguments): lets the driver call a function of any arity.
 pub fn define_entry<M: Module>(
     module: &mut M,
-    sh: &Shared,
+    sh: &ProgramState,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     id: FuncId,
     target: FnRef,
@@ -222,7 +222,7 @@ pub fn define_entry<M: Module>(
 /// so a builtin can be passed as a function value (`map str xs`).
 pub fn define_wrapper<M: Module>(
     module: &mut M,
-    sh: &Shared,
+    sh: &ProgramState,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     func: FnRef,
     builtin_id: usize,

@@ -25,8 +25,8 @@ mod jit;
 mod lambdas;
 mod last_use;
 mod names;
+mod program_state;
 mod records;
-mod shared;
 mod stmt;
 mod translator;
 mod vars;
@@ -42,7 +42,7 @@ use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::verify::Checked;
 use error::CodegenError;
-use shared::{FnRef, Shared};
+use program_state::{FnRef, ProgramState};
 
 /// What the driver needs to know about a compiled user function.
 #[derive(Clone, Debug)]
@@ -92,7 +92,7 @@ fn compile_with<M: Module>(
 ) -> Result<(Compiled, Option<String>), Vec<Diagnostic>> {
     let rt = abi::RuntimeImports::declare(module).map_err(|e| vec![e.into()])?;
     let call_conv = module.isa().default_call_conv();
-    let mut sh = Shared::new(rt, call_conv);
+    let mut sh = ProgramState::new(rt, call_conv);
     sh.clif_for = clif_for;
     sh.records = checked.records.iter().cloned().collect();
 
@@ -187,7 +187,7 @@ fn compile_with<M: Module>(
 /// Builtin wrappers requested while translating bodies.
 fn define_helpers<M: Module>(
     module: &mut M,
-    sh: &mut Shared,
+    sh: &mut ProgramState,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     errors: &mut Vec<CodegenError>,
 ) {

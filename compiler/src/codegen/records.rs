@@ -5,11 +5,11 @@
 //! and, when the record type is statically known, its position as a hint; JSON records
 //! (type `json`) and values of unknown type are looked up by name at run time.
 
-use cranelift_codegen::ir::{InstBuilder, Value as Cv};
+use cranelift_codegen::ir::{InstBuilder, Value as ClifValue};
 use cranelift_module::Module;
 
 use super::abi::{Entry, WORD};
-use super::translator::{Translator, V};
+use super::translator::{Operand, Translator};
 use crate::ast::{Expr, Ident, Type};
 
 impl<M: Module> Translator<'_, M> {
@@ -19,12 +19,12 @@ impl<M: Module> Translator<'_, M> {
 
     /// `pt x:1 y:2`: field values are evaluated in source order and passed in
     /// declaration order; fields not given are nil.
-    pub fn record(&mut self, e: &Expr, ty: &Ident, fields: &[(Ident, Expr)]) -> V {
+    pub fn record(&mut self, e: &Expr, ty: &Ident, fields: &[(Ident, Expr)]) -> Operand {
         let Some(decl) = self.record_fields(&ty.name) else {
             self.unsupported(format!("unknown record type '{}'", ty.name), ty.span);
             return self.nil();
         };
-        let vals: Vec<(String, V)> = fields
+        let vals: Vec<(String, Operand)> = fields
             .iter()
             .map(|(n, x)| {
                 let v = self.expr(x);
@@ -59,11 +59,18 @@ impl<M: Module> Translator<'_, M> {
             self.pop(v);
             self.drop_v(v);
         }
-        V::Owned(r)
+        Operand::Owned(r)
     }
 
     /// Read field `name` of the word `obj` (borrowed); owned result.
-    fn read_field(&mut self, obj: Cv, obj_ty: &Type, name: &str, safe: bool, e: &Expr) -> Cv {
+    fn read_field(
+        &mut self,
+        obj: ClifValue,
+        obj_ty: &Type,
+        name: &str,
+        safe: bool,
+        e: &Expr,
+    ) -> ClifValue {
         let hint = match obj_ty {
             Type::Named(r) => self
                 .sh
@@ -84,7 +91,7 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
-    pub fn field(&mut self, e: &Expr, inner: &Expr, name: &Ident, safe: bool) -> V {
+    pub fn field(&mut self, e: &Expr, inner: &Expr, name: &Ident, safe: bool) -> Operand {
         let obj = self.expr(inner);
         self.push(obj);
         let w = self.word(obj);
@@ -92,12 +99,12 @@ impl<M: Module> Translator<'_, M> {
         let r = self.read_field(w, &ty, &name.name, safe, e);
         self.pop(obj);
         self.drop_v(obj);
-        V::Owned(r)
+        Operand::Owned(r)
     }
 
     /// `e with a:1 b:2`. A bare local record is read after the field values, so
     /// `r=r with n:+r.n 1` can hand `r` over: updated in place when unshared.
-    pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> V {
+    pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> Operand {
         let record_last = self.is_bare_local(inner);
         let mut obj = None;
         if !record_last {
@@ -105,7 +112,7 @@ impl<M: Module> Translator<'_, M> {
             self.push(v);
             obj = Some(v);
         }
-        let vals: Vec<V> = fields
+        let vals: Vec<Operand> = fields
             .iter()
             .map(|(_, x)| {
                 let v = self.expr(x);
@@ -121,11 +128,11 @@ impl<M: Module> Translator<'_, M> {
             .collect::<Vec<_>>()
             .join("\0");
         let (np, nl) = self.bytes(names.as_bytes());
-        let words: Vec<Cv> = vals.iter().map(|v| self.word(*v)).collect();
+        let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
         let ow = self.word(obj);
-        let handed_over = matches!(obj, V::Owned(_));
+        let handed_over = matches!(obj, Operand::Owned(_));
         let owned = self.b.ins().iconst(WORD, i64::from(handed_over));
         let r = self.rt(Entry::ilo_with, &[ow, np, nl, arr, n, owned]);
         for v in vals.into_iter().rev() {
@@ -140,7 +147,7 @@ impl<M: Module> Translator<'_, M> {
             self.drop_v(obj);
         }
         self.check(r, e.span);
-        V::Owned(r)
+        Operand::Owned(r)
     }
 
     /// `{a;b}=e`: bind each named field (strict access) to a same-named local.
@@ -148,12 +155,12 @@ impl<M: Module> Translator<'_, M> {
         // Owned, not borrowed: `{a;b}=a` rebinds the very local the record came from.
         let obj = self.expr(value);
         let w = self.owned(obj);
-        let obj = V::Owned(w);
+        let obj = Operand::Owned(w);
         self.push(obj);
         let ty = self.ty(value).clone();
         for f in fields {
             let r = self.read_field(w, &ty, &f.name, false, value);
-            self.assign(&f.name, V::Owned(r), &Type::Any, f.span);
+            self.assign(&f.name, Operand::Owned(r), &Type::Any, f.span);
         }
         self.pop(obj);
         self.drop_v(obj);

@@ -4,13 +4,13 @@ use cranelift_codegen::ir::InstBuilder;
 use cranelift_module::Module;
 
 use super::last_use::is_subjectless_match;
-use super::translator::{Prev, Translator, V};
+use super::translator::{Operand, Prev, Translator};
 use crate::ast::{Block, Expr, Ident, Stmt, StmtKind, Type};
 
 impl<M: Module> Translator<'_, M> {
     /// Run a block; its value is that of its last statement when that is an
     /// expression or a binding, nil otherwise.
-    pub fn block_value(&mut self, block: &Block) -> V {
+    pub fn block_value(&mut self, block: &Block) -> Operand {
         let outer_prev = self.prev.take();
         let mut result = None;
         for (i, s) in block.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! methods in a module of their own; this one holds the shared machinery.
 //!
 //! Ownership discipline (see `ilo_runtime::value`): every word local owns one
-//! reference; an expression yields a [`V`] saying whether its word is owned (a
+//! reference; an expression yields a [`Operand`] saying whether its word is owned (a
 //! temporary to release) or borrowed (a local's value). While an owned temporary is
 //! waiting for its siblings to be evaluated it sits on `temps`, so any exit taken in
 //! between (a runtime error, `ret`, `brk`) releases it. All exits from the function go
@@ -19,29 +19,29 @@ use std::collections::{HashMap, HashSet};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
-    Value as Cv,
+    Value as ClifValue,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{DataId, FuncId, Module};
 
 use super::abi::{Entry, ERROR_SENTINEL, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, WORD};
 use super::error::CodegenError;
-use super::shared::Shared;
+use super::program_state::ProgramState;
 use crate::ast::{Expr, ExprId, Type};
 use crate::span::Span;
 use crate::verify::Checked;
 
 /// The result of translating an expression.
 #[derive(Clone, Copy, Debug)]
-pub enum V {
+pub enum Operand {
     /// An unboxed number in an f64 register.
-    Num(Cv),
+    Num(ClifValue),
     /// A word that is never a heap reference (bool, nil, a number as a word).
-    Imm(Cv),
+    Imm(ClifValue),
     /// A word whose reference we own: release it or hand it on.
-    Owned(Cv),
+    Owned(ClifValue),
     /// A word borrowed from a local: retain it before storing it anywhere.
-    Borrowed(Cv),
+    Borrowed(ClifValue),
 }
 
 /// A local variable: an f64 (when always a number) or an owning word.
@@ -61,7 +61,7 @@ pub struct LoopFrame {
 /// The value the previous statement left for a subject-less match `?{…}`.
 pub enum Prev {
     /// An owned temporary (also on `temps`), with its static type.
-    Value(V, Type),
+    Value(Operand, Type),
     /// The local the previous statement bound.
     Local(String, Type),
 }
@@ -69,12 +69,12 @@ pub enum Prev {
 pub struct Translator<'a, M: Module> {
     pub b: FunctionBuilder<'a>,
     pub module: &'a mut M,
-    pub sh: &'a mut Shared,
+    pub sh: &'a mut ProgramState,
     pub checked: &'a Checked,
-    pub ctx: Cv,
-    pub env: Cv,
+    pub ctx: ClifValue,
+    pub env: ClifValue,
     pub locals: HashMap<String, Local>,
-    pub temps: Vec<Cv>,
+    pub temps: Vec<ClifValue>,
     pub loops: Vec<LoopFrame>,
     pub prev: Option<Prev>,
     pub exit: Block,
@@ -90,9 +90,9 @@ impl<'a, M: Module> Translator<'a, M> {
     pub fn new(
         b: FunctionBuilder<'a>,
         module: &'a mut M,
-        sh: &'a mut Shared,
+        sh: &'a mut ProgramState,
         checked: &'a Checked,
-        (ctx, env, exit): (Cv, Cv, Block),
+        (ctx, env, exit): (ClifValue, ClifValue, Block),
     ) -> Self {
         Translator {
             b,
@@ -139,7 +139,7 @@ impl<'a, M: Module> Translator<'a, M> {
         blk
     }
 
-    pub fn iconst(&mut self, w: u64) -> Cv {
+    pub fn iconst(&mut self, w: u64) -> ClifValue {
         self.b.ins().iconst(WORD, w as i64)
     }
 
@@ -155,7 +155,7 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// Call runtime entry point `entry`; its result, if it has one.
-    pub fn rt(&mut self, entry: Entry, args: &[Cv]) -> Cv {
+    pub fn rt(&mut self, entry: Entry, args: &[ClifValue]) -> ClifValue {
         let id = self.sh.rt.get(entry);
         let r = self.fref(id);
         let call = self.b.ins().call(r, args);
@@ -167,14 +167,14 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// Call a fallible entry point and take the error exit on `ERROR_SENTINEL`.
-    pub fn rt_checked(&mut self, entry: Entry, args: &[Cv], span: Span) -> Cv {
+    pub fn rt_checked(&mut self, entry: Entry, args: &[ClifValue], span: Span) -> ClifValue {
         let r = self.rt(entry, args);
         self.check(r, span);
         r
     }
 
     /// Branch to an error exit (attributing `span`) when `r` is the error sentinel.
-    pub fn check(&mut self, r: Cv, span: Span) {
+    pub fn check(&mut self, r: ClifValue, span: Span) {
         let sentinel = self.iconst(ERROR_SENTINEL);
         let failed = self.b.ins().icmp(IntCC::Equal, r, sentinel);
         self.branch_to_error(failed, span);
@@ -182,7 +182,7 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// When `failed` is set, attach `span` to the pending error, release everything
     /// live and return the sentinel.
-    pub fn branch_to_error(&mut self, failed: Cv, span: Span) {
+    pub fn branch_to_error(&mut self, failed: ClifValue, span: Span) {
         let err = self.b.create_block();
         let ok = self.b.create_block();
         self.b.set_cold_block(err);
@@ -198,7 +198,7 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// Release the temporaries above `keep`, jump to the function exit returning the
     /// owned word `w`, and continue in a fresh (unreachable) block.
-    pub fn exit_with(&mut self, w: Cv, keep: usize) {
+    pub fn exit_with(&mut self, w: ClifValue, keep: usize) {
         self.release_temps_above(keep);
         self.b.ins().jump(self.exit, &[w.into()]);
         self.switch_new();
@@ -208,14 +208,14 @@ impl<'a, M: Module> Translator<'a, M> {
     /// the constructs that own them. The stack itself is unchanged: the code after
     /// the jump is unreachable, and the constructs pop their own entries.
     pub fn release_temps_above(&mut self, keep: usize) {
-        let live: Vec<Cv> = self.temps[keep..].iter().rev().copied().collect();
+        let live: Vec<ClifValue> = self.temps[keep..].iter().rev().copied().collect();
         for t in live {
             self.release(t);
         }
     }
 
     /// Address of static data `id` in this function.
-    pub fn data_addr(&mut self, id: DataId) -> Cv {
+    pub fn data_addr(&mut self, id: DataId) -> ClifValue {
         let gv = match self.gvs.get(&id) {
             Some(gv) => *gv,
             None => {
@@ -228,7 +228,7 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// Address and length of static `bytes` (names, descriptors, literal text).
-    pub fn bytes(&mut self, bytes: &[u8]) -> (Cv, Cv) {
+    pub fn bytes(&mut self, bytes: &[u8]) -> (ClifValue, ClifValue) {
         let id = match self.sh.static_bytes(self.module, bytes) {
             Ok(id) => id,
             Err(e) => {
@@ -242,7 +242,7 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// Store words in a fresh stack array; its address (for `P` arguments).
-    pub fn word_array(&mut self, words: &[Cv]) -> Cv {
+    pub fn word_array(&mut self, words: &[ClifValue]) -> ClifValue {
         if words.is_empty() {
             return self.iconst(0);
         }
@@ -261,7 +261,7 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// Call `entry` (`ilo_retain` / `ilo_release`) only when `w` is a heap reference:
     /// numbers, bools and nil never reach the runtime.
-    fn rc_op(&mut self, entry: Entry, w: Cv) {
+    fn rc_op(&mut self, entry: Entry, w: ClifValue) {
         let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
         let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
         let call = self.b.create_block();
@@ -273,31 +273,31 @@ impl<'a, M: Module> Translator<'a, M> {
         self.b.switch_to_block(done);
     }
 
-    pub fn release(&mut self, w: Cv) {
+    pub fn release(&mut self, w: ClifValue) {
         self.rc_op(Entry::ilo_release, w);
     }
 
-    pub fn retain(&mut self, w: Cv) {
+    pub fn retain(&mut self, w: ClifValue) {
         self.rc_op(Entry::ilo_retain, w);
     }
 
     /// Give up a value that is no longer needed.
-    pub fn drop_v(&mut self, v: V) {
-        if let V::Owned(w) = v {
+    pub fn drop_v(&mut self, v: Operand) {
+        if let Operand::Owned(w) = v {
             self.release(w);
         }
     }
 
     /// Keep an owned temporary alive (and released on early exits) while siblings
     /// are evaluated. Pair with [`Translator::pop`].
-    pub fn push(&mut self, v: V) {
-        if let V::Owned(w) = v {
+    pub fn push(&mut self, v: Operand) {
+        if let Operand::Owned(w) = v {
             self.temps.push(w);
         }
     }
 
-    pub fn pop(&mut self, v: V) {
-        if let V::Owned(w) = v {
+    pub fn pop(&mut self, v: Operand) {
+        if let Operand::Owned(w) = v {
             let top = self.temps.pop();
             debug_assert_eq!(top, Some(w));
         }
@@ -306,16 +306,16 @@ impl<'a, M: Module> Translator<'a, M> {
     // ── representation changes ──
 
     /// The word of `v`, ownership unchanged.
-    pub fn word(&mut self, v: V) -> Cv {
+    pub fn word(&mut self, v: Operand) -> ClifValue {
         match v {
-            V::Num(x) => self.b.ins().bitcast(WORD, MemFlagsData::new(), x),
-            V::Imm(w) | V::Owned(w) | V::Borrowed(w) => w,
+            Operand::Num(x) => self.b.ins().bitcast(WORD, MemFlagsData::new(), x),
+            Operand::Imm(w) | Operand::Owned(w) | Operand::Borrowed(w) => w,
         }
     }
 
     /// An owned word for `v` (retaining a borrowed one).
-    pub fn owned(&mut self, v: V) -> Cv {
-        if let V::Borrowed(w) = v {
+    pub fn owned(&mut self, v: Operand) -> ClifValue {
+        if let Operand::Borrowed(w) = v {
             self.retain(w);
         }
         self.word(v)
@@ -323,10 +323,10 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// `v` as an f64. When the verifier did not prove it is a number (`known_num`),
     /// the word is checked at run time (`ILO-R001` otherwise).
-    pub fn f64(&mut self, v: V, known_num: bool, span: Span) -> Cv {
+    pub fn f64(&mut self, v: Operand, known_num: bool, span: Span) -> ClifValue {
         let w = match v {
-            V::Num(x) => return x,
-            V::Imm(w) | V::Owned(w) | V::Borrowed(w) => w,
+            Operand::Num(x) => return x,
+            Operand::Imm(w) | Operand::Owned(w) | Operand::Borrowed(w) => w,
         };
         let w = if known_num {
             w
@@ -342,43 +342,49 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// A word test: `w` holds a number.
-    pub fn is_num_word(&mut self, w: Cv) -> Cv {
+    pub fn is_num_word(&mut self, w: ClifValue) -> ClifValue {
         self.b
             .ins()
             .icmp_imm_s(IntCC::UnsignedLessThan, w, FIRST_TAGGED as i64)
     }
 
     /// `true`/`false` word from an i8 condition.
-    pub fn bool_word(&mut self, c: Cv) -> V {
+    pub fn bool_word(&mut self, c: ClifValue) -> Operand {
         let t = self.iconst(super::abi::TRUE);
         let f = self.iconst(super::abi::FALSE);
-        V::Imm(self.b.ins().select(c, t, f))
+        Operand::Imm(self.b.ins().select(c, t, f))
     }
 
-    pub fn nil(&mut self) -> V {
-        V::Imm(self.iconst(NIL))
+    pub fn nil(&mut self) -> Operand {
+        Operand::Imm(self.iconst(NIL))
     }
 
     /// Values whose static type rules out heap references need no counting.
-    pub fn classify(&self, v: V, ty: &Type) -> V {
+    pub fn classify(&self, v: Operand, ty: &Type) -> Operand {
         match (v, ty) {
-            (V::Owned(w) | V::Borrowed(w), Type::Num | Type::Bool | Type::Nil) => V::Imm(w),
+            (Operand::Owned(w) | Operand::Borrowed(w), Type::Num | Type::Bool | Type::Nil) => {
+                Operand::Imm(w)
+            }
             _ => v,
         }
     }
 
     // ── locals ──
 
-    pub fn read_local(&mut self, name: &str) -> Option<V> {
+    pub fn read_local(&mut self, name: &str) -> Option<Operand> {
         let l = *self.locals.get(name)?;
         let x = self.b.use_var(l.var);
-        Some(if l.numeric { V::Num(x) } else { V::Borrowed(x) })
+        Some(if l.numeric {
+            Operand::Num(x)
+        } else {
+            Operand::Borrowed(x)
+        })
     }
 
     /// The last use of word local `name`: its reference, owned, leaving nil behind
     /// (so the exit block's release of the variable is a no-op). `None` for a
     /// numeric local, which holds no reference.
-    pub fn move_local(&mut self, name: &str) -> Option<V> {
+    pub fn move_local(&mut self, name: &str) -> Option<Operand> {
         let l = *self.locals.get(name)?;
         if l.numeric {
             return None;
@@ -386,11 +392,11 @@ impl<'a, M: Module> Translator<'a, M> {
         let w = self.b.use_var(l.var);
         let nil = self.iconst(NIL);
         self.b.def_var(l.var, nil);
-        Some(V::Owned(w))
+        Some(Operand::Owned(w))
     }
 
     /// Store `v` (of static type `ty`) into local `name`, releasing the old value.
-    pub fn assign(&mut self, name: &str, v: V, ty: &Type, span: Span) {
+    pub fn assign(&mut self, name: &str, v: Operand, ty: &Type, span: Span) {
         let Some(l) = self.locals.get(name).copied() else {
             self.drop_v(v);
             self.unsupported(format!("no local '{name}'"), span);

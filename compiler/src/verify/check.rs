@@ -10,7 +10,7 @@ use crate::span::Span;
 
 use super::codes;
 use super::globals::Globals;
-use super::scope::{Body, Frame, LocalKey, Scopes};
+use super::scope::{BodyId, Frame, LocalKey, Scopes};
 use super::types::{compatible, join, show};
 use super::CallTarget;
 
@@ -20,7 +20,7 @@ pub struct Tables {
     pub types: Vec<Type>,
     pub calls: HashMap<ExprId, CallTarget>,
     pub captures: HashMap<ExprId, Vec<String>>,
-    pub locals: HashMap<Body, Vec<(String, Type)>>,
+    pub locals: HashMap<BodyId, Vec<(String, Type)>>,
     /// The next free expression id (new nodes made by rewrites).
     pub next_id: u32,
     /// The first long builtin alias seen: `(long, short, span)`.
@@ -149,12 +149,12 @@ impl FnChecker<'_> {
         match lambda {
             Some(id) => {
                 self.tables.captures.insert(id, frame.captures);
-                self.tables.locals.insert(Body::Lambda(id), locals);
+                self.tables.locals.insert(BodyId::Lambda(id), locals);
             }
             None => {
                 self.tables
                     .locals
-                    .insert(Body::Func(f.name.name.clone()), locals);
+                    .insert(BodyId::Func(f.name.name.clone()), locals);
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ast::{Decl, Program, Type, TypeExpr};
+use crate::ast::{Decl, SourceProgram, Type, TypeExpr};
 use crate::builtin_names;
 use crate::builtin_sigs::{self, Sig};
 use crate::diag::{did_you_mean, Diagnostic, Label};
@@ -33,7 +33,7 @@ pub struct Globals {
 
 impl Globals {
     /// Collect declarations, reporting duplicates and unknown types.
-    pub fn collect(program: &Program, diags: &mut Vec<Diagnostic>) -> Globals {
+    pub fn collect(program: &SourceProgram, diags: &mut Vec<Diagnostic>) -> Globals {
         let mut globals = Globals {
             funcs: HashMap::new(),
             records: HashMap::new(),

@@ -20,11 +20,11 @@ pub mod types;
 
 use std::collections::HashMap;
 
-use crate::ast::{Decl, ExprId, Program, Type};
+use crate::ast::{Decl, ExprId, SourceProgram, Type};
 use crate::diag::{Diagnostic, Severity};
 
 pub use check::ends_in_binding;
-pub use scope::Body;
+pub use scope::BodyId;
 
 /// What a call expression resolves to.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +42,7 @@ pub enum CallTarget {
 pub struct Checked {
     /// The program after verifier rewrites (`xs.i` → `at xs i`, long builtin aliases →
     /// short names). Lambdas stay inline as `ExprKind::Lambda`.
-    pub program: Program,
+    pub program: SourceProgram,
     /// Static type of every expression, indexed by `ExprId.0`; `Type::Any` when unknown.
     pub types: Vec<Type>,
     /// Resolution of every `ExprKind::Call`, and of every `ExprKind::Ref` that names a
@@ -56,7 +56,7 @@ pub struct Checked {
     /// first binding, including loop variables and match-arm bindings) with its one
     /// static type: the join of everything assigned to it. A name is one variable per
     /// body even when a loop variable reuses it.
-    pub locals: HashMap<Body, Vec<(String, Type)>>,
+    pub locals: HashMap<BodyId, Vec<(String, Type)>>,
     /// Warnings (ILO-T032, ILO-T033) and at most one hint (a long builtin alias used).
     pub warnings: Vec<Diagnostic>,
 }
@@ -69,7 +69,7 @@ impl Checked {
 
 /// Verify a loaded program. All errors are reported at once; on failure the list
 /// holds the errors first, then any warnings.
-pub fn verify(mut program: Program) -> Result<Checked, Vec<Diagnostic>> {
+pub fn verify(mut program: SourceProgram) -> Result<Checked, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let globals = globals::Globals::collect(&program, &mut diags);
     let mut tables = check::Tables {

@@ -22,7 +22,7 @@ pub type LocalKey = (Option<ExprId>, String);
 
 /// Where the code generator finds a body's locals: the function or lambda.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Body {
+pub enum BodyId {
     Func(String),
     Lambda(ExprId),
 }

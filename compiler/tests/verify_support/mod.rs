@@ -3,14 +3,14 @@
 
 #![allow(dead_code)]
 
-use ilo_compiler::ast::{Decl, Program};
+use ilo_compiler::ast::{Decl, SourceProgram};
 use ilo_compiler::diag::{Diagnostic, Severity};
 use ilo_compiler::loader;
 use ilo_compiler::verify::{verify, Checked};
 
 /// Load `code` as an inline program; panics on a syntax error (the tests are about
 /// the verifier, so a parse failure is a broken test).
-pub fn parse(code: &str) -> Program {
+pub fn parse(code: &str) -> SourceProgram {
     let loaded = loader::load_inline(code);
     let errors: Vec<&Diagnostic> = loaded
         .diagnostics

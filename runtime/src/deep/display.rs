@@ -33,8 +33,8 @@ impl<'a> Frame<'a> {
         };
         let element = match self {
             Frame::List(items) => items.next().map(|v| (None, v)),
-            Frame::Map(entries) => entries.next().map(|(k, v)| (Some(Label::Key(k)), v)),
-            Frame::Record(fields) => fields.next().map(|(n, v)| (Some(Label::Name(n)), v)),
+            Frame::Map(entries) => entries.next().map(|(k, v)| (Some(EntryKey::Key(k)), v)),
+            Frame::Record(fields) => fields.next().map(|(n, v)| (Some(EntryKey::Name(n)), v)),
         };
         let Some((label, value)) = element else {
             out.write_str(close)?;
@@ -44,15 +44,15 @@ impl<'a> Frame<'a> {
             out.write_str(sep)?;
         }
         match label {
-            Some(Label::Key(k)) => write!(out, "{k}: ")?,
-            Some(Label::Name(n)) => write!(out, "{n}: ")?,
+            Some(EntryKey::Key(k)) => write!(out, "{k}: ")?,
+            Some(EntryKey::Name(n)) => write!(out, "{n}: ")?,
             None => {}
         }
         Ok(Some(value))
     }
 }
 
-enum Label<'a> {
+enum EntryKey<'a> {
     Key(&'a MapKey),
     Name(&'a str),
 }

@@ -24,7 +24,7 @@ enum State {
     Done,
 }
 
-pub struct Body {
+pub struct BodyReader {
     inner: BufReader<Conn>,
     state: State,
     /// A framing line read so far, kept across a `WouldBlock` from a non-blocking socket.
@@ -56,10 +56,10 @@ fn cut_short(what: &str) -> io::Error {
     )
 }
 
-impl Body {
-    pub(super) fn new(inner: BufReader<Conn>, framing: Framing) -> Body {
+impl BodyReader {
+    pub(super) fn new(inner: BufReader<Conn>, framing: Framing) -> BodyReader {
         let fd = inner.get_ref().tcp().as_raw_fd();
-        Body {
+        BodyReader {
             inner,
             state: match framing {
                 Framing::Length(n) => State::Length(n),
@@ -77,7 +77,7 @@ impl Body {
     }
 
     /// Make reads answer `WouldBlock` instead of waiting (for the server's event loop;
-    /// blocking readers then wait on [`Body::raw_fd`] themselves).
+    /// blocking readers then wait on [`BodyReader::raw_fd`] themselves).
     pub fn set_nonblocking(&self) -> io::Result<()> {
         self.inner.get_ref().tcp().set_nonblocking(true)
     }
@@ -110,7 +110,7 @@ impl Body {
     }
 }
 
-impl Read for Body {
+impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -178,7 +178,7 @@ impl Read for Body {
     }
 }
 
-impl Drop for Body {
+impl Drop for BodyReader {
     fn drop(&mut self) {
         // Forget the descriptor before the socket closes, so a late shutdown cannot hit
         // a descriptor number reused by something else.

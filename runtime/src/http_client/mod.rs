@@ -2,7 +2,7 @@
 //! family.
 //!
 //! One request per connection (`Connection: close`), plain TCP or TLS. The response
-//! head is read eagerly; the body is a [`Body`] reader that follows the response's
+//! head is read eagerly; the body is a [`BodyReader`] reader that follows the response's
 //! framing (`Content-Length`, chunked, or until close) and hands over bytes as they
 //! arrive. GET follows redirects. Every hop is checked against the `--allow-net`
 //! capability before anything is connected. Errors are plain messages, as the builtins
@@ -19,7 +19,7 @@ pub mod url;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
-pub use body::{Body, ShutdownHandle};
+pub use body::{BodyReader, ShutdownHandle};
 use conn::Conn;
 use message::Head;
 use url::Url;
@@ -93,7 +93,7 @@ pub struct Response {
     pub status: u16,
     pub reason: String,
     pub headers: Vec<(String, String)>,
-    pub body: Body,
+    pub body: BodyReader,
 }
 
 impl Response {
@@ -127,7 +127,7 @@ pub fn send(req: &Request, timeouts: Timeouts) -> Result<Response, String> {
 }
 
 /// `send` for a body to be read as lines: a non-2xx status is an error.
-pub fn open_stream(req: &Request) -> Result<Body, String> {
+pub fn open_stream(req: &Request) -> Result<BodyReader, String> {
     let response = send(req, Timeouts::STREAM)?;
     if !response.is_success() {
         return Err(response.status_error());
@@ -181,7 +181,7 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
         .and_then(|_| conn.write_all(body.unwrap_or_default()))
         .and_then(|_| conn.flush())
         .map_err(|e| conn::tls_failure(url.bare_host(), &e).unwrap_or_else(|| io_message(&e)))?;
-    // Small: it only has to hold framing lines. Body bytes bypass it when the caller
+    // Small: it only has to hold framing lines. BodyReader bytes bypass it when the caller
     // reads more than it holds (the line splitter reads 16 KiB at a time), and a
     // stream that stays open for hours keeps it.
     let mut reader = BufReader::with_capacity(FRAMING_BUFFER, conn);
@@ -193,7 +193,7 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
         }
     };
     let framing = message::body_framing(req.method, &head)?;
-    let body = Body::new(reader, framing);
+    let body = BodyReader::new(reader, framing);
     body.set_read_timeout(timeouts.body)
         .map_err(|e| e.to_string())?;
     Ok(Response {

@@ -36,7 +36,7 @@ impl DiagFormat {
 
 /// A labelled span of a diagnostic; the first label is the primary location.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Label {
+pub struct LabelInfo {
     pub span: SpanInfo,
     pub message: String,
 }
@@ -48,7 +48,7 @@ pub struct Diag {
     pub severity: &'static str,
     pub code: &'static str,
     pub message: String,
-    pub labels: Vec<Label>,
+    pub labels: Vec<LabelInfo>,
     pub notes: Vec<String>,
     pub suggestion: Option<String>,
 }
@@ -63,7 +63,7 @@ impl Diag {
             message: f.error.message.clone(),
             labels: f
                 .span
-                .map(|span| Label {
+                .map(|span| LabelInfo {
                     span,
                     message: String::new(),
                 })
@@ -134,7 +134,7 @@ pub fn render_text(d: &Diag, sources: &[SourceText], color: bool) -> String {
         "{}{}[{}]{}{}: {}{}",
         p.severity, d.severity, d.code, p.reset, p.bold, d.message, p.reset
     );
-    let located: Vec<(&Label, Location)> = d
+    let located: Vec<(&LabelInfo, Location)> = d
         .labels
         .iter()
         .filter_map(|l| locate(sources, l.span).map(|loc| (l, loc)))

@@ -26,7 +26,7 @@ pub struct Wrapper {
     pub builtin_id: usize,
 }
 
-pub struct Shared {
+pub struct ProgramState {
     pub rt: RuntimeImports,
     pub call_conv: CallConv,
     pub user: HashMap<String, FnRef>,
@@ -48,9 +48,9 @@ pub struct Shared {
     data_count: usize,
 }
 
-impl Shared {
-    pub fn new(rt: RuntimeImports, call_conv: CallConv) -> Shared {
-        Shared {
+impl ProgramState {
+    pub fn new(rt: RuntimeImports, call_conv: CallConv) -> ProgramState {
+        ProgramState {
             rt,
             call_conv,
             user: HashMap::new(),
