@@ -127,6 +127,42 @@ fn a_value_used_again_later_is_not_updated_in_place() {
 }
 
 #[test]
+fn lst_on_a_handed_over_list_never_changes_another_view_of_it() {
+    // `xs=lst xs …` hands the list to a direct entry point; a list something else
+    // still holds is copied, not updated.
+    assert_eq!(
+        output("f>L _;xs=[1 2 3];ys=[xs];xs=lst xs 0 9;[ys xs]"),
+        "[[[1, 2, 3]], [9, 2, 3]]"
+    );
+    assert_eq!(
+        output("f>L n;xs=[1 2];g=(k:n>n;at xs k);xs=lst xs 0 7;[(g 0) (at xs 0)]"),
+        "[1, 7]"
+    );
+    assert_eq!(
+        output("type box{v:L n}\nf>L _;xs=[1 2];b=box v:xs;xs=lst xs 1 5;[b.v xs]"),
+        "[[1, 2], [1, 5]]"
+    );
+    assert_eq!(
+        output("f>L _;xs=[1 2];ys=xs;xs=lst xs -1 xs;[ys xs]"),
+        "[[1, 2], [1, [1, 2]]]"
+    );
+}
+
+#[test]
+fn lst_on_a_handed_over_list_reports_a_bad_index() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ilo"))
+        .args(["--text", "f>L n;xs=[1 2];xs=lst xs 2 0;xs"])
+        .output()
+        .expect("spawn ilo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ILO-R004") && stderr.contains("list index out of bounds"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_value_passed_to_a_function_is_the_callers_still() {
     assert_eq!(
         output(

@@ -208,6 +208,7 @@ entry_points! {
     crate::ops::construct::ilo_list_new => ilo_list_new(P, I) -> W;
     crate::ops::construct::ilo_append => ilo_append(W, W) -> W;
     crate::ops::construct::ilo_list_push_move => ilo_list_push_move(O, W) -> W;
+    crate::ops::construct::ilo_lst_move => ilo_lst_move(O, O, O) -> W;
     crate::ops::construct::ilo_ok => ilo_ok(W) -> W;
     crate::ops::construct::ilo_err => ilo_err(W) -> W;
     crate::ops::construct::ilo_func_new => ilo_func_new(P, I, P, I, P, I) -> W;

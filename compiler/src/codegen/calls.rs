@@ -1,6 +1,7 @@
 //! Calls and function values.
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
+//! - `lst` on a list that is ours to give: `ilo_lst_move(xs, i, v)`, no table lookup;
 //! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
 //!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
@@ -41,6 +42,19 @@ impl<M: Module> Translator<'_, M> {
                 v
             })
             .collect();
+        if let CallTarget::Builtin(name) = &target {
+            if let Some(entry) = direct_update(name, &vals) {
+                // Every argument handed over (borrowed ones retained first), so the
+                // runtime consumes them all, failure or not: off the stack unreleased.
+                let words = self.handed_over(&vals);
+                let r = self.rt(entry, &words);
+                for v in vals.into_iter().rev() {
+                    self.pop(v);
+                }
+                self.check(r, e.span);
+                return self.unwrap(r, unwrap, e.span);
+            }
+        }
         let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
         if let CallTarget::Builtin(name) = &target {
             let owned = owned_mask(&vals);
@@ -241,6 +255,16 @@ impl<M: Module> Translator<'_, M> {
             })
             .collect();
         self.make_func(f, "lambda", &caps)
+    }
+}
+
+/// The entry point that performs builtin `name` directly on arguments it consumes,
+/// when there is one and the updated value (the first argument) is ours to give: a
+/// builtin-table call per element costs more than the update itself.
+fn direct_update(name: &str, vals: &[Operand]) -> Option<Entry> {
+    match (name, vals) {
+        ("lst", [Operand::Owned(_), _, _]) => Some(Entry::ilo_lst_move),
+        _ => None,
     }
 }
 

@@ -159,18 +159,25 @@ fn lst(args: &[Value]) -> RtResult {
 }
 
 fn lst_in_place(args: &mut Args) -> RtResult {
-    let len = list_arg("lst", &args[0])?.len() as i64;
-    let i = int_arg("lst", &args[1])?;
+    let v = args.take(2);
+    let xs = args.take(0);
+    set_element(xs, &args.all()[1], v)
+}
+
+/// `lst xs i v` given a reference to `xs` of its own: a list nothing else holds is
+/// updated where it is, a shared one copied. Also what compiled code calls directly
+/// (`ilo_lst_move`), so both paths share every check and error.
+pub fn set_element(mut xs: Value, i: &Value, v: Value) -> RtResult {
+    let len = list_arg("lst", &xs)?.len() as i64;
+    let i = int_arg("lst", i)?;
     let i = if i < 0 { i + len } else { i };
     if i < 0 || i >= len {
         return Err(RtError::new(codes::DOMAIN, "list index out of bounds"));
     }
-    let v = args.take(2);
-    let mut out = args.take(0);
-    if let Some(Obj::List(xs)) = out.make_mut() {
-        xs[i as usize] = v;
+    if let Some(Obj::List(items)) = xs.make_mut() {
+        items[i as usize] = v;
     }
-    Ok(out)
+    Ok(xs)
 }
 
 /// `flat xs`: splice nested lists one level; other elements stay as they are.

@@ -32,6 +32,8 @@ mod system;
 mod test_values;
 mod text;
 
+pub use list::set_element;
+
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
 

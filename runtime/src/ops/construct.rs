@@ -1,5 +1,5 @@
 //! Building values from compiled code: text literals, lists, results, function values
-//! and closures, and the list append behind `+=`.
+//! and closures, the list append behind `+=`, and `lst` on a list handed over.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -68,6 +68,20 @@ pub unsafe extern "C" fn ilo_append(xs: u64, v: u64) -> u64 {
         }
         None => not_a_list(xs),
     }
+}
+
+/// `lst xs i v` with every argument handed over: when `xs` was its variable's last
+/// use and nothing else holds the list, element `i` is replaced where it is. The same
+/// checks and errors as the `lst` builtin (it is the same function), without the
+/// builtin table and argument array in between. Fallible.
+///
+/// # Safety
+///
+/// `xs`, `i` and `v` are live value words whose references the caller hands over.
+pub unsafe extern "C" fn ilo_lst_move(xs: u64, i: u64, v: u64) -> u64 {
+    // SAFETY: the caller hands over its references (this function's contract).
+    let (xs, i, v) = unsafe { (Value::from_raw(xs), Value::from_raw(i), Value::from_raw(v)) };
+    error::to_word(crate::builtins::set_element(xs, &i, v))
 }
 
 /// `xs=+=xs v`: consumes `xs` (the variable's value) and pushes in place when it is

@@ -144,8 +144,9 @@ pub unsafe extern "C" fn ilo_with(
         // SAFETY: the caller passes live words (this function's contract).
         unsafe { borrow(&obj) }.clone()
     };
-    // SAFETY: the compiler passes its own name bytes and `n` live words.
-    let names = parse_names(unsafe { bytes(names, names_len) });
+    // SAFETY: the compiler passes its own name bytes and `n` live words. The names are
+    // matched as bytes where they lie: a record updated in a loop allocates nothing.
+    let names = unsafe { bytes(names, names_len) }.split(|b| *b == 0);
     // SAFETY: as above.
     let vals = unsafe { Value::borrow_slice(words(vals, n)) };
     let kind = rec.kind_name();
@@ -155,10 +156,11 @@ pub unsafe extern "C" fn ilo_with(
             format!("'with' expects a record, got {kind}"),
         ));
     };
-    for (name, value) in names.iter().zip(vals) {
-        match r.ty.field_index(name) {
+    for (name, value) in names.zip(vals) {
+        match r.ty.fields.iter().position(|f| f.as_bytes() == name) {
             Some(i) => r.values[i] = value.clone(),
             None => {
+                let name = String::from_utf8_lossy(name);
                 let message = format!("no field '{name}' on {}", r.ty.name);
                 return error::raise(RtError::new(codes::FIELD, message));
             }
