@@ -300,19 +300,24 @@ fn a_client_resumes_from_its_last_event_id_across_a_rotation() {
     assert_eq!(next_data(&mut r).1, "f");
 }
 
+/// A `Last-Event-ID` that `tail-file` never gave (not an id at all, or one pointing
+/// into the middle of a line) is ignored: the client is served like a new one, from
+/// the lines appended after it subscribed, rather than refused (an `EventSource`
+/// refused once stays closed).
 #[test]
-fn a_malformed_last_event_id_is_a_server_error_not_a_crash() {
+fn an_id_tail_file_never_gave_starts_the_stream_afresh() {
+    use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let feed = dir.path().join("feed.log");
-    std::fs::write(&feed, "").expect("feed");
+    std::fs::write(&feed, "written before\n").expect("feed");
+    let inode = std::fs::metadata(&feed).expect("feed").ino();
     let server = sse_server(&feed, "15");
-    let mut s = server.connect();
-    send(
-        &mut s,
-        "GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: nonsense\r\nConnection: close\r\n\r\n",
-    );
-    let mut r = BufReader::new(s);
-    assert_eq!(read_head(&mut r).0, 500);
+    let mid_line = format!("{inode}-3");
+    for (i, id) in ["nonsense", "12-x", mid_line.as_str()].iter().enumerate() {
+        let mut r = subscribe(&server, Some(id));
+        append(&feed, &format!("after {i}\n"));
+        assert_eq!(next_data(&mut r).1, format!("after {i}"), "id {id:?}");
+    }
     assert!(server.get("/").text().contains("EventSource"));
 }
 
@@ -469,4 +474,94 @@ fn a_stalled_subscriber_is_cut_off_without_delaying_the_others() {
     );
     let logged = server.wait_log("fell more than", IO_TIMEOUT);
     assert!(logged.is_some(), "the reason is logged: {:?}", server.log());
+}
+
+/// An upstream that takes its time to answer: it reports each connection, then sends
+/// its head and one line only once told to (`release`).
+struct HeldUpstream {
+    port: u16,
+    connections: mpsc::Receiver<()>,
+    release: mpsc::Sender<String>,
+}
+
+fn held_upstream() -> HeldUpstream {
+    let (listener, port) = local_listener();
+    let (conn_tx, conn_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<String>();
+    thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            read_request_head(&mut s);
+            let _ = conn_tx.send(());
+            // Answer once released; keep the connection (and any later one) open.
+            if let Ok(line) = release_rx.recv() {
+                let _ = s.write_all(CHUNKED_HEAD);
+                let _ = s.write_all(&chunk(&format!("{line}\n")));
+            }
+            open.push(s);
+        }
+    });
+    HeldUpstream {
+        port,
+        connections: conn_rx,
+        release: release_tx,
+    }
+}
+
+/// A hub whose upstream is slow to open holds up nobody but its own subscribers: a
+/// subscriber of another hub is served meanwhile, and a second subscriber arriving
+/// during the open joins the same hub (one upstream connection) and gets its lines.
+#[test]
+fn a_hub_slow_to_open_delays_no_other_hub_and_opens_once() {
+    let held = held_upstream();
+    let feed = feed_upstream();
+    let dir = handler_dir(&[(
+        "handler.ilo",
+        r#"
+slow-url>t;e=env "SLOW";?e{~u:u;^m:""}
+fast-url>t;e=env "FAST";?e{~u:u;^m:""}
+slow>R _ t;get-stream slow-url()
+fast>R _ t;get-stream fast-url()
+handler req:_>_;
+  =req.path "/slow" bcast "slow" slow
+  bcast "fast" fast
+"#,
+    )]);
+    let server = Server::start_with(
+        ilo()
+            .current_dir(dir.path())
+            .env("SLOW", format!("http://127.0.0.1:{}/", held.port))
+            .env("FAST", format!("http://127.0.0.1:{}/", feed.port))
+            .args(["httpd", "--port", "0", "--quiet", "handler.ilo"]),
+    );
+    let request = |path: &str| {
+        let mut s = server.connect();
+        s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        send(&mut s, &format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"));
+        BufReader::new(s)
+    };
+    let mut first = request("/slow");
+    held.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the slow hub is opening");
+    let mut second = request("/slow");
+
+    // While the slow hub is still opening, another hub opens and streams.
+    let mut other = open_stream(&server, "/fast");
+    feed.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the other hub opened");
+    feed.lines.send(Some("fast 1".into())).expect("feed");
+    assert_eq!(next_event(&mut other), "fast 1\n");
+
+    held.release.send("slow 1".into()).expect("held upstream");
+    for r in [&mut first, &mut second] {
+        assert_eq!(read_head(r).0, 200);
+        assert_eq!(next_event(r), "slow 1\n");
+    }
+    assert!(
+        held.connections.try_recv().is_err(),
+        "the slow upstream was opened once"
+    );
 }

@@ -83,8 +83,8 @@ impl Inbox {
 struct Hub {
     name: String,
     subscribers: Mutex<Vec<Arc<Inbox>>>,
-    /// Ends a read of the upstream blocked in the hub's thread.
-    interrupter: Option<Interrupter>,
+    /// Ends a read of the upstream blocked in the hub's thread (set once it is open).
+    interrupter: OnceLock<Interrupter>,
 }
 
 impl Hub {
@@ -143,8 +143,14 @@ fn forget(hub: &Arc<Hub>) {
 }
 
 /// Subscribe to the hub `name`, opening its upstream with `open` if it has none. The
-/// upstream must be a source value; `open` runs at most once per hub, with the hub
-/// registry locked so that concurrent first subscribers share one upstream.
+/// upstream must be a source value; `open` runs at most once per hub.
+///
+/// The registry is locked only to find or name the hub, never while `open` runs (a
+/// slow upstream connect must not hold up every other hub's subscribers). The first
+/// subscriber names a hub that has no upstream yet and opens it; subscribers that
+/// arrive meanwhile join that hub and simply have no lines until it is open. If
+/// opening fails, the first subscriber gets the error and the others' streams fail
+/// with it.
 pub fn subscribe(
     name: &str,
     open: impl FnOnce() -> Result<Value, String>,
@@ -153,39 +159,66 @@ pub fn subscribe(
         state: Mutex::default(),
         wake: Notify::new().map_err(|e| format!("broadcast '{name}': {e}"))?,
     });
-    let mut registry = hubs();
-    let hub = match registry.get(name) {
-        Some(hub) => Arc::clone(hub),
-        None => {
-            let upstream = open()?;
-            if upstream.as_source().is_none() {
-                return Err(format!(
-                    "broadcast '{name}': the opening function must return a stream, got {}",
-                    upstream.kind_name()
-                ));
+    let (hub, opener) = {
+        let mut registry = hubs();
+        let (hub, opener) = match registry.get(name) {
+            Some(hub) => (Arc::clone(hub), false),
+            None => {
+                let hub = Arc::new(Hub {
+                    name: name.to_string(),
+                    subscribers: Mutex::default(),
+                    interrupter: OnceLock::new(),
+                });
+                registry.insert(name.to_string(), Arc::clone(&hub));
+                (hub, true)
             }
-            let hub = Arc::new(Hub {
-                name: name.to_string(),
-                subscribers: Mutex::default(),
-                interrupter: with_source(&upstream, None, |src| src.interrupter()),
-            });
-            let runner = Arc::clone(&hub);
-            thread::Builder::new()
-                .name(format!("ilo-bcast-{name}"))
-                .stack_size(HUB_STACK)
-                .spawn(move || runner.run(upstream))
-                .map_err(|e| format!("broadcast '{name}': cannot start its reader: {e}"))?;
-            registry.insert(name.to_string(), Arc::clone(&hub));
-            hub
-        }
+        };
+        // Under the registry lock, as in `close`: a hub found here is still named.
+        hub.subscribers().push(Arc::clone(&inbox));
+        (hub, opener)
     };
-    hub.subscribers().push(Arc::clone(&inbox));
-    drop(registry);
+    if opener {
+        if let Err(message) = start(&hub, open) {
+            forget(&hub);
+            hub.subscribers()
+                .retain(|other| !Arc::ptr_eq(other, &inbox));
+            for other in hub.subscribers().drain(..) {
+                other.end(Err(message.clone()));
+            }
+            return Err(message);
+        }
+    }
     Ok(BroadcastSource {
         hub: Some(hub),
         inbox,
         line: Arc::from(&[][..]),
     })
+}
+
+/// Open the upstream of a new hub and start the thread that reads it.
+fn start(hub: &Arc<Hub>, open: impl FnOnce() -> Result<Value, String>) -> Result<(), String> {
+    let name = &hub.name;
+    let upstream = open()?;
+    if upstream.as_source().is_none() {
+        return Err(format!(
+            "broadcast '{name}': the opening function must return a stream, got {}",
+            upstream.kind_name()
+        ));
+    }
+    if let Some(interrupter) = with_source(&upstream, None, |src| src.interrupter()) {
+        let _ = hub.interrupter.set(interrupter);
+    }
+    let runner = Arc::clone(hub);
+    let closer = upstream.clone();
+    thread::Builder::new()
+        .name(format!("ilo-bcast-{name}"))
+        .stack_size(HUB_STACK)
+        .spawn(move || runner.run(upstream))
+        .map(|_| ())
+        .map_err(|e| {
+            with_source(&closer, (), |src| src.close());
+            format!("broadcast '{name}': cannot start its reader: {e}")
+        })
 }
 
 /// One subscriber of a hub.
@@ -255,7 +288,7 @@ impl LineSource for BroadcastSource {
         };
         if last {
             // Nobody listens: stop reading, which closes the upstream.
-            if let Some(interrupter) = &hub.interrupter {
+            if let Some(interrupter) = hub.interrupter.get() {
                 interrupter.interrupt();
             }
         }

@@ -88,17 +88,14 @@ impl TailSource {
 
     /// Open `path` for following just after the line whose [`LineSource::line_id`] was
     /// `id` (see the module notes for rotation). An empty `id` follows from the end,
-    /// like [`TailSource::open`] without `last`.
+    /// like [`TailSource::open`] without `last`, and so does an id this source never
+    /// gave (not `INODE-OFFSET`, or an offset that is no line start): a browser's
+    /// `Last-Event-ID` is whatever the client sends, and an error would leave an
+    /// `EventSource` closed for good where starting afresh keeps the page live.
     pub fn resume(path: &Path, id: &str) -> io::Result<TailSource> {
-        if id.is_empty() {
+        let Some((inode, offset)) = parse_line_id(id) else {
             return TailSource::open(path, None);
-        }
-        let (inode, offset) = parse_line_id(id).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("'{id}' is not a tail-file event id (INODE-OFFSET)"),
-            )
-        })?;
+        };
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let (file, len) = if meta.ino() == inode {
@@ -111,8 +108,13 @@ impl TailSource {
             }
         };
         // A file now shorter than the id was truncated since: start it again.
-        let start = if offset <= len { offset } else { 0 };
-        TailSource::following(path, file, start)
+        if offset > len {
+            return TailSource::following(path, file, 0);
+        }
+        if !starts_a_line(&file, offset) {
+            return TailSource::open(path, None);
+        }
+        TailSource::following(path, file, offset)
     }
 
     /// Follow `path`, reading `file` (the file at `path`, or the one rotated away
@@ -277,6 +279,17 @@ fn directory_of(path: &Path) -> PathBuf {
 fn parse_line_id(id: &str) -> Option<(u64, u64)> {
     let (inode, offset) = id.trim().split_once('-')?;
     Some((inode.parse().ok()?, offset.parse().ok()?))
+}
+
+/// Whether a line starts at `offset` in `file`: the file's start, or just after a
+/// newline (where every id this source gives points).
+fn starts_a_line(file: &File, offset: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Some(before) = offset.checked_sub(1) else {
+        return true;
+    };
+    let mut byte = [0u8; 1];
+    matches!(file.read_at(&mut byte, before), Ok(1) if byte[0] == b'\n')
 }
 
 /// The file in `dir` with inode `inode` (a rotated-away file), open, with its length.
