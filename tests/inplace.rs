@@ -296,3 +296,22 @@ fn the_copy_counter_sees_copies_that_sharing_forces() {
     assert_eq!(n, 100, "{err}");
     assert_eq!(entries, (0..100).sum::<u64>(), "{err}");
 }
+
+// ── case changes: `upr` and `lwr` of a handed-over text work on its own bytes ──
+
+#[test]
+fn case_changes_of_a_text_nothing_else_holds_copy_nothing() {
+    // `+` copies the shared literal "ab" once; `upr` and `lwr` then change the new
+    // text where it is (a mapped stream line relies on this).
+    let (out, err) = run("f>t;s=+\"ab\" \"c\";s=upr s;lwr s", &[]);
+    assert_eq!(out, "abc");
+    assert_eq!(copies(&err, "text"), (1, 2));
+}
+
+#[test]
+fn a_case_change_of_a_text_still_in_use_leaves_it_unchanged() {
+    assert_eq!(
+        output("f>L t;s=+\"ab\" \"c\";t=upr s;u=lwr t;[s t u]"),
+        "[abc, ABC, abc]"
+    );
+}

@@ -46,24 +46,35 @@ macro_rules! call_code {
 /// Errors: `f` is not a function or `args.len()` differs from its arity
 /// (`ILO-R002`); the function raised an error (the [`forwarded`] marker).
 pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
+    // The callee owns its parameters: it gets a reference of its own.
+    call_words(f, args.len(), args.iter().map(|v| v.clone().into_raw()))
+}
+
+/// As [`call_value`], handing the arguments over: a value nobody else holds reaches
+/// the callee unique, so it may be updated in place (a mapped stream line is).
+pub fn call_value_owned<const N: usize>(f: &Value, args: [Value; N]) -> RtResult {
+    call_words(f, N, args.into_iter().map(Value::into_raw))
+}
+
+/// Call `f` with `n` argument words, each an owned reference, taken from `words`
+/// only once the call is known to go ahead (so none is leaked on an early error).
+fn call_words(f: &Value, n: usize, words: impl Iterator<Item = W>) -> RtResult {
     let func = f.as_func().ok_or_else(|| {
         RtError::new(
             codes::CALL,
             format!("cannot call a value of type {}", f.kind_name()),
         )
     })?;
-    if func.arity as usize != args.len() {
+    if func.arity as usize != n {
         return Err(RtError::new(
             codes::CALL,
             format!(
                 "{} expects {} args, called with {}",
-                func.name,
-                func.arity,
-                args.len()
+                func.name, func.arity, n
             ),
         ));
     }
-    if args.len() > MAX_ARITY {
+    if n > MAX_ARITY {
         return Err(RtError::new(
             codes::CALL,
             format!(
@@ -75,18 +86,17 @@ pub fn call_value(f: &Value, args: &[Value]) -> RtResult {
     let ctx = ctx::current() as P;
     let env = f.raw();
     let mut w = [0 as W; MAX_ARITY];
-    for (slot, v) in w.iter_mut().zip(args) {
-        // The callee owns its parameters: it gets a reference of its own.
-        *slot = v.clone().into_raw();
+    for (slot, word) in w.iter_mut().zip(words) {
+        *slot = word;
     }
     let code = func.code;
     // SAFETY (all arms): `code` is the address of a compiled function whose signature is
     // `extern "C" fn(ctx, env, a1..an) -> u64` with n == `func.arity` (the Func
-    // invariant, see value.rs), and n == args.len() was checked above, so each arm's
+    // invariant, see value.rs), and n was checked against it above, so each arm's
     // pointer type is exactly the callee's. `env` is borrowed from `f`, which outlives
-    // the call; each argument word is a reference made above for the callee to consume.
+    // the call; each argument word is an owned reference for the callee to consume.
     let word = unsafe {
-        match args.len() {
+        match n {
             0 => call_code!(code, ctx, env),
             1 => call_code!(code, ctx, env, w[0]),
             2 => call_code!(code, ctx, env, w[0], w[1]),

@@ -431,7 +431,11 @@ impl Drop for Value {
                 std::sync::atomic::fence(Ordering::Acquire);
                 // SAFETY: this was the last reference; the pointer came from Box::into_raw.
                 let object = unsafe { Box::from_raw((self.0 & PTR_MASK) as *mut HeapObject) };
-                crate::deep::release::free(object.obj);
+                // A text (the most common case, like a stream line) has nothing to
+                // release: dropped in place, without moving it through the work list.
+                if crate::deep::release::has_elements(&object.obj) {
+                    crate::deep::release::free(object.obj);
+                }
             }
         }
     }

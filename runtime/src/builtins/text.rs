@@ -39,10 +39,20 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "cap", min_args: 1, max_args: 1, f: cap },
 ];
 
-pub const IN_PLACE: &[InPlaceDef] = &[InPlaceDef {
-    name: "rev",
-    f: rev_in_place,
-}];
+pub const IN_PLACE: &[InPlaceDef] = &[
+    InPlaceDef {
+        name: "rev",
+        f: rev_in_place,
+    },
+    InPlaceDef {
+        name: "upr",
+        f: upr_in_place,
+    },
+    InPlaceDef {
+        name: "lwr",
+        f: lwr_in_place,
+    },
+];
 
 /// A list or a text seen as a sequence of characters.
 enum Seq<'a> {
@@ -316,6 +326,26 @@ fn upr(args: &[Value]) -> RtResult {
 
 fn lwr(args: &[Value]) -> RtResult {
     Ok(Value::text(text_arg("lwr", &args[0])?.to_ascii_lowercase()))
+}
+
+/// `upr` on a handed-over text nobody else holds changes its bytes where they are
+/// (ASCII case changes keep every character's length), so a mapped stream line is
+/// not copied again.
+fn upr_in_place(args: &mut Args) -> RtResult {
+    change_case_in_place(args, "upr", str::make_ascii_uppercase)
+}
+
+fn lwr_in_place(args: &mut Args) -> RtResult {
+    change_case_in_place(args, "lwr", str::make_ascii_lowercase)
+}
+
+fn change_case_in_place(args: &mut Args, builtin: &str, change: fn(&mut str)) -> RtResult {
+    text_arg(builtin, &args[0])?;
+    let mut out = args.take(0);
+    if let Some(Obj::Text(s)) = out.make_mut() {
+        change(s);
+    }
+    Ok(out)
 }
 
 fn cap(args: &[Value]) -> RtResult {

@@ -41,7 +41,9 @@ fn give_up_elements(obj: &mut Obj, pending: &mut Vec<Obj>) {
     }
 }
 
-fn has_elements(obj: &Obj) -> bool {
+/// Whether freeing `obj` may free other objects (it holds values). One that cannot
+/// (a text) is best dropped where it lies, without moving it to the work list.
+pub fn has_elements(obj: &Obj) -> bool {
     match obj {
         Obj::List(items) => !items.is_empty(),
         Obj::Map(map) => !map.is_empty(),

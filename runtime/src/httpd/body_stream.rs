@@ -64,37 +64,26 @@ enum Driver {
 }
 
 impl Driver {
-    /// One non-blocking step; a line is handed to `take` while the source is locked.
-    /// `None` when the source is locked elsewhere (a helper thread of another response
-    /// sharing it may hold it for long): the caller must pump it too.
-    fn pull(&mut self, take: &mut dyn FnMut(&[u8])) -> Option<Progress> {
+    /// Take a batch of lines into `out` (see [`fill`]), with the source locked once for
+    /// the whole batch. `None` when the source is locked elsewhere (a helper thread of
+    /// another response sharing it may hold it for long): the caller must pump it too.
+    fn fill(&mut self, out: &mut Vec<u8>, framing: Framing, gather: Gather) -> Option<Batch> {
         match self {
             Driver::Direct(v) => {
                 let Some(cell) = v.as_source() else {
-                    return Some(Progress::End);
+                    return Some((Stop::End, 0, 0));
                 };
-                let mut src = match cell.try_lock() {
-                    Ok(src) => src,
-                    Err(TryLockError::WouldBlock) => return None,
-                    Err(TryLockError::Poisoned(_)) => {
-                        return Some(Progress::Failed(
-                            "line source poisoned by an earlier panic".into(),
-                        ))
-                    }
-                };
-                let progress = src.advance();
-                if progress == Progress::Line {
-                    take(src.line());
+                match cell.try_lock() {
+                    Ok(mut src) => Some(fill(src.as_mut(), out, framing, gather)),
+                    Err(TryLockError::WouldBlock) => None,
+                    Err(TryLockError::Poisoned(_)) => Some((
+                        Stop::Failed("line source poisoned by an earlier panic".into()),
+                        0,
+                        0,
+                    )),
                 }
-                Some(progress)
             }
-            Driver::Pumped(p) => {
-                let progress = p.advance();
-                if progress == Progress::Line {
-                    take(p.line());
-                }
-                Some(progress)
-            }
+            Driver::Pumped(p) => Some(fill(p, out, framing, gather)),
         }
     }
 
@@ -110,6 +99,38 @@ impl Driver {
             Driver::Pumped(p) => p.readiness(),
         }
     }
+}
+
+/// Where a batch stopped.
+enum Stop {
+    /// The batch is full.
+    Full,
+    /// The source has nothing more now.
+    Pending,
+    End,
+    Failed(String),
+}
+
+/// Where a batch stopped, and how many lines and payload bytes it took.
+type Batch = (Stop, u64, u64);
+
+/// Frame lines of `src` into `out` until the batch is full or the source stops.
+fn fill(src: &mut dyn LineSource, out: &mut Vec<u8>, framing: Framing, gather: Gather) -> Batch {
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    while (lines as usize) < gather.max_lines && out.len() < gather.max_bytes {
+        match src.advance() {
+            Progress::Line => {
+                let line = src.line();
+                append_line(out, framing, line);
+                lines += 1;
+                bytes += line.len() as u64 + 1;
+            }
+            Progress::Pending => return (Stop::Pending, lines, bytes),
+            Progress::End => return (Stop::End, lines, bytes),
+            Progress::Failed(message) => return (Stop::Failed(message), lines, bytes),
+        }
+    }
+    (Stop::Full, lines, bytes)
 }
 
 pub struct BodyStream {
@@ -218,47 +239,33 @@ impl BodyStream {
     }
 
     /// Take lines until the source is pending (returns true), ends, fails, or the
-    /// batch is full.
+    /// batch is full. The source is locked once for the batch, not once per line.
     fn take_lines(&mut self) -> bool {
         if self.sent > 0 {
             self.out.drain(..self.sent);
             self.sent = 0;
         }
-        let framing = self.framing;
-        let mut lines = 0;
-        while lines < self.gather.max_lines && self.out.len() < self.gather.max_bytes {
-            let out = &mut self.out;
-            let mut bytes = 0;
-            let progress = self.driver.pull(&mut |line| {
-                bytes = line.len() as u64 + 1;
-                append_line(out, framing, line);
-            });
-            let Some(progress) = progress else {
-                self.pump();
-                if self.ended.is_some() {
-                    return false;
-                }
-                continue;
-            };
-            match progress {
-                Progress::Line => {
-                    lines += 1;
-                    self.lines += 1;
-                    self.body_bytes += bytes;
-                }
-                Progress::Pending => return true,
-                Progress::End => {
-                    append_end(&mut self.out, framing);
-                    self.ended = Some(StreamEnd::Complete);
-                    return false;
-                }
-                Progress::Failed(message) => {
-                    self.ended = Some(StreamEnd::SourceFailed(message));
-                    return false;
-                }
+        let (framing, gather) = (self.framing, self.gather);
+        let batch = self.driver.fill(&mut self.out, framing, gather);
+        let Some((stop, lines, bytes)) = batch else {
+            self.pump();
+            return self.ended.is_none() && self.take_lines();
+        };
+        self.lines += lines;
+        self.body_bytes += bytes;
+        match stop {
+            Stop::Pending => true,
+            Stop::Full => false,
+            Stop::End => {
+                append_end(&mut self.out, framing);
+                self.ended = Some(StreamEnd::Complete);
+                false
+            }
+            Stop::Failed(message) => {
+                self.ended = Some(StreamEnd::SourceFailed(message));
+                false
             }
         }
-        false
     }
 
     /// Send the unsent bytes without blocking: `Ok(true)` when all went, `Ok(false)`

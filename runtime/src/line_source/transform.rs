@@ -14,8 +14,8 @@
 //! would.
 
 use super::{block_on, Interrupter, LineSource, Progress, Readiness};
-use crate::func::{call_value, resolve};
-use crate::value::Value;
+use crate::func::{call_value_owned, resolve};
+use crate::value::{Obj, Value};
 
 /// What happens to each line of the inner source.
 pub enum Step {
@@ -27,17 +27,6 @@ pub enum Step {
     Take(u64),
     /// Skip this many more lines, then pass the rest.
     Drop(u64),
-}
-
-impl Step {
-    fn name(&self) -> &'static str {
-        match self {
-            Step::Map(_) => "map",
-            Step::Keep(_) => "flt",
-            Step::Take(_) => "take",
-            Step::Drop(_) => "drop",
-        }
-    }
 }
 
 pub struct Transform {
@@ -72,35 +61,16 @@ impl Transform {
         pull_line(&self.inner, &mut self.line, &mut self.id)
     }
 
-    /// Call the step's function on the current line.
-    fn call(&self, f: &Value) -> Result<Value, String> {
-        let arg = Value::text(String::from_utf8_lossy(&self.line).into_owned());
-        call_value(f, &[arg]).map_err(|e| format!("{}: {}", self.step.name(), resolve(e).message))
-    }
-
     /// Apply the step to the line just pulled: `Some` to answer, `None` to pull again.
     fn apply(&mut self) -> Option<Progress> {
         match &mut self.step {
-            Step::Map(f) => {
-                let f = f.clone();
-                Some(match self.call(&f) {
-                    Ok(out) => match out.as_text() {
-                        Some(text) => {
-                            self.line.clear();
-                            self.line.extend_from_slice(text.as_bytes());
-                            Progress::Line
-                        }
-                        None => Progress::Failed(format!(
-                            "map: the function must return text for a stream, got {}",
-                            out.kind_name()
-                        )),
-                    },
-                    Err(message) => Progress::Failed(message),
-                })
-            }
+            Step::Map(f) => Some(match call(f, "map", std::mem::take(&mut self.line)) {
+                Ok(out) => self.take_mapped(out),
+                Err(message) => Progress::Failed(message),
+            }),
             Step::Keep(f) => {
-                let f = f.clone();
-                match self.call(&f) {
+                // The line is needed after the call: hand over a copy.
+                match call(f, "flt", self.line.clone()) {
                     Ok(keep) => keep.truthy().then_some(Progress::Line),
                     Err(message) => Some(Progress::Failed(message)),
                 }
@@ -117,6 +87,28 @@ impl Transform {
         }
     }
 
+    /// Make `map`'s result the current line: a text nobody else holds gives up its
+    /// buffer (no copy); a shared one is copied.
+    fn take_mapped(&mut self, mut out: Value) -> Progress {
+        if out.is_unique() {
+            if let Some(Obj::Text(text)) = out.make_mut() {
+                self.line = std::mem::take(text).into_bytes();
+                return Progress::Line;
+            }
+        }
+        match out.as_text() {
+            Some(text) => {
+                self.line.clear();
+                self.line.extend_from_slice(text.as_bytes());
+                Progress::Line
+            }
+            None => Progress::Failed(format!(
+                "map: the function must return text for a stream, got {}",
+                out.kind_name()
+            )),
+        }
+    }
+
     fn finish(&mut self, progress: Progress) -> Progress {
         if matches!(progress, Progress::End | Progress::Failed(_)) {
             self.finished = true;
@@ -125,6 +117,15 @@ impl Transform {
         }
         progress
     }
+}
+
+/// Call a step's function `f` on `line`, handing it over: its buffer becomes the
+/// text value, so a function that changes its argument in place (`upr l`) works on
+/// it without a copy.
+fn call(f: &Value, step: &str, line: Vec<u8>) -> Result<Value, String> {
+    let text = String::from_utf8(line)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    call_value_owned(f, [Value::text(text)]).map_err(|e| format!("{step}: {}", resolve(e).message))
 }
 
 /// Take the next line of the source value `inner` into `line` (and its id into `id`),
