@@ -28,7 +28,7 @@ use super::body_writer::Gather;
 use super::framing::{append_end, append_line, Framing};
 use super::stats::ServerStats;
 use crate::line_source::pump::Pumped;
-use crate::line_source::{LineSource, Progress, Readiness};
+use crate::line_source::{LineSource, Progress, Readiness, Waker};
 use crate::value::Value;
 
 /// How a streamed body ended.
@@ -152,6 +152,8 @@ pub struct BodyStream {
     blocked: bool,
     /// Bytes the socket has taken so far (head and framing included).
     wire_bytes: u64,
+    /// The source accepted this stream's waker ([`BodyStream::offer_waker`]).
+    woken: bool,
 }
 
 impl BodyStream {
@@ -168,6 +170,7 @@ impl BodyStream {
             ended: None,
             blocked: false,
             wire_bytes: 0,
+            woken: false,
         };
         if stream.driver.readiness() == Readiness::Blocking {
             stream.pump();
@@ -175,10 +178,28 @@ impl BodyStream {
         stream
     }
 
+    /// Offer the source a waker to call instead of signalling a descriptor (see
+    /// `line_source::wake`); true when it took it, and from then on waits are
+    /// [`Readiness::Woken`].
+    pub fn offer_waker(&mut self, waker: &Waker) -> bool {
+        if let Driver::Direct(v) = &self.driver {
+            if let Some(Ok(mut src)) = v.as_source().map(|m| m.try_lock()) {
+                self.woken = src.wake_by(waker);
+            }
+        }
+        self.woken
+    }
+
+    /// The source calls this stream's waker.
+    pub fn woken(&self) -> bool {
+        self.woken
+    }
+
     /// Read the source on a helper thread from now on (a blocking-only source, or one
     /// whose descriptor the event loop cannot watch).
     pub fn pump(&mut self) {
         if let Driver::Direct(v) = &self.driver {
+            self.woken = false;
             match Pumped::new(v.clone()) {
                 Some(p) => self.driver = Driver::Pumped(p),
                 None => {

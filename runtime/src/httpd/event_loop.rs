@@ -15,6 +15,14 @@
 //! drives it one non-blocking step. So an open stream costs a table entry and its
 //! buffers, not a thread, and a quiet one costs nothing until something happens.
 //!
+//! A source fed by another thread (a broadcast subscriber) may instead take a
+//! [`Waker`] for its stream: it marks the stream's token in the loop's [`ReadyList`],
+//! whose one descriptor is in the epoll set (token [`READY`]). One line for a
+//! thousand subscribers then wakes the loop once; the marks join the loop's queue as
+//! source reports, and each marked stream is driven without a descriptor of its own
+//! to reset and re-arm. A mark that finds its stream held by a thread is remembered
+//! in its slot like any report, and parking the stream queues it again.
+//!
 //! Handlers may be slow (`sleep`, `get`). The thread serving a connection stamps
 //! `busy_since`; a monitor thread checks the stamps every few milliseconds and, when
 //! one is older than [`SLOW_AFTER`], starts a replacement thread for that epoll set
@@ -67,6 +75,7 @@ use super::listener::{InFlight, InFlightGuard};
 use super::metrics::Open;
 use super::reclaim::Reclaim;
 use super::timer::Timer;
+use crate::line_source::wake::{ReadyList, Waker};
 use crate::line_source::Readiness;
 
 /// A loop thread inside one connection for longer than this gets replaced.
@@ -85,8 +94,12 @@ const WAKE: u64 = 1;
 const FIRST_CONNECTION: u64 = 2;
 /// The loop's deadline timer (never reached by connection tokens).
 const TIMER: u64 = 1 << 61;
+/// The loop's ready list of woken streams (never reached by connection tokens).
+const READY: u64 = 1 << 60;
 /// Set in the token of a stream's source descriptor (the rest is the connection's).
 const SOURCE: u64 = 1 << 62;
+/// The flags of a queued report for a woken stream: its source has something.
+const WOKEN: u32 = libc::EPOLLIN as u32;
 
 /// What a parked connection waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +212,9 @@ struct EventLoop {
     /// server's epoch, never 0); 0 while it waits.
     busy_since: AtomicU64,
     timer: Timer,
+    /// Streams whose sources woke them (see `line_source::wake`): one signal for
+    /// however many are marked.
+    ready: Arc<ReadyList>,
     /// Streams on this loop (parked or being driven), so shutdown can wait for them.
     streams: AtomicUsize,
 }
@@ -231,12 +247,15 @@ impl Loops {
             epoll.watch(shared.shutdown.wake_fd(), WAKE, false)?;
             let timer = Timer::new()?;
             epoll.watch(timer.raw_fd(), TIMER, false)?;
+            let ready = Arc::new(ReadyList::new()?);
+            epoll.watch(ready.raw_fd(), READY, false)?;
             loops.push(EventLoop {
                 epoll,
                 table: Mutex::new(Table::default()),
                 owner: AtomicU64::new(0),
                 busy_since: AtomicU64::new(0),
                 timer,
+                ready,
                 streams: AtomicUsize::new(0),
             });
         }
@@ -447,6 +466,7 @@ impl Loops {
                 }
                 Some((LISTENER, _)) => self.accept_ready(),
                 Some((TIMER, _)) => self.expire_due(idx, generation),
+                Some((READY, _)) => self.queue_woken(idx),
                 Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
                 None => self.wait_for_reports(idx, &mut events),
             }
@@ -679,8 +699,11 @@ impl Loops {
             conn.idle_since = now;
         }
         match served {
-            Served::Streaming { stream, .. } => {
+            Served::Streaming { mut stream, .. } => {
                 lp.streams.fetch_add(1, Ordering::SeqCst);
+                stream
+                    .body
+                    .offer_waker(&Waker::new(Arc::clone(&lp.ready), token));
                 conn.body = Some(stream);
                 conn.waiting = Waiting::Source;
                 self.drive(idx, generation, token, conn);
@@ -719,7 +742,14 @@ impl Loops {
                 }
                 Waiting::Source
             }
-            Want::Source(Readiness::Blocking) => {
+            Want::Source(Readiness::Woken) if streaming.body.woken() => {
+                if let Some(fd) = conn.source_fd.take() {
+                    let _ = self.loops[idx].epoll.remove(fd);
+                }
+                Waiting::Source
+            }
+            // Woken, but through another stream's waker: this one can only poll.
+            Want::Source(Readiness::Blocking | Readiness::Woken) => {
                 if let Some(s) = conn.body.as_mut() {
                     s.body.pump();
                 }
@@ -727,6 +757,18 @@ impl Loops {
             }
         };
         self.park_stream(idx, token, conn);
+    }
+
+    /// The ready list was signalled: queue a source report for every stream marked in
+    /// it, taken like any other report (a stream held by a thread right now, or gone,
+    /// is handled as for a descriptor's report).
+    fn queue_woken(&self, idx: usize) {
+        let mut tokens = Vec::new();
+        self.loops[idx].ready.take(&mut tokens);
+        if let Some(mut table) = self.table(idx) {
+            let reports = tokens.into_iter().map(|t| (t | SOURCE, WOKEN));
+            table.ready.extend(reports);
+        }
     }
 
     /// Register a stream's source descriptor (disarmed until the stream parks).
@@ -758,9 +800,20 @@ impl Loops {
             Waiting::Source => conn.source_fd,
             _ => None,
         };
+        // A woken stream has no descriptor to re-arm: a mark that came while it was
+        // held (remembered in its slot) is queued again instead.
+        let woken_meanwhile = conn.waiting == Waiting::Source
+            && conn.body.as_ref().is_some_and(|s| s.body.woken())
+            && matches!(
+                table.slots.get(&token),
+                Some(Slot::Held { missed: true, .. })
+            );
         self.arm_deadline(idx, &conn);
         conn.edge_armed = false;
         table.slots.insert(token, Slot::Parked(conn));
+        if woken_meanwhile {
+            table.ready.push_back((token | SOURCE, WOKEN));
+        }
         let mut armed = epoll.arm(fd, token, interest, false);
         if let (Ok(()), Some(sfd)) = (&armed, source) {
             armed = epoll.arm(sfd, token | SOURCE, Interest::Read, false);

@@ -3,9 +3,11 @@
 //! A hub is known by its name, process-wide. The first subscriber of a name opens the
 //! upstream (the handler's `OPEN` function is called then, and only then), and a
 //! thread of the hub's own reads it and copies each line, by reference, into every
-//! subscriber's inbox. A subscriber is a line source whose readiness is its own
-//! wake-up descriptor ([`Notify`]), signalled when its inbox stops being empty, so
-//! thousands of subscribers cost no thread each and a quiet feed no wake-up at all.
+//! subscriber's inbox. A subscriber is a line source told when its inbox stops being
+//! empty: through the [`Waker`] its response's event loop gave it (the loop then
+//! drives every subscriber woken by the same line in one pass), or else through a
+//! wake-up descriptor of its own ([`Notify`]). Thousands of subscribers cost no
+//! thread each and a quiet feed no wake-up at all.
 //!
 //! **Slow subscribers.** An inbox holds at most [`INBOX_LINES`] lines. A subscriber
 //! that falls that far behind is disconnected, not waited for: its inbox is emptied
@@ -24,7 +26,7 @@ use std::thread;
 
 use super::notify::Notify;
 use super::transform::with_source;
-use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::value::Value;
 
 /// Lines a subscriber may be behind before it is disconnected.
@@ -43,6 +45,18 @@ struct InboxState {
     overflowed: bool,
     /// How the upstream ended (`Err` with its failure), once it has.
     ended: Option<Result<(), String>>,
+    /// Called instead of signalling `wake`, once the subscriber's stream gave one.
+    waker: Option<Waker>,
+}
+
+impl InboxState {
+    /// Tell the subscriber it has something to read.
+    fn notify(&self, wake: &Notify) {
+        match &self.waker {
+            Some(waker) => waker.wake(),
+            None => wake.signal(),
+        }
+    }
 }
 
 /// One subscriber's queue, shared by the hub (which fills it) and the subscriber.
@@ -65,18 +79,19 @@ impl Inbox {
         if s.lines.len() >= INBOX_LINES {
             s.lines = VecDeque::new();
             s.overflowed = true;
-            self.wake.signal();
+            s.notify(&self.wake);
             return;
         }
         s.lines.push_back(Arc::clone(line));
         if s.lines.len() == 1 {
-            self.wake.signal();
+            s.notify(&self.wake);
         }
     }
 
     fn end(&self, how: Result<(), String>) {
-        self.lock().ended = Some(how);
-        self.wake.signal();
+        let mut s = self.lock();
+        s.ended = Some(how);
+        s.notify(&self.wake);
     }
 }
 
@@ -304,9 +319,23 @@ impl LineSource for BroadcastSource {
 
     fn readiness(&self) -> Readiness {
         match self.hub {
+            Some(_) if self.inbox.lock().waker.is_some() => Readiness::Woken,
             Some(_) => Readiness::Fd(self.inbox.wake.raw_fd()),
             None => Readiness::Always,
         }
+    }
+
+    fn wake_by(&mut self, waker: &Waker) -> bool {
+        if self.hub.is_none() {
+            return false;
+        }
+        let mut s = self.inbox.lock();
+        // One stream drives a subscriber (a second one reading it would only poll).
+        if s.waker.is_some() {
+            return false;
+        }
+        s.waker = Some(waker.clone());
+        true
     }
 
     fn advance(&mut self) -> Progress {
@@ -315,6 +344,11 @@ impl LineSource for BroadcastSource {
         }
         if let Some(progress) = self.take() {
             return progress;
+        }
+        if self.inbox.lock().waker.is_some() {
+            // Woken when the inbox goes from empty to not empty, under its lock: the
+            // look above saw it empty, so the next line calls the waker.
+            return Progress::Pending;
         }
         // Clear the wake-up before looking again, so a line dealt after the look
         // still wakes us.

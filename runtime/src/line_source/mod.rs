@@ -35,7 +35,9 @@
 //! buffer for `line`), passes `Pending`/`End`/`Failed` through, and its `next_line` is
 //! [`block_on`]. Nothing in the server needs to know about it. A broadcast
 //! subscriber ([`broadcast`]) is fed by its hub's reader thread through an inbox and
-//! a wake-up descriptor, like a stdin subscriber.
+//! a wake-up descriptor, like a stdin subscriber, or, when the server offers one, a
+//! [`Waker`] that marks its response in the event loop's ready list ([`wake`]), so
+//! one line for a thousand subscribers wakes each loop once.
 
 pub mod alarm;
 pub mod broadcast;
@@ -50,6 +52,7 @@ pub mod sse;
 pub mod stdin;
 pub mod tail;
 pub mod transform;
+pub mod wake;
 pub mod watch;
 
 use std::os::fd::RawFd;
@@ -57,6 +60,7 @@ use std::time::Duration;
 
 pub use handle::next_text;
 pub use interrupt::Interrupter;
+pub use wake::Waker;
 
 /// What a source waits for after [`Progress::Pending`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +75,9 @@ pub enum Readiness {
     After(Duration),
     /// The source has no non-blocking interface: only `next_line` works.
     Blocking,
+    /// The source calls the [`Waker`] it accepted ([`LineSource::wake_by`]) instead
+    /// of making a descriptor readable.
+    Woken,
 }
 
 /// The outcome of one non-blocking [`LineSource::advance`].
@@ -127,12 +134,23 @@ pub trait LineSource: Send {
     fn media_type(&self) -> Option<&'static str> {
         None
     }
+    /// Offer a [`Waker`] to call, instead of signalling a descriptor, whenever
+    /// `advance` may make progress after it answered `Pending` (see [`wake`]). A
+    /// source that accepts (answers true) reports [`Readiness::Woken`] from then on;
+    /// one that cannot wake anyone that way keeps its readiness.
+    fn wake_by(&mut self, _waker: &Waker) -> bool {
+        false
+    }
     /// Block until `advance` may make progress: by default, until the readiness
     /// descriptor is readable or the delay has passed.
     fn wait(&mut self) {
         match self.readiness() {
             Readiness::Fd(fd) => wait_readable(fd, -1),
             Readiness::After(delay) => std::thread::sleep(delay),
+            // Woken sources are driven by the loop that owns the waker; a blocking
+            // reader that still ends up here (a source shared by two responses) looks
+            // again shortly rather than never.
+            Readiness::Woken => std::thread::sleep(Duration::from_millis(1)),
             Readiness::Always | Readiness::Blocking => {}
         }
     }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::alarm::Alarm;
 use super::transform::{pull_line, with_source};
-use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::func::{call_value, resolve};
 use crate::value::Value;
 
@@ -249,6 +249,13 @@ impl LineSource for SseSource {
             }
             (other, _) => other,
         }
+    }
+
+    fn wake_by(&mut self, waker: &Waker) -> bool {
+        // Heartbeats are timed by the alarm, which watches the source's descriptor.
+        !self.finished
+            && self.heartbeat.is_none()
+            && with_source(&self.inner, false, |src| src.wake_by(waker))
     }
 
     fn advance(&mut self) -> Progress {

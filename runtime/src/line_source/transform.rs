@@ -13,7 +13,7 @@
 //! text) fails the transformed source with that error's message, as a broken upstream
 //! would.
 
-use super::{block_on, Interrupter, LineSource, Progress, Readiness};
+use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::func::{call_value_owned, resolve};
 use crate::value::{Obj, Value};
 
@@ -200,6 +200,11 @@ impl LineSource for Transform {
         // Over a blocking-only source this is `Blocking` too: the server then pumps
         // the transform, whose `next_line` blocks in the inner one.
         self.with_inner(Readiness::Always, |src| src.readiness())
+    }
+
+    fn wake_by(&mut self, waker: &Waker) -> bool {
+        // A transform has something exactly when its source has.
+        !self.finished && self.with_inner(false, |src| src.wake_by(waker))
     }
 
     fn advance(&mut self) -> Progress {

@@ -1,0 +1,113 @@
+//! Waking an event loop once for many sources: a ready list and the wakers that mark it.
+//!
+//! A source fed by another thread (a broadcast subscriber) normally has a wake-up
+//! descriptor of its own ([`super::notify::Notify`]), which the server's loop watches.
+//! With a thousand subscribers of one hub that means, per line, a thousand signals,
+//! a thousand loop wake-ups, a thousand resets and a thousand re-arms. A source that
+//! accepts a [`Waker`] instead ([`super::LineSource::wake_by`]) marks its stream's token
+//! in its loop's [`ReadyList`]; only the first mark into an empty list signals the
+//! list's one descriptor, so the loop wakes once per line and drives every marked
+//! stream in one pass.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::{Arc, Mutex};
+
+use super::notify::Notify;
+
+/// Tokens of streams whose sources may make progress, and the descriptor that is
+/// readable while the list may be non-empty.
+pub struct ReadyList {
+    tokens: Mutex<Vec<u64>>,
+    notify: Notify,
+}
+
+impl ReadyList {
+    pub fn new() -> io::Result<ReadyList> {
+        Ok(ReadyList {
+            tokens: Mutex::default(),
+            notify: Notify::new()?,
+        })
+    }
+
+    /// The descriptor to watch: readable once a token was marked.
+    pub fn raw_fd(&self) -> RawFd {
+        self.notify.raw_fd()
+    }
+
+    /// Add `token`; signal the descriptor when the list was empty (otherwise it
+    /// already is, or its reader is about to take the list).
+    pub fn mark(&self, token: u64) {
+        let was_empty = {
+            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+            tokens.push(token);
+            tokens.len() == 1
+        };
+        if was_empty {
+            self.notify.signal();
+        }
+    }
+
+    /// Move every marked token into `into` (which should be empty; its allocation is
+    /// kept for the next marks). The descriptor is reset first, so a mark made after
+    /// the take signals it again.
+    pub fn take(&self, into: &mut Vec<u64>) {
+        self.notify.reset();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::swap(&mut *tokens, into);
+    }
+}
+
+/// What a source calls when it has something again after answering `Pending`: marks
+/// one stream's token in its loop's list.
+#[derive(Clone)]
+pub struct Waker {
+    list: Arc<ReadyList>,
+    token: u64,
+}
+
+impl Waker {
+    pub fn new(list: Arc<ReadyList>, token: u64) -> Waker {
+        Waker { list, token }
+    }
+
+    pub fn wake(&self) {
+        self.list.mark(self.token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line_source::wait_readable;
+
+    fn readable(fd: RawFd) -> bool {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd in a local; zero timeout.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn marks_signal_once_and_are_taken_together() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        assert!(!readable(list.raw_fd()));
+        let (a, b) = (
+            Waker::new(Arc::clone(&list), 7),
+            Waker::new(Arc::clone(&list), 9),
+        );
+        a.wake();
+        b.wake();
+        wait_readable(list.raw_fd(), 1000);
+        assert!(readable(list.raw_fd()));
+        let mut taken = Vec::new();
+        list.take(&mut taken);
+        assert_eq!(taken, [7, 9]);
+        assert!(!readable(list.raw_fd()), "taking resets the descriptor");
+        b.wake();
+        assert!(readable(list.raw_fd()), "a mark after a take signals again");
+    }
+}
