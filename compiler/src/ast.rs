@@ -193,6 +193,23 @@ pub enum BinOp {
     Append,
 }
 
+impl BinOp {
+    /// Comparisons and `&`/`|`: the operators that test a condition.
+    pub fn is_condition(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq
+                | BinOp::Ne
+                | BinOp::Lt
+                | BinOp::Gt
+                | BinOp::Le
+                | BinOp::Ge
+                | BinOp::And
+                | BinOp::Or
+        )
+    }
+}
+
 /// How a call's result is unwrapped: `f x`, `f! x`, `f!! x`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unwrap {

@@ -274,51 +274,34 @@ impl Lexer<'_> {
             return self.word();
         }
         self.pos += 1;
-        let two = |l: &mut Lexer, next: u8, yes: Tok, no: Tok| {
-            if l.src.get(l.pos) == Some(&next) {
+        // The token some characters start depends on the character after them.
+        let followed = |l: &mut Lexer, pairs: &[(u8, Tok)], alone: Tok| match pairs
+            .iter()
+            .find(|(next, _)| l.peek(0) == Some(*next))
+        {
+            Some((_, tok)) => {
                 l.pos += 1;
-                yes
-            } else {
-                no
+                tok.clone()
             }
+            None => alone,
         };
         Some(match c {
             b'"' => return self.string(),
-            b'+' => two(self, b'=', Tok::PlusEq, Tok::Plus),
+            b'+' => followed(self, &[(b'=', Tok::PlusEq)], Tok::Plus),
             b'-' => Tok::Minus,
             b'*' => Tok::Star,
             b'/' => Tok::Slash,
-            b'=' => two(self, b'=', Tok::EqEq, Tok::Eq),
-            b'!' => two(self, b'=', Tok::NotEq, Tok::Bang),
-            b'<' => two(self, b'=', Tok::Le, Tok::Lt),
-            b'>' => match self.peek(0) {
-                Some(b'=') => {
-                    self.pos += 1;
-                    Tok::Ge
-                }
-                Some(b'>') => {
-                    self.pos += 1;
-                    Tok::Pipe
-                }
-                _ => Tok::Gt,
-            },
+            b'=' => followed(self, &[(b'=', Tok::EqEq)], Tok::Eq),
+            b'!' => followed(self, &[(b'=', Tok::NotEq)], Tok::Bang),
+            b'<' => followed(self, &[(b'=', Tok::Le)], Tok::Lt),
+            b'>' => followed(self, &[(b'=', Tok::Ge), (b'>', Tok::Pipe)], Tok::Gt),
             b'&' => Tok::Amp,
             b'|' => Tok::Bar,
             b'~' => Tok::Tilde,
             b'^' => Tok::Caret,
             b'$' => Tok::Dollar,
-            b'?' => two(self, b'?', Tok::Coalesce, Tok::Question),
-            b'.' => match self.peek(0) {
-                Some(b'?') => {
-                    self.pos += 1;
-                    Tok::DotQ
-                }
-                Some(b'.') => {
-                    self.pos += 1;
-                    Tok::DotDot
-                }
-                _ => Tok::Dot,
-            },
+            b'?' => followed(self, &[(b'?', Tok::Coalesce)], Tok::Question),
+            b'.' => followed(self, &[(b'?', Tok::DotQ), (b'.', Tok::DotDot)], Tok::Dot),
             b':' => Tok::Colon,
             b';' => Tok::Semi,
             b',' => Tok::Comma,

@@ -168,19 +168,9 @@ impl<M: Module> Translator<'_, M> {
     }
 
     fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> Operand {
-        match op {
-            BinOp::Eq
-            | BinOp::Ne
-            | BinOp::Lt
-            | BinOp::Gt
-            | BinOp::Le
-            | BinOp::Ge
-            | BinOp::And
-            | BinOp::Or => {
-                let c = self.cond(e, false);
-                return self.bool_word(c);
-            }
-            _ => {}
+        if op.is_condition() {
+            let c = self.cond(e, false);
+            return self.bool_word(c);
         }
         let numeric = self.is_num(lhs) && self.is_num(rhs) && op != BinOp::Append;
         if numeric {

@@ -6,9 +6,7 @@
 //! (`>=sp 1000 "gold"`) that returns early.
 
 use super::{codes, PResult, Parser};
-use crate::ast::{
-    BinOp, Block, Expr, ExprKind, Ident, MatchArm, Pattern, Stmt, StmtKind, TypeTest, UnOp,
-};
+use crate::ast::{Block, Expr, ExprKind, Ident, MatchArm, Pattern, Stmt, StmtKind, TypeTest, UnOp};
 use crate::diag::Diagnostic;
 use crate::lexer::Tok;
 
@@ -354,17 +352,7 @@ fn strip_not(expr: Expr) -> (Expr, bool) {
 /// Conditions that may start a braceless guard: comparisons, `&`, `|`, and `!`.
 fn is_guard_condition(expr: &Expr) -> bool {
     match &expr.kind {
-        ExprKind::Binary { op, .. } => matches!(
-            op,
-            BinOp::Eq
-                | BinOp::Ne
-                | BinOp::Lt
-                | BinOp::Gt
-                | BinOp::Le
-                | BinOp::Ge
-                | BinOp::And
-                | BinOp::Or
-        ),
+        ExprKind::Binary { op, .. } => op.is_condition(),
         ExprKind::Unary { op: UnOp::Not, .. } => true,
         _ => false,
     }

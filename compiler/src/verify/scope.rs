@@ -58,6 +58,21 @@ impl Frame {
         }
     }
 
+    /// A new local `name` in scope `level`, certainly assigned from the current depth.
+    fn declare(&mut self, level: usize, name: &str) {
+        let def_depth = self.depth();
+        self.scopes[level].insert(
+            name.to_string(),
+            LocalState {
+                def_depth,
+                unsure: false,
+            },
+        );
+        if !self.order.iter().any(|n| n == name) {
+            self.order.push(name.to_string());
+        }
+    }
+
     fn depth(&self) -> usize {
         self.scopes.len() - 1
     }
@@ -139,18 +154,7 @@ impl Scopes {
                     state.unsure = false;
                 }
             }
-            None => {
-                frame.scopes[0].insert(
-                    name.to_string(),
-                    LocalState {
-                        def_depth: depth,
-                        unsure: false,
-                    },
-                );
-                if !frame.order.iter().any(|n| n == name) {
-                    frame.order.push(name.to_string());
-                }
-            }
+            None => frame.declare(0, name),
         }
         self.assign(key, ty);
     }
@@ -158,17 +162,7 @@ impl Scopes {
     /// A parameter, loop variable or match-arm binding: lives in the innermost scope.
     pub fn bind_block(&mut self, name: &str, ty: &Type) {
         let frame = self.top();
-        let depth = frame.depth();
-        frame.scopes[depth].insert(
-            name.to_string(),
-            LocalState {
-                def_depth: depth,
-                unsure: false,
-            },
-        );
-        if !frame.order.iter().any(|n| n == name) {
-            frame.order.push(name.to_string());
-        }
+        frame.declare(frame.depth(), name);
         let key = (frame.key, name.to_string());
         self.assign(key, ty);
     }
