@@ -89,11 +89,39 @@ pub struct Record {
 /// `code` points at a function with the uniform signature
 /// `extern "C" fn(ctx: *mut Ctx, env: u64, a1: u64, …, an: u64) -> u64` where `env`
 /// is the word of this very `Func` object (so a closure can read its captures).
+/// Calling one runs `code`, so `code` and `arity` are set only through the unsafe
+/// [`Func::new`] and readable, not writable, outside the runtime.
 pub struct Func {
     pub name: String,
-    pub code: usize,
-    pub arity: u32,
+    pub(crate) code: usize,
+    pub(crate) arity: u32,
     pub captures: Vec<Value>,
+}
+
+impl Func {
+    /// A function value's contents.
+    ///
+    /// # Safety
+    /// `code` is the address of a function with the uniform signature above taking
+    /// `arity` argument words, which stays callable for as long as the value lives.
+    pub unsafe fn new(name: String, code: usize, arity: u32, captures: Vec<Value>) -> Func {
+        Func {
+            name,
+            code,
+            arity,
+            captures,
+        }
+    }
+
+    /// The address of the compiled code.
+    pub fn code(&self) -> usize {
+        self.code
+    }
+
+    /// How many arguments the code takes.
+    pub fn arity(&self) -> u32 {
+        self.arity
+    }
 }
 
 /// An owning handle to one ilo value. `Clone` retains, `Drop` releases.

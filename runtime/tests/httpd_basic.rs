@@ -84,11 +84,10 @@ extern "C" fn deferred_body(_ctx: *mut u8, _env: u64) -> u64 {
 #[test]
 fn a_zero_argument_function_body_is_called_first() {
     let server = start(|_| {
-        let f = Value::alloc(Obj::Func(Func {
-            name: "later".into(),
-            code: deferred_body as extern "C" fn(*mut u8, u64) -> u64 as usize,
-            arity: 0,
-            captures: vec![],
+        let code = deferred_body as extern "C" fn(*mut u8, u64) -> u64 as usize;
+        // SAFETY: `deferred_body` has the zero-argument function signature and is static.
+        let f = Value::alloc(Obj::Func(unsafe {
+            Func::new("later".into(), code, 0, vec![])
         }));
         Ok(response(200, f, &[]))
     });

@@ -160,13 +160,10 @@ pub unsafe extern "C" fn ilo_func_new(
     let name = String::from_utf8_lossy(unsafe { bytes(name, name_len) }).into_owned();
     // SAFETY: as above.
     let captures = unsafe { Value::borrow_slice(words(caps, ncaps)) }.to_vec();
-    Value::alloc(Obj::Func(Func {
-        name,
-        code: code as usize,
-        arity: arity as u32,
-        captures,
-    }))
-    .into_raw()
+    // SAFETY: the caller passes compiled code taking `arity` arguments that stays
+    // mapped while the value lives (this function's contract).
+    let func = unsafe { Func::new(name, code as usize, arity as u32, captures) };
+    Value::alloc(Obj::Func(func)).into_raw()
 }
 
 /// Capture `i` of the closure whose function value is `env` (owned copy).
