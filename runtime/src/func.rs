@@ -27,18 +27,19 @@ use crate::value::{Value, ERROR_SENTINEL};
 /// The largest arity [`call_value`] supports.
 pub const MAX_ARITY: usize = 8;
 
-type W = u64;
-type P = *mut u8;
+type Word = u64;
+type CtxPtr = *mut u8;
 
-/// Call the code address `$code` as `extern "C" fn(P, W, W…) -> W`, one `W` per
-/// argument word given. Must be used inside `unsafe`, with the signature guaranteed.
+/// Call the code address `$code` as `extern "C" fn(CtxPtr, Word, Word…) -> Word`,
+/// one `Word` per argument word given. Must be used inside `unsafe`, with the
+/// signature guaranteed.
 macro_rules! call_code {
     ($code:expr, $ctx:expr, $env:expr $(, $a:expr)*) => {{
-        let f: unsafe extern "C" fn(P, W $(, call_code!(@word $a))*) -> W =
+        let f: unsafe extern "C" fn(CtxPtr, Word $(, call_code!(@word $a))*) -> Word =
             std::mem::transmute::<usize, _>($code);
         f($ctx, $env $(, $a)*)
     }};
-    (@word $a:expr) => { W };
+    (@word $a:expr) => { Word };
 }
 
 /// Call the ilo function value `f` with borrowed `args`; the result is owned.
@@ -58,7 +59,7 @@ pub fn call_value_owned<const N: usize>(f: &Value, args: [Value; N]) -> RtResult
 
 /// Call `f` with `n` argument words, each an owned reference, taken from `words`
 /// only once the call is known to go ahead (so none is leaked on an early error).
-fn call_words(f: &Value, n: usize, words: impl Iterator<Item = W>) -> RtResult {
+fn call_words(f: &Value, n: usize, words: impl Iterator<Item = Word>) -> RtResult {
     let func = f.as_func().ok_or_else(|| {
         RtError::new(
             codes::CALL,
@@ -83,9 +84,9 @@ fn call_words(f: &Value, n: usize, words: impl Iterator<Item = W>) -> RtResult {
             ),
         ));
     }
-    let ctx = ctx::current() as P;
+    let ctx = ctx::current() as CtxPtr;
     let env = f.raw();
-    let mut w = [0 as W; MAX_ARITY];
+    let mut w = [0 as Word; MAX_ARITY];
     for (slot, word) in w.iter_mut().zip(words) {
         *slot = word;
     }
@@ -139,18 +140,18 @@ mod tests {
         }))
     }
 
-    extern "C" fn answer(_ctx: P, _env: W) -> W {
+    extern "C" fn answer(_ctx: CtxPtr, _env: Word) -> Word {
         Value::num(42.0).into_raw()
     }
 
-    extern "C" fn add(_ctx: P, _env: W, a: W, b: W) -> W {
+    extern "C" fn add(_ctx: CtxPtr, _env: Word, a: Word, b: Word) -> Word {
         // SAFETY: test callers pass live number words.
         let (a, b) = unsafe { (Value::borrow_raw(&a), Value::borrow_raw(&b)) };
         Value::num(a.as_num().unwrap_or(0.0) + b.as_num().unwrap_or(0.0)).into_raw()
     }
 
     /// A closure: adds its first capture to the argument, reading it through `env`.
-    extern "C" fn add_capture(_ctx: P, env: W, a: W) -> W {
+    extern "C" fn add_capture(_ctx: CtxPtr, env: Word, a: Word) -> Word {
         // SAFETY: `env` is the borrowed word of the Func being called.
         let env = unsafe { Value::borrow_raw(&env) };
         let k = env
@@ -165,7 +166,18 @@ mod tests {
         Value::num(k + a).into_raw()
     }
 
-    extern "C" fn sum8(_ctx: P, _env: W, a: W, b: W, c: W, d: W, e: W, f: W, g: W, h: W) -> W {
+    extern "C" fn sum8(
+        _ctx: CtxPtr,
+        _env: Word,
+        a: Word,
+        b: Word,
+        c: Word,
+        d: Word,
+        e: Word,
+        f: Word,
+        g: Word,
+        h: Word,
+    ) -> Word {
         let total: f64 = [a, b, c, d, e, f, g, h]
             .iter()
             .map(|w| f64::from_bits(*w))
@@ -173,14 +185,14 @@ mod tests {
         Value::num(total).into_raw()
     }
 
-    extern "C" fn fails(_ctx: P, _env: W, _a: W) -> W {
+    extern "C" fn fails(_ctx: CtxPtr, _env: Word, _a: Word) -> Word {
         let w = error::raise(RtError::new(codes::DOMAIN, "boom"));
         error::attach_span(7);
         w
     }
 
-    extern "C" fn echo_ctx(ctx: P, _env: W) -> W {
-        Value::bool(ctx == ctx::current() as P).into_raw()
+    extern "C" fn echo_ctx(ctx: CtxPtr, _env: Word) -> Word {
+        Value::bool(ctx == ctx::current() as CtxPtr).into_raw()
     }
 
     #[test]

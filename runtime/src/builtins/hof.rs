@@ -278,8 +278,8 @@ mod tests {
     use crate::error;
     use crate::value::{Func, Obj};
 
-    type W = u64;
-    type P = *mut u8;
+    type Word = u64;
+    type CtxPtr = *mut u8;
 
     /// Wrap a test `extern "C"` function as an ilo function value.
     fn func(name: &str, code: *const (), arity: u32) -> Value {
@@ -291,45 +291,45 @@ mod tests {
     }
 
     /// Number words are the f64 bits, so tests can read them directly.
-    fn num(w: W) -> f64 {
+    fn num(w: Word) -> f64 {
         f64::from_bits(w)
     }
 
-    extern "C" fn double(_: P, _: W, x: W) -> W {
+    extern "C" fn double(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::num(num(x) * 2.0).into_raw()
     }
-    extern "C" fn above_one(_: P, _: W, x: W) -> W {
+    extern "C" fn above_one(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::bool(num(x) > 1.0).into_raw()
     }
-    extern "C" fn distance(_: P, _: W, x: W, c: W) -> W {
+    extern "C" fn distance(_: CtxPtr, _: Word, x: Word, c: Word) -> Word {
         Value::num((num(x) - num(c)).abs()).into_raw()
     }
-    extern "C" fn add(_: P, _: W, a: W, x: W) -> W {
+    extern "C" fn add(_: CtxPtr, _: Word, a: Word, x: Word) -> Word {
         Value::num(num(a) + num(x)).into_raw()
     }
-    extern "C" fn add_scaled(_: P, _: W, a: W, x: W, c: W) -> W {
+    extern "C" fn add_scaled(_: CtxPtr, _: Word, a: Word, x: Word, c: Word) -> Word {
         Value::num(num(a) + num(x) * num(c)).into_raw()
     }
-    extern "C" fn parity(_: P, _: W, x: W) -> W {
+    extern "C" fn parity(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::num(num(x) % 2.0).into_raw()
     }
-    extern "C" fn parity_name(_: P, _: W, x: W) -> W {
+    extern "C" fn parity_name(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::text(if num(x) % 2.0 == 0.0 { "e" } else { "o" }).into_raw()
     }
-    extern "C" fn negate(_: P, _: W, x: W) -> W {
+    extern "C" fn negate(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::num(-num(x)).into_raw()
     }
-    extern "C" fn twice(_: P, _: W, x: W) -> W {
+    extern "C" fn twice(_: CtxPtr, _: Word, x: Word) -> Word {
         Value::list(vec![Value::num(num(x)), Value::num(num(x))]).into_raw()
     }
-    extern "C" fn ok_unless_three(_: P, _: W, x: W) -> W {
+    extern "C" fn ok_unless_three(_: CtxPtr, _: Word, x: Word) -> Word {
         if num(x) == 3.0 {
             Value::err(Value::text("three")).into_raw()
         } else {
             Value::ok(Value::num(num(x) * 2.0)).into_raw()
         }
     }
-    extern "C" fn fails_on_two(_: P, _: W, x: W) -> W {
+    extern "C" fn fails_on_two(_: CtxPtr, _: Word, x: Word) -> Word {
         if num(x) == 2.0 {
             let w = error::raise(RtError::new(codes::DOMAIN, "two"));
             error::attach_span(11);
