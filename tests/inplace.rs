@@ -148,17 +148,32 @@ fn lst_on_a_handed_over_list_never_changes_another_view_of_it() {
     );
 }
 
-#[test]
-fn lst_on_a_handed_over_list_reports_a_bad_index() {
+/// Run a program that must fail at run time; its stderr.
+fn run_failing(program: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ilo"))
-        .args(["--text", "f>L n;xs=[1 2];xs=lst xs 2 0;xs"])
+        .args(["--text", program])
         .output()
         .expect("spawn ilo");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{program}: {stderr}");
+    stderr
+}
+
+#[test]
+fn direct_entry_points_report_what_the_builtins_report() {
+    // `lst`, `mset` and `mget` in these forms skip the builtin table; their errors
+    // are the builtins' own, with the call's span.
+    let e = run_failing("f>L n;xs=[1 2];xs=lst xs 2 0;xs");
     assert!(
-        stderr.contains("ILO-R004") && stderr.contains("list index out of bounds"),
-        "{stderr}"
+        e.contains("ILO-R004") && e.contains("list index out of bounds"),
+        "{e}"
+    );
+    let e = run_failing("f>M n n;m=mmap;m=mset m (/ 0 0) 1;m");
+    assert!(e.contains("mset: map key must be finite, got NaN"), "{e}");
+    let e = run_failing("f>n;m=mmap;mget m (/ 1 0)");
+    assert!(
+        e.contains("mget: map key must be finite, got inf") && e.contains("^"),
+        "{e}"
     );
 }
 

@@ -504,6 +504,10 @@ pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
         f.write_str(if n > 0.0 { "inf" } else { "-inf" })
     } else if n == 0.0 {
         f.write_str("0")
+    } else if n.fract() == 0.0 && n.abs() < 1e18 {
+        // Exact as an i64, and written as one far faster than by the exact-precision
+        // float formatter (a text built from counters is mostly such numbers).
+        write!(f, "{}", n as i64)
     } else if n.fract() == 0.0 {
         write!(f, "{n:.0}")
     } else {
@@ -547,6 +551,14 @@ mod tests {
         assert_eq!(Value::num(0.1 * 3.0).to_string(), "0.30000000000000004");
         assert_eq!(Value::num(1e21).to_string(), "1000000000000000000000");
         assert_eq!(Value::num(1.0 / 0.0).to_string(), "inf");
+        // Either side of the integer fast path's bound, and negative.
+        assert_eq!(Value::num(-7.0).to_string(), "-7");
+        assert_eq!(
+            Value::num(999999999999999900.0).to_string(),
+            "999999999999999872"
+        );
+        assert_eq!(Value::num(-1e18).to_string(), "-1000000000000000000");
+        assert_eq!(Value::num(123456789e10).to_string(), "1234567890000000000");
         assert!(Value::num(f64::NAN).is_num());
         assert!(Value::num(-f64::NAN).is_num());
     }

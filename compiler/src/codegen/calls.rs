@@ -1,7 +1,8 @@
 //! Calls and function values.
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
-//! - `lst` on a list that is ours to give: `ilo_lst_move(xs, i, v)`, no table lookup;
+//! - `lst` / `mset` on a list / map that is ours to give, and `mget`: an entry point of
+//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`), no table lookup;
 //! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
 //!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
@@ -43,16 +44,30 @@ impl<M: Module> Translator<'_, M> {
             })
             .collect();
         if let CallTarget::Builtin(name) = &target {
-            if let Some(entry) = direct_update(name, &vals) {
-                // Every argument handed over (borrowed ones retained first), so the
-                // runtime consumes them all, failure or not: off the stack unreleased.
-                let words = self.handed_over(&vals);
-                let r = self.rt(entry, &words);
-                for v in vals.into_iter().rev() {
-                    self.pop(v);
+            match direct_entry(name, &vals) {
+                Some(Direct::Consumes(entry)) => {
+                    // Every argument handed over (borrowed ones retained first), so the
+                    // runtime consumes them all, failure or not: off the stack
+                    // unreleased.
+                    let words = self.handed_over(&vals);
+                    let r = self.rt(entry, &words);
+                    for v in vals.into_iter().rev() {
+                        self.pop(v);
+                    }
+                    self.check(r, e.span);
+                    return self.unwrap(r, unwrap, e.span);
                 }
-                self.check(r, e.span);
-                return self.unwrap(r, unwrap, e.span);
+                Some(Direct::Borrows(entry)) => {
+                    let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
+                    let r = self.rt(entry, &words);
+                    self.check(r, e.span);
+                    for v in vals.into_iter().rev() {
+                        self.pop(v);
+                        self.drop_v(v);
+                    }
+                    return self.unwrap(r, unwrap, e.span);
+                }
+                None => {}
             }
         }
         let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
@@ -258,12 +273,23 @@ impl<M: Module> Translator<'_, M> {
     }
 }
 
-/// The entry point that performs builtin `name` directly on arguments it consumes,
-/// when there is one and the updated value (the first argument) is ours to give: a
-/// builtin-table call per element costs more than the update itself.
-fn direct_update(name: &str, vals: &[Operand]) -> Option<Entry> {
+/// A builtin with an entry point of its own, called without the builtin table.
+enum Direct {
+    /// The entry point consumes every argument.
+    Consumes(Entry),
+    /// The entry point borrows every argument.
+    Borrows(Entry),
+}
+
+/// The entry point that performs builtin `name` directly, for the builtins a loop
+/// typically calls once per element (where the table lookup and argument array of a
+/// builtin call cost as much as the work): updates when the updated value (the first
+/// argument) is ours to give, and the map lookup that usually precedes one.
+fn direct_entry(name: &str, vals: &[Operand]) -> Option<Direct> {
     match (name, vals) {
-        ("lst", [Operand::Owned(_), _, _]) => Some(Entry::ilo_lst_move),
+        ("lst", [Operand::Owned(_), _, _]) => Some(Direct::Consumes(Entry::ilo_lst_move)),
+        ("mset", [Operand::Owned(_), _, _]) => Some(Direct::Consumes(Entry::ilo_mset_move)),
+        ("mget", [_, _]) => Some(Direct::Borrows(Entry::ilo_mget)),
         _ => None,
     }
 }

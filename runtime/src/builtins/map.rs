@@ -79,10 +79,15 @@ fn mmap(_args: &[Value]) -> RtResult {
     Ok(Value::map(Map::new()))
 }
 
-/// `mget m k`: the value, or nil when the key is absent.
 fn mget(args: &[Value]) -> RtResult {
-    let m = map_arg("mget", &args[0])?;
-    let k = key_ref("mget", &args[1])?;
+    get(&args[0], &args[1])
+}
+
+/// `mget m k`: the value, or nil when the key is absent. Also what compiled code
+/// calls directly (`ilo_mget`).
+pub fn get(m: &Value, k: &Value) -> RtResult {
+    let m = map_arg("mget", m)?;
+    let k = key_ref("mget", k)?;
     Ok(m.get(k).cloned().unwrap_or(Value::NIL))
 }
 
@@ -91,9 +96,21 @@ fn mset(args: &[Value]) -> RtResult {
 }
 
 fn mset_in_place(args: &mut Args) -> RtResult {
-    let k = key_ref("mset", &args.all()[1])?;
     let v = args.take(2);
-    updated("mset", args, |m| m.set(k, v))
+    let m = args.take(0);
+    set(m, &args.all()[1], v)
+}
+
+/// `mset m k v` given a reference to `m` of its own: a map nothing else holds is
+/// updated where it is, a shared one copied. Also what compiled code calls directly
+/// (`ilo_mset_move`), so both paths share every check and error.
+pub fn set(mut m: Value, k: &Value, v: Value) -> RtResult {
+    let k = key_ref("mset", k)?;
+    map_arg("mset", &m)?;
+    if let Some(Obj::Map(map)) = m.make_mut() {
+        map.set(k, v);
+    }
+    Ok(m)
 }
 
 fn mhas(args: &[Value]) -> RtResult {

@@ -1,5 +1,6 @@
 //! Building values from compiled code: text literals, lists, results, function values
-//! and closures, the list append behind `+=`, and `lst` on a list handed over.
+//! and closures, the list append behind `+=`, and the direct forms of `lst`, `mset`
+//! and `mget`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -82,6 +83,30 @@ pub unsafe extern "C" fn ilo_lst_move(xs: u64, i: u64, v: u64) -> u64 {
     // SAFETY: the caller hands over its references (this function's contract).
     let (xs, i, v) = unsafe { (Value::from_raw(xs), Value::from_raw(i), Value::from_raw(v)) };
     error::to_word(crate::builtins::set_element(xs, &i, v))
+}
+
+/// `m=mset m k v` with every argument handed over: a map nothing else holds is
+/// updated where it is. The same function as the `mset` builtin. Fallible.
+///
+/// # Safety
+///
+/// `m`, `k` and `v` are live value words whose references the caller hands over.
+pub unsafe extern "C" fn ilo_mset_move(m: u64, k: u64, v: u64) -> u64 {
+    // SAFETY: the caller hands over its references (this function's contract).
+    let (m, k, v) = unsafe { (Value::from_raw(m), Value::from_raw(k), Value::from_raw(v)) };
+    error::to_word(crate::builtins::map_set(m, &k, v))
+}
+
+/// `mget m k`, both borrowed: the same function as the `mget` builtin, called without
+/// the builtin table. Fallible.
+///
+/// # Safety
+///
+/// `m` and `k` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_mget(m: u64, k: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (m, k) = unsafe { (borrow(&m), borrow(&k)) };
+    error::to_word(crate::builtins::map_get(m, k))
 }
 
 /// `xs=+=xs v`: consumes `xs` (the variable's value) and pushes in place when it is
