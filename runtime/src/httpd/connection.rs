@@ -53,6 +53,9 @@ pub struct Shared {
 impl Shared {
     /// One request answered: the access-log line and the metrics.
     fn finished(&self, method: &str, path: &str, status: u16, bytes: u64, started: Instant) {
+        if self.log.quiet && self.metrics.is_none() {
+            return;
+        }
         let took = started.elapsed();
         self.log.request(method, path, status, bytes, took);
         if let Some(m) = &self.metrics {

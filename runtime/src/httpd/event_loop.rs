@@ -56,7 +56,7 @@
 //! reading is ended, a polling stream driven. Nothing else wakes an idle loop, and the
 //! monitor sleeps while no loop is busy, so an idle server makes no periodic wake-ups.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -75,6 +75,7 @@ use super::listener::{InFlight, InFlightGuard};
 use super::metrics::Open;
 use super::reclaim::Reclaim;
 use super::timer::Timer;
+use super::CounterMap;
 use crate::line_source::wake::{ReadyList, Waker};
 use crate::line_source::Readiness;
 
@@ -174,7 +175,7 @@ enum Slot {
 /// one lock: taking the next report and its connection is one step.
 #[derive(Default)]
 struct Table {
-    slots: HashMap<u64, Slot>,
+    slots: CounterMap<Slot>,
     ready: VecDeque<(u64, u32)>,
 }
 
@@ -869,7 +870,7 @@ impl Loops {
         if let Some(at) = conn.deadline(&self.shared) {
             let at = u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
                 .unwrap_or(u64::MAX);
-            self.loops[idx].timer.arm_by(at, self.now_nanos());
+            self.loops[idx].timer.arm_by(at, || self.now_nanos());
         }
     }
 
@@ -893,7 +894,7 @@ impl Loops {
                 if let Some(d) = next {
                     let at = u64::try_from(d.saturating_duration_since(self.epoch).as_nanos())
                         .unwrap_or(u64::MAX);
-                    lp.timer.arm_by(at, self.now_nanos());
+                    lp.timer.arm_by(at, || self.now_nanos());
                 }
                 let shared = &self.shared;
                 table.remove_parked(|c| c.deadline(shared).is_some_and(|d| d <= now))

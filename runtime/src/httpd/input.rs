@@ -1,15 +1,23 @@
 //! The connection's read side: a small growable buffer filled from the socket without
 //! waiting, when the event loop has seen it readable (deadlines are the loop's).
 //!
-//! The buffer starts empty and grows in small steps; it is released whenever it has
-//! been fully consumed, so thousands of connections sitting in long responses hold no
-//! read memory.
+//! The buffer starts empty and holds only what arrived (a read lands in a per-thread
+//! scratch buffer first); it is released whenever it has been fully consumed, so
+//! thousands of connections sitting in long responses hold no read memory.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 
 const READ_STEP: usize = 4096;
+
+thread_local! {
+    /// Each thread reads into this buffer and copies what came into the connection's
+    /// own: a read then needs no fresh zeroed allocation, and the connection's buffer
+    /// holds only bytes that arrived.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_STEP].into_boxed_slice());
+}
 
 /// Why no more bytes came.
 #[derive(Debug)]
@@ -63,46 +71,43 @@ impl Input {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        let old_len = self.buf.len();
-        self.buf.resize(old_len + READ_STEP, 0);
         self.filled = false;
-        let result = loop {
-            let free = &mut self.buf[old_len..];
-            // SAFETY: recv into the unused tail of our own buffer, at most its length.
-            let n = unsafe {
-                libc::recv(
-                    stream.as_raw_fd(),
-                    free.as_mut_ptr().cast::<libc::c_void>(),
-                    free.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n >= 0 {
-                break Ok(n as usize);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                break Err(err);
-            }
-        };
+        let result: io::Result<usize> = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let n = recv_now(stream, &mut scratch)?;
+            self.buf.extend_from_slice(&scratch[..n]);
+            Ok(n)
+        });
         match result {
-            Ok(0) => {
-                self.buf.truncate(old_len);
-                Err(ReadStop::Eof)
-            }
+            Ok(0) => Err(ReadStop::Eof),
             Ok(n) => {
                 self.filled = n == READ_STEP;
-                self.buf.truncate(old_len + n);
                 Ok(n)
             }
-            Err(e) => {
-                self.buf.truncate(old_len);
-                if e.kind() == io::ErrorKind::WouldBlock {
-                    Ok(0)
-                } else {
-                    Err(ReadStop::Io)
-                }
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(_) => Err(ReadStop::Io),
+        }
+    }
+}
+
+/// One `recv` into `into` without waiting, retried when interrupted.
+fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: recv into our own buffer, at most its length.
+        let n = unsafe {
+            libc::recv(
+                stream.as_raw_fd(),
+                into.as_mut_ptr().cast::<libc::c_void>(),
+                into.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
         }
     }
 }

@@ -59,6 +59,11 @@ use crate::value::Value;
 /// rendered diagnostic: it is logged and answered with 500, and serving goes on.
 pub type Handler = Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
 
+/// A table keyed by a counter the server hands out (connection tokens, handler calls),
+/// touched on every request: foldhash costs far less than the default SipHash, whose
+/// resistance to keys chosen by a peer is not needed here.
+type CounterMap<V> = std::collections::HashMap<u64, V, foldhash::fast::RandomState>;
+
 /// Bind, print the readiness line, route SIGINT/SIGTERM to a graceful shutdown, and
 /// serve until then. Returns `Ok(())` after shutdown (the command then exits 0).
 pub fn serve(config: ServerConfig, handler: Handler) -> io::Result<()> {

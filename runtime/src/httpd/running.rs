@@ -10,12 +10,12 @@
 //! Blocking runtime calls (`sleep`, `get`) are not interrupted; the check comes when
 //! they return.
 
-use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::CounterMap;
 use crate::ctx::{self, Cancel, Ctx};
 
 struct Entry {
@@ -27,7 +27,7 @@ struct Entry {
 
 #[derive(Default)]
 pub struct Running {
-    table: Mutex<HashMap<u64, Entry>>,
+    table: Mutex<CounterMap<Entry>>,
     next_id: AtomicU64,
 }
 
@@ -41,7 +41,7 @@ pub struct Registration<'a> {
 }
 
 impl Running {
-    fn table(&self) -> MutexGuard<'_, HashMap<u64, Entry>> {
+    fn table(&self) -> MutexGuard<'_, CounterMap<Entry>> {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -38,16 +38,17 @@ impl Timer {
         self.fd.as_raw_fd()
     }
 
-    /// Make the timer fire no later than `at`, given the time `now` (both in
+    /// Make the timer fire no later than `at`, given the clock `now` (both in
     /// nanoseconds on one monotonic clock). A later deadline than the armed one costs
-    /// nothing: the timer fires first for the earlier one and is re-armed then.
-    pub fn arm_by(&self, at: u64, now: u64) {
+    /// nothing, not even a look at the clock: the timer fires first for the earlier
+    /// one and is re-armed then.
+    pub fn arm_by(&self, at: u64, now: impl FnOnce() -> u64) {
         let mut armed = self.armed.lock().unwrap_or_else(|p| p.into_inner());
         if at >= *armed {
             return;
         }
         // Zero would disarm it: a deadline already past fires at once instead.
-        let after = at.saturating_sub(now).max(1);
+        let after = at.saturating_sub(now()).max(1);
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,
