@@ -9,8 +9,9 @@
 //! the first traversal after the set of keys changed and kept until it changes again,
 //! so traversing an unchanged map repeatedly sorts it once.
 //!
-//! The hasher is seeded per process, so keys chosen by a client cannot be made to
-//! collide on purpose.
+//! The hasher (foldhash) takes a random seed per table, so a client cannot prepare
+//! one set of keys that collides in every server; it is built for speed and offers
+//! only that minimal resistance to deliberate collisions.
 
 use std::collections::BTreeMap;
 use std::fmt;
