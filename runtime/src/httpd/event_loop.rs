@@ -43,7 +43,8 @@
 //! look at it again (as does parking one whose last read filled the buffer). A stream
 //! has two descriptors armed one-shot; a report for one while another thread holds
 //! the stream is not lost either: parking a stream re-arms both, and epoll reports a
-//! condition that still holds again.
+//! condition that still holds again. (A socket whose arm nothing reported on since,
+//! which its slot shows, keeps that arm: a woken stream parks without a system call.)
 //!
 //! A request whose body is still arriving is parked the same way, with its decoder
 //! (see [`connection::PendingBody`]): a client that trickles a body, or stops half
@@ -134,6 +135,8 @@ struct Conn {
     source_fd: Option<RawFd>,
     /// Registered edge-triggered for requests (not one-shot for a stream).
     edge_armed: bool,
+    /// A stream's socket is armed one-shot for this and has not reported since.
+    socket_armed: Option<Interest>,
     _in_flight: InFlightGuard,
     _open: Open,
 }
@@ -558,6 +561,7 @@ impl Loops {
             waiting: Waiting::Request,
             source_fd: None,
             edge_armed: false,
+            socket_armed: None,
             _in_flight: self.in_flight.enter(),
             _open: Open::connection(shared.metrics.as_ref()),
         });
@@ -589,6 +593,7 @@ impl Loops {
         let fd = conn.stream.as_raw_fd();
         self.arm_deadline(idx, &conn);
         conn.edge_armed = true;
+        conn.socket_armed = None;
         table.slots.insert(token, Slot::Parked(conn));
         if !look {
             return;
@@ -651,6 +656,10 @@ impl Loops {
     ) {
         if conn.body.is_some() {
             let from_client = token & SOURCE == 0;
+            if from_client {
+                // The report used up the socket's one-shot arm.
+                conn.socket_armed = None;
+            }
             if from_client && flags & HUNG_UP != 0 {
                 let gone = std::io::ErrorKind::ConnectionAborted.into();
                 self.end_stream(
@@ -803,19 +812,29 @@ impl Loops {
         };
         // A woken stream has no descriptor to re-arm: a mark that came while it was
         // held (remembered in its slot) is queued again instead.
-        let woken_meanwhile = conn.waiting == Waiting::Source
-            && conn.body.as_ref().is_some_and(|s| s.body.woken())
-            && matches!(
-                table.slots.get(&token),
-                Some(Slot::Held { missed: true, .. })
-            );
+        let woken =
+            conn.waiting == Waiting::Source && conn.body.as_ref().is_some_and(|s| s.body.woken());
+        let missed = match table.slots.get(&token) {
+            Some(Slot::Held { missed, .. }) => Some(*missed),
+            _ => None,
+        };
+        // The socket keeps a one-shot arm nothing reported on: taken through its
+        // slot (so a report meanwhile would have marked it missed) and unreported,
+        // it needs no system call to stay armed. A woken subscriber's line then
+        // costs its `send` alone.
+        let keep_socket = missed == Some(false) && conn.socket_armed == Some(interest);
         self.arm_deadline(idx, &conn);
         conn.edge_armed = false;
+        conn.socket_armed = Some(interest);
         table.slots.insert(token, Slot::Parked(conn));
-        if woken_meanwhile {
+        if woken && missed == Some(true) {
             table.ready.push_back((token | SOURCE, WOKEN));
         }
-        let mut armed = epoll.arm(fd, token, interest, false);
+        let mut armed = if keep_socket {
+            Ok(())
+        } else {
+            epoll.arm(fd, token, interest, false)
+        };
         if let (Ok(()), Some(sfd)) = (&armed, source) {
             armed = epoll.arm(sfd, token | SOURCE, Interest::Read, false);
         }
