@@ -226,3 +226,55 @@ fn an_unreadable_ssl_cert_file_is_reported_not_ignored() {
         "stderr: {stderr}"
     );
 }
+
+#[test]
+fn an_https_upstream_dropped_mid_body_cuts_that_response_and_serving_goes_on() {
+    let pki = Pki::new();
+    let (listener, port) = local_listener();
+    let config = Arc::clone(&pki.server);
+    thread::spawn(move || {
+        for (i, tcp) in listener.incoming().enumerate() {
+            let Ok(tcp) = tcp else { return };
+            let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
+            let Ok(conn) = ServerConnection::new(Arc::clone(&config)) else {
+                return;
+            };
+            let mut tls = StreamOwned::new(conn, tcp);
+            if read_request(&mut tls).is_none() {
+                continue;
+            }
+            let _ = tls.write_all(CHUNKED_HEAD);
+            let _ = tls.write_all(b"3\r\nl0\n\r\n3\r\nl1\n\r\n");
+            if i == 0 {
+                // Half a chunk, then the TCP connection drops without a TLS close.
+                let _ = tls.write_all(b"9\r\nbro");
+                let _ = tls.flush();
+                let _ = tls.sock.shutdown(std::net::Shutdown::Both);
+            } else {
+                let _ = tls.write_all(b"0\r\n\r\n");
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+    });
+    let source =
+        format!("handler req:_>_;rsp status:200 body:(get-stream \"https://localhost:{port}/\")\n");
+    let dir = handler_dir(&[("proxy.ilo", &source)]);
+    let server = Server::start_with(
+        ilo()
+            .args(["httpd", "--port", "0"])
+            .arg(dir.path().join("proxy.ilo"))
+            .env("SSL_CERT_FILE", pki.ca_file())
+            .env_remove("SSL_CERT_DIR"),
+    );
+    let cut = server.get("/first");
+    assert_eq!(cut.status, 200, "log: {:?}", server.log());
+    assert_eq!(cut.chunk_texts(), vec!["l0\n", "l1\n"]);
+    assert!(!cut.complete, "a cut body must not end with the last chunk");
+    assert!(server
+        .wait_log("body source failed mid-stream", IO_TIMEOUT)
+        .is_some());
+    let whole = server.get("/second");
+    assert_eq!(whole.chunk_texts(), vec!["l0\n", "l1\n"]);
+    assert!(whole.complete, "log: {:?}", server.log());
+}
