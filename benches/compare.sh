@@ -24,8 +24,9 @@
 #              1 line/s (ilo `bcast`, Node fan-out script); latency, every line?, RSS
 #   7 mapped   the 1,000,000-line stream through `map` against the same stream unmapped
 #
-#   benches/compare.sh --only broadcast,mapped   run just those workloads and print
-#                                                their sections (docs are not rewritten)
+#   benches/compare.sh --only small,small1       run just those workloads and print
+#                                                their sections (docs are not rewritten);
+#                                                also broadcast, mapped
 
 set -euo pipefail
 
@@ -39,7 +40,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -523,7 +524,9 @@ if [[ -n $ONLY ]]; then
     for workload in "${only_workloads[@]}"; do
         case $workload in
             broadcast | mapped) "workload_$workload" ;;
-            *) echo "compare.sh: --only takes broadcast and/or mapped" >&2; exit 2 ;;
+            small) workload_small small 2 ;;
+            small1) WORKERS=1 workload_small small1 1 ;;
+            *) echo "compare.sh: --only takes small, small1, broadcast and/or mapped" >&2; exit 2 ;;
         esac
     done
     python3 "$HERE/report.py" live "$RESULTS"

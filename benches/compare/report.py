@@ -132,9 +132,34 @@ def aggregate(rows):
     return out
 
 
-def live_sections(agg):
-    """The broadcast and mapped-stream workloads, as markdown lines."""
+SMALL_TITLES = {
+    "small": "### 3. Small responses with keep-alive\n",
+    "small1": "### 3b. Small responses, one worker each (`wrk -t1 -c50`)\n",
+}
+
+
+def small_sections(agg):
+    """The small-response workloads (3 and 3b) that were run, as markdown lines."""
     out = []
+    w = out.append
+    for workload, title in SMALL_TITLES.items():
+        if not agg.get(workload):
+            continue
+        w(title)
+        w("| Server | requests/s | p99 ms | errors |")
+        w("|---|---:|---:|---:|")
+        for s in servers_in(agg, workload):
+            r = agg[workload][s]
+            w(f"| {LABEL[s]} | {fmt_spread(r['rps'])} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
+              f"{r['errors']} |")
+        w("")
+    return out
+
+
+def live_sections(agg):
+    """The workloads an --only run measured (small, broadcast, mapped), as markdown
+    lines."""
+    out = small_sections(agg)
     w = out.append
     if agg.get("broadcast"):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
@@ -356,23 +381,7 @@ def markdown(agg, notes, meta, analysis, framing):
         w(f"| {LABEL[s]} | {fmt_spread(r['p50_ms'], '{:.3f}')} | "
           f"{fmt_spread(r['p99_ms'], '{:.3f}')} | {fmt_spread(r['max_ms'], '{:.3f}')} |")
     w("")
-    w("### 3. Small responses with keep-alive\n")
-    w("| Server | requests/s | p99 ms | errors |")
-    w("|---|---:|---:|---:|")
-    for s in servers_in(agg, "small"):
-        r = agg["small"][s]
-        w(f"| {LABEL[s]} | {fmt_spread(r['rps'])} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
-          f"{r['errors']} |")
-    w("")
-    if agg.get("small1"):
-        w("### 3b. Small responses, one worker each (`wrk -t1 -c50`)\n")
-        w("| Server | requests/s | p99 ms | errors |")
-        w("|---|---:|---:|---:|")
-        for s in servers_in(agg, "small1"):
-            r = agg["small1"][s]
-            w(f"| {LABEL[s]} | {fmt_spread(r['rps'])} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
-              f"{r['errors']} |")
-        w("")
+    out.extend(small_sections(agg))
     w(f"### 4. {int(m['fanout_conns']):,} concurrent open streams\n")
     w("| Server | peak RSS MiB | threads (most at once) | clients served (worst run) |")
     w("|---|---:|---:|---:|")
