@@ -135,9 +135,9 @@ mod tests {
     fn func_value(name: &str, code: usize, arity: u32, captures: Vec<Value>) -> Value {
         // SAFETY: every caller below passes one of this module's test functions with
         // the arity it declares, or (f9) an arity the call is rejected for up front.
-        Value::alloc(Obj::Func(unsafe {
+        Value::alloc(Obj::Func(Box::new(unsafe {
             Func::new(name.into(), code, arity, captures)
-        }))
+        })))
     }
 
     extern "C" fn answer(_ctx: CtxPtr, _env: Word) -> Word {

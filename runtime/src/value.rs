@@ -53,11 +53,13 @@ pub struct HeapObject {
 pub enum Obj {
     Text(String),
     List(Vec<Value>),
-    Map(Map),
+    /// Boxed, like `Func`, so the common objects (texts, lists) stay small: every
+    /// heap object is as large as the largest variant.
+    Map(Box<Map>),
     Record(Record),
     Ok(Value),
     Err(Value),
-    Func(Func),
+    Func(Box<Func>),
     /// A lazy line source. The mutex lets the server share one source (stdin) between
     /// connection threads; each line goes to exactly one consumer.
     Source(Mutex<Box<dyn LineSource>>),
@@ -161,7 +163,7 @@ impl Value {
     }
 
     pub fn map(m: impl Into<Map>) -> Value {
-        Value::alloc(Obj::Map(m.into()))
+        Value::alloc(Obj::Map(Box::new(m.into())))
     }
 
     pub fn ok(v: Value) -> Value {

@@ -86,9 +86,9 @@ fn a_zero_argument_function_body_is_called_first() {
     let server = start(|_| {
         let code = deferred_body as extern "C" fn(*mut u8, u64) -> u64 as usize;
         // SAFETY: `deferred_body` has the zero-argument function signature and is static.
-        let f = Value::alloc(Obj::Func(unsafe {
+        let f = Value::alloc(Obj::Func(Box::new(unsafe {
             Func::new("later".into(), code, 0, vec![])
-        }));
+        })));
         Ok(response(200, f, &[]))
     });
     assert_eq!(server.connect().get("/").text(), "computed later");

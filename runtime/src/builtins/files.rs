@@ -205,11 +205,12 @@ fn decode(text: &str, format: Format) -> Value {
         Format::Raw => Value::ok(Value::text(text)),
         Format::Csv | Format::Tsv => {
             let delim = format.delimiter().unwrap_or(',');
-            let rows = csv::parse(text, delim)
-                .into_iter()
-                .map(|row| Value::list(row.into_iter().map(Value::text).collect()))
-                .collect();
-            Value::ok(Value::list(rows))
+            Value::ok(Value::list(csv::parse_into(
+                text,
+                delim,
+                |cell: &str| Value::text(cell),
+                Value::list,
+            )))
         }
     }
 }

@@ -285,9 +285,9 @@ mod tests {
     fn func(name: &str, code: *const (), arity: u32) -> Value {
         // SAFETY: every caller below passes one of the test functions above with the
         // arity it declares; they are static, so they outlive the value.
-        Value::alloc(Obj::Func(unsafe {
+        Value::alloc(Obj::Func(Box::new(unsafe {
             Func::new(name.into(), code as usize, arity, vec![])
-        }))
+        })))
     }
 
     /// Number words are the f64 bits, so tests can read them directly.

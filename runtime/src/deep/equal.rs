@@ -39,7 +39,7 @@ fn shallow_equal<'a>(
         }
         (Some(Obj::Map(x)), Some(Obj::Map(y))) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|((kx, vx), (ky, vy))| {
+                && x.iter().zip(y.iter()).all(|((kx, vx), (ky, vy))| {
                     pending.push((vx, vy));
                     kx == ky
                 })

@@ -188,7 +188,7 @@ pub unsafe extern "C" fn ilo_func_new(
     // SAFETY: the caller passes compiled code taking `arity` arguments that stays
     // mapped while the value lives (this function's contract).
     let func = unsafe { Func::new(name, code as usize, arity as u32, captures) };
-    Value::alloc(Obj::Func(func)).into_raw()
+    Value::alloc(Obj::Func(Box::new(func))).into_raw()
 }
 
 /// Capture `i` of the closure whose function value is `env` (owned copy).

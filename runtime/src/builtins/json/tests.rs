@@ -207,9 +207,9 @@ fn map_keys_that_collide_as_strings_keep_the_text_key() {
 #[test]
 fn functions_have_no_json_form() {
     // SAFETY: the value is only converted to JSON, never called.
-    let f = Value::alloc(Obj::Func(unsafe {
+    let f = Value::alloc(Obj::Func(Box::new(unsafe {
         crate::value::Func::new("f".into(), 0, 0, vec![])
-    }));
+    })));
     assert_eq!(dumped(Value::list(vec![f])), "[null]");
 }
 
