@@ -543,6 +543,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn heap_objects_stay_small() {
+        // Every text, list and result is as large as the largest variant; a large
+        // one (a map, a function) belongs in a Box.
+        assert!(std::mem::size_of::<HeapObject>() <= 48);
+    }
+
+    #[test]
     fn numbers_roundtrip_and_display() {
         assert_eq!(Value::num(3.0).to_string(), "3");
         assert_eq!(
