@@ -204,17 +204,34 @@ impl RequestHead {
                 }
             }
         }
+        let query = std::mem::take(&mut self.query);
         Value::record(
             request_type(),
             vec![
-                Value::text(self.method.as_str()),
+                shared_text(&self.method).unwrap_or_else(|| Value::text(self.method.as_str())),
                 Value::text(self.path.as_str()),
-                Value::text(std::mem::take(&mut self.query)),
+                shared_text(&query).unwrap_or_else(|| Value::text(query)),
                 Value::map(headers),
-                Value::text(body),
+                shared_text(&body).unwrap_or_else(|| Value::text(body)),
             ],
         )
     }
+}
+
+/// Texts most request records carry: the common methods, and the empty text (no
+/// query, no body).
+const COMMON_TEXTS: [&str; 8] = [
+    "", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+];
+
+/// One of [`COMMON_TEXTS`], made once and shared by every request: retaining it is an
+/// atomic increment where a fresh text costs two allocations and two frees. A shared
+/// value is never uniquely held, so nothing mutates it in place.
+fn shared_text(text: &str) -> Option<Value> {
+    static TEXTS: OnceLock<Vec<Value>> = OnceLock::new();
+    let i = COMMON_TEXTS.iter().position(|t| *t == text)?;
+    let texts = TEXTS.get_or_init(|| COMMON_TEXTS.iter().map(|t| Value::text(*t)).collect());
+    texts.get(i).cloned()
 }
 
 /// The request record's type, shared by every request.
