@@ -330,3 +330,31 @@ fn a_case_change_of_a_text_still_in_use_leaves_it_unchanged() {
         "[abc, ABC, abc]"
     );
 }
+
+/// A file of `lines` in the system's temporary directory, unique to this test.
+fn lines_file(name: &str, lines: &[&str]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("ilo-inplace-{}-{name}", std::process::id()));
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write lines");
+    path
+}
+
+#[test]
+fn a_mapped_stream_reusing_its_line_objects_keeps_every_line_its_own() {
+    // `map` over a stream carries each line in the previous line's result when
+    // nothing else holds it; every line seen, kept, or returned as a literal must
+    // still read as it did.
+    let path = lines_file("reuse", &["ab", "b", "cd", "ééé", "e"]);
+    let file = path.display().to_string();
+    let cases = [
+        ("l:t>t;l", "[ab, b, cd, ééé, e]"),
+        ("l:t>t;upr l", "[AB, B, CD, ééé, E]"),
+        ("l:t>t;\"k\"", "[k, k, k, k, k]"),
+        ("l:t>t;?=l \"b\" \"K\" (upr l)", "[AB, K, CD, ééé, E]"),
+        ("l:t>t;+l \"!\"", "[ab!, b!, cd!, ééé!, e!]"),
+    ];
+    for (f, want) in cases {
+        let program = format!("f p:t>L t;out=[];@l (map ({f}) (for-line p)){{out=+=out l}};out");
+        assert_eq!(run(&program, &[&file]).0, want, "{f}");
+    }
+    let _ = std::fs::remove_file(path);
+}

@@ -33,8 +33,13 @@ pub struct Transform {
     /// The source value being transformed.
     inner: Value,
     step: Step,
-    /// The current line (a copy: the inner buffer moves on, and `map` replaces it).
+    /// The current line (a copy: the inner buffer moves on). For `map` this is the
+    /// line just pulled, which becomes the function's argument.
     line: Vec<u8>,
+    /// `map`'s result for the current line, which is what `line()` answers. Kept as a
+    /// value so that, when nothing else holds it by the next line, its object and
+    /// buffer carry that line to the function: no allocation per line.
+    mapped: Option<Value>,
     /// The event id the inner source gave the current line.
     id: Option<String>,
     finished: bool,
@@ -47,6 +52,7 @@ impl Transform {
             inner,
             step,
             line: Vec::new(),
+            mapped: None,
             id: None,
             finished: false,
         }
@@ -64,10 +70,20 @@ impl Transform {
     /// Apply the step to the line just pulled: `Some` to answer, `None` to pull again.
     fn apply(&mut self) -> Option<Progress> {
         match &mut self.step {
-            Step::Map(f) => Some(match call(f, "map", std::mem::take(&mut self.line)) {
-                Ok(out) => self.take_mapped(out),
-                Err(message) => Progress::Failed(message),
-            }),
+            Step::Map(f) => {
+                let arg = recycle_text(self.mapped.take(), &mut self.line);
+                Some(match call_owned(f, "map", arg) {
+                    Ok(out) if out.as_text().is_some() => {
+                        self.mapped = Some(out);
+                        Progress::Line
+                    }
+                    Ok(out) => Progress::Failed(format!(
+                        "map: the function must return text for a stream, got {}",
+                        out.kind_name()
+                    )),
+                    Err(message) => Progress::Failed(message),
+                })
+            }
             Step::Keep(f) => {
                 // The line is needed after the call: hand over a copy.
                 match call(f, "flt", self.line.clone()) {
@@ -87,32 +103,11 @@ impl Transform {
         }
     }
 
-    /// Make `map`'s result the current line: a text nobody else holds gives up its
-    /// buffer (no copy); a shared one is copied.
-    fn take_mapped(&mut self, mut out: Value) -> Progress {
-        if out.is_unique() {
-            if let Some(Obj::Text(text)) = out.make_mut() {
-                self.line = std::mem::take(text).into_bytes();
-                return Progress::Line;
-            }
-        }
-        match out.as_text() {
-            Some(text) => {
-                self.line.clear();
-                self.line.extend_from_slice(text.as_bytes());
-                Progress::Line
-            }
-            None => Progress::Failed(format!(
-                "map: the function must return text for a stream, got {}",
-                out.kind_name()
-            )),
-        }
-    }
-
     fn finish(&mut self, progress: Progress) -> Progress {
         if matches!(progress, Progress::End | Progress::Failed(_)) {
             self.finished = true;
             self.line = Vec::new();
+            self.mapped = None;
             self.id = None;
         }
         progress
@@ -123,9 +118,33 @@ impl Transform {
 /// text value, so a function that changes its argument in place (`upr l`) works on
 /// it without a copy.
 fn call(f: &Value, step: &str, line: Vec<u8>) -> Result<Value, String> {
-    let text = String::from_utf8(line)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    call_value_owned(f, [Value::text(text)]).map_err(|e| format!("{step}: {}", resolve(e).message))
+    call_owned(f, step, Value::text(to_text(line)))
+}
+
+/// Call a step's function `f` with the argument `arg`, which it owns.
+fn call_owned(f: &Value, step: &str, arg: Value) -> Result<Value, String> {
+    call_value_owned(f, [arg]).map_err(|e| format!("{step}: {}", resolve(e).message))
+}
+
+/// The bytes of a line as text (invalid UTF-8 replaced), keeping the buffer if valid.
+fn to_text(line: Vec<u8>) -> String {
+    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A text value holding `line`, made from `previous` (the last line's result) when
+/// nothing else holds it: the line's buffer moves into that object and its old
+/// buffer comes back in `line` for the next pull, so a function that hands back its
+/// argument (`upr l`, changed in place) costs no allocation per line.
+fn recycle_text(previous: Option<Value>, line: &mut Vec<u8>) -> Value {
+    let mut value = match previous {
+        Some(v) if v.is_unique() && v.as_text().is_some() => v,
+        _ => return Value::text(to_text(std::mem::take(line))),
+    };
+    if let Some(Obj::Text(text)) = value.make_mut() {
+        let spare = std::mem::take(text).into_bytes();
+        *text = to_text(std::mem::replace(line, spare));
+    }
+    value
 }
 
 /// Take the next line of the source value `inner` into `line` (and its id into `id`),
@@ -186,6 +205,7 @@ impl LineSource for Transform {
     fn close(&mut self) {
         self.finished = true;
         self.line = Vec::new();
+        self.mapped = None;
         self.with_inner((), |src| src.close());
     }
 
@@ -224,7 +244,10 @@ impl LineSource for Transform {
     }
 
     fn line(&self) -> &[u8] {
-        &self.line
+        match self.mapped.as_ref().and_then(Value::as_text) {
+            Some(text) => text.as_bytes(),
+            None => &self.line,
+        }
     }
 
     fn line_id(&self) -> Option<String> {
