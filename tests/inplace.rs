@@ -51,6 +51,17 @@ fn copies(stderr: &str, kind: &str) -> (u64, u64) {
 // ── aliasing: an update never shows through another name ──
 
 #[test]
+fn equal_csv_cells_read_as_one_text_stay_apart_when_one_grows() {
+    // rd/rdb hand out one text value for equal short cells; growing one copies it.
+    assert_eq!(
+        output(
+            r#"f>t;rows=rdb!! "k,k\nk,k\n" "csv";r=rows.0;x=r.0;x=+x "!";fmt "{} {} {}" x r.1 rows"#
+        ),
+        "k! k [[k, k], [k, k]]"
+    );
+}
+
+#[test]
 fn a_map_stored_in_a_list_keeps_its_contents() {
     assert_eq!(
         output("f>L _;m=mset mmap \"a\" 1;xs=[m];m=mset m \"b\" 2;[xs m]"),

@@ -8,6 +8,7 @@
 //! Streaming line-by-line reads are line sources, not these builtins.
 
 mod csv;
+mod shared_cells;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -205,10 +206,11 @@ fn decode(text: &str, format: Format) -> Value {
         Format::Raw => Value::ok(Value::text(text)),
         Format::Csv | Format::Tsv => {
             let delim = format.delimiter().unwrap_or(',');
+            let mut cells = shared_cells::SharedCells::default();
             Value::ok(Value::list(csv::parse_into(
                 text,
                 delim,
-                |cell: &str| Value::text(cell),
+                |cell: &str| cells.text(cell),
                 Value::list,
             )))
         }
