@@ -369,3 +369,14 @@ fn a_mapped_stream_reusing_its_line_objects_keeps_every_line_its_own() {
     }
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn a_mapped_stream_takes_no_line_from_a_source_still_read_elsewhere() {
+    // `map` takes lines ahead, in one lock, only from a source nothing else holds:
+    // here the program still reads `s` after taking one mapped line from it.
+    let path = lines_file("shared", &["a", "b", "c"]);
+    let program =
+        "f p:t>L t;s=for-line p;out=[];@l (take 1 (map upr s)){out=+=out l};@l s{out=+=out l};out";
+    assert_eq!(run(program, &[&path.display().to_string()]).0, "[A, b, c]");
+    let _ = std::fs::remove_file(path);
+}

@@ -39,6 +39,7 @@
 //! [`Waker`] that marks its response in the event loop's ready list ([`wake`]), so
 //! one line for a thousand subscribers wakes each loop once.
 
+pub mod ahead;
 pub mod alarm;
 pub mod broadcast;
 pub mod buffer;

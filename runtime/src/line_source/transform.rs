@@ -7,12 +7,15 @@
 //! and passes it through the step, so a line keeps the latency it had (a pending
 //! inner source makes the transform pending on the same descriptor).
 //!
-//! The inner source is locked only while a line is taken from it, never while the
-//! compiled function runs: the function may itself read other sources. A function
+//! The inner source is locked only while lines are taken from it, never while the
+//! compiled function runs: the function may itself read other sources. `map` and
+//! `flt` take the lines a source nothing else holds has ready in one lock
+//! ([`super::ahead`]). A function
 //! that fails (a runtime error inside it, or `map` returning something other than
 //! text) fails the transformed source with that error's message, as a broken upstream
 //! would.
 
+use super::ahead::Ahead;
 use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::func::{call_value_owned, resolve};
 use crate::value::{Obj, Value};
@@ -40,6 +43,9 @@ pub struct Transform {
     /// value so that, when nothing else holds it by the next line, its object and
     /// buffer carry that line to the function: no allocation per line.
     mapped: Option<Value>,
+    /// Lines taken ahead from `inner` (only for `map` and `flt` over a source nothing
+    /// else holds; see [`Ahead`]).
+    ahead: Ahead,
     /// The event id the inner source gave the current line.
     id: Option<String>,
     finished: bool,
@@ -53,6 +59,7 @@ impl Transform {
             step,
             line: Vec::new(),
             mapped: None,
+            ahead: Ahead::default(),
             id: None,
             finished: false,
         }
@@ -64,7 +71,17 @@ impl Transform {
     }
 
     fn pull(&mut self) -> Progress {
+        if self.ahead.has_lines() || self.reads_ahead() {
+            return self.ahead.pull(&self.inner, &mut self.line, &mut self.id);
+        }
         pull_line(&self.inner, &mut self.line, &mut self.id)
+    }
+
+    /// Whether lines may be taken from `inner` ahead of use: every one of them is used
+    /// (unlike `take`, which stops, and `drop`, which never needs it), and nothing else
+    /// holds the source to read the lines held here.
+    fn reads_ahead(&self) -> bool {
+        matches!(self.step, Step::Map(_) | Step::Keep(_)) && self.inner.is_unique()
     }
 
     /// Apply the step to the line just pulled: `Some` to answer, `None` to pull again.
@@ -108,6 +125,7 @@ impl Transform {
             self.finished = true;
             self.line = Vec::new();
             self.mapped = None;
+            self.ahead.clear();
             self.id = None;
         }
         progress
@@ -197,6 +215,9 @@ impl LineSource for Transform {
         if self.finished || matches!(self.step, Step::Take(0)) {
             return true;
         }
+        if self.ahead.has_lines() {
+            return true;
+        }
         // For `flt` and `drop` a ready inner line may be skipped; the next one may
         // not be ready. The event-driven writer relies on `advance`, which is exact.
         self.with_inner(true, |src| src.ready())
@@ -206,6 +227,7 @@ impl LineSource for Transform {
         self.finished = true;
         self.line = Vec::new();
         self.mapped = None;
+        self.ahead.clear();
         self.with_inner((), |src| src.close());
     }
 
@@ -214,7 +236,7 @@ impl LineSource for Transform {
     }
 
     fn readiness(&self) -> Readiness {
-        if self.finished || matches!(self.step, Step::Take(0)) {
+        if self.finished || matches!(self.step, Step::Take(0)) || self.ahead.has_lines() {
             return Readiness::Always;
         }
         // Over a blocking-only source this is `Blocking` too: the server then pumps
