@@ -22,8 +22,8 @@ pub struct RuntimeFailure {
     pub span: Option<Span>,
 }
 
-/// A compiled function as the JIT keeps it.
-struct CompiledFunction {
+/// A function of the finalized JIT module: its entry trampoline's address, ready to call.
+struct LoadedFunction {
     /// Address of its entry trampoline, an [`EntryFn`].
     entry: usize,
     arity: usize,
@@ -44,7 +44,7 @@ unsafe impl Sync for CodeMemory {}
 /// A compiled program whose functions can be called from any thread.
 pub struct JitProgram {
     _code: CodeMemory,
-    functions: HashMap<String, CompiledFunction>,
+    functions: HashMap<String, LoadedFunction>,
     spans: Vec<Span>,
 }
 
@@ -82,7 +82,7 @@ impl JitProgram {
                 let entry = module.get_finalized_function(f.entry) as usize;
                 (
                     f.name,
-                    CompiledFunction {
+                    LoadedFunction {
                         entry,
                         arity: f.arity,
                         param_types: f.param_types,

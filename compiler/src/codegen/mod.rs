@@ -44,9 +44,10 @@ use crate::verify::Checked;
 use error::CodegenError;
 use program_state::{FnRef, ProgramState};
 
-/// What the driver needs to know about a compiled user function.
+/// A user function translated into a module (not yet finalized): what the driver needs
+/// to find and call it once the module is finalized.
 #[derive(Clone, Debug)]
-pub struct CompiledFn {
+pub struct TranslatedFunction {
     pub name: String,
     /// The entry trampoline, `extern "C" fn(ctx, args: *const u64) -> u64`.
     pub entry: FuncId,
@@ -56,7 +57,7 @@ pub struct CompiledFn {
 
 /// A program translated into a module (not yet finalized).
 pub struct Compiled {
-    pub functions: Vec<CompiledFn>,
+    pub functions: Vec<TranslatedFunction>,
     /// Span id (as passed to `ilo_err_span`) → source span.
     pub spans: Vec<Span>,
 }
@@ -164,7 +165,7 @@ fn compile_with<M: Module>(
         if let Err(e) = function::define_entry(module, &sh, (&mut ctx, &mut fctx), entry, target) {
             errors.push(e.at(f.span));
         }
-        functions.push(CompiledFn {
+        functions.push(TranslatedFunction {
             name: f.name.name.clone(),
             entry,
             arity: target.arity,
