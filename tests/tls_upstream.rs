@@ -81,15 +81,10 @@ fn https_upstream(
         let mut seen = seen;
         for tcp in listener.incoming() {
             let Ok(tcp) = tcp else { return };
-            let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
-            let Ok(conn) = ServerConnection::new(Arc::clone(&config)) else {
-                return;
-            };
-            let mut tls = StreamOwned::new(conn, tcp);
             // A client that rejects the certificate ends the handshake here.
-            if read_request(&mut tls).is_none() {
+            let Some(mut tls) = accept_request(tcp, &config) else {
                 continue;
-            }
+            };
             let _ = tls.write_all(CHUNKED_HEAD);
             let mut stalled = None;
             for i in 0..lines {
@@ -115,6 +110,19 @@ fn https_upstream(
 }
 
 /// Read a request head; `None` when the handshake or the read failed.
+/// Completes the handshake on an accepted connection and reads its request head; `None`
+/// when either fails (a client that rejects the certificate ends it in the handshake).
+fn accept_request(
+    tcp: TcpStream,
+    config: &Arc<ServerConfig>,
+) -> Option<StreamOwned<ServerConnection, TcpStream>> {
+    let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
+    let conn = ServerConnection::new(Arc::clone(config)).ok()?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    read_request(&mut tls)?;
+    Some(tls)
+}
+
 fn read_request(tls: &mut StreamOwned<ServerConnection, TcpStream>) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -235,14 +243,9 @@ fn an_https_upstream_dropped_mid_body_cuts_that_response_and_serving_goes_on() {
     thread::spawn(move || {
         for (i, tcp) in listener.incoming().enumerate() {
             let Ok(tcp) = tcp else { return };
-            let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
-            let Ok(conn) = ServerConnection::new(Arc::clone(&config)) else {
-                return;
-            };
-            let mut tls = StreamOwned::new(conn, tcp);
-            if read_request(&mut tls).is_none() {
+            let Some(mut tls) = accept_request(tcp, &config) else {
                 continue;
-            }
+            };
             let _ = tls.write_all(CHUNKED_HEAD);
             let _ = tls.write_all(b"3\r\nl0\n\r\n3\r\nl1\n\r\n");
             if i == 0 {
