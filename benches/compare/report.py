@@ -157,9 +157,8 @@ def small_sections(agg):
 
 
 def live_sections(agg):
-    """The workloads an --only run measured (small, broadcast, mapped), as markdown
-    lines."""
-    out = small_sections(agg)
+    """The broadcast and mapped workloads (6 and 7) that were run, as markdown lines."""
+    out = []
     w = out.append
     if agg.get("broadcast"):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
@@ -548,9 +547,10 @@ def main():
         print(json.dumps(parse_wrk(sys.argv[2], sys.stdin.read(), workload)))
         return
     if len(sys.argv) >= 3 and sys.argv[1] == "live":
-        # The broadcast and mapped sections alone, from a run with --only.
+        # The sections an --only run measured (small, broadcast, mapped).
         rows = [json.loads(l) for l in Path(sys.argv[2]).read_text().splitlines() if l.strip()]
-        print("\n".join(live_sections(aggregate(rows))))
+        agg = aggregate(rows)
+        print("\n".join(small_sections(agg) + live_sections(agg)))
         return
     p = argparse.ArgumentParser()
     p.add_argument("command", choices=["report"])
