@@ -111,17 +111,10 @@ mod tests {
 
     use super::*;
     use crate::line_source::notify::Notify;
-    use crate::line_source::wait_readable;
+    use crate::line_source::{readable_within, wait_readable};
 
     fn readable(fd: RawFd) -> bool {
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd in a local, no waiting.
-        unsafe { libc::poll(&mut pfd, 1, 0) };
-        pfd.revents != 0
+        readable_within(fd, 0)
     }
 
     #[test]

@@ -173,6 +173,12 @@ pub fn block_on<S: LineSource + ?Sized>(src: &mut S) -> Result<Option<&[u8]>, St
 /// Wait until `fd` is readable, hung up or in error, or `timeout_ms` passes
 /// (negative: no limit).
 pub fn wait_readable(fd: RawFd, timeout_ms: i32) {
+    readable_within(fd, timeout_ms);
+}
+
+/// [`wait_readable`], saying whether `fd` became readable (or hung up) in time; with
+/// a zero timeout, whether it is now.
+pub fn readable_within(fd: RawFd, timeout_ms: i32) -> bool {
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLIN,
@@ -181,4 +187,5 @@ pub fn wait_readable(fd: RawFd, timeout_ms: i32) {
     // SAFETY: one valid pollfd in a local for the duration of the call. An
     // interrupted wait simply returns: callers ask the source again.
     unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    pfd.revents != 0
 }

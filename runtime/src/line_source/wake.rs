@@ -79,16 +79,10 @@ impl Waker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line_source::wait_readable;
+    use crate::line_source::{readable_within, wait_readable};
 
     fn readable(fd: RawFd) -> bool {
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd in a local; zero timeout.
-        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+        readable_within(fd, 0)
     }
 
     #[test]
