@@ -289,3 +289,27 @@ fn requests_larger_than_one_read_are_served_whole() {
         assert_eq!((r.status, r.text()), (200, format!("hello, n{i}\n")));
     }
 }
+
+#[test]
+fn a_handler_that_updates_its_request_leaves_the_next_identical_request_as_sent() {
+    // The server shares a repeated path and header map between requests; a handler
+    // adding a header and extending the path must get copies, so the second request
+    // (same bytes, same connection) sees exactly what its client sent.
+    let dir = handler_dir(&[(
+        "h.ilo",
+        "handler req:_>t;n=len req.headers;h=mset req.headers (str n) \"x\";p=+req.path \"!\";fmt \"{} {} {}\\n\" n (len h) p\n",
+    )]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&["--workers", "1", file.to_str().expect("utf-8 path")]);
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    for _ in 0..3 {
+        send(
+            &mut writer,
+            "GET /same HTTP/1.1\r\nHost: t\r\nAccept: a\r\n\r\n",
+        );
+        let r = read_response(&mut reader, false);
+        assert_eq!((r.status, r.text()), (200, "2 3 /same!\n".to_string()));
+    }
+}

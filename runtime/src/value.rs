@@ -443,6 +443,18 @@ impl Text {
     }
 }
 
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Value::text(s))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Value::text(s))
+    }
+}
+
 impl Clone for Value {
     #[inline]
     fn clone(&self) -> Value {

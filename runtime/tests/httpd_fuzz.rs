@@ -114,7 +114,7 @@ proptest! {
                 prop_assert!(head.len <= raw.len());
                 if let Ok(BodyLength::Fixed(n)) = head.body_length() {
                     // A length is only taken from digits.
-                    let values: Vec<&str> = head.headers.iter()
+                    let values: Vec<&str> = head.headers().iter()
                         .filter(|(k, _)| k == "content-length")
                         .flat_map(|(_, v)| v.split(','))
                         .map(str::trim)
@@ -150,12 +150,12 @@ proptest! {
             Ok(Some(h)) => h,
             other => return Err(TestCaseError::fail(format!("{other:?} for {raw:?}"))),
         };
-        prop_assert_eq!(&head.method, &method);
-        prop_assert_eq!(&head.path, &path);
-        prop_assert_eq!(head.query, query.unwrap_or_default());
+        prop_assert_eq!(head.method(), method.as_str());
+        prop_assert_eq!(head.path(), path.as_str());
+        prop_assert_eq!(head.query(), query.as_deref().unwrap_or_default());
         prop_assert_eq!(head.len, raw.len());
-        prop_assert_eq!(head.headers.len(), headers.len() + 1);
-        for ((name, value), (got_name, got_value)) in headers.iter().zip(&head.headers[1..]) {
+        prop_assert_eq!(head.headers().len(), headers.len() + 1);
+        for ((name, value), (got_name, got_value)) in headers.iter().zip(&head.headers()[1..]) {
             prop_assert_eq!(name, got_name);
             prop_assert_eq!(value, got_value);
         }

@@ -35,7 +35,7 @@ use super::shutdown::Shutdown;
 use super::stats::ServerStats;
 use super::Handler;
 use crate::ctx::Cancel;
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 /// What every connection thread shares.
 pub struct Shared {
@@ -102,8 +102,8 @@ pub enum Served {
 /// A streamed response in progress, with what its access log line needs at the end.
 pub struct Streaming {
     pub body: BodyStream,
-    method: String,
-    path: String,
+    method: Text,
+    path: Text,
     status: u16,
     started: Instant,
     /// The connection may serve another request after a complete body.
@@ -160,7 +160,7 @@ pub fn serve_buffered(
             return Served::NeedMore { requests };
         }
         let PendingBody {
-            mut head,
+            head,
             decoder,
             started,
             ..
@@ -173,7 +173,7 @@ pub fn serve_buffered(
                 return Served::Closed;
             }
         };
-        match exchange(stream, input, shared, &mut head, body, started) {
+        match exchange(stream, input, shared, &head, body, started) {
             Next::Continue => requests += 1,
             Next::Close => return Served::Closed,
             Next::Stream(stream) => return Served::Streaming { stream, requests },
@@ -278,12 +278,12 @@ fn exchange(
     stream: &TcpStream,
     input: &mut Input,
     shared: &Shared,
-    head: &mut RequestHead,
+    head: &RequestHead,
     body: String,
     started: Instant,
 ) -> Next {
     let keep_wanted = head.wants_keep_alive();
-    let request = head.take_record(body);
+    let request = head.record(body);
     // Nothing pipelined behind this request: hold no read buffer during the response.
     input.release_if_empty();
     let response = respond(shared, head, request, stream.as_raw_fd());
@@ -291,10 +291,11 @@ fn exchange(
     let sent = send(stream, shared, head, response, keep_wanted);
     shared.stats.count_response();
     if let Some(body) = sent.stream {
+        let (method, path) = head.method_and_path();
         return Next::Stream(Box::new(Streaming {
             body,
-            method: head.method.clone(),
-            path: head.path.clone(),
+            method,
+            path,
             status: sent.status,
             started,
             keep_alive: sent.keep_alive,
@@ -302,8 +303,8 @@ fn exchange(
         }));
     }
     shared.finished(
-        &head.method,
-        &head.path,
+        head.method(),
+        head.path(),
         sent.status,
         sent.body_bytes,
         started,
@@ -340,14 +341,14 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
         StreamEnd::ClientGone(_) => close_source(source),
         StreamEnd::SourceFailed(message) => {
             shared.log.problem(
-                &format!("{method} {path}"),
+                &format!("{} {}", method.as_str(), path.as_str()),
                 &format!("body source failed mid-stream, response cut short: {message}"),
             );
             close_source(source);
             keep_alive = false;
         }
     }
-    shared.finished(&method, &path, status, body_bytes, started);
+    shared.finished(method.as_str(), path.as_str(), status, body_bytes, started);
     if let Some(m) = &shared.metrics {
         m.streamed(lines, body_bytes);
     }
@@ -381,7 +382,7 @@ fn respond(shared: &Shared, head: &RequestHead, request: Value, client: RawFd) -
     };
     shared
         .log
-        .problem(&format!("{} {}", head.method, head.path), &diagnostic);
+        .problem(&format!("{} {}", head.method(), head.path()), &diagnostic);
     if let Some(m) = &shared.metrics {
         m.handler_error();
     }
@@ -513,7 +514,7 @@ fn reject_with(
         stats: &shared.stats,
     };
     let ok = write_bytes(&mut out, &rendered, message.as_bytes()).is_ok();
-    let (method, path) = head.map_or(("-", "-"), |h| (h.method.as_str(), h.path.as_str()));
+    let (method, path) = head.map_or(("-", "-"), |h| (h.method(), h.path()));
     shared.finished(method, path, status, message.len() as u64, started);
     if ok {
         linger_close(stream);

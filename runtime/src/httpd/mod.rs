@@ -9,7 +9,8 @@
 //!   replaced), driving streamed bodies, deadlines;
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
 //! - [`request`] / [`request_body`]: request heads and bodies from bytes, no I/O
-//!   (parsing, framing rules, the incremental body decoder); [`input`]: the read buffer;
+//!   (parsing, framing rules, the incremental body decoder); [`request_reuse`]: the
+//!   record's parts shared with earlier requests; [`input`]: the read buffer;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
 //! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
 //! - [`body_stream`]: a streamed body as a non-blocking state machine;
@@ -39,6 +40,7 @@ pub(crate) mod reclaim;
 pub mod request;
 #[doc(hidden)] // benches and tests drive it directly
 pub mod request_body;
+pub(crate) mod request_reuse;
 pub(crate) mod response;
 pub(crate) mod running;
 pub(crate) mod shutdown;

@@ -1,31 +1,42 @@
 //! Request heads: parsing with `httparse`, the questions the connection loop asks of
 //! them (keep-alive? body length? 100-continue?), and the request record handed to
-//! the handler.
+//! the handler (its texts and header map shared with earlier requests where they are
+//! the same, see [`super::request_reuse`]).
 
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use super::config::MAX_HEAD_BYTES;
-use crate::value::{MapKey, RecordType, Value};
+use super::request_reuse::{self, HeaderBlock};
+use crate::value::{RecordType, Text, Value};
 
 /// Most headers a request may carry; more answers 431 like an oversized head.
 const MAX_HEADERS: usize = 100;
 
 /// A parsed request line and headers.
-#[derive(Debug)]
 pub struct RequestHead {
-    pub method: String,
+    method: Text,
     /// The target up to `?`, as sent (not percent-decoded).
-    pub path: String,
+    path: Text,
     /// The raw query after `?`, empty when there is none.
-    pub query: String,
+    query: Text,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
-    /// Names lower-cased, in arrival order.
-    pub headers: Vec<(String, String)>,
+    headers: Arc<HeaderBlock>,
     /// Bytes the head occupied in the input, blank line included.
     pub len: usize,
+}
+
+impl std::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method())
+            .field("path", &self.path())
+            .field("query", &self.query())
+            .field("minor_version", &self.minor_version)
+            .field("headers", &self.headers())
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 /// How the request body is delimited.
@@ -77,20 +88,20 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
         return Err(Reject(400));
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let headers = req
+    // The header lines run from the first name to the end of the head.
+    let block_start = req
         .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
+        .first()
+        .map_or(Some(len), |h| {
+            (h.name.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)
         })
-        .collect();
+        .filter(|&start| start <= len)
+        .unwrap_or(0);
+    let headers = request_reuse::header_block(&buf[block_start..len], req.headers);
     Ok(Some(RequestHead {
-        method: method.to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
+        method: request_reuse::text(method),
+        path: request_reuse::path_text(path),
+        query: request_reuse::text(query),
         minor_version,
         headers,
         len,
@@ -98,16 +109,39 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
 }
 
 impl RequestHead {
+    pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    pub fn path(&self) -> &str {
+        self.path.as_str()
+    }
+
+    pub fn query(&self) -> &str {
+        self.query.as_str()
+    }
+
+    /// Names lower-cased, in arrival order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers.fields
+    }
+
+    /// The method and path as texts, for what outlives the head (a streamed
+    /// response's log line).
+    pub fn method_and_path(&self) -> (Text, Text) {
+        (self.method.clone(), self.path.clone())
+    }
+
     /// The first value of a header (`name` lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        self.headers()
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
     fn connection_has(&self, token: &str) -> bool {
-        self.headers
+        self.headers()
             .iter()
             .filter(|(n, _)| n == "connection")
             .flat_map(|(_, v)| v.split(','))
@@ -125,7 +159,7 @@ impl RequestHead {
     }
 
     pub fn is_head(&self) -> bool {
-        self.method == "HEAD"
+        self.method() == "HEAD"
     }
 
     pub fn expects_continue(&self) -> bool {
@@ -137,7 +171,7 @@ impl RequestHead {
     /// 400 (request smuggling hides in the ambiguity), a coding other than `chunked`
     /// before the final `chunked` a 501.
     pub fn body_length(&self) -> Result<BodyLength, Reject> {
-        let has = |name: &str| self.headers.iter().any(|(n, _)| n == name);
+        let has = |name: &str| self.headers().iter().any(|(n, _)| n == name);
         if has("transfer-encoding") {
             if has("content-length") || self.minor_version == 0 {
                 return Err(Reject(400));
@@ -146,7 +180,7 @@ impl RequestHead {
         }
         let mut length = None;
         let values = self
-            .headers
+            .headers()
             .iter()
             .filter(|(n, _)| n == "content-length")
             .flat_map(|(_, v)| v.split(','));
@@ -167,7 +201,7 @@ impl RequestHead {
     /// once; codings before it are not supported.
     fn transfer_codings(&self) -> Result<BodyLength, Reject> {
         let codings: Vec<&str> = self
-            .headers
+            .headers()
             .iter()
             .filter(|(n, _)| n == "transfer-encoding")
             .flat_map(|(_, v)| v.split(','))
@@ -189,49 +223,19 @@ impl RequestHead {
 
     /// The record the handler receives:
     /// `req{method:t path:t query:t headers:M t t body:t}`. Repeated headers are
-    /// joined with `, `, which HTTP defines as equivalent. The headers move into the
-    /// record (nothing after the handler call needs them), so they are not copied.
-    pub fn take_record(&mut self, body: String) -> Value {
-        let mut headers: BTreeMap<MapKey, Value> = BTreeMap::new();
-        for (name, value) in std::mem::take(&mut self.headers) {
-            match headers.entry(MapKey::Text(name)) {
-                Entry::Vacant(slot) => {
-                    slot.insert(Value::text(value));
-                }
-                Entry::Occupied(mut slot) => {
-                    let joined = format!("{}, {value}", slot.get());
-                    slot.insert(Value::text(joined));
-                }
-            }
-        }
-        let query = std::mem::take(&mut self.query);
+    /// joined with `, `, which HTTP defines as equivalent.
+    pub fn record(&self, body: String) -> Value {
         Value::record(
             request_type(),
             vec![
-                shared_text(&self.method).unwrap_or_else(|| Value::text(self.method.as_str())),
-                Value::text(self.path.as_str()),
-                shared_text(&query).unwrap_or_else(|| Value::text(query)),
-                Value::map(headers),
-                shared_text(&body).unwrap_or_else(|| Value::text(body)),
+                self.method.clone().into_value(),
+                self.path.clone().into_value(),
+                self.query.clone().into_value(),
+                self.headers.map.clone(),
+                request_reuse::owned_text(body).into_value(),
             ],
         )
     }
-}
-
-/// Texts most request records carry: the common methods, and the empty text (no
-/// query, no body).
-const COMMON_TEXTS: [&str; 8] = [
-    "", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
-];
-
-/// One of [`COMMON_TEXTS`], made once and shared by every request: retaining it is an
-/// atomic increment where a fresh text costs two allocations and two frees. A shared
-/// value is never uniquely held, so nothing mutates it in place.
-fn shared_text(text: &str) -> Option<Value> {
-    static TEXTS: OnceLock<Vec<Value>> = OnceLock::new();
-    let i = COMMON_TEXTS.iter().position(|t| *t == text)?;
-    let texts = TEXTS.get_or_init(|| COMMON_TEXTS.iter().map(|t| Value::text(*t)).collect());
-    texts.get(i).cloned()
 }
 
 /// The request record's type, shared by every request.
@@ -264,7 +268,7 @@ mod tests {
     fn splits_path_and_query_and_lowercases_header_names() {
         let h = parse("GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: h\r\nX-Thing: V\r\n\r\nrest");
         assert_eq!(
-            (h.method.as_str(), h.path.as_str(), h.query.as_str()),
+            (h.method(), h.path(), h.query()),
             ("GET", "/a/b", "x=1&y=2")
         );
         assert_eq!(h.header("x-thing"), Some("V"));
@@ -272,8 +276,7 @@ mod tests {
             h.len,
             "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: h\r\nX-Thing: V\r\n\r\n".len()
         );
-        let mut h = h;
-        let v = h.take_record(String::new());
+        let v = h.record(String::new());
         assert_eq!(
             v.to_string(),
             "req {method: GET, path: /a/b, query: x=1&y=2, headers: {host: h; x-thing: V}, body: }"
@@ -397,7 +400,7 @@ mod tests {
     #[test]
     fn repeated_headers_are_joined() {
         let v = parse("GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nAccept: b\r\n\r\n")
-            .take_record(String::new());
+            .record(String::new());
         let rec = v.as_record().map(|r| r.values[3].to_string());
         assert_eq!(rec.as_deref(), Some("{accept: a, b; host: h}"));
     }

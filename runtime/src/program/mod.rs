@@ -178,10 +178,13 @@ impl Program {
                 ),
             ));
         }
-        let words: Vec<u64> = args.iter().map(Value::raw).collect();
-        // SAFETY: `words` holds exactly the function's arity of live words (checked
-        // above) and `ctx::current()` is this thread's context.
-        let result = unsafe { entry(ctx::current() as *mut u8, words.as_ptr()) };
+        // `Value` is a transparent word, so the arguments are already the word array
+        // the trampoline reads: no copy (and no allocation) per call.
+        let words = args.as_ptr().cast::<u64>();
+        // SAFETY: `words` points at exactly the function's arity of live words
+        // (checked above), borrowed from `args` for the call, and `ctx::current()` is
+        // this thread's context.
+        let result = unsafe { entry(ctx::current() as *mut u8, words) };
         if result == ERROR_SENTINEL {
             return Err(match take_pending() {
                 Some(p) => Failure {
