@@ -23,6 +23,7 @@ pub(crate) mod ops;
 pub mod program;
 pub mod value;
 pub mod value_map;
+pub mod value_vec;
 
 pub use error::{RtError, RtResult};
 pub use value::Value;

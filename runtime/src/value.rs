@@ -26,11 +26,13 @@
 
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::line_source::LineSource;
 pub use crate::value_map::{KeyRef, Map, MapKey};
+pub use crate::value_vec::ValueVec;
 
 pub const NIL: u64 = 0xFFF9_0000_0000_0000;
 pub const FALSE: u64 = 0xFFF9_0000_0000_0001;
@@ -44,25 +46,67 @@ pub const PTR_MASK: u64 = 0x0000_FFFF_FFFF_FFFF;
 /// pending in the thread's error slot (see `error.rs`). Never stored anywhere.
 pub const ERROR_SENTINEL: u64 = 0xFFFB_0000_0000_0000;
 
-/// A reference-counted heap object.
+/// A reference-counted heap object. Its layout is fixed (`repr(C)` here and on
+/// [`Obj`], [`Record`] and [`ValueVec`]) so compiled code can test a list or record
+/// and update it in place inline; [`layout`] gives the offsets it uses.
+#[repr(C)]
 pub struct HeapObject {
     rc: AtomicUsize,
     pub obj: Obj,
 }
 
+/// The kind of a heap object. `repr(C, u8)`: a one-byte tag (the `KIND_*` constants
+/// of [`layout`]) followed by the variant's contents, all at one offset.
+#[repr(C, u8)]
 pub enum Obj {
-    Text(String),
-    List(Vec<Value>),
+    Text(String) = layout::KIND_TEXT,
+    List(ValueVec) = layout::KIND_LIST,
     /// Boxed, like `Func`, so the common objects (texts, lists) stay small: every
     /// heap object is as large as the largest variant.
-    Map(Box<Map>),
-    Record(Record),
-    Ok(Value),
-    Err(Value),
-    Func(Box<Func>),
+    Map(Box<Map>) = layout::KIND_MAP,
+    Record(Record) = layout::KIND_RECORD,
+    Ok(Value) = layout::KIND_OK,
+    Err(Value) = layout::KIND_ERR,
+    Func(Box<Func>) = layout::KIND_FUNC,
     /// A lazy line source. The mutex lets the server share one source (stdin) between
     /// connection threads; each line goes to exactly one consumer.
-    Source(Mutex<Box<dyn LineSource>>),
+    Source(Mutex<Box<dyn LineSource>>) = layout::KIND_SOURCE,
+}
+
+/// Where compiled code finds the parts of a heap object, for the fast paths that test
+/// and update a list or record inline. The code generator reads these constants and
+/// nothing else; the tests below check them against real objects.
+pub mod layout {
+    use std::mem::{align_of, offset_of};
+
+    use super::{HeapObject, Obj, Record};
+    use crate::value_vec;
+
+    pub const KIND_TEXT: u8 = 0;
+    pub const KIND_LIST: u8 = 1;
+    pub const KIND_MAP: u8 = 2;
+    pub const KIND_RECORD: u8 = 3;
+    pub const KIND_OK: u8 = 4;
+    pub const KIND_ERR: u8 = 5;
+    pub const KIND_FUNC: u8 = 6;
+    pub const KIND_SOURCE: u8 = 7;
+
+    /// The reference count, a machine word (`AtomicUsize` is laid out as `usize`).
+    pub const RC: i32 = offset_of!(HeapObject, rc) as i32;
+    /// The kind tag, one byte: the first byte of the `repr(C, u8)` [`Obj`].
+    pub const KIND: i32 = offset_of!(HeapObject, obj) as i32;
+    /// Where a variant's contents start: `repr(C, u8)` puts them after the tag at the
+    /// alignment of the most aligned variant, which is `Obj`'s own.
+    const CONTENTS: usize = offset_of!(HeapObject, obj) + align_of::<Obj>();
+    /// A list's element pointer (to `len` consecutive value words).
+    pub const LIST_ITEMS: i32 = (CONTENTS + value_vec::PTR_OFFSET) as i32;
+    /// A list's length, a machine word.
+    pub const LIST_LEN: i32 = (CONTENTS + value_vec::LEN_OFFSET) as i32;
+    /// A record's type: the pointer a declared type's slot caches.
+    pub const RECORD_TYPE: i32 = (CONTENTS + offset_of!(Record, ty)) as i32;
+    /// A record's field pointer (one value word per field, in declaration order).
+    pub const RECORD_FIELDS: i32 =
+        (CONTENTS + offset_of!(Record, values) + value_vec::PTR_OFFSET) as i32;
 }
 
 /// The shape of a record: its type name and field names in declaration order.
@@ -79,11 +123,60 @@ impl RecordType {
     }
 }
 
+/// A record: its type and one value per field, in declaration order.
 #[derive(Clone)]
+#[repr(C)]
 pub struct Record {
-    pub ty: Arc<RecordType>,
+    pub ty: RecordTypeRef,
     /// One value per `ty.fields` entry, same order.
-    pub values: Vec<Value>,
+    pub values: ValueVec,
+}
+
+/// A counted reference to a record type, held as the one pointer `Arc::into_raw`
+/// gives, so compiled code can compare a record's type with a declared type's (the
+/// pointer cached in that type's slot) without calling the runtime.
+#[repr(transparent)]
+pub struct RecordTypeRef(NonNull<RecordType>);
+
+// SAFETY: it is an Arc<RecordType> in another form, and RecordType is Send and Sync.
+unsafe impl Send for RecordTypeRef {}
+// SAFETY: as above.
+unsafe impl Sync for RecordTypeRef {}
+
+impl RecordTypeRef {
+    pub fn new(ty: Arc<RecordType>) -> RecordTypeRef {
+        // SAFETY: Arc::into_raw never returns null.
+        RecordTypeRef(unsafe { NonNull::new_unchecked(Arc::into_raw(ty).cast_mut()) })
+    }
+
+    /// Both name the very same type (not merely equal ones).
+    pub fn ptr_eq(a: &RecordTypeRef, b: &RecordTypeRef) -> bool {
+        a.0 == b.0
+    }
+}
+
+impl std::ops::Deref for RecordTypeRef {
+    type Target = RecordType;
+
+    fn deref(&self) -> &RecordType {
+        // SAFETY: the pointer holds one strong count of a live Arc.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for RecordTypeRef {
+    fn clone(&self) -> RecordTypeRef {
+        // SAFETY: the pointer came from Arc::into_raw and holds a strong count.
+        unsafe { Arc::increment_strong_count(self.0.as_ptr()) };
+        RecordTypeRef(self.0)
+    }
+}
+
+impl Drop for RecordTypeRef {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from Arc::into_raw; this gives up its own count.
+        unsafe { Arc::decrement_strong_count(self.0.as_ptr()) };
+    }
 }
 
 /// A function value: compiled code plus the captured environment of a closure.
@@ -159,7 +252,7 @@ impl Value {
     }
 
     pub fn list(items: Vec<Value>) -> Value {
-        Value::alloc(Obj::List(items))
+        Value::alloc(Obj::List(ValueVec::from(items)))
     }
 
     pub fn map(m: impl Into<Map>) -> Value {
@@ -175,7 +268,10 @@ impl Value {
     }
 
     pub fn record(ty: Arc<RecordType>, values: Vec<Value>) -> Value {
-        Value::alloc(Obj::Record(Record { ty, values }))
+        Value::alloc(Obj::Record(Record {
+            ty: RecordTypeRef::new(ty),
+            values: ValueVec::from(values),
+        }))
     }
 
     pub fn source(src: Box<dyn LineSource>) -> Value {
@@ -561,6 +657,46 @@ mod tests {
         assert!(std::mem::size_of::<HeapObject>() <= 48);
     }
 
+    /// The word at `offset` bytes into the heap object of `v`.
+    fn word_at(v: &Value, offset: i32) -> u64 {
+        let base = (v.raw() & PTR_MASK) as *const u8;
+        // SAFETY: `v` holds the object; the offsets tested lie inside it, and every
+        // one of them is word-aligned.
+        unsafe { base.add(offset as usize).cast::<u64>().read() }
+    }
+
+    #[test]
+    fn layout_constants_match_real_objects() {
+        use std::mem::offset_of;
+        assert_eq!(layout::RC as usize, offset_of!(HeapObject, rc));
+        assert_eq!(layout::KIND as usize, offset_of!(HeapObject, obj));
+        let xs = Value::list(vec![Value::num(1.0), Value::text("a"), Value::NIL]);
+        let items = xs.as_list().unwrap();
+        assert_eq!(word_at(&xs, layout::LIST_ITEMS), items.as_ptr() as u64);
+        assert_eq!(word_at(&xs, layout::LIST_LEN), 3);
+        assert_eq!(word_at(&xs, layout::RC), 1);
+        let shared = xs.clone();
+        assert_eq!(word_at(&xs, layout::RC), 2);
+        drop(shared);
+        let kind = |v: &Value| word_at(v, layout::KIND) as u8;
+        assert_eq!(kind(&xs), layout::KIND_LIST);
+        assert_eq!(kind(&Value::text("t")), layout::KIND_TEXT);
+        assert_eq!(kind(&Value::map(Map::new())), layout::KIND_MAP);
+        assert_eq!(kind(&Value::ok(Value::NIL)), layout::KIND_OK);
+        assert_eq!(kind(&Value::err(Value::NIL)), layout::KIND_ERR);
+        let ty = Arc::new(RecordType {
+            name: "pt".into(),
+            fields: vec!["x".into(), "y".into()],
+        });
+        let r = Value::record(ty.clone(), vec![Value::num(1.0), Value::num(2.0)]);
+        assert_eq!(kind(&r), layout::KIND_RECORD);
+        assert_eq!(word_at(&r, layout::RECORD_TYPE), Arc::as_ptr(&ty) as u64);
+        let fields = word_at(&r, layout::RECORD_FIELDS) as *const u64;
+        // SAFETY: the record holds two field words at that pointer.
+        let y = unsafe { fields.add(1).read() };
+        assert_eq!(y, Value::num(2.0).raw());
+    }
+
     #[test]
     fn numbers_roundtrip_and_display() {
         assert_eq!(Value::num(3.0).to_string(), "3");
@@ -589,12 +725,12 @@ mod tests {
         let mut a = Value::list(vec![Value::num(1.0)]);
         let before = a.raw();
         if let Some(Obj::List(v)) = a.make_mut() {
-            v.push(Value::num(2.0));
+            v.vec_mut().push(Value::num(2.0));
         }
         assert_eq!(a.raw(), before);
         let b = a.clone();
         if let Some(Obj::List(v)) = a.make_mut() {
-            v.push(Value::num(3.0));
+            v.vec_mut().push(Value::num(3.0));
         }
         assert_ne!(a.raw(), b.raw());
         assert_eq!(b.to_string(), "[1, 2]");

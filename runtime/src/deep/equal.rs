@@ -33,7 +33,7 @@ fn shallow_equal<'a>(
         (Some(Obj::Text(x)), Some(Obj::Text(y))) => x == y,
         (Some(Obj::List(x)), Some(Obj::List(y))) => {
             x.len() == y.len() && {
-                pending.extend(x.iter().zip(y));
+                pending.extend(x.iter().zip(y.iter()));
                 true
             }
         }
@@ -46,7 +46,7 @@ fn shallow_equal<'a>(
         }
         (Some(Obj::Record(x)), Some(Obj::Record(y))) => {
             x.ty.name == y.ty.name && x.ty.fields == y.ty.fields && {
-                pending.extend(x.values.iter().zip(&y.values));
+                pending.extend(x.values.iter().zip(y.values.iter()));
                 true
             }
         }

@@ -32,11 +32,11 @@ fn give_up_elements(obj: &mut Obj, pending: &mut Vec<Obj>) {
         }
     };
     match obj {
-        Obj::List(items) => items.drain(..).for_each(&mut release),
+        Obj::List(items) => items.vec_mut().drain(..).for_each(&mut release),
         Obj::Map(map) => std::mem::take(&mut **map)
             .into_values()
             .for_each(&mut release),
-        Obj::Record(r) => r.values.drain(..).for_each(&mut release),
+        Obj::Record(r) => r.values.vec_mut().drain(..).for_each(&mut release),
         Obj::Ok(v) | Obj::Err(v) => release(std::mem::replace(v, Value::NIL)),
         Obj::Func(f) => f.captures.drain(..).for_each(&mut release),
         Obj::Text(_) | Obj::Source(_) => {}

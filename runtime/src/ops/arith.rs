@@ -72,7 +72,8 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
             limits::reserve_text("+", s, t.len()).map(|()| s.push_str(t))
         }
         (Some(Obj::List(v)), Some(Obj::List(w))) => {
-            limits::reserve_list("+", v, w.len()).map(|()| v.extend_from_slice(w))
+            let mut v = v.vec_mut();
+            limits::reserve_list("+", &mut v, w.len()).map(|()| v.extend_from_slice(w))
         }
         _ => Ok(()),
     };

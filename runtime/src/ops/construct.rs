@@ -130,7 +130,8 @@ pub unsafe extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
         return unsafe { ilo_append(xs.raw(), v.raw()) };
     }
     if let Some(Obj::List(items)) = xs.make_mut() {
-        if let Err(e) = crate::limits::reserve_list("+=", items, 1) {
+        let mut items = items.vec_mut();
+        if let Err(e) = crate::limits::reserve_list("+=", &mut items, 1) {
             return error::raise(e);
         }
         items.push(v.clone());

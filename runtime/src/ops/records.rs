@@ -225,7 +225,7 @@ mod tests {
         let r = mk();
         let r2 = mk();
         assert_eq!(r.to_string(), "pt {x: 1, y: 2}");
-        assert!(Arc::ptr_eq(
+        assert!(crate::value::RecordTypeRef::ptr_eq(
             &r.as_record().unwrap().ty,
             &r2.as_record().unwrap().ty
         ));

@@ -3,7 +3,7 @@
 use super::*;
 use std::collections::BTreeMap;
 
-use crate::value::{MapKey, Obj};
+use crate::value::{MapKey, Obj, RecordTypeRef};
 
 fn t(s: &str) -> Value {
     Value::text(s)
@@ -41,8 +41,8 @@ fn jpar_shares_record_shapes_between_equal_key_sets() {
         .iter()
         .map(|r| r.as_record().unwrap())
         .collect();
-    assert!(Arc::ptr_eq(&recs[0].ty, &recs[1].ty));
-    assert!(!Arc::ptr_eq(&recs[0].ty, &recs[2].ty));
+    assert!(RecordTypeRef::ptr_eq(&recs[0].ty, &recs[1].ty));
+    assert!(!RecordTypeRef::ptr_eq(&recs[0].ty, &recs[2].ty));
 }
 
 #[test]
