@@ -159,6 +159,104 @@ fn lst_on_a_handed_over_list_never_changes_another_view_of_it() {
     );
 }
 
+#[test]
+fn the_inline_lst_store_never_changes_another_view_of_the_list() {
+    // In a loop, `xs=lst xs i v` stores into a list held once without calling the
+    // runtime; every other holder (a variable, a closure, a map) must keep its view.
+    assert_eq!(
+        output("f>L _;xs=[1 2 3];ys=xs;@i 0..3{xs=lst xs i *i 10};[ys xs]"),
+        "[[1, 2, 3], [0, 10, 20]]"
+    );
+    assert_eq!(
+        output("f>L n;xs=[1 2 3];g=(k:n>n;at xs k);@i 0..3{xs=lst xs i 0};[(g 0) (g 2) (at xs 2)]"),
+        "[1, 3, 0]"
+    );
+    assert_eq!(
+        output("f>L _;xs=[1 2];m=mset mmap \"k\" xs;@i 0..2{xs=lst xs i 7};[(mget m \"k\") xs]"),
+        "[[1, 2], [7, 7]]"
+    );
+    // A snapshot taken inside the loop keeps the elements it had.
+    assert_eq!(
+        output("f>L _;xs=[0 0 0];snaps=[];@i 0..3{xs=lst xs i 1;snaps=+=snaps xs};snaps"),
+        "[[1, 0, 0], [1, 1, 0], [1, 1, 1]]"
+    );
+}
+
+#[test]
+fn indices_the_inline_store_does_not_take_behave_as_the_builtin_says() {
+    // Negative indices count from the end; a fractional one is floored: both through
+    // the runtime, with the list still updated in place.
+    assert_eq!(
+        output("f>L _;xs=[1 2 3];@i 0..1{xs=lst xs -1 9;xs=lst xs 1.5 8};xs"),
+        "[1, 8, 9]"
+    );
+    // The index given as a word (not a number the compiler knows).
+    assert_eq!(
+        output("f>L _;ks=[2 0];xs=[1 2 3];@k ks{xs=lst xs k 5};xs"),
+        "[5, 2, 5]"
+    );
+    for program in [
+        "f>L n;xs=[1 2 3];@i 0..1{xs=lst xs 3 0};xs",
+        "f>L n;xs=[1 2 3];@i 0..1{xs=lst xs -4 0};xs",
+        "f>L n;xs=[];@i 0..1{xs=lst xs 0 0};xs",
+    ] {
+        let e = run_failing(program);
+        assert!(
+            e.contains("ILO-R004") && e.contains("list index out of bounds"),
+            "{program}: {e}"
+        );
+    }
+    let e = run_failing("f>L n;xs=[1 2 3];@i 0..1{xs=lst xs (/ 0 0) 0};xs");
+    assert!(e.contains("lst: expected a finite number, got NaN"), "{e}");
+}
+
+#[test]
+fn the_inline_with_never_changes_another_view_of_the_record() {
+    assert_eq!(
+        output("type pt{x:n;y:n}\nf>L _;p=pt x:1 y:2;xs=[p];@i 0..3{p=p with x:+p.x 1};[xs p]"),
+        "[[pt {x: 1, y: 2}], pt {x: 4, y: 2}]"
+    );
+    assert_eq!(
+        output("type pt{x:n;y:n}\nf>L _;p=pt x:1 y:2;q=p;@i 0..2{p=p with y:+p.y i};[q p]"),
+        "[pt {x: 1, y: 2}, pt {x: 1, y: 3}]"
+    );
+    // Text fields: the replaced text is released, the stored one read back.
+    assert_eq!(
+        output("type lbl{t:t;n:n}\nf>L _;b=lbl t:\"a\" n:0;c=b;@i 0..3{b=b with t:str i n:i};[c b b.t c.t]"),
+        "[lbl {t: a, n: 0}, lbl {t: 2, n: 2}, 2, a]"
+    );
+}
+
+#[test]
+fn field_reads_see_records_of_any_origin() {
+    // `r.f` loads from a record of the declared type; other values take the
+    // runtime's lookup (a JSON object, a map), and a missing field is still an error.
+    assert_eq!(
+        output("type pt{x:n;y:n}\nf>L _;p=pt x:1 y:2;j=jpar!! \"{\\\"x\\\":5}\";[p.y p.x j.x]"),
+        "[2, 1, 5]"
+    );
+    let e = run_failing("f>n;j=jpar!! \"{}\";j.x");
+    assert!(e.contains("ILO-R005"), "{e}");
+}
+
+#[test]
+fn shared_lists_and_records_updated_in_a_loop_are_counted_as_copies() {
+    // The inline paths only ever store into a value held once: one kept alive by
+    // another name makes every update a copy, and the counter sees each one.
+    let (out, err) = run(
+        "f n:n>n;xs=[0 0 0];old=xs;@i 0..n{old=xs;xs=lst xs 0 i};len old",
+        &["100"],
+    );
+    assert_eq!(out, "3");
+    assert_eq!(copies(&err, "list"), (100, 300), "{err}");
+    let (out, err) = run(
+        "type pt{x:n;y:n}\nf n:n>n;p=pt x:0 y:0;old=p;@i 0..n{old=p;p=p with x:i};+old.x p.x",
+        &["100"],
+    );
+    assert_eq!(out, (98 + 99).to_string());
+    assert_eq!(copies(&err, "record"), (100, 200), "{err}");
+}
+
 /// Run a program that must fail at run time; its stderr.
 fn run_failing(program: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ilo"))

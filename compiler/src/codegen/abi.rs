@@ -20,7 +20,9 @@ use ilo_runtime::abi::{AbiType, ENTRY_POINTS};
 pub const WORD: Type = types::I64;
 
 pub use ilo_runtime::abi::ITER_END;
-pub use ilo_runtime::value::{ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL, TAG_MASK, TRUE};
+pub use ilo_runtime::value::{
+    ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL, PTR_MASK, TAG_MASK, TRUE,
+};
 
 fn cl_type(t: AbiType) -> Type {
     match t {

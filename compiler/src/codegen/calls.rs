@@ -2,7 +2,8 @@
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
 //! - `lst` / `mset` on a list / map that is ours to give, and `mget`: an entry point of
-//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`), no table lookup;
+//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`), no table lookup; `lst`
+//!   first tries the inline store of `inline_update.rs`;
 //! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
 //!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
@@ -50,7 +51,10 @@ impl<M: Module> Translator<'_, M> {
                     // runtime consumes them all, failure or not: off the stack
                     // unreleased.
                     let words = self.handed_over(&vals);
-                    let r = self.rt(entry, &words);
+                    let r = match entry {
+                        Entry::ilo_lst_move => self.set_element_inline(&words, vals[1]),
+                        _ => self.rt(entry, &words),
+                    };
                     for v in vals.into_iter().rev() {
                         self.pop(v);
                     }

@@ -9,7 +9,8 @@
 //!   wrappers;
 //! - `translator`: the translator struct and its reference-counting and error-exit
 //!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
-//!   construct;
+//!   construct; `inline_update` the in-place fast paths of `lst`, `with` and field
+//!   reads on the heap layout the runtime exports;
 //! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
 //!   to lift, which reads of a local are its last use and hand the value over);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
@@ -21,6 +22,7 @@ mod control;
 mod error;
 mod expr;
 mod function;
+mod inline_update;
 mod jit;
 mod lambdas;
 mod last_use;

@@ -62,7 +62,16 @@ impl<M: Module> Translator<'_, M> {
         Operand::Owned(r)
     }
 
-    /// Read field `name` of the word `obj` (borrowed); owned result.
+    /// The declared record type `ty` names and the position of field `name` in it.
+    fn declared_field<'t>(&self, ty: &'t Type, name: &str) -> Option<(&'t str, usize)> {
+        let Type::Named(r) = ty else { return None };
+        let i = self.sh.records.get(r)?.iter().position(|f| f == name)?;
+        Some((r.as_str(), i))
+    }
+
+    /// Read field `name` of the word `obj` (borrowed); owned result. On a record of
+    /// the declared type the verifier gave it, a load (`inline_update.rs`); the
+    /// runtime's lookup otherwise.
     fn read_field(
         &mut self,
         obj: ClifValue,
@@ -71,23 +80,23 @@ impl<M: Module> Translator<'_, M> {
         safe: bool,
         e: &Expr,
     ) -> ClifValue {
-        let hint = match obj_ty {
-            Type::Named(r) => self
-                .sh
-                .records
-                .get(r)
-                .and_then(|fs| fs.iter().position(|f| f == name))
-                .map_or(-1, |i| i as i64),
-            _ => -1,
+        let declared = self.declared_field(obj_ty, name);
+        let slow_read = |t: &mut Self| {
+            let (np, nl) = t.bytes(name.as_bytes());
+            let hint =
+                t.b.ins()
+                    .iconst(WORD, declared.map_or(-1, |(_, i)| i as i64));
+            let safe_flag = t.b.ins().iconst(WORD, i64::from(safe));
+            let args = [obj, np, nl, hint, safe_flag];
+            if safe {
+                t.rt(Entry::ilo_field, &args)
+            } else {
+                t.rt_checked(Entry::ilo_field, &args, e.span)
+            }
         };
-        let (np, nl) = self.bytes(name.as_bytes());
-        let hint = self.b.ins().iconst(WORD, hint);
-        let safe_flag = self.b.ins().iconst(WORD, i64::from(safe));
-        let args = [obj, np, nl, hint, safe_flag];
-        if safe {
-            self.rt(Entry::ilo_field, &args)
-        } else {
-            self.rt_checked(Entry::ilo_field, &args, e.span)
+        match declared {
+            Some(field) => self.field_inline(obj, field, slow_read),
+            None => slow_read(self),
         }
     }
 
@@ -127,26 +136,43 @@ impl<M: Module> Translator<'_, M> {
             .map(|(n, _)| n.name.as_str())
             .collect::<Vec<_>>()
             .join("\0");
-        let (np, nl) = self.bytes(names.as_bytes());
-        let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
-        let arr = self.word_array(&words);
-        let n = self.b.ins().iconst(WORD, words.len() as i64);
         let ow = self.word(obj);
         let handed_over = matches!(obj, Operand::Owned(_));
-        let owned = self.b.ins().iconst(WORD, i64::from(handed_over));
-        let r = self.rt(Entry::ilo_with, &[ow, np, nl, arr, n, owned]);
-        for v in vals.into_iter().rev() {
-            self.pop(v);
-            self.drop_v(v);
+        // Off the temporaries: from here each path disposes of them itself.
+        for v in vals.iter().rev() {
+            self.pop(*v);
         }
         if !record_last {
-            // An owned record was consumed by `ilo_with`, failure or not.
+            // An owned record is consumed by `ilo_with` or the inline update.
             self.pop(obj);
         }
-        if !handed_over {
-            self.drop_v(obj);
-        }
-        self.check(r, e.span);
+        let slow_with = |t: &mut Self| {
+            let (np, nl) = t.bytes(names.as_bytes());
+            let words: Vec<ClifValue> = vals.iter().map(|v| t.word(*v)).collect();
+            let arr = t.word_array(&words);
+            let n = t.b.ins().iconst(WORD, words.len() as i64);
+            let owned = t.b.ins().iconst(WORD, i64::from(handed_over));
+            let r = t.rt(Entry::ilo_with, &[ow, np, nl, arr, n, owned]);
+            for v in vals.iter().rev() {
+                t.drop_v(*v);
+            }
+            if !handed_over {
+                t.drop_v(obj);
+            }
+            t.check(r, e.span);
+            r
+        };
+        let ty = self.ty(inner);
+        let declared: Option<Vec<usize>> = fields
+            .iter()
+            .map(|(n, _)| self.declared_field(ty, &n.name).map(|(_, i)| i))
+            .collect();
+        let r = match (declared, ty) {
+            (Some(indices), Type::Named(record)) if handed_over => {
+                self.with_inline(ow, record, (&indices, &vals), slow_with)
+            }
+            _ => slow_with(self),
+        };
         Operand::Owned(r)
     }
 

@@ -1,0 +1,228 @@
+//! Inline fast paths for the updates and reads a loop makes once per iteration:
+//! `xs=lst xs i v` and `r=r with f:v` on a value that is ours to give, and `r.f` on a
+//! record of a declared type.
+//!
+//! Each path tests, in generated code, what the runtime function would find (a heap
+//! object of the expected kind, held once, an integral index in bounds, the declared
+//! record type) and then loads or stores at the offsets `ilo_runtime::value::layout`
+//! gives. Any failed test falls back to the runtime call the code made before, so
+//! errors, copy-on-share and the copy counters are exactly the runtime's: the fast
+//! path only ever handles the case where the runtime would have stored in place.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as ClifValue};
+use cranelift_module::Module;
+use ilo_runtime::value::layout;
+
+use super::abi::{HEAP_TAG, PTR_MASK, TAG_MASK, WORD};
+use super::translator::{Operand, Translator};
+
+impl<M: Module> Translator<'_, M> {
+    /// The object pointer of `w` when it is a heap object of kind `kind`; branches to
+    /// `slow` otherwise.
+    fn object_of_kind(&mut self, w: ClifValue, kind: u8, slow: Block) -> ClifValue {
+        let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
+        let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
+        self.continue_if(heap, slow);
+        let p = self.b.ins().band_imm_s(w, PTR_MASK as i64);
+        let k = self
+            .b
+            .ins()
+            .uload8(types::I32, MemFlagsData::trusted(), p, layout::KIND);
+        let right_kind = self.b.ins().icmp_imm_s(IntCC::Equal, k, i64::from(kind));
+        self.continue_if(right_kind, slow);
+        p
+    }
+
+    /// Branch to `slow` unless the object at `p` has a reference count of one (the
+    /// same test as the runtime's `Value::is_unique`).
+    fn require_unique(&mut self, p: ClifValue, slow: Block) {
+        let rc_addr = self.b.ins().iadd_imm_s(p, i64::from(layout::RC));
+        let rc = self
+            .b
+            .ins()
+            .atomic_load(WORD, MemFlagsData::trusted(), rc_addr);
+        let unique = self.b.ins().icmp_imm_s(IntCC::Equal, rc, 1);
+        self.continue_if(unique, slow);
+    }
+
+    /// Carry on in a fresh block when `c` holds, else go to `slow`.
+    fn continue_if(&mut self, c: ClifValue, slow: Block) {
+        let next = self.b.create_block();
+        self.b.ins().brif(c, next, &[], slow, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// Replace the word at `addr` with the owned word `new`, releasing the old one.
+    fn replace_word(&mut self, addr: ClifValue, offset: i32, new: ClifValue) {
+        let old = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), addr, offset);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), new, addr, offset);
+        self.release(old);
+    }
+
+    /// `xs=lst xs i v` with `words` = (xs, i, v) all handed over, `index` the index
+    /// operand they came from: a list held once with `i` an integral number in
+    /// `0..len` gets the element stored where it is; anything else goes through
+    /// `ilo_lst_move`. The result is owned and, unlike the runtime call's, never the
+    /// error sentinel on the fast path (the caller checks it either way).
+    pub fn set_element_inline(&mut self, words: &[ClifValue], index: Operand) -> ClifValue {
+        let [xs, i, v] = [words[0], words[1], words[2]];
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow);
+
+        let p = self.object_of_kind(xs, layout::KIND_LIST, slow);
+        self.require_unique(p, slow);
+        let x = match index {
+            Operand::Num(x) => x,
+            _ => {
+                let is_num = self.is_num_word(i);
+                self.continue_if(is_num, slow);
+                self.b.ins().bitcast(types::F64, MemFlagsData::new(), i)
+            }
+        };
+        // Integral: converting to an integer and back gives the same number (NaN and
+        // fractions fail; negative indices, counted from the end, fail the bound
+        // test below as huge unsigned numbers and take the runtime's path).
+        let n = self.b.ins().fcvt_to_sint_sat(types::I64, x);
+        let back = self.b.ins().fcvt_from_sint(types::F64, n);
+        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
+        self.continue_if(integral, slow);
+        let len = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_LEN);
+        let in_bounds = self.b.ins().icmp(IntCC::UnsignedLessThan, n, len);
+        self.continue_if(in_bounds, slow);
+        let items = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS);
+        let offset = self.b.ins().ishl_imm_u(n, 3);
+        let addr = self.b.ins().iadd(items, offset);
+        self.replace_word(addr, 0, v);
+        self.b.ins().jump(done, &[xs.into()]);
+
+        self.b.switch_to_block(slow);
+        let r = self.rt(super::abi::Entry::ilo_lst_move, words);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// The type pointer a declared record type's slot caches (0 before the first
+    /// record of that type is made), or `None` when the slot cannot be emitted.
+    fn declared_type_ptr(&mut self, record: &str) -> Option<ClifValue> {
+        let id = self.sh.record_slot(self.module, record).ok()?;
+        let slot = self.data_addr(id);
+        Some(
+            self.b
+                .ins()
+                .atomic_load(WORD, MemFlagsData::trusted(), slot),
+        )
+    }
+
+    /// The field pointer of `w` when it is a record of declared type `record`;
+    /// branches to `slow` otherwise (also while no record of the type exists, as the
+    /// slot is then 0). With `unique`, also when the record is shared.
+    fn declared_record(
+        &mut self,
+        w: ClifValue,
+        record: &str,
+        unique: bool,
+        slow: Block,
+    ) -> Option<ClifValue> {
+        let expected = self.declared_type_ptr(record)?;
+        let p = self.object_of_kind(w, layout::KIND_RECORD, slow);
+        if unique {
+            self.require_unique(p, slow);
+        }
+        let ty = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), p, layout::RECORD_TYPE);
+        let same = self.b.ins().icmp(IntCC::Equal, ty, expected);
+        self.continue_if(same, slow);
+        Some(
+            self.b
+                .ins()
+                .load(WORD, MemFlagsData::trusted(), p, layout::RECORD_FIELDS),
+        )
+    }
+
+    /// Field `index` of the borrowed word `obj` when it is a record of declared type
+    /// `record`, as an owned word; `slow_read` emits the runtime's read otherwise.
+    /// The word is retained whatever the field's static type: a field typed `n` may
+    /// still hold a value the verifier let through as `_`, and the retain costs a
+    /// tag test for a number.
+    pub fn field_inline(
+        &mut self,
+        obj: ClifValue,
+        (record, index): (&str, usize),
+        slow_read: impl FnOnce(&mut Self) -> ClifValue,
+    ) -> ClifValue {
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow);
+        match self.declared_record(obj, record, false, slow) {
+            Some(fields) => {
+                let w =
+                    self.b
+                        .ins()
+                        .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
+                self.retain(w);
+                self.b.ins().jump(done, &[w.into()]);
+            }
+            None => {
+                self.b.ins().jump(slow, &[]);
+            }
+        }
+        self.b.switch_to_block(slow);
+        let r = slow_read(self);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// `r with f:v…` on the handed-over word `obj` of declared type `record`, the
+    /// fields at declaration positions `indices` taking `vals`: a record held once is
+    /// updated where it is (each value stored owned, each old one released); the
+    /// runtime's `with` otherwise, through `slow_with`, which must consume `obj` and
+    /// deal with `vals` itself. The caller has taken `vals` off the temporaries.
+    pub fn with_inline(
+        &mut self,
+        obj: ClifValue,
+        record: &str,
+        (indices, vals): (&[usize], &[Operand]),
+        slow_with: impl FnOnce(&mut Self) -> ClifValue,
+    ) -> ClifValue {
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow);
+        match self.declared_record(obj, record, true, slow) {
+            Some(fields) => {
+                for (&i, &v) in indices.iter().zip(vals) {
+                    let w = self.owned(v);
+                    self.replace_word(fields, (i * 8) as i32, w);
+                }
+                self.b.ins().jump(done, &[obj.into()]);
+            }
+            None => {
+                self.b.ins().jump(slow, &[]);
+            }
+        }
+        self.b.switch_to_block(slow);
+        let r = slow_with(self);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+}
