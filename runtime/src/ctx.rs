@@ -10,7 +10,12 @@
 //! entry or loop back edge takes the overflow path, which then reports the
 //! cancellation (ILO-R008) instead, and the error unwinds the compiled frames like
 //! any runtime error. Compiled code pays nothing extra for it: no second flag to load.
+//!
+//! A server handler runs on a task stack of its own ([`crate::suspend`]), not on its
+//! thread's: while a task runs, [`current`] and [`handle`] answer the task's context,
+//! whose limit is that stack's, so the guard keeps working there.
 
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -46,24 +51,60 @@ const STACK_MARGIN: u64 = 64 * 1024;
 
 thread_local! {
     static CTX: Arc<Ctx> = Arc::new(Ctx::new(compute_stack_limit()));
+    /// The context of the task running on this thread right now, if any: the pointer
+    /// for [`current`] (read on every call from Rust into compiled code), the handle
+    /// for [`handle`].
+    static TASK_PTR: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
+    static TASK: RefCell<Option<Arc<Ctx>>> = const { RefCell::new(None) };
 }
 
-/// The calling thread's context. The pointer stays valid for the thread's lifetime.
+/// The calling thread's context, or the running task's. The pointer stays valid for
+/// the thread's lifetime (a task's, for as long as the task runs).
 pub fn current() -> *mut Ctx {
+    let task = TASK_PTR.with(Cell::get);
+    if !task.is_null() {
+        return task as *mut Ctx;
+    }
     CTX.with(|c| Arc::as_ptr(c) as *mut Ctx)
 }
 
-/// A handle on the calling thread's context that another thread may cancel through.
+/// A handle on the current context that another thread may cancel through.
 pub fn handle() -> Arc<Ctx> {
-    CTX.with(Arc::clone)
+    TASK.with(|t| t.borrow().clone())
+        .unwrap_or_else(|| CTX.with(Arc::clone))
 }
 
-/// Why the calling thread's current work was cancelled, if it was.
+/// Why the current work was cancelled, if it was.
 pub fn cancelled() -> Option<Cancel> {
-    CTX.with(|c| c.state().reason)
+    handle().state().reason
+}
+
+/// Makes a task's context the current one until dropped (see [`enter_task`]).
+pub(crate) struct TaskGuard {
+    previous: Option<Arc<Ctx>>,
+}
+
+/// Make `ctx` current on this thread while a task runs on the stack it describes.
+pub(crate) fn enter_task(ctx: &Arc<Ctx>) -> TaskGuard {
+    TASK_PTR.with(|p| p.set(Arc::as_ptr(ctx)));
+    let previous = TASK.with(|t| t.borrow_mut().replace(Arc::clone(ctx)));
+    TaskGuard { previous }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        TASK_PTR.with(|p| p.set(previous.as_ref().map_or(std::ptr::null(), Arc::as_ptr)));
+        TASK.with(|t| *t.borrow_mut() = previous);
+    }
 }
 
 impl Ctx {
+    /// The context of a task stack whose lowest usable address is `low`.
+    pub(crate) fn for_stack(low: u64) -> Ctx {
+        Ctx::new(low + STACK_MARGIN)
+    }
+
     fn new(limit: u64) -> Ctx {
         Ctx {
             stack_limit: AtomicU64::new(limit),
@@ -91,6 +132,15 @@ impl Ctx {
         st.generation += 1;
         self.stack_limit.store(self.normal_limit, Ordering::SeqCst);
         st.reason.take()
+    }
+
+    /// Stop the work in progress, if any (a task whose client hung up while it waited).
+    pub(crate) fn cancel_current(&self, why: Cancel) {
+        let generation = self.state().generation;
+        // `begin` and `finish` each bump the generation from 0: odd while work runs.
+        if generation % 2 == 1 {
+            self.cancel(generation, why);
+        }
     }
 
     /// Stop work `generation` at its next function entry or loop back edge. Does

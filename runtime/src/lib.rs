@@ -21,6 +21,7 @@ pub mod limits;
 pub mod line_source;
 pub(crate) mod ops;
 pub mod program;
+pub mod suspend;
 pub mod value;
 pub mod value_map;
 pub mod value_vec;

@@ -67,7 +67,9 @@ fn sleep(args: &[Value]) -> RtResult {
                 format!("sleep: duration {ms} ms is too long"),
             )
         })?;
-        std::thread::sleep(d);
+        // In a server handler this suspends its task, not the event loop. A client
+        // that hangs up ends the sleep early; the handler is cancelled by then.
+        let _ = crate::suspend::sleep(d);
     }
     Ok(Value::NIL)
 }

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 
-use super::conn::Conn;
+use super::conn::{Conn, Waiting};
 use super::message::{parse_chunk_size, Framing};
 
 /// Longest chunk-size or trailer line accepted.
@@ -79,7 +79,8 @@ impl BodyReader {
     /// Make reads answer `WouldBlock` instead of waiting (for the server's event loop;
     /// blocking readers then wait on [`BodyReader::raw_fd`] themselves).
     pub fn set_nonblocking(&self) -> io::Result<()> {
-        self.inner.get_ref().tcp().set_nonblocking(true)
+        self.inner.get_ref().socket().set_waiting(Waiting::Never);
+        Ok(())
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -87,8 +88,11 @@ impl BodyReader {
     }
 
     /// Set the timeout for each read of the socket (`None`: wait as long as it takes).
-    pub fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
-        self.inner.get_ref().tcp().set_read_timeout(timeout)
+    pub fn set_read_timeout(&self, timeout: Option<std::time::Duration>) {
+        self.inner
+            .get_ref()
+            .socket()
+            .set_waiting(Waiting::Upto(timeout))
     }
 
     /// One CRLF-terminated framing line (chunk size, chunk end, trailer). What was read

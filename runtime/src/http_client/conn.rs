@@ -7,20 +7,110 @@
 //! (directories of PEM files), the variables OpenSSL and curl honour, replace the
 //! system store when set; a file they name that cannot be read makes every `https`
 //! request fail with that reason rather than quietly trusting less.
+//!
+//! The socket is non-blocking from the start (connect included). Where the client
+//! has to wait (connect in progress, a write that does not fit, a read with nothing
+//! there) it waits through [`suspend::wait_fd`]: a server handler's task is suspended
+//! and its event loop serves others meanwhile; elsewhere the thread blocks in `poll`.
+//! TLS sits on top unchanged: rustls's `StreamOwned` drives its handshake and records
+//! through the same waiting socket.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use socket2::{Domain, Protocol, Socket as RawSocket, Type};
 
 use super::url::Url;
+use crate::suspend::{self, Ready};
 
 pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Plain(Socket),
+    Tls(Box<StreamOwned<ClientConnection, Socket>>),
+}
+
+/// How an operation on the socket that cannot proceed now behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    /// Waits for the socket, at most this long per operation (`None`: no limit), then
+    /// fails with `TimedOut`.
+    Upto(Option<Duration>),
+    /// Answers `WouldBlock` (for a caller that waits on the descriptor itself).
+    Never,
+}
+
+/// A non-blocking TCP socket that waits as its [`Waiting`] says.
+pub struct Socket {
+    tcp: TcpStream,
+    waiting: Cell<Waiting>,
+}
+
+impl Socket {
+    pub fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    pub fn set_waiting(&self, waiting: Waiting) {
+        self.waiting.set(waiting);
+    }
+
+    /// Retry `op` each time the socket is ready, as the waiting mode allows.
+    fn retry<T>(&self, ready: Ready, mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        loop {
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.waiting.get() {
+                    Waiting::Upto(limit) => suspend::wait_fd(self.tcp.as_raw_fd(), ready, limit)?,
+                    Waiting::Never => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut tcp = &self.tcp;
+        self.retry(Ready::Read, || tcp.read(buf))
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut tcp = &self.tcp;
+        self.retry(Ready::Write, || tcp.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Connect without blocking the thread: start the connection, wait (through
+/// [`suspend::wait_fd`]) until the socket is writable, then read its outcome.
+fn connect(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let socket = RawSocket::new(
+        Domain::for_address(*addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    match socket.connect(&(*addr).into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            suspend::wait_fd(socket.as_raw_fd(), Ready::Write, Some(timeout))?;
+            if let Some(e) = socket.take_error()? {
+                return Err(e);
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
 }
 
 impl Conn {
@@ -32,10 +122,14 @@ impl Conn {
             .map_err(|e| e.to_string())?;
         let mut last_error = format!("no address found for {}", url.host);
         for addr in addrs {
-            match TcpStream::connect_timeout(&addr, connect_timeout) {
+            match connect(&addr, connect_timeout) {
                 Ok(tcp) => {
                     // Small request writes should leave at once.
                     let _ = tcp.set_nodelay(true);
+                    let tcp = Socket {
+                        tcp,
+                        waiting: Cell::new(Waiting::Upto(Some(connect_timeout))),
+                    };
                     return if url.tls {
                         tls(url, tcp)
                     } else {
@@ -48,15 +142,19 @@ impl Conn {
         Err(last_error)
     }
 
-    pub fn tcp(&self) -> &TcpStream {
+    pub fn socket(&self) -> &Socket {
         match self {
-            Conn::Plain(tcp) => tcp,
+            Conn::Plain(socket) => socket,
             Conn::Tls(s) => s.get_ref(),
         }
     }
+
+    pub fn tcp(&self) -> &TcpStream {
+        self.socket().tcp()
+    }
 }
 
-fn tls(url: &Url, tcp: TcpStream) -> Result<Conn, String> {
+fn tls(url: &Url, tcp: Socket) -> Result<Conn, String> {
     let config = tls_config()?;
     let name = ServerName::try_from(url.bare_host().to_string())
         .map_err(|e| format!("invalid TLS server name {}: {e}", url.host))?;

@@ -1,4 +1,4 @@
-//! A small blocking HTTP/1.1 client for the `get`/`post` builtins and the `get-stream`
+//! A small HTTP/1.1 client, blocking for its caller, for the `get`/`post` builtins and the `get-stream`
 //! family.
 //!
 //! One request per connection (`Connection: close`), plain TCP or TLS. The response
@@ -7,6 +7,9 @@
 //! arrive. GET follows redirects. Every hop is checked against the `--allow-net`
 //! capability before anything is connected. Errors are plain messages, as the builtins
 //! return them in `Err`.
+//!
+//! Waiting (connect, request write, head, body) goes through [`crate::suspend`]: in a
+//! server handler it suspends the handler's task instead of blocking its event loop.
 //!
 //! Layout: [`url`] parses and joins URLs, [`message`] is the framing without I/O,
 //! [`conn`] opens TCP/TLS connections, [`body`] reads bodies.
@@ -20,7 +23,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
 pub use body::{BodyReader, ShutdownHandle};
-use conn::Conn;
+use conn::{Conn, Waiting};
 use message::Head;
 use url::Url;
 
@@ -171,10 +174,8 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
     let body = req.body.as_deref();
     let head = message::encode_request(req.method, url, &req.headers, body.map(<[u8]>::len))?;
     let mut conn = Conn::open(url, timeouts.connect)?;
-    let tcp = conn.tcp();
-    tcp.set_read_timeout(Some(timeouts.head))
-        .and_then(|_| tcp.set_write_timeout(Some(timeouts.head)))
-        .map_err(|e| e.to_string())?;
+    conn.socket()
+        .set_waiting(Waiting::Upto(Some(timeouts.head)));
     // The TLS handshake happens on this first write, so certificate problems surface
     // here.
     conn.write_all(&head)
@@ -194,8 +195,7 @@ fn send_once(req: &Request, url: &Url, timeouts: Timeouts) -> Result<Response, S
     };
     let framing = message::body_framing(req.method, &head)?;
     let body = BodyReader::new(reader, framing);
-    body.set_read_timeout(timeouts.body)
-        .map_err(|e| e.to_string())?;
+    body.set_read_timeout(timeouts.body);
     Ok(Response {
         status: head.status,
         reason: head.reason,

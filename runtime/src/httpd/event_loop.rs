@@ -23,11 +23,19 @@
 //! to reset and re-arm. A mark that finds its stream held by a thread is remembered
 //! in its slot like any report, and parking the stream queues it again.
 //!
-//! Handlers may be slow (`sleep`, `get`). The thread serving a connection stamps
-//! `busy_since`; a monitor thread checks the stamps every few milliseconds and, when
-//! one is older than [`SLOW_AFTER`], starts a replacement thread for that epoll set
-//! (like a Go runtime handing off a blocked P). The old thread finishes its connection
-//! as if it had a thread of its own, parks it again and exits.
+//! A handler that waits for an upstream or a delay does not hold the thread: the
+//! serving runs as a task ([`crate::suspend`]) which is suspended with its connection
+//! inside it, kept in the table as [`Slot::Suspended`] with the awaited descriptor in
+//! the epoll set (token with [`SOURCE`] set), its deadline on the timer and the
+//! client's socket armed for a hang-up, and resumed on the thread that started it.
+//!
+//! Handlers may still be slow in ways that cannot be suspended (computing, reading a
+//! file). The thread serving a connection stamps `busy_since`; a monitor thread checks
+//! the stamps every few milliseconds and, when one is older than [`SLOW_AFTER`] (and
+//! the thread is blocked, or busy past [`RUNNABLE_SLOW_AFTER`]), starts a replacement
+//! thread for that epoll set (like a Go runtime handing off a blocked P). The old
+//! thread finishes its connection as if it had a thread of its own, parks it again,
+//! resumes the tasks it started until they finish, and exits.
 //!
 //! The monitor also cancels handlers whose client hung up or whose time ran out
 //! ([`super::running`]), and hands freed memory back to the system when the server
@@ -63,8 +71,8 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -79,9 +87,15 @@ use super::timer::Timer;
 use super::CounterMap;
 use crate::line_source::wake::{ReadyList, Waker};
 use crate::line_source::Readiness;
+use crate::suspend::{self, Park, Ready, Step, Task, Wake};
 
-/// A loop thread inside one connection for longer than this gets replaced.
+/// A loop thread blocked inside one connection for longer than this gets replaced.
 const SLOW_AFTER: Duration = Duration::from_millis(10);
+/// A loop thread that is runnable, not blocked, gets longer: on a loaded machine it
+/// may just be waiting for a core, and a second thread would not help (and would
+/// have to stay until the handlers it suspended finish). One that really computes
+/// that long is replaced then.
+const RUNNABLE_SLOW_AFTER: Duration = Duration::from_millis(50);
 /// How often the monitor looks for running handlers to cancel ([`super::running`]).
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 /// How often the monitor looks at the loops.
@@ -102,6 +116,9 @@ const READY: u64 = 1 << 60;
 const SOURCE: u64 = 1 << 62;
 /// The flags of a queued report for a woken stream: its source has something.
 const WOKEN: u32 = libc::EPOLLIN as u32;
+/// The flags of a report handed to a suspended handler's thread: its deadline passed
+/// (a bit epoll never reports).
+const DEADLINE: u32 = libc::EPOLLONESHOT as u32;
 
 /// What a parked connection waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,12 +183,38 @@ impl Conn {
 /// A connection's place in its loop's table.
 enum Slot {
     Parked(Box<Conn>),
+    /// A handler call waiting on an upstream or a delay, its connection inside it.
+    Suspended(Box<Suspended>),
     /// Taken by the loop thread of generation `by`, which parks it again or lets it
     /// close. `missed`: a report about it came meanwhile.
     Held {
         by: u64,
         missed: bool,
     },
+}
+
+/// What serving a connection's buffered requests gives back: the connection and
+/// where it was left.
+type Serving = (Box<Conn>, Served);
+
+/// A handler call suspended while it waits ([`crate::suspend`]). It holds its
+/// connection; the loop holds this until the awaited descriptor reports, the deadline
+/// passes or the client hangs up, and then resumes it on the thread that started it.
+struct Suspended {
+    task: Task<Serving>,
+    park: Park,
+    /// The client's socket, armed for a hang-up while the handler waits.
+    client_fd: RawFd,
+    /// The awaited descriptor registered in the epoll set (under the SOURCE token).
+    watched: Option<RawFd>,
+    /// Generation of the loop thread that started the task (the one to resume it).
+    thread: u64,
+}
+
+/// Whoever took a slot's occupant out of the table.
+enum Taken {
+    Conn(Box<Conn>),
+    Task(Box<Suspended>),
 }
 
 /// A loop's connections and the reports taken from epoll but not handled yet, under
@@ -186,7 +229,14 @@ impl Table {
     fn parked(&self) -> impl Iterator<Item = (&u64, &Conn)> {
         self.slots.iter().filter_map(|(t, s)| match s {
             Slot::Parked(c) => Some((t, &**c)),
-            Slot::Held { .. } => None,
+            Slot::Suspended(_) | Slot::Held { .. } => None,
+        })
+    }
+
+    fn suspended(&self) -> impl Iterator<Item = (&u64, &Suspended)> {
+        self.slots.iter().filter_map(|(t, s)| match s {
+            Slot::Suspended(task) => Some((t, &**task)),
+            Slot::Parked(_) | Slot::Held { .. } => None,
         })
     }
 
@@ -221,6 +271,12 @@ struct EventLoop {
     ready: Arc<ReadyList>,
     /// Streams on this loop (parked or being driven), so shutdown can wait for them.
     streams: AtomicUsize,
+    /// The kernel's id of the thread meant to run this loop, for the monitor.
+    owner_tid: AtomicI32,
+    /// Reports for handlers suspended by replaced threads of this loop, by thread
+    /// generation: only the thread that started a task may resume it.
+    handed: Mutex<CounterMap<VecDeque<(u64, u32)>>>,
+    handed_signal: Condvar,
 }
 
 /// Every loop of one server and what they share.
@@ -261,6 +317,9 @@ impl Loops {
                 timer,
                 ready,
                 streams: AtomicUsize::new(0),
+                owner_tid: AtomicI32::new(0),
+                handed: Mutex::new(CounterMap::default()),
+                handed_signal: Condvar::new(),
             });
         }
         Ok(Arc::new(Loops {
@@ -326,10 +385,13 @@ impl Loops {
         }
     }
 
-    /// Does loop `idx` still hold a connection owed an answer?
+    /// Does loop `idx` still hold a connection owed an answer (a suspended handler's
+    /// included)?
     fn owes_answers(&self, idx: usize) -> bool {
-        self.table(idx)
-            .is_some_and(|t| t.parked().any(|(_, c)| c.body.is_none() && c.owed_answer()))
+        self.table(idx).is_some_and(|t| {
+            t.suspended().next().is_some()
+                || t.parked().any(|(_, c)| c.body.is_none() && c.owed_answer())
+        })
     }
 
     fn now_nanos(&self) -> u64 {
@@ -356,6 +418,9 @@ impl Loops {
                 // not leave the loop without a thread.
                 if catch_unwind(AssertUnwindSafe(|| loops.work(idx, generation))).is_err() {
                     loops.take_over(idx, generation);
+                    // Handlers this thread suspended can be resumed by it alone.
+                    let _ =
+                        catch_unwind(AssertUnwindSafe(|| loops.finish_own_tasks(idx, generation)));
                 }
             })?;
         Ok(())
@@ -403,6 +468,7 @@ impl Loops {
 
     fn monitor(self: &Arc<Self>) {
         let slow = u64::try_from(SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
+        let runnable_slow = u64::try_from(RUNNABLE_SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
         let mut reclaim = Reclaim::default();
         let mut watched = Instant::now();
         while !self.shared.shutdown.is_requested() {
@@ -438,7 +504,10 @@ impl Loops {
             let now = self.now_nanos();
             for (idx, lp) in self.loops.iter().enumerate() {
                 let since = lp.busy_since.load(Ordering::SeqCst);
-                let stuck = since != 0 && now.saturating_sub(since) > slow;
+                let busy_for = now.saturating_sub(since);
+                let stuck = since != 0
+                    && busy_for > slow
+                    && (busy_for > runnable_slow || !runnable(lp.owner_tid.load(Ordering::SeqCst)));
                 if stuck
                     && lp
                         .busy_since
@@ -454,9 +523,13 @@ impl Loops {
     /// One loop thread: wait, accept, serve, expire, until replaced or shut down.
     fn work(self: &Arc<Self>, idx: usize, generation: u64) {
         let lp = &self.loops[idx];
+        // SAFETY: gettid takes nothing and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        lp.owner_tid.store(tid, Ordering::SeqCst);
         let mut events = [NO_EVENT; WAIT_BATCH];
         loop {
             if lp.owner.load(Ordering::SeqCst) != generation {
+                self.finish_own_tasks(idx, generation);
                 self.shared.log.flush();
                 return;
             }
@@ -608,7 +681,7 @@ impl Loops {
 
     /// Take a parked connection out of the table for this thread, leaving its slot
     /// held. A report about a connection already held is remembered in its slot.
-    fn take(&self, idx: usize, token: u64, generation: u64) -> Option<Box<Conn>> {
+    fn take(&self, idx: usize, token: u64, generation: u64) -> Option<Taken> {
         let mut table = self.table(idx)?;
         let slot = table.slots.get_mut(&token)?;
         if let Slot::Held { missed, .. } = slot {
@@ -620,7 +693,8 @@ impl Loops {
             missed: false,
         };
         match std::mem::replace(slot, held) {
-            Slot::Parked(conn) => Some(conn),
+            Slot::Parked(conn) => Some(Taken::Conn(conn)),
+            Slot::Suspended(task) => Some(Taken::Task(task)),
             Slot::Held { .. } => None,
         }
     }
@@ -639,10 +713,26 @@ impl Loops {
     /// stream.
     fn serve_ready(self: &Arc<Self>, idx: usize, generation: u64, token: u64, flags: u32) {
         let key = token & !SOURCE;
-        let Some(conn) = self.take(idx, key, generation) else {
-            return;
-        };
-        self.serve_taken(idx, generation, token, flags, conn);
+        match self.take(idx, key, generation) {
+            Some(Taken::Conn(conn)) => self.serve_taken(idx, generation, token, flags, conn),
+            Some(Taken::Task(task)) => {
+                let wake = if flags == DEADLINE {
+                    Some(Wake::Timer)
+                } else if token & SOURCE != 0 {
+                    Some(Wake::Fd)
+                } else if flags & HUNG_UP != 0 {
+                    Some(Wake::ClientGone)
+                } else {
+                    // A stale report about the client's socket: nothing to resume for.
+                    None
+                };
+                match wake {
+                    Some(wake) => self.resume_task(idx, generation, key, task, wake),
+                    None => self.park_task(idx, generation, key, task),
+                }
+            }
+            None => return,
+        }
         self.release(idx, key, generation);
     }
 
@@ -687,18 +777,72 @@ impl Loops {
     /// Serve the requests `conn` has buffered, then park it, start its stream, or
     /// let it close. Under shutdown too: a request that arrived is answered (with
     /// `Connection: close`), not dropped.
-    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Box<Conn>) {
-        let lp = &self.loops[idx];
+    ///
+    /// The serving runs as a task ([`crate::suspend`]): a handler that waits for an
+    /// upstream or a delay is suspended with its connection ([`Loops::park_task`]) and
+    /// this thread goes back to the loop.
+    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, conn: Box<Conn>) {
+        let client_fd = conn.stream.as_raw_fd();
+        let shared = Arc::clone(&self.shared);
+        let serve = move || {
+            let mut conn = conn;
+            let served = connection::serve_buffered(
+                &conn.stream,
+                &mut conn.input,
+                &mut conn.request_body,
+                &shared,
+            );
+            (conn, served)
+        };
         let stamp = self.mark_busy(idx);
-        let served = connection::serve_buffered(
-            &conn.stream,
-            &mut conn.input,
-            &mut conn.request_body,
-            &self.shared,
+        let (task, step) = match Task::start(serve) {
+            Ok(started) => started,
+            Err((e, serve)) => {
+                // No stack for a task: serve on this thread's own, as a thread would.
+                self.shared
+                    .log
+                    .problem("mapping a handler stack", &e.to_string());
+                let (conn, served) = serve();
+                self.clear_busy(idx, stamp);
+                return self.served(idx, generation, token, conn, served);
+            }
+        };
+        self.clear_busy(idx, stamp);
+        match step {
+            Step::Done((conn, served)) => self.served(idx, generation, token, conn, served),
+            Step::Parked(park) => {
+                let suspended = Box::new(Suspended {
+                    task,
+                    park,
+                    client_fd,
+                    watched: None,
+                    thread: generation,
+                });
+                self.park_task(idx, generation, token, suspended);
+            }
+        }
+    }
+
+    fn clear_busy(&self, idx: usize, stamp: u64) {
+        let _ = self.loops[idx].busy_since.compare_exchange(
+            stamp,
+            0,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
         );
-        let _ = lp
-            .busy_since
-            .compare_exchange(stamp, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// After [`connection::serve_buffered`]: park the connection for its next request,
+    /// start its stream, or let it close.
+    fn served(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        mut conn: Box<Conn>,
+        served: Served,
+    ) {
+        let lp = &self.loops[idx];
         let requests = match &served {
             Served::Closed => return,
             Served::NeedMore { requests } | Served::Streaming { requests, .. } => *requests,
@@ -722,6 +866,166 @@ impl Loops {
                 conn.waiting = Waiting::Request;
                 self.park(idx, token, conn, false);
             }
+        }
+    }
+
+    /// Resume a suspended handler with why it wakes (on the thread that started it,
+    /// else handed to that thread), then park it again or carry on with its
+    /// connection.
+    fn resume_task(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        mut suspended: Box<Suspended>,
+        wake: Wake,
+    ) {
+        if suspended.thread != generation || !suspended.task.is_local() {
+            return self.hand_over(idx, generation, token, suspended, wake);
+        }
+        // A replaced thread finishing its own handlers does not stamp the loop: the
+        // monitor would replace the live thread for it.
+        let live = self.loops[idx].owner.load(Ordering::SeqCst) == generation;
+        let stamp = live.then(|| self.mark_busy(idx));
+        let step = suspended.task.resume(wake);
+        if let Some(stamp) = stamp {
+            self.clear_busy(idx, stamp);
+        }
+        match step {
+            Step::Parked(park) => {
+                suspended.park = park;
+                self.park_task(idx, generation, token, suspended);
+            }
+            Step::Done((mut conn, served)) => {
+                if let Some(fd) = suspended.watched.take() {
+                    // Before the descriptor may be closed, or watched as a stream's
+                    // source under the same token.
+                    let _ = self.loops[idx].epoll.remove(fd);
+                }
+                // The client's socket was switched to one-shot while the handler waited.
+                conn.edge_armed = false;
+                self.served(idx, generation, token, conn, served);
+            }
+        }
+    }
+
+    /// Park a suspended handler: register what it waits for (its descriptor under the
+    /// connection's SOURCE token, its deadline on the loop's timer) and arm the
+    /// client's socket for a hang-up.
+    fn park_task(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        mut suspended: Box<Suspended>,
+    ) {
+        let lp = &self.loops[idx];
+        let mut unwatchable = None;
+        if let Some((fd, ready)) = suspended.park.fd {
+            let interest = match ready {
+                Ready::Read => Interest::Read,
+                Ready::Write => Interest::Write,
+            };
+            let new = suspended.watched != Some(fd);
+            if new {
+                if let Some(old) = suspended.watched.take() {
+                    let _ = lp.epoll.remove(old);
+                }
+            }
+            match lp.epoll.arm(fd, token | SOURCE, interest, new) {
+                Ok(()) => suspended.watched = Some(fd),
+                Err(e) => unwatchable = Some(e),
+            }
+        }
+        if let Some(e) = unwatchable {
+            if suspended.thread == generation {
+                self.shared
+                    .log
+                    .problem("waiting for an upstream", &e.to_string());
+                return self.resume_task(idx, generation, token, suspended, Wake::Unwatchable);
+            }
+            // Not ours to resume: let its deadline come now, on its own thread.
+            suspended.park.deadline = Some(Instant::now());
+        }
+        let Some(mut table) = self.table(idx) else {
+            return;
+        };
+        if let Some(at) = suspended.park.deadline {
+            let at = u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
+                .unwrap_or(u64::MAX);
+            lp.timer.arm_by(at, || self.now_nanos());
+        }
+        let client_fd = suspended.client_fd;
+        table.slots.insert(token, Slot::Suspended(suspended));
+        // A hang-up is reported even if it happened before this arm.
+        if let Err(e) = lp.epoll.arm(client_fd, token, Interest::HangUp, false) {
+            self.shared
+                .log
+                .problem("watching a waiting client", &e.to_string());
+        }
+    }
+
+    /// A report for a handler another thread of this loop started. For the loop's
+    /// live thread it is parked again: re-arming makes epoll report a condition that
+    /// still holds, and a passed deadline fires the timer at once. A replaced thread
+    /// gets the report through its own queue.
+    fn hand_over(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        suspended: Box<Suspended>,
+        wake: Wake,
+    ) {
+        let lp = &self.loops[idx];
+        let owner = suspended.thread;
+        if owner == lp.owner.load(Ordering::SeqCst) {
+            return self.park_task(idx, generation, token, suspended);
+        }
+        let report = match wake {
+            Wake::Fd => (token | SOURCE, WOKEN),
+            Wake::Timer => (token, DEADLINE),
+            Wake::ClientGone | Wake::Unwatchable => (token, HUNG_UP),
+        };
+        let Some(mut table) = self.table(idx) else {
+            return;
+        };
+        table.slots.insert(token, Slot::Suspended(suspended));
+        drop(table);
+        let mut handed = lp.handed.lock().unwrap_or_else(|p| p.into_inner());
+        handed.entry(owner).or_default().push_back(report);
+        lp.handed_signal.notify_all();
+    }
+
+    /// A replaced loop thread: resume the handlers it started until none is left
+    /// (no other thread may), taking their reports from its own queue.
+    fn finish_own_tasks(self: &Arc<Self>, idx: usize, generation: u64) {
+        let lp = &self.loops[idx];
+        while suspend::unfinished_here() > 0 {
+            let report = {
+                let mut handed = lp.handed.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if let Some(r) = handed.get_mut(&generation).and_then(VecDeque::pop_front) {
+                        break Some(r);
+                    }
+                    let (guard, timeout) = lp
+                        .handed_signal
+                        .wait_timeout(handed, Duration::from_secs(1))
+                        .unwrap_or_else(|p| p.into_inner());
+                    handed = guard;
+                    if timeout.timed_out() && self.shared.shutdown.is_requested() {
+                        break None;
+                    }
+                }
+            };
+            match report {
+                Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
+                // Shutting down: the process exits after its deadline anyway.
+                None => return,
+            }
+        }
+        if let Ok(mut handed) = lp.handed.lock() {
+            handed.remove(&generation);
         }
     }
 
@@ -902,12 +1206,20 @@ impl Loops {
         lp.timer.fired();
         let now = Instant::now();
         let mut next: Option<Instant> = None;
+        let mut due_tasks = Vec::new();
         let expired: Vec<(u64, Box<Conn>)> = match self.table(idx) {
             Some(mut table) => {
                 for (_, c) in table.parked() {
                     match c.deadline(&self.shared) {
                         Some(d) if d > now => next = Some(next.map_or(d, |n| n.min(d))),
                         _ => {}
+                    }
+                }
+                for (token, task) in table.suspended() {
+                    match task.park.deadline {
+                        Some(d) if d > now => next = Some(next.map_or(d, |n| n.min(d))),
+                        Some(_) => due_tasks.push(*token),
+                        None => {}
                     }
                 }
                 if let Some(d) = next {
@@ -920,6 +1232,15 @@ impl Loops {
             }
             None => Vec::new(),
         };
+        // Resumed through the loop's queue like any report: each on its own thread,
+        // and none held here while another runs.
+        if !due_tasks.is_empty() {
+            if let Some(mut table) = self.table(idx) {
+                table
+                    .ready
+                    .extend(due_tasks.into_iter().map(|t| (t, DEADLINE)));
+            }
+        }
         for (token, conn) in expired {
             match conn.waiting {
                 Waiting::Request => {
@@ -937,4 +1258,17 @@ impl Loops {
             }
         }
     }
+}
+
+/// Is thread `tid` of this process runnable (running, or waiting for a core) rather
+/// than blocked? Unknown (no such thread, no `/proc`) counts as blocked, so the
+/// monitor replaces it as it would have without the question.
+fn runnable(tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // `tid (name) S …`: the state follows the name's closing parenthesis.
+    stat.rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next())
+        == Some("R")
 }

@@ -72,11 +72,23 @@ impl Running {
     /// Cancel every handler past its deadline or whose client hung up. One `poll`
     /// looks at all the clients at once.
     pub fn watch(&self, now: Instant) {
-        let table = self.table();
-        if table.is_empty() {
+        // Copied out, so handlers starting and finishing never wait for the `poll`.
+        // A call that finishes meanwhile is safe to cancel: its generation is over.
+        let entries: Vec<Entry> = {
+            let table = self.table();
+            table
+                .values()
+                .map(|e| Entry {
+                    ctx: Arc::clone(&e.ctx),
+                    generation: e.generation,
+                    client: e.client,
+                    deadline: e.deadline,
+                })
+                .collect()
+        };
+        if entries.is_empty() {
             return;
         }
-        let entries: Vec<&Entry> = table.values().collect();
         let mut polled: Vec<libc::pollfd> = entries
             .iter()
             .map(|e| libc::pollfd {
