@@ -24,7 +24,7 @@ use super::body_stream::{BodyStream, StreamEnd};
 use super::body_writer::{write_bytes, write_list, Gather};
 use super::config::ServerConfig;
 use super::framing::{plan, Framing, Persist};
-use super::head::render;
+use super::head::{render, with_head};
 use super::input::Input;
 use super::metrics::{Metrics, Open};
 use super::request::{parse_head, Reject, RequestHead};
@@ -409,20 +409,17 @@ fn send(
     response: Response,
     keep_wanted: bool,
 ) -> Sent {
-    let status = response.status;
+    let Response {
+        status,
+        headers,
+        body,
+    } = response;
     let plan = plan(
         req.minor_version,
         req.is_head(),
         keep_wanted,
         status,
-        response.body.shape(),
-    );
-    let head = render(
-        req.minor_version,
-        status,
-        &response.headers,
-        plan.framing,
-        plan.persist,
+        body.shape(),
     );
     let mut out = Counted {
         stream,
@@ -435,34 +432,43 @@ fn send(
         broken: false,
         stream: None,
     };
-    let result = match response.body {
-        _ if !plan.with_body => {
-            if let Body::Source(src) = response.body {
-                close_source(src);
-            }
-            out.write_all(&head)
-        }
-        Body::Text(text) => {
-            let text = text.as_str().as_bytes();
-            sent.body_bytes = text.len() as u64;
-            write_bytes(&mut out, &head, text)
-        }
-        Body::Bytes(b) => {
-            sent.body_bytes = b.len() as u64;
-            write_bytes(&mut out, &head, &b)
-        }
-        Body::List(items) => {
-            write_list(&mut out, &head, &items, plan.framing).map(|n| sent.body_bytes = n)
-        }
-        Body::Source(v) => {
-            let gather = Gather {
-                max_lines: shared.config.gather_max_lines,
-                max_bytes: shared.config.gather_max_bytes,
-            };
-            sent.stream = Some(BodyStream::new(head, v, plan.framing, gather));
-            return sent;
-        }
+    let gather = Gather {
+        max_lines: shared.config.gather_max_lines,
+        max_bytes: shared.config.gather_max_bytes,
     };
+    let (minor, framing, persist) = (req.minor_version, plan.framing, plan.persist);
+    let result = with_head(
+        minor,
+        status,
+        &headers,
+        framing,
+        persist,
+        |head| match body {
+            _ if !plan.with_body => {
+                if let Body::Source(src) = body {
+                    close_source(src);
+                }
+                out.write_all(head)
+            }
+            Body::Text(text) => {
+                let text = text.as_str().as_bytes();
+                sent.body_bytes = text.len() as u64;
+                write_bytes(&mut out, head, text)
+            }
+            Body::Bytes(b) => {
+                sent.body_bytes = b.len() as u64;
+                write_bytes(&mut out, head, &b)
+            }
+            Body::List(items) => {
+                write_list(&mut out, head, &items, framing).map(|n| sent.body_bytes = n)
+            }
+            Body::Source(v) => {
+                // The stream outlives this call: it keeps a copy of the head.
+                sent.stream = Some(BodyStream::new(head.to_vec(), v, framing, gather));
+                Ok(())
+            }
+        },
+    );
     if result.is_err() {
         sent.keep_alive = false;
         sent.broken = true;

@@ -2,9 +2,84 @@
 //! the response's [`Plan`](super::framing::Plan) chose.
 //!
 //! Straight into bytes, without the formatting machinery: a head is written for every
-//! response, and for small responses it is a good share of the work.
+//! response, and for small responses it is a good share of the work. A response with
+//! the server's default headers (a static table) usually has the same head as the
+//! thread's last one, so [`with_head`] keeps that head and reuses it whole.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::framing::{Framing, Persist};
+use super::response::Header;
+
+/// What a head was rendered from, when that identifies it: the headers are a static
+/// table, so their address stands for their contents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct HeadKey {
+    minor_version: u8,
+    status: u16,
+    headers: *const Header,
+    framing: Framing,
+    persist: Persist,
+}
+
+/// The thread's last head and what it was rendered from (`None`: handler headers).
+struct LastHead {
+    key: Option<HeadKey>,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    static LAST_HEAD: RefCell<LastHead> = const {
+        RefCell::new(LastHead {
+            key: None,
+            bytes: Vec::new(),
+        })
+    };
+}
+
+/// Call `write` with the rendered head: the thread's last head when it was rendered
+/// from the same static header table, status, version and framing, else a fresh
+/// rendering into the same buffer (no allocation once it has grown).
+// The `Cow` itself is the question asked: only a borrowed (static) table is kept.
+#[allow(clippy::ptr_arg)]
+pub fn with_head<R>(
+    minor_version: u8,
+    status: u16,
+    headers: &Cow<'static, [Header]>,
+    framing: Framing,
+    persist: Persist,
+    write: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let key = match headers {
+        Cow::Borrowed(table) => Some(HeadKey {
+            minor_version,
+            status,
+            headers: table.as_ptr(),
+            framing,
+            persist,
+        }),
+        Cow::Owned(_) => None,
+    };
+    LAST_HEAD.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return write(&render(minor_version, status, headers, framing, persist));
+        };
+        if key.is_none() || last.key != key {
+            last.bytes.clear();
+            render_into(
+                &mut last.bytes,
+                minor_version,
+                status,
+                headers,
+                framing,
+                persist,
+            );
+            last.key = key;
+        }
+        write(&last.bytes)
+    })
+}
 
 pub fn render<N: AsRef<str>, V: AsRef<str>>(
     minor_version: u8,
@@ -14,12 +89,24 @@ pub fn render<N: AsRef<str>, V: AsRef<str>>(
     persist: Persist,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
+    render_into(&mut out, minor_version, status, headers, framing, persist);
+    out
+}
+
+fn render_into<N: AsRef<str>, V: AsRef<str>>(
+    out: &mut Vec<u8>,
+    minor_version: u8,
+    status: u16,
+    headers: &[(N, V)],
+    framing: Framing,
+    persist: Persist,
+) {
     out.extend_from_slice(if minor_version == 0 {
         b"HTTP/1.0 "
     } else {
         b"HTTP/1.1 "
     });
-    push_decimal(&mut out, u64::from(status));
+    push_decimal(out, u64::from(status));
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -32,7 +119,7 @@ pub fn render<N: AsRef<str>, V: AsRef<str>>(
     match framing {
         Framing::Length(n) => {
             out.extend_from_slice(b"content-length: ");
-            push_decimal(&mut out, n as u64);
+            push_decimal(out, n as u64);
             out.extend_from_slice(b"\r\n");
         }
         Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -44,7 +131,6 @@ pub fn render<N: AsRef<str>, V: AsRef<str>>(
         Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
     }
     out.extend_from_slice(b"\r\n");
-    out
 }
 
 /// Appends `n` in decimal without going through `fmt`: the head and the access log
@@ -103,6 +189,48 @@ pub fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static TABLE: [Header; 1] = [(Cow::Borrowed("content-type"), Cow::Borrowed("text/x"))];
+
+    #[test]
+    fn a_kept_head_is_reused_only_for_the_same_response_shape() {
+        let table: Cow<'static, [Header]> = Cow::Borrowed(&TABLE);
+        let fresh = |status, framing, persist| render(1, status, &TABLE, framing, persist);
+        let kept = |status, framing, persist| {
+            with_head(1, status, &table, framing, persist, |h| h.to_vec())
+        };
+        let ok = (200, Framing::Length(5), Persist::KeepImplicit);
+        assert_eq!(kept(ok.0, ok.1, ok.2), fresh(ok.0, ok.1, ok.2));
+        assert_eq!(kept(ok.0, ok.1, ok.2), fresh(ok.0, ok.1, ok.2));
+        // Any part of the shape changing renders afresh.
+        for (status, framing, persist) in [
+            (200, Framing::Length(6), Persist::KeepImplicit),
+            (404, Framing::Length(6), Persist::KeepImplicit),
+            (404, Framing::Chunked, Persist::KeepImplicit),
+            (404, Framing::Chunked, Persist::Close),
+        ] {
+            assert_eq!(
+                kept(status, framing, persist),
+                fresh(status, framing, persist)
+            );
+        }
+        // Handler headers are never taken for a kept head.
+        let owned: Cow<'static, [Header]> = Cow::Owned(vec![(
+            Cow::Borrowed("content-type"),
+            Cow::Borrowed("text/y"),
+        )]);
+        let head = with_head(1, 404, &owned, Framing::Chunked, Persist::Close, |h| {
+            h.to_vec()
+        });
+        assert_eq!(
+            head,
+            render(1, 404, &owned, Framing::Chunked, Persist::Close)
+        );
+        assert_eq!(
+            kept(404, Framing::Chunked, Persist::Close),
+            fresh(404, Framing::Chunked, Persist::Close)
+        );
+    }
 
     #[test]
     fn renders_status_headers_framing_and_connection() {

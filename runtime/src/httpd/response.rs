@@ -26,6 +26,24 @@ pub type Header = (Cow<'static, str>, Cow<'static, str>);
 pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 pub const APPLICATION_JSON: &str = "application/json";
 
+/// The headers of a response the handler adds none to, for the two common content
+/// types: borrowed by every such response instead of built for each, and recognised
+/// by address when the head is rendered (see [`super::head::with_head`]).
+static PLAIN_HEADERS: [Header; 1] = [(Cow::Borrowed("content-type"), Cow::Borrowed(TEXT_PLAIN))];
+static JSON_HEADERS: [Header; 1] = [(
+    Cow::Borrowed("content-type"),
+    Cow::Borrowed(APPLICATION_JSON),
+)];
+
+/// The headers every response with this content type starts from.
+fn default_headers(content_type: &'static str) -> Cow<'static, [Header]> {
+    match content_type {
+        TEXT_PLAIN => Cow::Borrowed(&PLAIN_HEADERS),
+        APPLICATION_JSON => Cow::Borrowed(&JSON_HEADERS),
+        other => Cow::Owned(vec![(Cow::Borrowed("content-type"), Cow::Borrowed(other))]),
+    }
+}
+
 /// Framing is the server's business: these response headers from a handler are ignored.
 const SERVER_OWNED_HEADERS: [&str; 3] = ["content-length", "transfer-encoding", "connection"];
 
@@ -54,7 +72,7 @@ impl Body {
 pub struct Response {
     pub status: u16,
     /// Final headers (lower-cased names), defaults merged with the handler's.
-    pub headers: Vec<Header>,
+    pub headers: Cow<'static, [Header]>,
     pub body: Body,
 }
 
@@ -63,7 +81,7 @@ impl Response {
     pub fn plain(status: u16, message: &str) -> Response {
         Response {
             status,
-            headers: vec![(Cow::Borrowed("content-type"), Cow::Borrowed(TEXT_PLAIN))],
+            headers: Cow::Borrowed(&PLAIN_HEADERS),
             body: Body::Bytes(message.as_bytes().to_vec()),
         }
     }
@@ -173,16 +191,18 @@ fn with_headers(
     extra: Option<Vec<(String, String)>>,
     body: Body,
 ) -> Response {
-    let mut headers: Vec<Header> =
-        vec![(Cow::Borrowed("content-type"), Cow::Borrowed(content_type))];
+    let mut headers = default_headers(content_type);
     if content_type == sse::MEDIA_TYPE {
         // Events are live: a cache or a proxy must not keep or hold them.
-        headers.push((Cow::Borrowed("cache-control"), Cow::Borrowed("no-cache")));
+        headers
+            .to_mut()
+            .push((Cow::Borrowed("cache-control"), Cow::Borrowed("no-cache")));
     }
     for (name, value) in extra.into_iter().flatten() {
         if SERVER_OWNED_HEADERS.contains(&name.as_str()) {
             continue;
         }
+        let headers = headers.to_mut();
         match headers.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = Cow::Owned(value),
             None => headers.push((Cow::Owned(name), Cow::Owned(value))),
