@@ -537,6 +537,10 @@ impl Text {
     pub fn into_value(self) -> Value {
         self.0
     }
+
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
 }
 
 impl From<String> for Text {

@@ -14,6 +14,7 @@ use crate::value::{RecordType, Text, Value};
 const MAX_HEADERS: usize = 100;
 
 /// A parsed request line and headers.
+#[derive(Clone)]
 pub struct RequestHead {
     method: Text,
     /// The target up to `?`, as sent (not percent-decoded).
@@ -66,6 +67,9 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
     if buf.is_empty() {
         return Ok(None);
     }
+    if let Some(head) = request_reuse::repeated_head(buf) {
+        return Ok(Some(head));
+    }
     // Left uninitialised: httparse writes the slots it fills, and zeroing a hundred
     // of them (3 KiB) cost as much as parsing a short head.
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -104,14 +108,16 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, Reject> {
         .filter(|&start| start <= len)
         .unwrap_or(0);
     let headers = request_reuse::header_block(&buf[block_start..len], req.headers);
-    Ok(Some(RequestHead {
+    let head = RequestHead {
         method: request_reuse::text(method),
         path: request_reuse::path_text(path),
         query: request_reuse::text(query),
         minor_version,
         headers,
         len,
-    }))
+    };
+    request_reuse::remember_head(&buf[..len], &head);
+    Ok(Some(head))
 }
 
 impl RequestHead {
@@ -130,6 +136,18 @@ impl RequestHead {
     /// Names lower-cased, in arrival order.
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers.fields
+    }
+
+    /// Whether `other` is this head: the same texts and header block, not only equal
+    /// ones (a head from [`request_reuse`] shares them with the one it repeats).
+    pub fn is(&self, other: &RequestHead) -> bool {
+        let same = |a: &Text, b: &Text| a.as_value().raw() == b.as_value().raw();
+        same(&self.method, &other.method)
+            && same(&self.path, &other.path)
+            && same(&self.query, &other.query)
+            && Arc::ptr_eq(&self.headers, &other.headers)
+            && self.minor_version == other.minor_version
+            && self.len == other.len
     }
 
     /// The method and path as texts, for what outlives the head (a streamed
@@ -231,6 +249,13 @@ impl RequestHead {
     /// `req{method:t path:t query:t headers:M t t body:t}`. Repeated headers are
     /// joined with `, `, which HTTP defines as equivalent.
     pub fn record(&self, body: String) -> Value {
+        if body.is_empty() {
+            return request_reuse::empty_body_record(self, || self.build_record(body));
+        }
+        self.build_record(body)
+    }
+
+    fn build_record(&self, body: String) -> Value {
         Value::record(
             request_type(),
             vec![

@@ -1,18 +1,22 @@
 //! Parts of the request record shared between requests instead of made afresh: the
-//! common method texts, the empty text, the last path and the last header block each
-//! worker thread saw.
+//! common method texts, the empty text, and what each worker thread saw last: the
+//! whole head (with its record, when the request had no body), the path and the
+//! header block.
 //!
 //! Clients repeat themselves: a keep-alive connection (and a load balancer's, or a
-//! benchmark's, fifty of them) sends the same headers and often the same path request
-//! after request. Building the header map costs about a dozen allocations; comparing
-//! the header bytes with the last ones costs a `memcmp`. A shared value is never
-//! uniquely held (this cache keeps a reference), so a handler that updates its
-//! request's headers or path gets a copy and nothing it does shows in another
-//! request: handlers see exactly the values a fresh build would give them.
+//! benchmark's, fifty of them) sends the same headers and often the same request line
+//! request after request. Parsing a head and building its header map costs hundreds
+//! of instructions and about a dozen allocations; comparing its bytes with the last
+//! head's costs a `memcmp`. A head is a pure function of its bytes, so equal bytes
+//! give the last head again. A shared value is never uniquely held (this cache keeps
+//! a reference), so a handler that updates its request gets a copy and nothing it
+//! does shows in another request: handlers see exactly the values a fresh build would
+//! give them.
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
+use super::request::RequestHead;
 use crate::value::{KeyRef, Map, Text, Value};
 
 /// Texts most request records carry: the common methods, and the empty text (no
@@ -79,6 +83,10 @@ impl HeaderBlock {
 
 /// What this thread last built, kept for the next request.
 struct Recent {
+    /// The last head parsed, and its bytes (ending with the blank line).
+    head: Option<(Vec<u8>, RequestHead)>,
+    /// The record of the last head with an empty body, once a request asked for it.
+    empty_body_record: Option<Value>,
     headers: Option<Arc<HeaderBlock>>,
     path: Option<Text>,
 }
@@ -86,10 +94,52 @@ struct Recent {
 thread_local! {
     static RECENT: RefCell<Recent> = const {
         RefCell::new(Recent {
+            head: None,
+            empty_body_record: None,
             headers: None,
             path: None,
         })
     };
+}
+
+/// The thread's last head, when `buf` starts with the same bytes: httparse reads no
+/// further than a head's blank line, so the same bytes parse to the same head.
+pub fn repeated_head(buf: &[u8]) -> Option<RequestHead> {
+    RECENT.with(|recent| {
+        let recent = recent.try_borrow().ok()?;
+        let (bytes, head) = recent.head.as_ref()?;
+        buf.starts_with(bytes).then(|| head.clone())
+    })
+}
+
+/// Keep `head`, parsed from `bytes`, as the thread's last head.
+pub fn remember_head(bytes: &[u8], head: &RequestHead) {
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else {
+            return;
+        };
+        recent.empty_body_record = None;
+        // The buffer of the head it replaces is reused.
+        let mut kept = recent.head.take().map(|(b, _)| b).unwrap_or_default();
+        kept.clear();
+        kept.extend_from_slice(bytes);
+        recent.head = Some((kept, head.clone()));
+    })
+}
+
+/// The record of `head` with an empty body: the one made for the thread's last head
+/// when `head` is that head, else `build()`'s (kept when `head` is the last head).
+pub fn empty_body_record(head: &RequestHead, build: impl FnOnce() -> Value) -> Value {
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else {
+            return build();
+        };
+        let is_last = recent.head.as_ref().is_some_and(|(_, last)| last.is(head));
+        if !is_last {
+            return build();
+        }
+        recent.empty_body_record.get_or_insert_with(build).clone()
+    })
 }
 
 /// The header block for the header lines `raw` (parsed into `parsed`): the thread's
@@ -153,6 +203,44 @@ mod tests {
         let b = block(b"GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\naccept: b\r\n\r\n");
         assert_eq!(b.map.to_string(), "{accept: a, b; host: h}");
         assert_eq!(b.fields.len(), 3);
+    }
+
+    fn head(raw: &[u8]) -> RequestHead {
+        match super::super::request::parse_head(raw) {
+            Ok(Some(h)) => h,
+            other => panic!("expected a head, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_repeated_head_is_the_last_one_and_shares_its_empty_body_record() {
+        let first = head(b"GET /r?q=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        // The same head with a body behind it, as a pipelined buffer holds it.
+        let again = head(b"GET /r?q=1 HTTP/1.1\r\nHost: h\r\n\r\nGET /next");
+        assert!(again.is(&first));
+        assert_eq!(again.len, first.len);
+        let a = first.record(String::new());
+        let b = again.record(String::new());
+        assert_eq!(a.raw(), b.raw());
+        assert_eq!(
+            b.to_string(),
+            "req {method: GET, path: /r, query: q=1, headers: {host: h}, body: }"
+        );
+        assert!(!b.is_unique());
+        // A body makes a record of its own.
+        let with_body = again.record("x".to_string());
+        assert_ne!(with_body.raw(), a.raw());
+        assert!(with_body.to_string().ends_with("body: x}"));
+        // A head differing in one byte is parsed afresh; the old head's record is not
+        // handed to it, nor to the old head once another was parsed.
+        let other = head(b"GET /r?q=2 HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert!(!other.is(&first));
+        assert_eq!(other.query(), "q=2");
+        assert!(other
+            .record(String::new())
+            .to_string()
+            .contains("query: q=2"));
+        assert_ne!(first.record(String::new()).raw(), a.raw());
     }
 
     #[test]
