@@ -184,11 +184,15 @@ fn the_inline_lst_store_never_changes_another_view_of_the_list() {
 
 #[test]
 fn indices_the_inline_store_does_not_take_behave_as_the_builtin_says() {
-    // Negative indices count from the end; a fractional one is floored: both through
-    // the runtime, with the list still updated in place.
+    // Negative indices count from the end (through the runtime); a fractional one
+    // is floored, also below zero (-0.5 is -1, the last element).
     assert_eq!(
         output("f>L _;xs=[1 2 3];@i 0..1{xs=lst xs -1 9;xs=lst xs 1.5 8};xs"),
         "[1, 8, 9]"
+    );
+    assert_eq!(
+        output("f>L _;xs=[1 2 3];@i 0..1{xs=lst xs -0.5 7;xs=lst xs 0.99 6};xs"),
+        "[6, 2, 7]"
     );
     // The index given as a word (not a number the compiler knows).
     assert_eq!(
@@ -208,6 +212,8 @@ fn indices_the_inline_store_does_not_take_behave_as_the_builtin_says() {
     }
     let e = run_failing("f>L n;xs=[1 2 3];@i 0..1{xs=lst xs (/ 0 0) 0};xs");
     assert!(e.contains("lst: expected a finite number, got NaN"), "{e}");
+    let e = run_failing("f>L n;xs=[1 2 3];@i 0..1{xs=lst xs (/ 1 0) 0};xs");
+    assert!(e.contains("lst: expected a finite number, got inf"), "{e}");
 }
 
 #[test]

@@ -51,14 +51,18 @@ impl<M: Module> Translator<'_, M> {
                     // runtime consumes them all, failure or not: off the stack
                     // unreleased.
                     let words = self.handed_over(&vals);
-                    let r = match entry {
-                        Entry::ilo_lst_move => self.set_element_inline(&words, vals[1]),
-                        _ => self.rt(entry, &words),
-                    };
-                    for v in vals.into_iter().rev() {
-                        self.pop(v);
+                    for v in vals.iter().rev() {
+                        self.pop(*v);
                     }
-                    self.check(r, e.span);
+                    let call = |t: &mut Self| {
+                        let r = t.rt(entry, &words);
+                        t.check(r, e.span);
+                        r
+                    };
+                    let r = match entry {
+                        Entry::ilo_lst_move => self.set_element_inline(&words, vals[1], call),
+                        _ => call(self),
+                    };
                     return self.unwrap(r, unwrap, e.span);
                 }
                 Some(Direct::Borrows(entry)) => {

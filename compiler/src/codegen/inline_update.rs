@@ -3,7 +3,7 @@
 //! record of a declared type.
 //!
 //! Each path tests, in generated code, what the runtime function would find (a heap
-//! object of the expected kind, held once, an integral index in bounds, the declared
+//! object of the expected kind, held once, an index in bounds, the declared
 //! record type) and then loads or stores at the offsets `ilo_runtime::value::layout`
 //! gives. Any failed test falls back to the runtime call the code made before, so
 //! errors, copy-on-share and the copy counters are exactly the runtime's: the fast
@@ -16,6 +16,34 @@ use ilo_runtime::value::layout;
 
 use super::abi::{HEAP_TAG, PTR_MASK, TAG_MASK, WORD};
 use super::translator::{Operand, Translator};
+use crate::ast::{Expr, ExprKind, Ident};
+
+/// A record local tested, before an update's values are computed, to be a record of
+/// its declared type held once: its field pointer.
+pub struct TestedRecord {
+    pub local: String,
+    pub record: String,
+    pub fields: ClifValue,
+}
+
+/// Whether computing `e` can neither make a new reference to local `record` nor
+/// reassign it: literals, other locals, field reads, operators. What `r=r with …`
+/// needs of its values to test `r` once, before them.
+fn keeps_record_alone(e: &Expr, record: &str, is_local: &impl Fn(&str) -> bool) -> bool {
+    match &e.kind {
+        ExprKind::Num(_) | ExprKind::Text(_) | ExprKind::Bool(_) | ExprKind::Nil => true,
+        ExprKind::Ref(id) => id.name != record && is_local(&id.name),
+        ExprKind::Field { expr, .. } => match &expr.kind {
+            ExprKind::Ref(id) => is_local(&id.name),
+            _ => keeps_record_alone(expr, record, is_local),
+        },
+        ExprKind::Unary { expr, .. } => keeps_record_alone(expr, record, is_local),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            keeps_record_alone(lhs, record, is_local) && keeps_record_alone(rhs, record, is_local)
+        }
+        _ => false,
+    }
+}
 
 impl<M: Module> Translator<'_, M> {
     /// The object pointer of `w` when it is a heap object of kind `kind`; branches to
@@ -53,6 +81,15 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(next);
     }
 
+    /// Continue in `done`, where the fast and the slow path meet with the result
+    /// word: both have been emitted, so it is sealed, and a local both paths moved out
+    /// reads as the one nil word there (its release then vanishes).
+    fn join(&mut self, done: Block) -> ClifValue {
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
     /// Replace the word at `addr` with the owned word `new`, releasing the old one.
     fn replace_word(&mut self, addr: ClifValue, offset: i32, new: ClifValue) {
         let old = self
@@ -66,11 +103,16 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `xs=lst xs i v` with `words` = (xs, i, v) all handed over, `index` the index
-    /// operand they came from: a list held once with `i` an integral number in
-    /// `0..len` gets the element stored where it is; anything else goes through
-    /// `ilo_lst_move`. The result is owned and, unlike the runtime call's, never the
-    /// error sentinel on the fast path (the caller checks it either way).
-    pub fn set_element_inline(&mut self, words: &[ClifValue], index: Operand) -> ClifValue {
+    /// operand they came from: a list held once with `i` a number in `0..len`
+    /// (floored, as the runtime does) gets the element stored where it is; anything else goes through
+    /// `slow_call` (`ilo_lst_move` with its error check), which consumes `words`. The
+    /// result is owned.
+    pub fn set_element_inline(
+        &mut self,
+        words: &[ClifValue],
+        index: Operand,
+        slow_call: impl FnOnce(&mut Self) -> ClifValue,
+    ) -> ClifValue {
         let [xs, i, v] = [words[0], words[1], words[2]];
         let slow = self.b.create_block();
         let done = self.b.create_block();
@@ -87,13 +129,13 @@ impl<M: Module> Translator<'_, M> {
                 self.b.ins().bitcast(types::F64, MemFlagsData::new(), i)
             }
         };
-        // Integral: converting to an integer and back gives the same number (NaN and
-        // fractions fail; negative indices, counted from the end, fail the bound
-        // test below as huge unsigned numbers and take the runtime's path).
+        // Not negative (negative indices count from the end; NaN fails too): then
+        // truncating is the runtime's flooring, and the bound test below catches
+        // infinity and anything too large, which saturate to i64::MAX.
+        let zero = self.b.ins().f64const(0.0);
+        let not_negative = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        self.continue_if(not_negative, slow);
         let n = self.b.ins().fcvt_to_sint_sat(types::I64, x);
-        let back = self.b.ins().fcvt_from_sint(types::F64, n);
-        let integral = self.b.ins().fcmp(FloatCC::Equal, back, x);
-        self.continue_if(integral, slow);
         let len = self
             .b
             .ins()
@@ -110,10 +152,9 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().jump(done, &[xs.into()]);
 
         self.b.switch_to_block(slow);
-        let r = self.rt(super::abi::Entry::ilo_lst_move, words);
+        let r = slow_call(self);
         self.b.ins().jump(done, &[r.into()]);
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
+        self.join(done)
     }
 
     /// The type pointer a declared record type's slot caches (0 before the first
@@ -187,8 +228,95 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(slow);
         let r = slow_read(self);
         self.b.ins().jump(done, &[r.into()]);
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
+        self.join(done)
+    }
+
+    /// `r=r with f:v…` where `r` (local `local` of declared type `record`, `inner` its
+    /// handed-over read) is tested once, before the values are computed: when every
+    /// value is an expression that leaves `r` alone, a record held once stays so
+    /// while they are computed, so its fields are read by plain loads (see
+    /// [`Translator::tested_field`]) and then stored; `None` when the update does not
+    /// have that shape. `generic` translates the whole update the ordinary way, for
+    /// a record that fails the test.
+    pub fn with_tested_once(
+        &mut self,
+        (local, record): (&str, &str),
+        inner: &Expr,
+        fields: &[(Ident, Expr)],
+        indices: &[usize],
+        generic: impl FnOnce(&mut Self) -> ClifValue,
+    ) -> Option<ClifValue> {
+        let is_local = |n: &str| self.locals.contains_key(n);
+        if self.tested_record.is_some()
+            || !fields
+                .iter()
+                .all(|(_, x)| keeps_record_alone(x, local, &is_local))
+        {
+            return None;
+        }
+        let w = match self.read_local(local)? {
+            Operand::Borrowed(w) => w,
+            _ => return None,
+        };
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow);
+        let ptrs = self.declared_record(w, record, true, slow)?;
+        self.tested_record = Some(TestedRecord {
+            local: local.to_string(),
+            record: record.to_string(),
+            fields: ptrs,
+        });
+        let vals: Vec<Operand> = fields
+            .iter()
+            .map(|(_, x)| {
+                let v = self.expr(x);
+                self.push(v);
+                v
+            })
+            .collect();
+        self.tested_record = None;
+        let obj = self.expr(inner);
+        let ow = self.word(obj);
+        for v in vals.iter().rev() {
+            self.pop(*v);
+        }
+        for (&i, &v) in indices.iter().zip(&vals) {
+            let new = self.owned(v);
+            self.replace_word(ptrs, (i * 8) as i32, new);
+        }
+        self.b.ins().jump(done, &[ow.into()]);
+        self.b.switch_to_block(slow);
+        let r = generic(self);
+        self.b.ins().jump(done, &[r.into()]);
+        Some(self.join(done))
+    }
+
+    /// `r.f` on the record local [`Translator::with_tested_once`] is updating: a load
+    /// from the tested field pointer, retained (owned result); `None` for any other
+    /// read.
+    pub fn tested_field(&mut self, inner: &Expr, name: &str) -> Option<ClifValue> {
+        let ExprKind::Ref(id) = &inner.kind else {
+            return None;
+        };
+        let tested = self.tested_record.as_ref()?;
+        if tested.local != id.name {
+            return None;
+        }
+        let index = self
+            .sh
+            .records
+            .get(&tested.record)?
+            .iter()
+            .position(|f| f == name)?;
+        let fields = tested.fields;
+        let w = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
+        self.retain(w);
+        Some(w)
     }
 
     /// `r with f:v…` on the handed-over word `obj` of declared type `record`, the
@@ -222,7 +350,6 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(slow);
         let r = slow_with(self);
         self.b.ins().jump(done, &[r.into()]);
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
+        self.join(done)
     }
 }

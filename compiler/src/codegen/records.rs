@@ -101,6 +101,9 @@ impl<M: Module> Translator<'_, M> {
     }
 
     pub fn field(&mut self, e: &Expr, inner: &Expr, name: &Ident, safe: bool) -> Operand {
+        if let Some(w) = self.tested_field(inner, &name.name) {
+            return Operand::Owned(w);
+        }
         let obj = self.expr(inner);
         self.push(obj);
         let w = self.word(obj);
@@ -112,8 +115,31 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// `e with a:1 b:2`. A bare local record is read after the field values, so
-    /// `r=r with n:+r.n 1` can hand `r` over: updated in place when unshared.
+    /// `r=r with n:+r.n 1` can hand `r` over: updated in place when unshared, tested
+    /// once before its values when they leave it alone (`inline_update.rs`).
     pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> Operand {
+        let ty = self.ty(inner);
+        let indices: Option<Vec<usize>> = fields
+            .iter()
+            .map(|(n, _)| self.declared_field(ty, &n.name).map(|(_, i)| i))
+            .collect();
+        let local = super::last_use::bare_local(inner, self.checked, |n| {
+            self.locals.get(n).is_some_and(|l| !l.numeric)
+        });
+        if let (Some(indices), Some(local), Type::Named(record)) = (indices, local, ty) {
+            if self.moves.contains(&inner.id) {
+                let generic = |t: &mut Self| t.with_generic(e, inner, fields);
+                let tested = (local, record.as_str());
+                if let Some(r) = self.with_tested_once(tested, inner, fields, &indices, generic) {
+                    return Operand::Owned(r);
+                }
+            }
+        }
+        Operand::Owned(self.with_generic(e, inner, fields))
+    }
+
+    /// `e with a:1 b:2` without testing the record first; owned result.
+    fn with_generic(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> ClifValue {
         let record_last = self.is_bare_local(inner);
         let mut obj = None;
         if !record_last {
@@ -167,13 +193,12 @@ impl<M: Module> Translator<'_, M> {
             .iter()
             .map(|(n, _)| self.declared_field(ty, &n.name).map(|(_, i)| i))
             .collect();
-        let r = match (declared, ty) {
+        match (declared, ty) {
             (Some(indices), Type::Named(record)) if handed_over => {
                 self.with_inline(ow, record, (&indices, &vals), slow_with)
             }
             _ => slow_with(self),
-        };
-        Operand::Owned(r)
+        }
     }
 
     /// `{a;b}=e`: bind each named field (strict access) to a same-named local.

@@ -18,8 +18,8 @@ use std::collections::{HashMap, HashSet};
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block, FuncRef, GlobalValue, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind,
-    Value as ClifValue,
+    types, Block, FuncRef, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode,
+    StackSlotData, StackSlotKind, Value as ClifValue,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{DataId, FuncId, Module};
@@ -80,6 +80,13 @@ pub struct Translator<'a, M: Module> {
     pub exit: Block,
     /// The `Ref` expressions that are last uses of their local (see `last_use.rs`).
     pub moves: HashSet<ExprId>,
+    /// The nil word, made once in the entry block: what a moved-out local holds, so
+    /// paths that meet after moving the same local agree on one value and the release
+    /// of it disappears at compile time.
+    pub nil_word: ClifValue,
+    /// A record local already tested for an in-place `with` (see `inline_update.rs`):
+    /// its fields are read by plain loads while the update's values are computed.
+    pub tested_record: Option<super::inline_update::TestedRecord>,
     frefs: HashMap<FuncId, FuncRef>,
     gvs: HashMap<DataId, GlobalValue>,
 }
@@ -94,7 +101,10 @@ impl<'a, M: Module> Translator<'a, M> {
         checked: &'a Checked,
         (ctx, env, exit): (ClifValue, ClifValue, Block),
     ) -> Self {
+        let mut b = b;
+        let nil_word = b.ins().iconst(WORD, NIL as i64);
         Translator {
+            nil_word,
             b,
             module,
             sh,
@@ -107,6 +117,7 @@ impl<'a, M: Module> Translator<'a, M> {
             prev: None,
             exit,
             moves: HashSet::new(),
+            tested_record: None,
             frefs: HashMap::new(),
             gvs: HashMap::new(),
         }
@@ -262,6 +273,11 @@ impl<'a, M: Module> Translator<'a, M> {
     /// Call `entry` (`ilo_retain` / `ilo_release`) only when `w` is a heap reference:
     /// numbers, bools and nil never reach the runtime.
     fn rc_op(&mut self, entry: Entry, w: ClifValue) {
+        if let Some(word) = self.constant_word(w) {
+            if word & TAG_MASK != HEAP_TAG {
+                return;
+            }
+        }
         let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
         let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
         let call = self.b.create_block();
@@ -271,6 +287,19 @@ impl<'a, M: Module> Translator<'a, M> {
         self.rt(entry, &[w]);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
+    }
+
+    /// The word `w` always is, when it is a constant.
+    fn constant_word(&self, w: ClifValue) -> Option<u64> {
+        let dfg = &self.b.func.dfg;
+        let inst = dfg.value_def(dfg.resolve_aliases(w)).inst()?;
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => Some(imm.bits() as u64),
+            _ => None,
+        }
     }
 
     pub fn release(&mut self, w: ClifValue) {
@@ -390,8 +419,7 @@ impl<'a, M: Module> Translator<'a, M> {
             return None;
         }
         let w = self.b.use_var(l.var);
-        let nil = self.iconst(NIL);
-        self.b.def_var(l.var, nil);
+        self.b.def_var(l.var, self.nil_word);
         Some(Operand::Owned(w))
     }
 
