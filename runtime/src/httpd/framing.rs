@@ -115,20 +115,15 @@ pub struct SizeLine {
 impl SizeLine {
     pub fn new(payload_len: usize) -> SizeLine {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut digits = [0u8; 16];
-        let mut n = payload_len;
-        let mut count = 0;
-        loop {
-            digits[count] = HEX[n & 0xf];
-            count += 1;
-            n >>= 4;
-            if n == 0 {
-                break;
-            }
-        }
+        // Written once per streamed line: count the digits first and fill them in from
+        // the last, with no second pass to reverse them.
+        let bits = usize::BITS - (payload_len | 1).leading_zeros();
+        let count = bits.div_ceil(4) as usize;
         let mut buf = [0u8; 18];
-        for i in 0..count {
-            buf[i] = digits[count - 1 - i];
+        let mut n = payload_len;
+        for digit in buf[..count].iter_mut().rev() {
+            *digit = HEX[n & 0xf];
+            n >>= 4;
         }
         buf[count] = b'\r';
         buf[count + 1] = b'\n';
@@ -204,7 +199,10 @@ pub fn push_end(out: &mut Vec<IoSlice<'_>>, framing: Framing) {
 /// whose lines must outlive the source's buffer while the socket is not writable).
 pub fn append_line(out: &mut Vec<u8>, framing: Framing, line: &[u8]) {
     if framing == Framing::Chunked {
-        out.extend_from_slice(line_size(line).as_bytes());
+        let size = line_size(line);
+        let size = size.as_bytes();
+        out.reserve(size.len() + line.len() + NEWLINE_CRLF.len());
+        out.extend_from_slice(size);
         out.extend_from_slice(line);
         out.extend_from_slice(NEWLINE_CRLF);
     } else {

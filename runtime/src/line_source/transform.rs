@@ -36,16 +36,19 @@ pub struct Transform {
     /// The source value being transformed.
     inner: Value,
     step: Step,
-    /// The current line (a copy: the inner buffer moves on). For `map` this is the
-    /// line just pulled, which becomes the function's argument.
+    /// The current line (a copy: the inner buffer moves on), when it was pulled
+    /// directly from `inner` rather than from `ahead`.
     line: Vec<u8>,
-    /// `map`'s result for the current line, which is what `line()` answers. Kept as a
-    /// value so that, when nothing else holds it by the next line, its object and
-    /// buffer carry that line to the function: no allocation per line.
-    mapped: Option<Value>,
+    /// For `map` and `flt`, what `line()` answers: `map`'s result for the current
+    /// line, or the line `flt` kept. Kept as a value so that, when nothing else holds
+    /// it by the next line, its object and buffer carry that line to the function:
+    /// no allocation per line.
+    current: Option<Value>,
     /// Lines taken ahead from `inner` (only for `map` and `flt` over a source nothing
     /// else holds; see [`Ahead`]).
     ahead: Ahead,
+    /// The line just pulled is `ahead`'s, not in `line`.
+    from_ahead: bool,
     /// The event id the inner source gave the current line.
     id: Option<String>,
     finished: bool,
@@ -58,8 +61,9 @@ impl Transform {
             inner,
             step,
             line: Vec::new(),
-            mapped: None,
+            current: None,
             ahead: Ahead::default(),
+            from_ahead: false,
             id: None,
             finished: false,
         }
@@ -71,10 +75,22 @@ impl Transform {
     }
 
     fn pull(&mut self) -> Progress {
-        if self.ahead.has_lines() || self.reads_ahead() {
-            return self.ahead.pull(&self.inner, &mut self.line, &mut self.id);
+        self.from_ahead = self.ahead.has_lines() || self.reads_ahead();
+        if self.from_ahead {
+            return self.ahead.pull(&self.inner, &mut self.id);
         }
         pull_line(&self.inner, &mut self.line, &mut self.id)
+    }
+
+    /// The line just pulled as a text value the step's function may own, made from
+    /// the last one's value when nothing else holds it (no allocation per line).
+    fn line_value(&mut self) -> Value {
+        let previous = self.current.take();
+        if self.from_ahead {
+            text_from(previous, self.ahead.line())
+        } else {
+            recycle_text(previous, &mut self.line)
+        }
     }
 
     /// Whether lines may be taken from `inner` ahead of use: every one of them is used
@@ -86,28 +102,39 @@ impl Transform {
 
     /// Apply the step to the line just pulled: `Some` to answer, `None` to pull again.
     fn apply(&mut self) -> Option<Progress> {
-        match &mut self.step {
-            Step::Map(f) => {
-                let arg = recycle_text(self.mapped.take(), &mut self.line);
-                Some(match call_owned(f, "map", arg) {
-                    Ok(out) if out.as_text().is_some() => {
-                        self.mapped = Some(out);
-                        Progress::Line
-                    }
-                    Ok(out) => Progress::Failed(format!(
-                        "map: the function must return text for a stream, got {}",
-                        out.kind_name()
-                    )),
-                    Err(message) => Progress::Failed(message),
-                })
-            }
+        match &self.step {
+            Step::Map(_) | Step::Keep(_) => {}
+            Step::Take(_) | Step::Drop(_) => return self.count(),
+        }
+        let arg = self.line_value();
+        match &self.step {
+            Step::Map(f) => Some(match call_owned(f, "map", arg) {
+                Ok(out) if out.as_text().is_some() => {
+                    self.current = Some(out);
+                    Progress::Line
+                }
+                Ok(out) => Progress::Failed(format!(
+                    "map: the function must return text for a stream, got {}",
+                    out.kind_name()
+                )),
+                Err(message) => Progress::Failed(message),
+            }),
             Step::Keep(f) => {
-                // The line is needed after the call: hand over a copy.
-                match call(f, "flt", self.line.clone()) {
+                // The line is needed after the call: the function gets a reference of
+                // its own (so it cannot change ours in place), not a copy.
+                self.current = Some(arg.clone());
+                match call_owned(f, "flt", arg) {
                     Ok(keep) => keep.truthy().then_some(Progress::Line),
                     Err(message) => Some(Progress::Failed(message)),
                 }
             }
+            Step::Take(_) | Step::Drop(_) => None,
+        }
+    }
+
+    /// `take` and `drop`: count the line just pulled.
+    fn count(&mut self) -> Option<Progress> {
+        match &mut self.step {
             Step::Take(left) => {
                 *left -= 1;
                 Some(Progress::Line)
@@ -116,7 +143,7 @@ impl Transform {
                 *left -= 1;
                 None
             }
-            Step::Drop(_) => Some(Progress::Line),
+            Step::Drop(_) | Step::Map(_) | Step::Keep(_) => Some(Progress::Line),
         }
     }
 
@@ -124,19 +151,12 @@ impl Transform {
         if matches!(progress, Progress::End | Progress::Failed(_)) {
             self.finished = true;
             self.line = Vec::new();
-            self.mapped = None;
+            self.current = None;
             self.ahead.clear();
             self.id = None;
         }
         progress
     }
-}
-
-/// Call a step's function `f` on `line`, handing it over: its buffer becomes the
-/// text value, so a function that changes its argument in place (`upr l`) works on
-/// it without a copy.
-fn call(f: &Value, step: &str, line: Vec<u8>) -> Result<Value, String> {
-    call_owned(f, step, Value::text(to_text(line)))
 }
 
 /// Call a step's function `f` with the argument `arg`, which it owns.
@@ -163,6 +183,21 @@ fn recycle_text(previous: Option<Value>, line: &mut Vec<u8>) -> Value {
         *text = to_text(std::mem::replace(line, spare));
     }
     value
+}
+
+/// A text value holding a copy of `line`, made from `previous` when nothing else
+/// holds it (its buffer is reused).
+fn text_from(previous: Option<Value>, line: &str) -> Value {
+    match previous {
+        Some(mut value) if value.is_unique() && value.as_text().is_some() => {
+            if let Some(Obj::Text(text)) = value.make_mut() {
+                text.clear();
+                text.push_str(line);
+            }
+            value
+        }
+        _ => Value::text(line.to_string()),
+    }
 }
 
 /// Take the next line of the source value `inner` into `line` (and its id into `id`),
@@ -226,7 +261,7 @@ impl LineSource for Transform {
     fn close(&mut self) {
         self.finished = true;
         self.line = Vec::new();
-        self.mapped = None;
+        self.current = None;
         self.ahead.clear();
         self.with_inner((), |src| src.close());
     }
@@ -266,7 +301,7 @@ impl LineSource for Transform {
     }
 
     fn line(&self) -> &[u8] {
-        match self.mapped.as_ref().and_then(Value::as_text) {
+        match self.current.as_ref().and_then(Value::as_text) {
             Some(text) => text.as_bytes(),
             None => &self.line,
         }
