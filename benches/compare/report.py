@@ -164,8 +164,9 @@ def live_sections(agg):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
         w("Each server subscribes every client to one upstream that stamps each line with "
           "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
-          "Node); `bench-tools` `bcast-client` holds all subscribers in one epoll loop and "
-          "measures production-to-arrival over every line every subscriber received, "
+          "Node); `bench-tools` `bcast-client` holds all subscribers in one level-triggered "
+          "epoll loop, reading each reported socket once (a read that does not fill its "
+          "buffer took everything there was), and measures production-to-arrival over every line every subscriber received, "
           "counting the lines produced once every subscriber had received its first. *Every line* means no "
           "subscriber missed one: each received the feed's lines in order without a gap "
           "(lines still in flight when the time ran out are late, not lost; in brackets, "
