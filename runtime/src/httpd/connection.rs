@@ -284,11 +284,16 @@ fn exchange(
 ) -> Next {
     let keep_wanted = head.wants_keep_alive();
     let request = head.record(body);
-    // Nothing pipelined behind this request: hold no read buffer during the response.
-    input.release_if_empty();
+    // Nothing pipelined behind this request: hold no large read buffer while the
+    // handler runs (it may wait on an upstream for long).
+    input.release_if_empty_and_large();
     let response = respond(shared, head, request, stream.as_raw_fd());
     let keep_wanted = keep_wanted && !shared.shutdown.is_requested();
     let sent = send(stream, shared, head, response, keep_wanted);
+    if sent.stream.is_some() {
+        // A stream may last for hours: it keeps no read buffer at all.
+        input.release_if_empty();
+    }
     shared.stats.count_response();
     if let Some(body) = sent.stream {
         let (method, path) = head.method_and_path();

@@ -2,8 +2,10 @@
 //! waiting, when the event loop has seen it readable (deadlines are the loop's).
 //!
 //! The buffer starts empty and holds only what arrived (a read lands in a per-thread
-//! scratch buffer first); it is released whenever it has been fully consumed, so
-//! thousands of connections sitting in long responses hold no read memory.
+//! scratch buffer first); it is released when it has been fully consumed and the
+//! connection goes into a long response (a stream, a body still arriving), so
+//! thousands of connections sitting in those hold no read memory. Between ordinary
+//! requests a small buffer (at most a usual head's size) is kept for the next one.
 
 use std::cell::RefCell;
 use std::io;
@@ -11,6 +13,10 @@ use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 
 const READ_STEP: usize = 4096;
+
+/// The largest read buffer a connection keeps between requests (a browser's head is
+/// well under this; a keep-alive benchmark's is a few dozen bytes).
+const KEEP_BETWEEN_REQUESTS: usize = 1024;
 
 thread_local! {
     /// Each thread reads into this buffer and copies what came into the connection's
@@ -64,6 +70,15 @@ impl Input {
         }
     }
 
+    /// [`Input::release_if_empty`] for a buffer larger than a usual head: a small one
+    /// is kept for the connection's next request, which then lands in it without an
+    /// allocation and a free per request.
+    pub fn release_if_empty_and_large(&mut self) {
+        if self.buf.capacity() > KEEP_BETWEEN_REQUESTS {
+            self.release_if_empty();
+        }
+    }
+
     /// Read whatever the socket holds right now, without waiting (the event loop has
     /// been told it is readable). `Ok(0)` means nothing was there after all.
     pub fn read_now(&mut self, stream: &TcpStream) -> Result<usize, ReadStop> {
@@ -109,5 +124,36 @@ fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumed(bytes: usize) -> Input {
+        let mut input = Input::default();
+        input.buf.extend(std::iter::repeat_n(b'x', bytes));
+        input.consume(bytes);
+        input
+    }
+
+    #[test]
+    fn a_small_buffer_is_kept_between_requests_and_a_large_one_or_a_stream_gives_it_back() {
+        let mut small = consumed(60);
+        small.release_if_empty_and_large();
+        assert!(small.buf.capacity() >= 60, "kept for the next head");
+        small.release_if_empty();
+        assert_eq!(small.buf.capacity(), 0, "nothing kept during a stream");
+        let mut large = consumed(KEEP_BETWEEN_REQUESTS + 1);
+        large.release_if_empty_and_large();
+        assert_eq!(large.buf.capacity(), 0);
+        // Bytes still to serve (a pipelined request) are never dropped.
+        let mut pipelined = Input::default();
+        pipelined.buf.extend_from_slice(&[b'y'; 2000]);
+        pipelined.consume(10);
+        pipelined.release_if_empty_and_large();
+        pipelined.release_if_empty();
+        assert_eq!(pipelined.available().len(), 1990);
     }
 }
