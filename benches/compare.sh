@@ -114,7 +114,7 @@ if ((BUILD)); then
 fi
 BIN=$ROOT/target/release
 ILO=$BIN/ilo
-for tool in ilo floor-server ticker hold-server latency-client fanout-client slow-reader bcast-client; do
+for tool in ilo floor-server small-floor ticker hold-server latency-client fanout-client slow-reader bcast-client; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -259,6 +259,7 @@ import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.ar
             </dev/null 2>"$logf" & ;;
         floor-line) "$BIN/floor-server" --port "$port" --file "$FILE" --mode line 2>"$logf" & ;;
         floor-gathered) "$BIN/floor-server" --port "$port" --file "$FILE" --mode gathered 2>"$logf" & ;;
+        floor-small) "$BIN/small-floor" --port "$port" 2>"$logf" & ;;
         ticker) "$BIN/ticker" --port "$port" --lines "$TICKS" 2>"$logf" & ;;
         ticker-bcast) "$BIN/ticker" --port "$port" --lines 1000000 \
             --interval-ms "$BCAST_INTERVAL_MS" 2>"$logf" & ;;
@@ -371,8 +372,9 @@ workload_latency() {
 
 # ---------------------------------------------------------------- workload 3
 
-# workload_small WORKLOAD THREADS: wrk -tTHREADS -c50 against every server; the
-# servers run with $WORKERS workers (default: one per core).
+# workload_small WORKLOAD THREADS: wrk -tTHREADS -c50 against every server and the
+# small-response floor (one thread, no work of its own: the ceiling of what any server
+# can show here); the servers run with $WORKERS workers (default: one per core).
 workload_small() {
     local workload=$1 threads=$2
     log "workload 3 ($workload): small responses, wrk -t$threads -c50 -d${WRK_SECONDS}s, ${WORKERS:-$(nproc)} worker(s)"
@@ -380,7 +382,7 @@ workload_small() {
     local i=0 name port out
     local -A ports=() pids=()
     local started=()
-    for name in "${SERVERS[@]}"; do
+    for name in "${SERVERS[@]}" floor-small; do
         i=$((i + 1))
         port=$((PORT_BASE + 30 + i))
         start "$name" "$port" || continue

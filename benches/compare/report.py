@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 
 ILO = ["ilo-jit", "ilo-aot"]
-ORDER = ["ilo-jit", "ilo-aot", "nginx-lua", "node", "floor-line", "floor-gathered"]
+ORDER = ["ilo-jit", "ilo-aot", "nginx-lua", "node", "floor-line", "floor-gathered", "floor-small"]
 LABEL = {
     "ilo-jit": "ilo httpd (JIT)",
     "ilo-aot": "ilo build (AOT)",
@@ -26,6 +26,7 @@ LABEL = {
     "node": "Node http",
     "floor-line": "per-line writev floor",
     "floor-gathered": "gathered writev",
+    "floor-small": "small-response floor",
     "node-bcast": "Node http (fan-out script)",
 }
 COLOUR = {
@@ -35,6 +36,7 @@ COLOUR = {
     "node": "#b8860b",
     "floor-line": "#888888",
     "floor-gathered": "#bbbbbb",
+    "floor-small": "#999999",
 }
 GIB_KIB = 1024 * 1024
 
@@ -316,7 +318,11 @@ def markdown(agg, notes, meta, analysis, framing):
       "returns false until `'drain'` (`benches/compare/node-server.js`).")
     w("- **per-line writev floor** / **gathered writev**: `floor-server` from `bench-tools`, "
       "a minimal thread-per-connection server doing one `writev` per line, or one per 64 "
-      "lines. Workload 1 only.\n")
+      "lines. Workload 1 only.")
+    w("- **small-response floor**: `small-floor` from `bench-tools`, one thread and one "
+      "epoll set answering every request head with the same bytes ilo sends, with no "
+      "parsing and no allocation: the most any server can show in workload 3 on this "
+      "machine. Workload 3 only.\n")
     w("Workloads:\n")
     w(f"1. **Stream**: `curl -s -o /dev/null` fetches a {int(m['lines']):,}-line file "
       "(66-byte lines) served as a chunked body, one chunk per line; every run's byte count "
