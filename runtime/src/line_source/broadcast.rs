@@ -207,6 +207,7 @@ pub fn subscribe(
         hub: Some(hub),
         inbox,
         line: Arc::from(&[][..]),
+        woken: false,
     })
 }
 
@@ -242,6 +243,8 @@ pub struct BroadcastSource {
     hub: Option<Arc<Hub>>,
     inbox: Arc<Inbox>,
     line: Line,
+    /// The inbox calls a waker (set once, by `wake_by`): known without its lock.
+    woken: bool,
 }
 
 impl BroadcastSource {
@@ -319,7 +322,7 @@ impl LineSource for BroadcastSource {
 
     fn readiness(&self) -> Readiness {
         match self.hub {
-            Some(_) if self.inbox.lock().waker.is_some() => Readiness::Woken,
+            Some(_) if self.woken => Readiness::Woken,
             Some(_) => Readiness::Fd(self.inbox.wake.raw_fd()),
             None => Readiness::Always,
         }
@@ -335,6 +338,7 @@ impl LineSource for BroadcastSource {
             return false;
         }
         s.waker = Some(waker.clone());
+        self.woken = true;
         true
     }
 
@@ -345,7 +349,7 @@ impl LineSource for BroadcastSource {
         if let Some(progress) = self.take() {
             return progress;
         }
-        if self.inbox.lock().waker.is_some() {
+        if self.woken {
             // Woken when the inbox goes from empty to not empty, under its lock: the
             // look above saw it empty, so the next line calls the waker.
             return Progress::Pending;
