@@ -26,7 +26,9 @@
 #
 #   benches/compare.sh --only small,small1       run just those workloads and print
 #                                                their sections (docs are not rewritten);
-#                                                also broadcast, mapped
+#                                                also latency, fanout, broadcast, mapped
+#   COMPARE_ILO=PATH benches/compare.sh …        measure another ilo binary (an earlier
+#                                                build, say) as ilo-jit and ilo-aot
 
 set -euo pipefail
 
@@ -40,7 +42,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -113,7 +115,7 @@ if ((BUILD)); then
         log "the chunk_framing bench does not build; its section will be missing"
 fi
 BIN=$ROOT/target/release
-ILO=$BIN/ilo
+ILO=${COMPARE_ILO:-$BIN/ilo}
 for tool in ilo floor-server small-floor ticker hold-server latency-client fanout-client slow-reader bcast-client; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
@@ -525,10 +527,10 @@ if [[ -n $ONLY ]]; then
     IFS=, read -r -a only_workloads <<<"$ONLY"
     for workload in "${only_workloads[@]}"; do
         case $workload in
-            broadcast | mapped) "workload_$workload" ;;
+            latency | fanout | broadcast | mapped) "workload_$workload" ;;
             small) workload_small small 2 ;;
             small1) WORKERS=1 workload_small small1 1 ;;
-            *) echo "compare.sh: --only takes small, small1, broadcast and/or mapped" >&2; exit 2 ;;
+            *) echo "compare.sh: --only takes small, small1, latency, fanout, broadcast and/or mapped" >&2; exit 2 ;;
         esac
     done
     python3 "$HERE/report.py" live "$RESULTS"

@@ -23,16 +23,21 @@ use support::{
 };
 
 /// A proxy to the upstream on `port` at `/`, a plain answer at `/fast`, a nap at
-/// `/sleep`, deep and unbounded recursion at `/deep` and `/forever`.
+/// `/sleep`, two `get`s in turn at `/two`, a long computation at `/sum`, deep and unbounded recursion at `/deep`
+/// and `/forever`.
 fn handler(port: u16) -> String {
     format!(
         "depth n:n>n;<=n 0 0;r=depth -n 1;+r 1\n\
          forever n:n>n;r=forever +n 1;+r 1\n\
          nap>t;sleep 300;\"slept\\n\"\n\
+         sum-to n:n>n;s=0;@i 0..n{{s=+s i}};s\n\
+         two>t;a=get!! \"http://127.0.0.1:{port}/\";b=get!! \"http://127.0.0.1:{port}/\";+a b\n\
          handler req:_>_;\n\
          \x20 p=req.path\n\
          \x20 =p \"/fast\" \"fast\\n\"\n\
          \x20 =p \"/sleep\" nap()\n\
+         \x20 =p \"/two\" two()\n\
+         \x20 =p \"/sum\" fmt \"{{}}\\n\" (sum-to 300000000)\n\
          \x20 =p \"/deep\" fmt \"{{}}\\n\" (depth 50000)\n\
          \x20 =p \"/forever\" fmt \"{{}}\\n\" (forever 0)\n\
          \x20 r=get-stream \"http://127.0.0.1:{port}/\"\n\
@@ -151,6 +156,7 @@ fn a_thousand_handlers_waiting_for_an_upstream_head_use_the_loop_threads_and_fla
     }
     // Stacks are reused: later rounds cost what the first did.
     let (first, last) = (peaks[0], *peaks.last().expect("rounds"));
+    eprintln!("RSS with {n} handlers waiting, by round: {peaks:?} KiB");
     assert!(
         last <= first + first / 4,
         "RSS with {n} waiting handlers grew from {first} KiB to {last} KiB over the rounds"
@@ -172,6 +178,13 @@ fn an_upstream_that_never_answers_stalls_nobody_and_a_client_leaving_ends_its_ha
     }
     loop_threads_only(&server, 1);
 
+    // Two waits in turn on two upstream connections (the second socket usually gets
+    // the first one's descriptor number back).
+    let two = request(&server, "/two");
+    answer(upstream.take(1).pop().expect("first"));
+    answer(upstream.take(1).pop().expect("second"));
+    assert_eq!(answered(two), (200, "hello\nhello\n".into()));
+
     // The client leaves: its handler is resumed with the failure, finishes, and its
     // upstream connection is closed.
     drop(waiting);
@@ -183,6 +196,39 @@ fn an_upstream_that_never_answers_stalls_nobody_and_a_client_leaving_ends_its_ha
     );
     assert_eq!(answered(request(&server, "/fast")), (200, "fast\n".into()));
     loop_threads_only(&server, 1);
+}
+
+#[test]
+fn handlers_suspended_by_a_replaced_loop_thread_are_resumed_by_it() {
+    let upstream = Upstream::start();
+    let dir = handler_dir(&[("h.ilo", &handler(upstream.port))]);
+    let server = serve(dir.path(), "1");
+    let clients: Vec<TcpStream> = (0..20).map(|_| request(&server, "/")).collect();
+    let held = upstream.take(20);
+    // The loop's thread computes for a while: the monitor gives the loop another
+    // thread, and the first one keeps the twenty handlers it suspended.
+    let busy = request(&server, "/sum");
+    assert!(
+        eventually(Duration::from_secs(20), || proc_status(
+            server.pid(),
+            "Threads"
+        ) > 3),
+        "the computing loop thread was never replaced"
+    );
+    assert_eq!(answered(request(&server, "/fast")), (200, "fast\n".into()));
+    held.into_iter().for_each(answer);
+    for c in clients {
+        assert_eq!(answered(c), (200, "hello\n".into()));
+    }
+    assert_eq!(answered(busy).0, 200);
+    // Its handlers done, the replaced thread leaves.
+    assert!(
+        eventually(Duration::from_secs(10), || proc_status(
+            server.pid(),
+            "Threads"
+        ) <= 3),
+        "the replaced loop thread stayed after its handlers finished"
+    );
 }
 
 #[test]

@@ -159,9 +159,27 @@ def small_sections(agg):
 
 
 def live_sections(agg):
-    """The broadcast and mapped workloads (6 and 7) that were run, as markdown lines."""
+    """The latency, fan-out, broadcast and mapped workloads (2, 4, 6 and 7) that were
+    run, as markdown lines."""
     out = []
     w = out.append
+    if agg.get("latency"):
+        w("### 2. First-line latency through a proxy\n")
+        w("| Server | p50 ms | p99 ms | max ms |")
+        w("|---|---:|---:|---:|")
+        for s, r in agg["latency"].items():
+            w(f"| {LABEL.get(s, s)} | {fmt_spread(r['p50_ms'], '{:.2f}')} | "
+              f"{fmt_spread(r['p99_ms'], '{:.2f}')} | {fmt_spread(r['max_ms'], '{:.2f}')} |")
+        w("")
+    if agg.get("fanout"):
+        w("### 4. Concurrent open proxied streams\n")
+        w("| Server | streams | complete (min) | failed (max) | peak RSS MiB | threads |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for s, r in agg["fanout"].items():
+            w(f"| {LABEL.get(s, s)} | {r['conns']:,} | {r['complete_min']:,} | "
+              f"{r['failed_max']:,} | {fmt_spread(r['rss_mib'], '{:.1f}')} | "
+              f"{fmt_spread(r['threads'])} |")
+        w("")
     if agg.get("broadcast"):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
         w("Each server subscribes every client to one upstream that stamps each line with "
@@ -554,7 +572,7 @@ def main():
         print(json.dumps(parse_wrk(sys.argv[2], sys.stdin.read(), workload)))
         return
     if len(sys.argv) >= 3 and sys.argv[1] == "live":
-        # The sections an --only run measured (small, broadcast, mapped).
+        # The sections an --only run measured.
         rows = [json.loads(l) for l in Path(sys.argv[2]).read_text().splitlines() if l.strip()]
         agg = aggregate(rows)
         print("\n".join(small_sections(agg) + live_sections(agg)))

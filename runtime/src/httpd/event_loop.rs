@@ -885,6 +885,11 @@ impl Loops {
         }
         // A replaced thread finishing its own handlers does not stamp the loop: the
         // monitor would replace the live thread for it.
+        if let Some(fd) = suspended.watched.take() {
+            // Now, while the task's frames still hold the descriptor open: once it runs
+            // it may close it, and the number may come back as another connection's.
+            let _ = self.loops[idx].epoll.remove(fd);
+        }
         let live = self.loops[idx].owner.load(Ordering::SeqCst) == generation;
         let stamp = live.then(|| self.mark_busy(idx));
         let step = suspended.task.resume(wake);
@@ -897,11 +902,6 @@ impl Loops {
                 self.park_task(idx, generation, token, suspended);
             }
             Step::Done((mut conn, served)) => {
-                if let Some(fd) = suspended.watched.take() {
-                    // Before the descriptor may be closed, or watched as a stream's
-                    // source under the same token.
-                    let _ = self.loops[idx].epoll.remove(fd);
-                }
                 // The client's socket was switched to one-shot while the handler waited.
                 conn.edge_armed = false;
                 self.served(idx, generation, token, conn, served);
@@ -926,12 +926,9 @@ impl Loops {
                 Ready::Read => Interest::Read,
                 Ready::Write => Interest::Write,
             };
+            // Registered still only when parked again without having run (handed
+            // back to its thread): see `resume_task`.
             let new = suspended.watched != Some(fd);
-            if new {
-                if let Some(old) = suspended.watched.take() {
-                    let _ = lp.epoll.remove(old);
-                }
-            }
             match lp.epoll.arm(fd, token | SOURCE, interest, new) {
                 Ok(()) => suspended.watched = Some(fd),
                 Err(e) => unwatchable = Some(e),

@@ -7,8 +7,9 @@
 //! next function entry or loop back edge with ILO-R008. So `wh true{}` costs a core
 //! only until its client leaves (or the timeout), not forever.
 //!
-//! Blocking runtime calls (`sleep`, `get`) are not interrupted; the check comes when
-//! they return.
+//! A handler suspended while it waits for an upstream or in `sleep` is resumed by its
+//! event loop when its client hangs up; for a timeout the check comes when the wait
+//! ends (the upstream timeouts bound it), as it does for calls that block.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -25,6 +25,7 @@ mod stack;
 use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -151,9 +152,18 @@ impl<R: 'static> Task<R> {
         let outer_gone = GONE.with(|g| g.replace(self.gone));
         let result = {
             let _current = ctx::enter_task(&self.ctx);
-            coroutine.resume(wake)
+            catch_unwind(AssertUnwindSafe(|| coroutine.resume(wake)))
         };
         GONE.with(|g| g.set(outer_gone));
+        let result = match result {
+            Ok(result) => result,
+            Err(panic) => {
+                // The panic unwound the task's own frames: it is over.
+                UNFINISHED.with(|n| n.set(n.get().saturating_sub(1)));
+                self.coroutine = None;
+                resume_unwind(panic);
+            }
+        };
         match result {
             CoroutineResult::Yield(park) => Step::Parked(park),
             CoroutineResult::Return(value) => {

@@ -18,9 +18,10 @@ use crate::ctx::Ctx;
 
 /// Room for deep recursion in a handler (reserved, not committed).
 pub const TASK_STACK_SIZE: usize = 8 * 1024 * 1024;
-/// Stacks kept for reuse per thread: more than a busy loop has in flight at once
-/// would only hold memory.
-const POOL_MAX: usize = 256;
+/// Stacks kept for reuse per thread. Most requests finish without waiting, so one
+/// stack would serve them all; a burst of waiting handlers takes more, and keeping
+/// them all afterwards would hold the pages they touched (about 10 KiB each) for good.
+const POOL_MAX: usize = 16;
 
 /// One task stack: `len` bytes ending at `base`, the lowest page a guard.
 pub struct TaskStack {
