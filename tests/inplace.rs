@@ -226,6 +226,16 @@ fn the_inline_with_never_changes_another_view_of_the_record() {
         output("type pt{x:n;y:n}\nf>L _;p=pt x:1 y:2;q=p;@i 0..2{p=p with y:+p.y i};[q p]"),
         "[pt {x: 1, y: 2}, pt {x: 1, y: 3}]"
     );
+    // Fields swapped in place (numbers move without counting, texts with it), and a
+    // field read twice; a copy kept before keeps its values.
+    assert_eq!(
+        output("type p2{x:n;y:n}\nf>L _;a=p2 x:1 y:2;@i 0..3{a=a with x:a.y y:a.x};b=a;@i 0..2{a=a with x:+a.x a.x};[a b]"),
+        "[p2 {x: 8, y: 1}, p2 {x: 2, y: 1}]"
+    );
+    assert_eq!(
+        output("type p2{x:t;y:t}\nf>L _;a=p2 x:\"a\" y:\"b\";c=a;@i 0..3{a=a with x:a.y y:a.x};[a c a.x]"),
+        "[p2 {x: b, y: a}, p2 {x: a, y: b}, b]"
+    );
     // Text fields: the replaced text is released, the stored one read back.
     assert_eq!(
         output("type lbl{t:t;n:n}\nf>L _;b=lbl t:\"a\" n:0;c=b;@i 0..3{b=b with t:str i n:i};[c b b.t c.t]"),

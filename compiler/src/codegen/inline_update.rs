@@ -16,7 +16,7 @@ use ilo_runtime::value::layout;
 
 use super::abi::{HEAP_TAG, PTR_MASK, TAG_MASK, WORD};
 use super::translator::{Operand, Translator};
-use crate::ast::{Expr, ExprKind, Ident};
+use crate::ast::{Expr, ExprKind, Ident, Type};
 
 /// A record local tested, before an update's values are computed, to be a record of
 /// its declared type held once: its field pointer.
@@ -24,6 +24,25 @@ pub struct TestedRecord {
     pub local: String,
     pub record: String,
     pub fields: ClifValue,
+    /// Fields whose reference moves out with their one read and back with their one
+    /// store: read without a retain, overwritten without a release.
+    pub moved: Vec<usize>,
+}
+
+/// The reads `local.f` in `e`, an expression [`keeps_record_alone`] accepted.
+fn reads_of<'e>(e: &'e Expr, local: &str, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Field { expr, .. } => match &expr.kind {
+            ExprKind::Ref(id) if id.name == local => out.push(e),
+            _ => reads_of(expr, local, out),
+        },
+        ExprKind::Unary { expr, .. } => reads_of(expr, local, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            reads_of(lhs, local, out);
+            reads_of(rhs, local, out);
+        }
+        _ => {}
+    }
 }
 
 /// Whether computing `e` can neither make a new reference to local `record` nor
@@ -263,10 +282,12 @@ impl<M: Module> Translator<'_, M> {
         self.b.append_block_param(done, WORD);
         self.b.set_cold_block(slow);
         let ptrs = self.declared_record(w, record, true, slow)?;
+        let moved = self.moved_fields(local, fields, indices);
         self.tested_record = Some(TestedRecord {
             local: local.to_string(),
             record: record.to_string(),
             fields: ptrs,
+            moved: moved.clone(),
         });
         let vals: Vec<Operand> = fields
             .iter()
@@ -284,7 +305,13 @@ impl<M: Module> Translator<'_, M> {
         }
         for (&i, &v) in indices.iter().zip(&vals) {
             let new = self.owned(v);
-            self.replace_word(ptrs, (i * 8) as i32, new);
+            if moved.contains(&i) {
+                self.b
+                    .ins()
+                    .store(MemFlagsData::trusted(), new, ptrs, (i * 8) as i32);
+            } else {
+                self.replace_word(ptrs, (i * 8) as i32, new);
+            }
         }
         self.b.ins().jump(done, &[ow.into()]);
         self.b.switch_to_block(slow);
@@ -293,9 +320,38 @@ impl<M: Module> Translator<'_, M> {
         Some(self.join(done))
     }
 
+    /// The fields of `local` an update both writes once and reads once, as a number,
+    /// boolean or nil. Such a read needs no retain and the write no release: the
+    /// record's reference moves into the read and the new value takes its place. A
+    /// number needs neither anyway; should a value the verifier let through as `_`
+    /// be a heap value there, the read's word is never released either (it is
+    /// typed as a number), so the record's reference is what it stands for, counted
+    /// once, and nothing is freed twice.
+    fn moved_fields(&self, local: &str, fields: &[(Ident, Expr)], indices: &[usize]) -> Vec<usize> {
+        let mut reads = Vec::new();
+        for (_, x) in fields {
+            reads_of(x, local, &mut reads);
+        }
+        fields
+            .iter()
+            .zip(indices)
+            .filter(|((name, _), _)| {
+                fields.iter().filter(|(n, _)| n.name == name.name).count() == 1
+            })
+            .filter_map(|((name, _), &i)| {
+                let mut same = reads.iter().filter(
+                    |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
+                );
+                let read = same.next()?;
+                let scalar = matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil);
+                (scalar && same.next().is_none()).then_some(i)
+            })
+            .collect()
+    }
+
     /// `r.f` on the record local [`Translator::with_tested_once`] is updating: a load
-    /// from the tested field pointer, retained (owned result); `None` for any other
-    /// read.
+    /// from the tested field pointer, retained unless the field's reference moves
+    /// (owned result); `None` for any other read.
     pub fn tested_field(&mut self, inner: &Expr, name: &str) -> Option<ClifValue> {
         let ExprKind::Ref(id) = &inner.kind else {
             return None;
@@ -310,12 +366,14 @@ impl<M: Module> Translator<'_, M> {
             .get(&tested.record)?
             .iter()
             .position(|f| f == name)?;
-        let fields = tested.fields;
+        let (fields, moved) = (tested.fields, tested.moved.contains(&index));
         let w = self
             .b
             .ins()
             .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
-        self.retain(w);
+        if !moved {
+            self.retain(w);
+        }
         Some(w)
     }
 
