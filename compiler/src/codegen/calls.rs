@@ -36,14 +36,7 @@ impl<M: Module> Translator<'_, M> {
             }
             None => CallTarget::Builtin(callee.name.clone()),
         };
-        let vals: Vec<Operand> = args
-            .iter()
-            .map(|a| {
-                let v = self.expr(a);
-                self.push(v);
-                v
-            })
-            .collect();
+        let vals = self.held(args);
         if let CallTarget::Builtin(name) = &target {
             match direct_entry(name, &vals) {
                 Some(Direct::Consumes(entry)) => {

@@ -100,10 +100,27 @@ impl<M: Module> Translator<'_, M> {
         self.b.switch_to_block(next);
     }
 
-    /// Continue in `done`, where the fast and the slow path meet with the result
-    /// word: both have been emitted, so it is sealed, and a local both paths moved out
-    /// reads as the one nil word there (its release then vanishes).
-    fn join(&mut self, done: Block) -> ClifValue {
+    /// A fast path and the runtime's path meeting in one block; the result word.
+    /// `fast` gets the (cold) block to branch to when a test fails and yields its
+    /// result, or `None` to take the slow path outright; `slow` emits the runtime's
+    /// path. The meeting block is sealed once both are emitted, so a local both paths
+    /// moved out reads as the one nil word there (and its release vanishes).
+    fn fast_or_slow(
+        &mut self,
+        fast: impl FnOnce(&mut Self, Block) -> Option<ClifValue>,
+        slow: impl FnOnce(&mut Self) -> ClifValue,
+    ) -> ClifValue {
+        let slow_b = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, WORD);
+        self.b.set_cold_block(slow_b);
+        match fast(self, slow_b) {
+            Some(r) => self.b.ins().jump(done, &[r.into()]),
+            None => self.b.ins().jump(slow_b, &[]),
+        };
+        self.b.switch_to_block(slow_b);
+        let r = slow(self);
+        self.b.ins().jump(done, &[r.into()]);
         self.b.seal_block(done);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
@@ -133,11 +150,21 @@ impl<M: Module> Translator<'_, M> {
         slow_call: impl FnOnce(&mut Self) -> ClifValue,
     ) -> ClifValue {
         let [xs, i, v] = [words[0], words[1], words[2]];
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(done, WORD);
-        self.b.set_cold_block(slow);
+        self.fast_or_slow(
+            |t, slow| t.store_element(xs, (i, index), v, slow),
+            slow_call,
+        )
+    }
 
+    /// The fast path of [`Translator::set_element_inline`]: `xs` with `v` stored at
+    /// index `i` (word and operand), or a branch to `slow`.
+    fn store_element(
+        &mut self,
+        xs: ClifValue,
+        (i, index): (ClifValue, Operand),
+        v: ClifValue,
+        slow: Block,
+    ) -> Option<ClifValue> {
         let p = self.object_of_kind(xs, layout::KIND_LIST, slow);
         self.require_unique(p, slow);
         let x = match index {
@@ -168,12 +195,7 @@ impl<M: Module> Translator<'_, M> {
         let offset = self.b.ins().ishl_imm_u(n, 3);
         let addr = self.b.ins().iadd(items, offset);
         self.replace_word(addr, 0, v);
-        self.b.ins().jump(done, &[xs.into()]);
-
-        self.b.switch_to_block(slow);
-        let r = slow_call(self);
-        self.b.ins().jump(done, &[r.into()]);
-        self.join(done)
+        Some(xs)
     }
 
     /// The type pointer a declared record type's slot caches (0 before the first
@@ -227,27 +249,15 @@ impl<M: Module> Translator<'_, M> {
         (record, index): (&str, usize),
         slow_read: impl FnOnce(&mut Self) -> ClifValue,
     ) -> ClifValue {
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(done, WORD);
-        self.b.set_cold_block(slow);
-        match self.declared_record(obj, record, false, slow) {
-            Some(fields) => {
-                let w =
-                    self.b
-                        .ins()
-                        .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
-                self.retain(w);
-                self.b.ins().jump(done, &[w.into()]);
-            }
-            None => {
-                self.b.ins().jump(slow, &[]);
-            }
-        }
-        self.b.switch_to_block(slow);
-        let r = slow_read(self);
-        self.b.ins().jump(done, &[r.into()]);
-        self.join(done)
+        let fast = |t: &mut Self, slow| {
+            let fields = t.declared_record(obj, record, false, slow)?;
+            let w =
+                t.b.ins()
+                    .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
+            t.retain(w);
+            Some(w)
+        };
+        self.fast_or_slow(fast, slow_read)
     }
 
     /// `r=r with f:v…` where `r` (local `local` of declared type `record`, `inner` its
@@ -277,10 +287,22 @@ impl<M: Module> Translator<'_, M> {
             Operand::Borrowed(w) => w,
             _ => return None,
         };
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(done, WORD);
-        self.b.set_cold_block(slow);
+        let update = |t: &mut Self, slow| {
+            t.update_tested(w, (local, record), (inner, fields), indices, slow)
+        };
+        Some(self.fast_or_slow(update, generic))
+    }
+
+    /// The fast path of [`Translator::with_tested_once`] for the record word `w`
+    /// (still in its local): the updated record, or a branch to `slow`.
+    fn update_tested(
+        &mut self,
+        w: ClifValue,
+        (local, record): (&str, &str),
+        (inner, fields): (&Expr, &[(Ident, Expr)]),
+        indices: &[usize],
+        slow: Block,
+    ) -> Option<ClifValue> {
         let ptrs = self.declared_record(w, record, true, slow)?;
         let moved = self.moved_fields(local, fields, indices);
         self.tested_record = Some(TestedRecord {
@@ -289,14 +311,7 @@ impl<M: Module> Translator<'_, M> {
             fields: ptrs,
             moved: moved.clone(),
         });
-        let vals: Vec<Operand> = fields
-            .iter()
-            .map(|(_, x)| {
-                let v = self.expr(x);
-                self.push(v);
-                v
-            })
-            .collect();
+        let vals = self.held(fields.iter().map(|(_, x)| x));
         self.tested_record = None;
         let obj = self.expr(inner);
         let ow = self.word(obj);
@@ -313,11 +328,7 @@ impl<M: Module> Translator<'_, M> {
                 self.replace_word(ptrs, (i * 8) as i32, new);
             }
         }
-        self.b.ins().jump(done, &[ow.into()]);
-        self.b.switch_to_block(slow);
-        let r = generic(self);
-        self.b.ins().jump(done, &[r.into()]);
-        Some(self.join(done))
+        Some(ow)
     }
 
     /// The fields of `local` an update both writes once and reads once, as a number,
@@ -389,25 +400,14 @@ impl<M: Module> Translator<'_, M> {
         (indices, vals): (&[usize], &[Operand]),
         slow_with: impl FnOnce(&mut Self) -> ClifValue,
     ) -> ClifValue {
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.append_block_param(done, WORD);
-        self.b.set_cold_block(slow);
-        match self.declared_record(obj, record, true, slow) {
-            Some(fields) => {
-                for (&i, &v) in indices.iter().zip(vals) {
-                    let w = self.owned(v);
-                    self.replace_word(fields, (i * 8) as i32, w);
-                }
-                self.b.ins().jump(done, &[obj.into()]);
+        let update = |t: &mut Self, slow| {
+            let fields = t.declared_record(obj, record, true, slow)?;
+            for (&i, &v) in indices.iter().zip(vals) {
+                let w = t.owned(v);
+                t.replace_word(fields, (i * 8) as i32, w);
             }
-            None => {
-                self.b.ins().jump(slow, &[]);
-            }
-        }
-        self.b.switch_to_block(slow);
-        let r = slow_with(self);
-        self.b.ins().jump(done, &[r.into()]);
-        self.join(done)
+            Some(obj)
+        };
+        self.fast_or_slow(update, slow_with)
     }
 }

@@ -147,14 +147,7 @@ impl<M: Module> Translator<'_, M> {
             self.push(v);
             obj = Some(v);
         }
-        let vals: Vec<Operand> = fields
-            .iter()
-            .map(|(_, x)| {
-                let v = self.expr(x);
-                self.push(v);
-                v
-            })
-            .collect();
+        let vals = self.held(fields.iter().map(|(_, x)| x));
         // A local's read neither fails nor holds temporaries.
         let obj = obj.unwrap_or_else(|| self.expr(inner));
         let names = fields

@@ -325,6 +325,18 @@ impl<'a, M: Module> Translator<'a, M> {
         }
     }
 
+    /// Evaluate `es` in order, each result held (see [`Translator::push`]) while the
+    /// next is evaluated; pop them, newest first, when done.
+    pub fn held<'e>(&mut self, es: impl IntoIterator<Item = &'e Expr>) -> Vec<Operand> {
+        es.into_iter()
+            .map(|x| {
+                let v = self.expr(x);
+                self.push(v);
+                v
+            })
+            .collect()
+    }
+
     pub fn pop(&mut self, v: Operand) {
         if let Operand::Owned(w) = v {
             let top = self.temps.pop();
