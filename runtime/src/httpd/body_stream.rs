@@ -55,8 +55,10 @@ pub enum Want {
     Done(StreamEnd),
 }
 
-/// Batches sent in one `drive` before yielding to other connections.
-const BATCHES_PER_TURN: usize = 16;
+/// Batches sent in one `drive` before yielding to other connections. One batch (up to
+/// 1,024 lines or 64 KiB by default) is a turn: a connection's turn on the loop stays
+/// bounded in bytes, and a fast source costs one `send` per turn.
+const BATCHES_PER_TURN: usize = 1;
 
 thread_local! {
     /// The output buffer of the last stream on this thread that sent everything and

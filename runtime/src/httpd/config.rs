@@ -44,7 +44,8 @@ pub struct ServerConfig {
     /// keeps its stack until the handler returns, so there may be many). Small, but
     /// compiled handlers recurse, so it is configurable.
     pub stack_size: usize,
-    /// Upper bound on lines gathered into one `writev` while a source reports `ready`.
+    /// Upper bound on lines gathered into one `send` while a source has lines ready
+    /// (the byte bound below usually ends a batch of ordinary lines first).
     pub gather_max_lines: usize,
     /// Upper bound on payload bytes gathered into one `writev`.
     pub gather_max_bytes: usize,
@@ -69,7 +70,7 @@ impl Default for ServerConfig {
             handler_timeout: Some(Duration::from_secs(60)),
             shutdown_deadline: Duration::from_secs(5),
             stack_size: 256 * 1024,
-            gather_max_lines: 64,
+            gather_max_lines: 1024,
             gather_max_bytes: 64 * 1024,
         }
     }
