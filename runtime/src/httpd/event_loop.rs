@@ -883,13 +883,13 @@ impl Loops {
         if suspended.thread != generation || !suspended.task.is_local() {
             return self.hand_over(idx, generation, token, suspended, wake);
         }
-        // A replaced thread finishing its own handlers does not stamp the loop: the
-        // monitor would replace the live thread for it.
         if let Some(fd) = suspended.watched.take() {
             // Now, while the task's frames still hold the descriptor open: once it runs
             // it may close it, and the number may come back as another connection's.
             let _ = self.loops[idx].epoll.remove(fd);
         }
+        // A replaced thread finishing its own handlers does not stamp the loop: the
+        // monitor would replace the live thread for it.
         let live = self.loops[idx].owner.load(Ordering::SeqCst) == generation;
         let stamp = live.then(|| self.mark_busy(idx));
         let step = suspended.task.resume(wake);
