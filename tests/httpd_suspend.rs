@@ -23,19 +23,21 @@ use support::{
 };
 
 /// A proxy to the upstream on `port` at `/`, a plain answer at `/fast`, a nap at
-/// `/sleep`, two `get`s in turn at `/two`, a long computation at `/sum`, deep and unbounded recursion at `/deep`
+/// `/sleep` (ten minutes at `/long-sleep`), two `get`s in turn at `/two`, a long computation at `/sum`, deep and unbounded recursion at `/deep`
 /// and `/forever`.
 fn handler(port: u16) -> String {
     format!(
         "depth n:n>n;<=n 0 0;r=depth -n 1;+r 1\n\
          forever n:n>n;r=forever +n 1;+r 1\n\
          nap>t;sleep 300;\"slept\\n\"\n\
+         long-nap>t;sleep 600000;\"slept\\n\"\n\
          sum-to n:n>n;s=0;@i 0..n{{s=+s i}};s\n\
          two>t;a=get!! \"http://127.0.0.1:{port}/\";b=get!! \"http://127.0.0.1:{port}/\";+a b\n\
          handler req:_>_;\n\
          \x20 p=req.path\n\
          \x20 =p \"/fast\" \"fast\\n\"\n\
          \x20 =p \"/sleep\" nap()\n\
+         \x20 =p \"/long-sleep\" long-nap()\n\
          \x20 =p \"/two\" two()\n\
          \x20 =p \"/sum\" fmt \"{{}}\\n\" (sum-to 300000000)\n\
          \x20 =p \"/deep\" fmt \"{{}}\\n\" (depth 50000)\n\
@@ -229,6 +231,43 @@ fn handlers_suspended_by_a_replaced_loop_thread_are_resumed_by_it() {
         ) <= 3),
         "the replaced loop thread stayed after its handlers finished"
     );
+}
+
+#[test]
+fn a_handler_timeout_ends_a_handler_waiting_for_its_upstream_or_asleep() {
+    let upstream = Upstream::start();
+    let dir = handler_dir(&[("h.ilo", &handler(upstream.port))]);
+    let server = Server::start_with(
+        ilo()
+            .args([
+                "httpd",
+                "--port",
+                "0",
+                "--workers",
+                "1",
+                "--handler-timeout=1",
+            ])
+            .arg(dir.path().join("h.ilo")),
+    );
+    // Without the limit on its waits, the first would wait for the upstream's 30 s
+    // head timeout and the second for ten minutes.
+    let waiting = request(&server, "/");
+    let _held = upstream.take(1);
+    let asleep = request(&server, "/long-sleep");
+    for s in [waiting, asleep] {
+        s.set_read_timeout(Some(Duration::from_secs(25)))
+            .expect("timeout");
+        assert_eq!(answered(s).0, 503);
+    }
+    assert!(
+        server
+            .wait_log("--handler-timeout", Duration::from_secs(5))
+            .is_some(),
+        "the timeout is not logged: {:?}",
+        server.log()
+    );
+    assert_eq!(answered(request(&server, "/fast")), (200, "fast\n".into()));
+    loop_threads_only(&server, 1);
 }
 
 #[test]

@@ -35,6 +35,7 @@ use super::shutdown::Shutdown;
 use super::stats::ServerStats;
 use super::Handler;
 use crate::ctx::Cancel;
+use crate::suspend;
 use crate::value::{Text, Value};
 
 /// What every connection thread shares.
@@ -369,11 +370,22 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
 /// call is registered for the monitor meanwhile (see [`super::running`]).
 fn respond(shared: &Shared, head: &RequestHead, request: Value, client: RawFd) -> Response {
     let call = shared.running.enter(client, shared.config.handler_timeout);
+    // Waits for upstreams and sleeps end at the deadline too, not only compiled code.
+    let limit = suspend::time_limit(call.deadline());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         (shared.handler)(request).and_then(interpret)
     }));
+    drop(limit);
     let cancelled = call.finish();
     let diagnostic = match outcome {
+        // A handler whose wait ran out of time may still return: it timed out all
+        // the same.
+        Ok(Ok(_)) if cancelled == Some(Cancel::TimedOut) => {
+            format!(
+                "{}: cancelled: the handler ran longer than --handler-timeout (waiting)",
+                crate::error::codes::CANCELLED
+            )
+        }
         Ok(Ok(response)) => return response,
         Ok(Err(diagnostic)) => diagnostic,
         Err(panic) => {

@@ -982,7 +982,7 @@ impl Loops {
         let report = match wake {
             Wake::Fd => (token | SOURCE, WOKEN),
             Wake::Timer => (token, DEADLINE),
-            Wake::ClientGone | Wake::Unwatchable => (token, HUNG_UP),
+            Wake::ClientGone | Wake::Unwatchable | Wake::OutOfTime => (token, HUNG_UP),
         };
         let Some(mut table) = self.table(idx) else {
             return;

@@ -7,9 +7,9 @@
 //! next function entry or loop back edge with ILO-R008. So `wh true{}` costs a core
 //! only until its client leaves (or the timeout), not forever.
 //!
-//! A handler suspended while it waits for an upstream or in `sleep` is resumed by its
-//! event loop when its client hangs up; for a timeout the check comes when the wait
-//! ends (the upstream timeouts bound it), as it does for calls that block.
+//! A handler waiting for an upstream or in `sleep` ([`crate::suspend`]) is resumed by
+//! its event loop when its client hangs up, and its waits end at its deadline
+//! ([`crate::suspend::time_limit`]), so either stops it there too.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +38,7 @@ pub struct Registration<'a> {
     running: &'a Running,
     id: u64,
     ctx: Arc<Ctx>,
+    deadline: Option<Instant>,
     done: bool,
 }
 
@@ -51,17 +52,19 @@ impl Running {
         let ctx = ctx::handle();
         let generation = ctx.begin();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let deadline = timeout.map(|t| Instant::now() + t);
         let entry = Entry {
             ctx: Arc::clone(&ctx),
             generation,
             client,
-            deadline: timeout.map(|t| Instant::now() + t),
+            deadline,
         };
         self.table().insert(id, entry);
         Registration {
             running: self,
             id,
             ctx,
+            deadline,
             done: false,
         }
     }
@@ -116,6 +119,11 @@ impl Running {
 }
 
 impl Registration<'_> {
+    /// When the call's `--handler-timeout` runs out, if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Leave the table; whether (and why) the handler was cancelled.
     pub fn finish(mut self) -> Option<Cancel> {
         self.leave()

@@ -61,6 +61,8 @@ pub enum Wake {
     ClientGone,
     /// The loop cannot watch the descriptor (out of kernel resources): the wait fails.
     Unwatchable,
+    /// The handler's own time limit passed ([`time_limit`]); never sent by a loop.
+    OutOfTime,
 }
 
 type Inner<R> = Coroutine<Wake, Park, R, TaskStack>;
@@ -72,6 +74,38 @@ thread_local! {
     static GONE: Cell<bool> = const { Cell::new(false) };
     /// Tasks started on this thread and not finished.
     static UNFINISHED: Cell<usize> = const { Cell::new(0) };
+    /// When the running work (a task's, or this thread's) must stop waiting.
+    static LIMIT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Bounds every wait of the current work by `deadline` until dropped (see
+/// [`time_limit`]).
+pub struct TimeLimit {
+    previous: Option<Instant>,
+}
+
+/// Make every wait of the current work (the running task's, else this thread's) end
+/// by `deadline`: a wait still pending then cancels the work as timed out
+/// ([`Cancel::TimedOut`]) and fails. The server's `--handler-timeout`.
+pub fn time_limit(deadline: Option<Instant>) -> TimeLimit {
+    TimeLimit {
+        previous: LIMIT.with(|l| l.replace(deadline)),
+    }
+}
+
+impl Drop for TimeLimit {
+    fn drop(&mut self) {
+        LIMIT.with(|l| l.set(self.previous));
+    }
+}
+
+/// Has the current work's time limit passed? If so, cancel it as timed out.
+fn out_of_time(limit: Option<Instant>) -> bool {
+    let over = limit.is_some_and(|d| Instant::now() >= d);
+    if over {
+        ctx::handle().cancel_current(Cancel::TimedOut);
+    }
+    over
 }
 
 /// How many tasks this thread started that have not finished (a replaced loop
@@ -94,6 +128,8 @@ pub struct Task<R> {
     ctx: Arc<Ctx>,
     thread: ThreadId,
     gone: bool,
+    /// Its time limit, kept while it is suspended ([`time_limit`]).
+    limit: Option<Instant>,
 }
 
 /// Clears the running task's yielder when its function returns or panics.
@@ -127,6 +163,7 @@ impl<R: 'static> Task<R> {
             ctx,
             thread: thread::current().id(),
             gone: false,
+            limit: None,
         };
         let step = task.resume(Wake::Fd);
         Ok((task, step))
@@ -150,11 +187,13 @@ impl<R: 'static> Task<R> {
             self.ctx.cancel_current(Cancel::ClientGone);
         }
         let outer_gone = GONE.with(|g| g.replace(self.gone));
+        let outer_limit = LIMIT.with(|l| l.replace(self.limit));
         let result = {
             let _current = ctx::enter_task(&self.ctx);
             catch_unwind(AssertUnwindSafe(|| coroutine.resume(wake)))
         };
         GONE.with(|g| g.set(outer_gone));
+        self.limit = LIMIT.with(|l| l.replace(outer_limit));
         let result = match result {
             Ok(result) => result,
             Err(panic) => {
@@ -207,14 +246,31 @@ pub fn wait(park: Park) -> Wake {
     if GONE.with(Cell::get) {
         return Wake::ClientGone;
     }
-    let yielder = YIELDER.with(|y| y.replace(std::ptr::null()));
-    if yielder.is_null() {
-        return block(park);
+    let limit = LIMIT.with(Cell::get);
+    if out_of_time(limit) {
+        return Wake::OutOfTime;
     }
-    // SAFETY: the pointer was set by this task's own function, whose frame (and so the
-    // yielder it received) lives until the task finishes; we run inside that task.
-    let wake = unsafe { &*yielder }.suspend(park);
-    YIELDER.with(|y| y.set(yielder));
+    let park = Park {
+        deadline: match (park.deadline, limit) {
+            (Some(own), Some(limit)) => Some(own.min(limit)),
+            (own, limit) => own.or(limit),
+        },
+        ..park
+    };
+    let yielder = YIELDER.with(|y| y.replace(std::ptr::null()));
+    let wake = if yielder.is_null() {
+        block(park)
+    } else {
+        // SAFETY: the pointer was set by this task's own function, whose frame (and
+        // so the yielder it received) lives until the task finishes; we run inside
+        // that task.
+        let wake = unsafe { &*yielder }.suspend(park);
+        YIELDER.with(|y| y.set(yielder));
+        wake
+    };
+    if wake == Wake::Timer && out_of_time(limit) {
+        return Wake::OutOfTime;
+    }
     wake
 }
 
@@ -265,6 +321,7 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> io::Result
             Wake::Fd => return Ok(()),
             Wake::ClientGone => return Err(client_gone()),
             Wake::Unwatchable => return Err(io::Error::other("cannot wait for the socket")),
+            Wake::OutOfTime => return Err(out_of_time_error()),
             Wake::Timer if deadline.is_some_and(|d| Instant::now() >= d) => {
                 return Err(io::ErrorKind::TimedOut.into())
             }
@@ -283,11 +340,16 @@ pub fn sleep(d: Duration) -> io::Result<()> {
         };
         match wait(park) {
             Wake::ClientGone => return Err(client_gone()),
+            Wake::OutOfTime => return Err(out_of_time_error()),
             Wake::Unwatchable => thread::sleep(deadline.saturating_duration_since(Instant::now())),
             Wake::Fd | Wake::Timer => {}
         }
     }
     Ok(())
+}
+
+fn out_of_time_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the handler ran out of time")
 }
 
 fn client_gone() -> io::Error {
@@ -338,6 +400,18 @@ mod tests {
         let started = Instant::now();
         assert!(sleep(Duration::from_millis(20)).is_ok());
         assert!(started.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_time_limit_ends_waits_at_its_deadline() {
+        let limit = time_limit(Some(Instant::now() + Duration::from_millis(20)));
+        let slept = sleep(Duration::from_secs(5)).map_err(|e| e.kind());
+        drop(limit);
+        assert_eq!(slept, Err(io::ErrorKind::TimedOut));
+        assert!(
+            sleep(Duration::from_millis(1)).is_ok(),
+            "the limit outlived its guard"
+        );
     }
 
     #[test]
