@@ -261,7 +261,7 @@ import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.ar
             </dev/null 2>"$logf" & ;;
         floor-line) "$BIN/floor-server" --port "$port" --file "$FILE" --mode line 2>"$logf" & ;;
         floor-gathered) "$BIN/floor-server" --port "$port" --file "$FILE" --mode gathered 2>"$logf" & ;;
-        floor-small) "$BIN/small-floor" --port "$port" 2>"$logf" & ;;
+        floor-small) "$BIN/small-floor" --port "$port" --threads "$workers" 2>"$logf" & ;;
         ticker) "$BIN/ticker" --port "$port" --lines "$TICKS" 2>"$logf" & ;;
         ticker-bcast) "$BIN/ticker" --port "$port" --lines 1000000 \
             --interval-ms "$BCAST_INTERVAL_MS" 2>"$logf" & ;;

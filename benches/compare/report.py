@@ -337,10 +337,10 @@ def markdown(agg, notes, meta, analysis, framing):
     w("- **per-line writev floor** / **gathered writev**: `floor-server` from `bench-tools`, "
       "a minimal thread-per-connection server doing one `writev` per line, or one per 64 "
       "lines. Workload 1 only.")
-    w("- **small-response floor**: `small-floor` from `bench-tools`, one thread and one "
-      "epoll set answering every request head with the same bytes ilo sends, with no "
-      "parsing and no allocation: the most any server can show in workload 3 on this "
-      "machine. Workload 3 only.\n")
+    w("- **small-response floor**: `small-floor` from `bench-tools`, one thread with one "
+      "epoll set per worker answering every request head with the same bytes ilo sends, "
+      "with no parsing and no allocation: the most any server can show in workload 3 on "
+      "this machine. Workload 3 only.\n")
     w("Workloads:\n")
     w(f"1. **Stream**: `curl -s -o /dev/null` fetches a {int(m['lines']):,}-line file "
       "(66-byte lines) served as a chunked body, one chunk per line; every run's byte count "

@@ -1,13 +1,15 @@
 //! The small-response floor: what a server pays for a keep-alive request when it does
-//! no work of its own. One thread, one epoll set (connections registered
+//! no work of its own. Each thread has one epoll set (connections registered
 //! edge-triggered once, reports taken in batches), one `recv` per readable report and
 //! one `write` of a constant response per complete request head in it. No parsing
 //! beyond finding the blank line that ends each head, no allocation per request.
+//! With `--threads N`, N such loops share the listener (each accepts for itself), as
+//! a server's workers do.
 //!
 //! The ceiling for the small-response workloads: a server's requests per second
 //! against this one's, in the same run, is how much of the remaining time is its own.
 //!
-//! usage: small-floor --port N
+//! usage: small-floor --port N [--threads N]
 
 use std::io;
 use std::net::TcpListener;
@@ -31,10 +33,24 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = serve(&listener) {
+    let threads: usize = flags.or("--threads", "1").parse().unwrap_or(1).max(1);
+    if let Err(e) = listener.set_nonblocking(true) {
         eprintln!("small-floor: {e}");
         std::process::exit(1);
     }
+    if let Ok(addr) = listener.local_addr() {
+        eprintln!("small-floor listening on http://{addr}");
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                if let Err(e) = serve(&listener) {
+                    eprintln!("small-floor: {e}");
+                    std::process::exit(1);
+                }
+            });
+        }
+    });
 }
 
 fn check(n: libc::c_int) -> io::Result<libc::c_int> {
@@ -56,13 +72,11 @@ fn add(epfd: RawFd, fd: RawFd, token: u64, flags: u32) -> io::Result<()> {
 }
 
 fn serve(listener: &TcpListener) -> io::Result<()> {
-    listener.set_nonblocking(true)?;
     // SAFETY: plain system call.
     let epfd = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-    add(epfd, listener.as_raw_fd(), LISTENER, libc::EPOLLIN as u32)?;
-    if let Ok(addr) = listener.local_addr() {
-        eprintln!("small-floor listening on http://{addr}");
-    }
+    // Exclusive: a new connection wakes one loop, not all of them.
+    let wake_one = (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32;
+    add(epfd, listener.as_raw_fd(), LISTENER, wake_one)?;
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
     // Bytes of a head cut by a read: at most the last three, enough to find "\r\n\r\n".
     let mut carry: std::collections::HashMap<RawFd, u32> = std::collections::HashMap::new();
