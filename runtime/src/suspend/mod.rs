@@ -26,8 +26,9 @@ use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::{self, ThreadId};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -76,7 +77,12 @@ thread_local! {
     static UNFINISHED: Cell<usize> = const { Cell::new(0) };
     /// When the running work (a task's, or this thread's) must stop waiting.
     static LIMIT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// This thread's key, never reused: cheaper to compare on every resume than
+    /// `thread::current().id()`, which clones the thread's handle.
+    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
 }
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(0);
 
 /// Bounds every wait of the current work by `deadline` until dropped (see
 /// [`time_limit`]).
@@ -126,7 +132,8 @@ pub enum Step<R> {
 pub struct Task<R> {
     coroutine: Option<Inner<R>>,
     ctx: Arc<Ctx>,
-    thread: ThreadId,
+    /// The [`THREAD`] key of the thread that started it.
+    thread: u64,
     gone: bool,
     /// Its time limit, kept while it is suspended ([`time_limit`]).
     limit: Option<Instant>,
@@ -161,7 +168,7 @@ impl<R: 'static> Task<R> {
         let mut task = Task {
             coroutine: Some(coroutine),
             ctx,
-            thread: thread::current().id(),
+            thread: THREAD.with(|t| *t),
             gone: false,
             limit: None,
         };
@@ -171,7 +178,7 @@ impl<R: 'static> Task<R> {
 
     /// Was this task started by the calling thread (the only one that may resume it)?
     pub fn is_local(&self) -> bool {
-        self.thread == thread::current().id()
+        self.thread == THREAD.with(|t| *t)
     }
 
     /// Resume a parked task with why it wakes, until it waits again or finishes.
