@@ -20,8 +20,9 @@ use super::abi::{ilo_signature, Entry, WORD};
 use super::names;
 use super::program_state::{FnRef, Wrapper};
 use super::translator::{Operand, Translator};
-use crate::ast::{Expr, Ident, Unwrap};
+use crate::ast::{Expr, Ident, Type, Unwrap};
 use crate::span::Span;
+use crate::verify::types::needs_check;
 use crate::verify::CallTarget;
 
 impl<M: Module> Translator<'_, M> {
@@ -143,7 +144,24 @@ impl<M: Module> Translator<'_, M> {
                 self.drop_v(v);
             }
         }
-        self.unwrap(r, unwrap, e.span)
+        let out = self.unwrap(r, unwrap, e.span);
+        // A function value's type promises a result its function need not have
+        // declared (`F n n` holding `x:_>_`), so what it returned is checked.
+        // So may a declared function's (which checks only when it is also a value).
+        let unproven = match &target {
+            CallTarget::Local(_) => true,
+            CallTarget::User(name) => {
+                self.checked.unproven_returns.contains(name)
+                    && !self.checked.value_funcs.contains(name)
+            }
+            CallTarget::Builtin(_) => false,
+        };
+        if unproven && needs_check(self.ty(e), &Type::Any) {
+            self.push(out);
+            self.expect_type(out, self.ty(e), e.span);
+            self.pop(out);
+        }
+        out
     }
 
     /// One owned word per argument for a callee that takes them over: temporaries and

@@ -15,6 +15,12 @@ impl<M: Module> Translator<'_, M> {
     /// Translate `e`. The result's representation follows its static type.
     pub fn expr(&mut self, e: &Expr) -> Operand {
         let v = self.expr_inner(e);
+        let checks = [&self.checked.result_checks, &self.checked.checks];
+        for expected in checks.into_iter().filter_map(|c| c.get(&e.id)) {
+            self.push(v);
+            self.expect_type(v, expected, e.span);
+            self.pop(v);
+        }
         let ty = self.ty(e);
         self.classify(v, ty)
     }

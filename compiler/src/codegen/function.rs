@@ -14,16 +14,18 @@ use super::program_state::{FnRef, ProgramState};
 use super::translator::{Local, Operand, Translator};
 use super::{last_use, vars};
 use crate::ast::{FnDecl, Type};
-use crate::verify::Checked;
+use crate::verify::types::relied_on;
+use crate::verify::{BodyId, Checked};
 use std::collections::HashSet;
 
-/// Compile `decl` (a declared function or a lambda capturing `captures`) as `id`.
+/// Compile `decl` (a declared function or a lambda capturing `captures`, known to
+/// the verifier as `body`) as `id`.
 pub fn define_function<M: Module>(
     module: &mut M,
     sh: &mut ProgramState,
     checked: &Checked,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
-    id: FuncId,
+    (id, body): (FuncId, BodyId),
     decl: &FnDecl,
     captures: &[String],
 ) -> Result<(), CodegenError> {
@@ -46,7 +48,15 @@ pub fn define_function<M: Module>(
             .map(|(_, a)| *a)
             .collect();
         t.stack_guard(&counted);
-        t.declare_locals(decl, captures, &params[2..]);
+        // A function value is called with whatever its caller had (a builtin's
+        // elements, a server's request), so its parameters are checked on entry; a
+        // direct call's arguments were checked by the caller where needed.
+        let value_called = match &body {
+            BodyId::Lambda(_) => true,
+            BodyId::Func(name) => checked.value_funcs.contains(name),
+        };
+        t.declare_locals(decl, captures, &params[2..], value_called);
+        t.checks_returns = value_called;
         let words: HashSet<String> = t
             .locals
             .iter()
@@ -55,6 +65,12 @@ pub fn define_function<M: Module>(
             .collect();
         t.moves = last_use::last_uses(decl, &words, checked);
         let v = t.block_value(&decl.body);
+        if value_called && checked.checked_bodies.contains(&body) {
+            let span = decl.body.last().map_or(decl.span, |s| s.span);
+            t.push(v);
+            t.expect_type(v, &decl.ret.kind, span);
+            t.pop(v);
+        }
         let w = t.owned(v);
         t.b.ins().jump(exit, &[w.into()]);
         t.emit_exit();
@@ -134,6 +150,7 @@ impl<M: Module> Translator<'_, M> {
         decl: &FnDecl,
         captures: &[String],
         args: &[cranelift_codegen::ir::Value],
+        check_params: bool,
     ) {
         for (name, numeric) in vars::locals(decl, captures, self.checked) {
             let ty = if numeric { types::F64 } else { WORD };
@@ -145,6 +162,21 @@ impl<M: Module> Translator<'_, M> {
             };
             self.b.def_var(var, init);
             self.locals.insert(name, Local { var, numeric });
+        }
+        if check_params {
+            // Every argument is held, so a failed check releases them all.
+            let held: Vec<Operand> = args.iter().map(|a| Operand::Owned(*a)).collect();
+            for v in &held {
+                self.push(*v);
+            }
+            for (p, v) in decl.params.iter().zip(&held) {
+                if relied_on(&p.ty.kind) {
+                    self.expect_type(*v, &p.ty.kind, p.name.span);
+                }
+            }
+            for v in held.iter().rev() {
+                self.pop(*v);
+            }
         }
         for (p, arg) in decl.params.iter().zip(args) {
             let ty = p.ty.kind.clone();

@@ -20,6 +20,7 @@ pub mod aot;
 mod calls;
 mod control;
 mod error;
+mod expect;
 mod expr;
 mod function;
 mod inline_update;
@@ -42,7 +43,7 @@ pub use jit::{JitProgram, RuntimeFailure};
 use crate::ast::{Decl, Type};
 use crate::diag::Diagnostic;
 use crate::span::Span;
-use crate::verify::Checked;
+use crate::verify::{BodyId, Checked};
 use error::CodegenError;
 use program_state::{FnRef, ProgramState};
 
@@ -134,9 +135,16 @@ fn compile_with<M: Module>(
     let mut errors = Vec::new();
     for f in &decls {
         let id = sh.user[&f.name.name].id;
-        if let Err(e) =
-            function::define_function(module, &mut sh, checked, (&mut ctx, &mut fctx), id, f, &[])
-        {
+        let body = BodyId::Func(f.name.name.clone());
+        if let Err(e) = function::define_function(
+            module,
+            &mut sh,
+            checked,
+            (&mut ctx, &mut fctx),
+            (id, body),
+            f,
+            &[],
+        ) {
             errors.push(e.at(f.span));
         }
     }
@@ -148,7 +156,7 @@ fn compile_with<M: Module>(
             &mut sh,
             checked,
             (&mut ctx, &mut fctx),
-            id,
+            (id, BodyId::Lambda(*eid)),
             f,
             &caps,
         ) {

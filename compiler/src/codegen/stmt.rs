@@ -138,6 +138,13 @@ impl<M: Module> Translator<'_, M> {
     /// `ret e` (and a guard's value): return from the function, releasing everything.
     fn ret(&mut self, e: &Expr) {
         let v = self.expr(e);
+        if self.checks_returns {
+            if let Some(expected) = self.checked.return_checks.get(&e.id) {
+                self.push(v);
+                self.expect_type(v, expected, e.span);
+                self.pop(v);
+            }
+        }
         let w = self.owned(v);
         self.exit_with(w, 0);
     }

@@ -87,6 +87,9 @@ pub struct Translator<'a, M: Module> {
     /// A record local already tested for an in-place `with` (see `inline_update.rs`):
     /// its fields are read by plain loads while the update's values are computed.
     pub tested_record: Option<super::inline_update::TestedRecord>,
+    /// Whether this function checks its own results against its declared return type
+    /// (a lambda or a function used as a value; see `Checked::unproven_returns`).
+    pub checks_returns: bool,
     frefs: HashMap<FuncId, FuncRef>,
     gvs: HashMap<DataId, GlobalValue>,
 }
@@ -118,6 +121,7 @@ impl<'a, M: Module> Translator<'a, M> {
             exit,
             moves: HashSet::new(),
             tested_record: None,
+            checks_returns: false,
             frefs: HashMap::new(),
             gvs: HashMap::new(),
         }

@@ -11,7 +11,7 @@ use super::check::{conversion_hint, FnChecker};
 use super::codes;
 use super::globals;
 use super::types::{
-    bind, compatible, contains_dynamic, erase_vars, is_concrete, is_dynamic, join, show,
+    bind, compatible, contains_dynamic, erase_vars, is_concrete, is_dynamic, join, relied_on, show,
     substitute, Bindings,
 };
 use super::CallTarget;
@@ -28,7 +28,10 @@ impl FnChecker<'_> {
             return self.scopes.type_of(&key);
         }
         if let Some(f) = self.globals.funcs.get(&name) {
-            self.tables.calls.insert(e.id, CallTarget::User(name));
+            self.tables
+                .calls
+                .insert(e.id, CallTarget::User(name.clone()));
+            self.tables.value_funcs.insert(name);
             return Type::Fn(
                 f.params.iter().map(erase_vars).collect(),
                 Box::new(erase_vars(&f.ret)),
@@ -95,6 +98,11 @@ impl FnChecker<'_> {
         } else if let Some(f) = self.globals.funcs.get(&name) {
             self.tables.calls.insert(id, CallTarget::User(name.clone()));
             self.check_args(&name, &f.params, args, &arg_types, span);
+            // A function called directly trusts its parameters: what it is given is
+            // checked here, where the verifier could not prove it fits.
+            for ((param, actual), arg) in f.params.iter().zip(&arg_types).zip(args.iter()) {
+                self.tables.note_check(arg.id, param, actual);
+            }
             erase_vars(&f.ret)
         } else if let Some((short, sigs)) = globals::builtin(&name) {
             self.note_alias(&name, short, callee.span);
@@ -118,7 +126,22 @@ impl FnChecker<'_> {
             self.report(d);
             Type::Any
         };
-        self.unwrap(&name, ret, *unwrap, span)
+        let builtin = matches!(self.tables.calls.get(&id), Some(CallTarget::Builtin(_)));
+        let ty = self.unwrap(&name, ret, *unwrap, span);
+        // A builtin given a function value (`map f xs`) types its result from that
+        // value's declared type, which a `_`-returning function may have been
+        // accepted for; a lambda or a named function checks its own results.
+        let unproven_fn = args.iter().enumerate().any(|(i, a)| {
+            matches!(arg_types[i], Type::Fn(..))
+                && !matches!(a.kind, ExprKind::Lambda(_))
+                && !matches!(self.tables.calls.get(&a.id), Some(CallTarget::User(_)))
+        });
+        if builtin && unproven_fn && relied_on(&ty) {
+            self.tables.result_checks.insert(id, ty.clone());
+        } else {
+            self.tables.result_checks.remove(&id);
+        }
+        ty
     }
 
     /// Calling a parameter or local: its type says how, when it is known.

@@ -2,7 +2,7 @@
 //! holds the shared state, the per-function driver and the statement rules;
 //! expressions are in `expr.rs`, calls and name references in `calls.rs`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{Block, Expr, ExprId, ExprKind, FnDecl, Stmt, StmtKind, Type};
 use crate::diag::{Diagnostic, Severity};
@@ -23,6 +23,17 @@ pub struct Tables {
     pub locals: HashMap<BodyId, Vec<(String, Type)>>,
     /// The next free expression id (new nodes made by rewrites).
     pub next_id: u32,
+    /// Values of a type not proven to fit where they go, with the declared type to
+    /// check them against at run time (see `types::needs_check`).
+    pub checks: HashMap<ExprId, Type>,
+    /// Builtin calls whose result is checked against their type (see `calls.rs`).
+    pub result_checks: HashMap<ExprId, Type>,
+    /// `ret` and guard values of a type not proven to fit their body's return type.
+    pub return_checks: HashMap<ExprId, (BodyId, Type)>,
+    /// Bodies whose value must be checked against the declared return type.
+    pub checked_bodies: HashSet<BodyId>,
+    /// Functions used as values, so callable with arguments nothing checked.
+    pub value_funcs: HashSet<String>,
     /// The first long builtin alias seen: `(long, short, span)`.
     pub first_alias: Option<(String, &'static str, Span)>,
 }
@@ -34,6 +45,16 @@ impl Tables {
             self.types.resize(i + 1, Type::Any);
         }
         self.types[i] = ty;
+    }
+
+    /// Remember whether the value of `id` (of type `actual`) must be checked against
+    /// `expected`. Passes repeat until local types settle; the last one decides.
+    pub fn note_check(&mut self, id: ExprId, expected: &Type, actual: &Type) {
+        if super::types::needs_check(expected, actual) {
+            self.checks.insert(id, expected.clone());
+        } else {
+            self.checks.remove(&id);
+        }
     }
 
     pub fn fresh_id(&mut self) -> ExprId {
@@ -131,7 +152,7 @@ impl FnChecker<'_> {
         if let Some(value) = self.block_in_place(&mut f.body, true) {
             let span = f.body.last().map_or(f.span, |s| s.span);
             if !f.tool {
-                self.check_return(&value, span);
+                self.check_return(&value, span, None);
             }
         }
         self.prev_value = saved_prev;
@@ -160,8 +181,31 @@ impl FnChecker<'_> {
     }
 
     /// A value leaving the current function or lambda must fit its return type.
-    pub fn check_return(&mut self, value: &Type, span: Span) {
+    /// `id` is the returned expression; `None` for the body's own value.
+    pub fn check_return(&mut self, value: &Type, span: Span, id: Option<ExprId>) {
         let expected = self.scopes.top_ref().ret.clone();
+        let body = match self.scopes.top_ref().key {
+            Some(lambda) => BodyId::Lambda(lambda),
+            None => BodyId::Func(self.fn_name.clone()),
+        };
+        match id {
+            Some(id) => {
+                if super::types::needs_check(&expected, value) {
+                    self.tables
+                        .return_checks
+                        .insert(id, (body, expected.clone()));
+                } else {
+                    self.tables.return_checks.remove(&id);
+                }
+            }
+            None => {
+                if super::types::needs_check(&expected, value) {
+                    self.tables.checked_bodies.insert(body);
+                } else {
+                    self.tables.checked_bodies.remove(&body);
+                }
+            }
+        }
         if !compatible(&expected, value) {
             let mut d = Diagnostic::error(
                 codes::RETURN_TYPE,
@@ -237,7 +281,7 @@ impl FnChecker<'_> {
             StmtKind::Guard { cond, value, .. } => {
                 self.expr(cond, true);
                 let ty = self.expr(value, true);
-                self.check_return(&ty, value.span);
+                self.check_return(&ty, value.span, Some(value.id));
                 Some(Type::Any)
             }
             StmtKind::When { cond, body, .. } => {
@@ -274,7 +318,7 @@ impl FnChecker<'_> {
             }
             StmtKind::Ret(e) => {
                 let ty = self.expr(e, true);
-                self.check_return(&ty, e.span);
+                self.check_return(&ty, e.span, Some(e.id));
                 None
             }
             StmtKind::Brk(value) => {

@@ -384,6 +384,7 @@ impl FnChecker<'_> {
             match declared.iter().find(|(f, _)| *f == field.name) {
                 Some((_, expected)) => {
                     let actual = self.tables.types[value.id.0 as usize].clone();
+                    self.tables.note_check(value.id, expected, &actual);
                     if !compatible(expected, &actual) {
                         self.error(
                             codes::FIELD_TYPE,

@@ -18,7 +18,7 @@ mod prelude;
 mod scope;
 pub mod types;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{Decl, ExprId, SourceProgram, Type};
 use crate::diag::{Diagnostic, Severity};
@@ -57,6 +57,26 @@ pub struct Checked {
     /// static type: the join of everything assigned to it. A name is one variable per
     /// body even when a loop variable reuses it.
     pub locals: HashMap<BodyId, Vec<(String, Type)>>,
+    /// Expressions whose value must be checked at run time against the declared type
+    /// of the place it goes to (a parameter, a field, a result), because it is of a
+    /// type (`_`, an optional) that does not prove what the code generator relies on.
+    pub checks: HashMap<ExprId, Type>,
+    /// Calls of builtins given a function value that may not return what its type
+    /// says (`map f xs` with a parameter `f:F n n`): their result is checked.
+    pub result_checks: HashMap<ExprId, Type>,
+    /// `ret` and guard values not proven to fit the declared return type.
+    pub return_checks: HashMap<ExprId, Type>,
+    /// Bodies whose own value is not proven to fit the declared return type.
+    pub checked_bodies: HashSet<BodyId>,
+    /// Declared functions with a `ret`, guard or body value not proven to fit their
+    /// return type. Upstream never checks a result, and the command line prints an
+    /// entry function's result whatever it is; compiled callers check what such a
+    /// function returned, and so does a function value or lambda (whose results a
+    /// builtin like `map` passes on) before returning it.
+    pub unproven_returns: HashSet<String>,
+    /// Functions used as values: their parameters are checked on entry, since
+    /// function values are called with whatever their caller had.
+    pub value_funcs: HashSet<String>,
     /// Warnings (ILO-T032, ILO-T033) and at most one hint (a long builtin alias used).
     pub warnings: Vec<Diagnostic>,
 }
@@ -131,13 +151,32 @@ pub fn verify(mut program: SourceProgram) -> Result<Checked, Vec<Diagnostic>> {
             (name.clone(), fields)
         })
         .collect();
+    let unproven_returns = tables
+        .checked_bodies
+        .iter()
+        .chain(tables.return_checks.values().map(|(body, _)| body))
+        .filter_map(|body| match body {
+            BodyId::Func(name) => Some(name.clone()),
+            BodyId::Lambda(_) => None,
+        })
+        .collect();
     Ok(Checked {
+        unproven_returns,
         program,
         types: tables.types,
         calls: tables.calls,
         captures: tables.captures,
         records,
         locals: tables.locals,
+        checks: tables.checks,
+        result_checks: tables.result_checks,
+        return_checks: tables
+            .return_checks
+            .into_iter()
+            .map(|(id, (_, ty))| (id, ty))
+            .collect(),
+        checked_bodies: tables.checked_bodies,
+        value_funcs: tables.value_funcs,
         warnings,
     })
 }

@@ -86,6 +86,60 @@ pub fn is_concrete(t: &Type) -> bool {
     !matches!(t, Type::Any | Type::Var(_) | Type::Opt(_) | Type::Nil)
 }
 
+/// Whether the code generator relies on some part of a value of type `t` being of
+/// that kind: numbers (kept in f64 registers), bools and nil (words without a
+/// reference), records of a declared type (read at fixed field positions), and the
+/// lists, maps, results and optionals holding them.
+pub fn relied_on(t: &Type) -> bool {
+    use Type::*;
+    match t {
+        Num | Bool | Nil => true,
+        Named(name) => name != "json",
+        List(x) | Opt(x) => relied_on(x),
+        Result(x, y) | Map(x, y) => relied_on(x) || relied_on(y),
+        Any | Var(_) | Text | Sum(_) | Stream | Fn(..) => false,
+    }
+}
+
+/// Whether a value of type `actual`, accepted where `expected` is required (see
+/// [`compatible`]), must be checked when it gets there: some part codegen relies on
+/// (see [`relied_on`]) is not proven by `actual` (`_`, a type variable, or an
+/// optional that may be nil).
+pub fn needs_check(expected: &Type, actual: &Type) -> bool {
+    use Type::*;
+    if !relied_on(expected) {
+        return false;
+    }
+    match (expected, actual) {
+        (Num, Num) | (Bool, Bool) | (Nil, Nil) | (Opt(_), Nil) => false,
+        (Named(e), Named(a)) => e != a,
+        (Opt(e), Opt(a)) => needs_check(e, a),
+        (Opt(e), a) => needs_check(e, a),
+        (List(e), List(a)) => needs_check(e, a),
+        (Result(eo, ee), Result(ao, ae)) | (Map(eo, ee), Map(ao, ae)) => {
+            needs_check(eo, ao) || needs_check(ee, ae)
+        }
+        _ => true,
+    }
+}
+
+/// The shape the runtime's `ilo_expect_type` checks a value against: only the parts
+/// codegen relies on, anything else is `_` (see that function for the notation).
+pub fn check_shape(t: &Type) -> String {
+    use Type::*;
+    match t {
+        Num => "n".into(),
+        Bool => "b".into(),
+        Nil => "0".into(),
+        Named(name) if name != "json" => format!("T{name};"),
+        List(x) => format!("L{}", check_shape(x)),
+        Opt(x) => format!("O{}", check_shape(x)),
+        Result(x, y) => format!("R{}{}", check_shape(x), check_shape(y)),
+        Map(x, y) => format!("M{}{}", check_shape(x), check_shape(y)),
+        _ => "_".into(),
+    }
+}
+
 /// `t` in ilo notation, as written in a signature (`L n`, `R (L t) t`, `F n n`).
 pub fn show(t: &Type) -> String {
     use Type::*;
@@ -230,6 +284,22 @@ mod tests {
         assert!(!compatible(&Num, &Nil));
         assert!(!compatible(&list(Num), &list(Text)));
         assert!(!compatible(&list(Num), &Stream));
+    }
+
+    #[test]
+    fn only_unproven_parts_codegen_relies_on_are_checked() {
+        assert!(needs_check(&Num, &Any));
+        assert!(needs_check(&Num, &Opt(Box::new(Num))));
+        assert!(!needs_check(&Num, &Num));
+        assert!(!needs_check(&Text, &Any));
+        assert!(needs_check(&list(Num), &list(Any)));
+        assert!(!needs_check(&list(Text), &Any));
+        assert!(needs_check(&Named("acc".into()), &Any));
+        assert!(!needs_check(&Named("acc".into()), &Named("acc".into())));
+        assert_eq!(
+            check_shape(&Result(Box::new(list(Num)), Box::new(Text))),
+            "RLn_"
+        );
     }
 
     #[test]

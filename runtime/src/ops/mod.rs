@@ -6,7 +6,8 @@
 //!
 //! Submodules group the operations the code generator emits calls to: `arith`
 //! (operators on values of unknown kind), `construct` (literals, lists, results,
-//! function values), `records` (records, fields, indexing) and `control` (match,
+//! function values), `expect_type` (a value of unknown type entering a typed
+//! place), `records` (records, fields, indexing) and `control` (match,
 //! unwrapping, iteration).
 
 // Entry points that take value words or pointers are `unsafe extern "C"` functions:
@@ -15,6 +16,7 @@
 pub(crate) mod arith;
 pub(crate) mod construct;
 pub(crate) mod control;
+pub(crate) mod expect_type;
 pub(crate) mod records;
 
 use crate::builtins;

@@ -1,0 +1,48 @@
+//! Run-time checks where a value the verifier could not type enters a place whose
+//! declared type the generated code relies on (see `verify::types::needs_check`): an
+//! argument of a direct call, a record field, a function's result, the parameters of
+//! a function called as a value, the result of calling a function value.
+//!
+//! Without them a `_` value could reach an f64 register or be treated as a word
+//! without a reference. Well-typed code has none of these checks: they appear only
+//! where a `_`, a type variable or an optional meets a declared type.
+
+use cranelift_codegen::ir::InstBuilder;
+use cranelift_module::Module;
+
+use super::abi::Entry;
+use super::translator::{Operand, Translator};
+use crate::ast::Type;
+use crate::span::Span;
+use crate::verify::types::{check_shape, show};
+
+impl<M: Module> Translator<'_, M> {
+    /// Fail with ILO-R001 (at `span`) unless `v` fits `expected`. The caller holds
+    /// `v` (on `temps`, when owned), so the error exit releases it.
+    pub fn expect_type(&mut self, v: Operand, expected: &Type, span: Span) {
+        if let Operand::Num(_) = v {
+            return;
+        }
+        let shape = check_shape(expected);
+        let w = self.word(v);
+        let desc = format!("{shape}\0{}", show(expected));
+        let call = |t: &mut Self| {
+            let (ptr, len) = t.bytes(desc.as_bytes());
+            t.rt_checked(Entry::ilo_expect_type, &[w, ptr, len], span);
+        };
+        if shape != "n" {
+            call(self);
+            return;
+        }
+        // A number is one comparison; anything else goes to the runtime to fail.
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let is_num = self.is_num_word(w);
+        self.b.ins().brif(is_num, done, &[], slow, &[]);
+        self.b.switch_to_block(slow);
+        call(self);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+    }
+}
