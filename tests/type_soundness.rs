@@ -8,7 +8,13 @@
 //! before those checks existed. Everything runs through the real `ilo` binary; stderr
 //! is not a terminal, so diagnostics arrive as JSON.
 
+#[path = "support/httpd.rs"]
+mod support;
+
 use std::process::{Command, Output};
+use std::time::Duration;
+
+use support::{handler_dir, Server};
 
 fn ilo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ilo"))
@@ -203,6 +209,20 @@ fn a_function_value_whose_result_is_not_what_its_type_says() {
     assert_type_error(&ilo(&[mapped, "m"]), "expected L n, got L holding t", 1);
     let fine = "ap f:F n n xs:L n>n;ys=map f xs;s=0;@v ys{s=+s v};s\nh y:_>_;*y 2\nm>n;ap h [1 2]";
     assert_prints(&ilo(&[fine, "m"]), "6");
+}
+
+#[test]
+fn a_handler_declaring_a_number_parameter_is_not_given_the_request_as_one() {
+    // The server hands its handler the request record whatever the handler declared.
+    let dir = handler_dir(&[("h.ilo", "handler r:n>t;str +r 1\n")]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&[file.to_str().expect("utf-8 path")]);
+    let r = server.get("/x");
+    assert_eq!(r.status, 500, "{}", r.text());
+    let logged = server
+        .wait_log("ILO-R001", Duration::from_secs(5))
+        .expect("the type error is logged");
+    assert!(logged.contains("expected n, got "), "{logged}");
 }
 
 // ── well-typed programs are unaffected ──

@@ -14,7 +14,7 @@ use super::program_state::{FnRef, ProgramState};
 use super::translator::{Local, Operand, Translator};
 use super::{last_use, vars};
 use crate::ast::{FnDecl, Type};
-use crate::verify::types::relied_on;
+use crate::verify::types::{check_shape, relied_on, show};
 use crate::verify::{BodyId, Checked};
 use std::collections::HashSet;
 
@@ -209,15 +209,18 @@ impl<M: Module> Translator<'_, M> {
     }
 }
 
-/// `extern "C" fn(ctx, args: *const u64) -> u64` calling `target` with the words at
-/// `args` (borrowed from the driver; each is retained for the callee, which owns its
-/// arguments): lets the driver call a function of any arity.
+/// `extern "C" fn(ctx, args: *const u64) -> u64` calling `target` (declared as
+/// `decl`) with the words at `args` (borrowed from the driver; each is retained for
+/// the callee, which owns its arguments): lets the driver call a function of any
+/// arity. The command line converts arguments by the parameter types, but a server
+/// hands its handler the request whatever the handler declared, so a parameter of a
+/// type the body relies on is checked first (ILO-R001 at the parameter).
 pub fn define_entry<M: Module>(
     module: &mut M,
-    sh: &ProgramState,
+    sh: &mut ProgramState,
     (ctx, fctx): (&mut Context, &mut FunctionBuilderContext),
     id: FuncId,
-    target: FnRef,
+    (target, decl): (FnRef, &FnDecl),
 ) -> Result<(), CodegenError> {
     ctx.func.signature = entry_signature(sh.call_conv);
     {
@@ -226,13 +229,43 @@ pub fn define_entry<M: Module>(
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let p = b.block_params(entry).to_vec();
+        let load = |b: &mut FunctionBuilder, i: usize| {
+            b.ins()
+                .load(WORD, MemFlagsData::trusted(), p[1], (i * 8) as i32)
+        };
+        for (i, param) in decl.params.iter().enumerate().take(target.arity) {
+            if !relied_on(&param.ty.kind) {
+                continue;
+            }
+            let desc = format!("{}\0{}", check_shape(&param.ty.kind), show(&param.ty.kind));
+            let data = sh
+                .static_bytes(module, desc.as_bytes())
+                .map_err(|e| CodegenError::backend(format!("cannot emit data: {e}")))?;
+            let gv = module.declare_data_in_func(data, b.func);
+            let ptr = b.ins().symbol_value(WORD, gv);
+            let len = b.ins().iconst(WORD, desc.len() as i64);
+            let w = load(&mut b, i);
+            let expect = module.declare_func_in_func(sh.rt.get(Entry::ilo_expect_type), b.func);
+            let call = b.ins().call(expect, &[w, ptr, len]);
+            let r = b.inst_results(call)[0];
+            let failed = b.ins().icmp_imm_s(IntCC::Equal, r, ERROR_SENTINEL as i64);
+            let err = b.create_block();
+            let ok = b.create_block();
+            b.set_cold_block(err);
+            b.ins().brif(failed, err, &[], ok, &[]);
+            b.switch_to_block(err);
+            // Nothing is retained yet: the arguments stay the driver's.
+            let span = b.ins().iconst(WORD, sh.span_id(param.name.span));
+            let attach = module.declare_func_in_func(sh.rt.get(Entry::ilo_err_span), b.func);
+            b.ins().call(attach, &[span]);
+            b.ins().return_(&[r]);
+            b.switch_to_block(ok);
+        }
         let env = b.ins().iconst(WORD, 0);
         let mut args = vec![p[0], env];
         let retain = module.declare_func_in_func(sh.rt.get(Entry::ilo_retain), b.func);
         for i in 0..target.arity {
-            let w = b
-                .ins()
-                .load(WORD, MemFlagsData::trusted(), p[1], (i * 8) as i32);
+            let w = load(&mut b, i);
             b.ins().call(retain, &[w]);
             args.push(w);
         }

@@ -172,7 +172,9 @@ fn compile_with<M: Module>(
         let entry = module
             .declare_function(&names::entry(&f.name.name), Linkage::Export, &sig)
             .map_err(internal)?;
-        if let Err(e) = function::define_entry(module, &sh, (&mut ctx, &mut fctx), entry, target) {
+        if let Err(e) =
+            function::define_entry(module, &mut sh, (&mut ctx, &mut fctx), entry, (target, f))
+        {
             errors.push(e.at(f.span));
         }
         functions.push(TranslatedFunction {
