@@ -27,6 +27,7 @@ use std::sync::TryLockError;
 
 use super::body_writer::Gather;
 use super::framing::{append_end, append_line, Framing};
+use super::metrics::Tally;
 use super::stats::ServerStats;
 use crate::line_source::pump::Pumped;
 use crate::line_source::{LineSource, Progress, Readiness, Waker};
@@ -165,6 +166,9 @@ pub struct BodyStream {
     wire_bytes: u64,
     /// The source accepted this stream's waker ([`BodyStream::offer_waker`]).
     woken: bool,
+    /// The response's count in `--metrics`, settled before the bytes that end the
+    /// body are sent (see [`super::metrics`]).
+    tally: Option<Tally>,
 }
 
 impl BodyStream {
@@ -182,6 +186,7 @@ impl BodyStream {
             blocked: false,
             wire_bytes: 0,
             woken: false,
+            tally: None,
         };
         if stream.driver.readiness() == Readiness::Blocking {
             stream.pump();
@@ -250,6 +255,11 @@ impl BodyStream {
     pub fn drive(&mut self, fd: RawFd, stats: &ServerStats) -> Want {
         for _ in 0..BATCHES_PER_TURN {
             let pending = !self.blocked && self.ended.is_none() && self.take_lines();
+            if self.ended.is_some() {
+                // The body's last bytes are in `out`: count it before the client can
+                // have read them.
+                self.settle_tally();
+            }
             match self.send_out(fd, stats) {
                 Ok(true) => self.blocked = false,
                 Ok(false) => {
@@ -268,6 +278,18 @@ impl BodyStream {
             }
         }
         Want::Yield
+    }
+
+    /// Count this response in the metrics now, unless it already is.
+    pub fn settle_tally(&mut self) {
+        if let Some(tally) = self.tally.take() {
+            tally.settle(self.lines, self.body_bytes);
+        }
+    }
+
+    /// Count this response with `tally` once its body ends.
+    pub fn count_with(&mut self, tally: Option<Tally>) {
+        self.tally = tally;
     }
 
     /// Take lines until the source is pending (returns true), ends, fails, or the

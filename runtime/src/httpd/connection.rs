@@ -26,7 +26,7 @@ use super::config::ServerConfig;
 use super::framing::{plan, Framing, Persist};
 use super::head::{render, with_head};
 use super::input::Input;
-use super::metrics::{Metrics, Open};
+use super::metrics::{Metrics, Open, Tally};
 use super::request::{parse_head, Reject, RequestHead};
 use super::request_body::{BodyDecoder, BodyError};
 use super::response::{interpret, Body, Response};
@@ -52,16 +52,18 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// One request answered: the access-log line and the metrics.
+    /// One request answered: its access-log line. (Its metrics were counted before
+    /// its last bytes were written: see [`Tally`].)
     fn finished(&self, method: &str, path: &str, status: u16, bytes: u64, started: Instant) {
-        if self.log.quiet && self.metrics.is_none() {
-            return;
+        if !self.log.quiet {
+            self.log
+                .request(method, path, status, bytes, started.elapsed());
         }
-        let took = started.elapsed();
-        self.log.request(method, path, status, bytes, took);
-        if let Some(m) = &self.metrics {
-            m.response(status, took);
-        }
+    }
+
+    /// The metrics' count of a response about to be written.
+    fn tally(&self, status: u16, started: Instant) -> Option<Tally> {
+        Tally::new(self.metrics.as_ref(), status, started)
     }
 }
 
@@ -290,7 +292,7 @@ fn exchange(
     input.release_if_empty_and_large();
     let response = respond(shared, head, request, stream.as_raw_fd());
     let keep_wanted = keep_wanted && !shared.shutdown.is_requested();
-    let sent = send(stream, shared, head, response, keep_wanted);
+    let sent = send(stream, shared, head, response, keep_wanted, started);
     if sent.stream.is_some() {
         // A stream may last for hours: it keeps no read buffer at all.
         input.release_if_empty();
@@ -330,7 +332,7 @@ fn exchange(
 /// it may.
 pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: StreamEnd) -> bool {
     let Streaming {
-        body,
+        mut body,
         method,
         path,
         status,
@@ -338,8 +340,9 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
         mut keep_alive,
         _open,
     } = done;
+    // Not counted yet only when the body never ended (the client left first).
+    body.settle_tally();
     let body_bytes = body.body_bytes;
-    let lines = body.lines;
     let source = body.into_source();
     let broken = matches!(end, StreamEnd::ClientGone(_));
     match end {
@@ -355,9 +358,6 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
         }
     }
     shared.finished(method.as_str(), path.as_str(), status, body_bytes, started);
-    if let Some(m) = &shared.metrics {
-        m.streamed(lines, body_bytes);
-    }
     keep_alive = keep_alive && !broken && !shared.shutdown.is_requested();
     if !keep_alive && !broken {
         linger_close(stream);
@@ -425,6 +425,7 @@ fn send(
     req: &RequestHead,
     response: Response,
     keep_wanted: bool,
+    started: Instant,
 ) -> Sent {
     let Response {
         status,
@@ -454,6 +455,17 @@ fn send(
         max_bytes: shared.config.gather_max_bytes,
     };
     let (minor, framing, persist) = (req.minor_version, plan.framing, plan.persist);
+    let tally = shared.tally(status, started);
+    let streamed = plan.with_body && matches!(body, Body::Source(_));
+    let tally = if streamed {
+        tally
+    } else {
+        // Counted before the write that completes the response: see `Tally`.
+        if let Some(t) = tally {
+            t.settle(0, 0);
+        }
+        None
+    };
     let result = with_head(
         minor,
         status,
@@ -481,7 +493,9 @@ fn send(
             }
             Body::Source(v) => {
                 // The stream outlives this call: it keeps a copy of the head.
-                sent.stream = Some(BodyStream::new(head.to_vec(), v, framing, gather));
+                let mut body = BodyStream::new(head.to_vec(), v, framing, gather);
+                body.count_with(tally);
+                sent.stream = Some(body);
                 Ok(())
             }
         },
@@ -536,6 +550,9 @@ fn reject_with(
         stream,
         stats: &shared.stats,
     };
+    if let Some(t) = shared.tally(status, started) {
+        t.settle(0, 0);
+    }
     let ok = write_bytes(&mut out, &rendered, message.as_bytes()).is_ok();
     let (method, path) = head.map_or(("-", "-"), |h| (h.method(), h.path()));
     shared.finished(method, path, status, message.len() as u64, started);

@@ -1,18 +1,27 @@
 //! `--metrics HOST:PORT`: what the server does, in Prometheus' text exposition format,
 //! on a listener of its own.
 //!
-//! Recording happens on the request path, so it is a handful of relaxed atomic
-//! additions per request and nothing when metrics are off (the server then holds no
-//! [`Metrics`] at all). Scrapes are answered by one plain thread that reads the
-//! atomics; a scrape never waits for the event loops or they for it.
+//! Recording happens on the request path, so it is a handful of atomic additions per
+//! request and nothing when metrics are off (the server then holds no [`Metrics`] at
+//! all). Scrapes are answered by one plain thread that reads the atomics; a scrape
+//! never waits for the event loops or they for it.
+//!
+//! Two promises keep what a client sees consistent. A response is counted before the
+//! write that completes it ([`Tally`]), so a client that has read a whole response
+//! and then scrapes finds it in every counter. And a response's duration is recorded
+//! last, with release ordering, while a scrape reads the durations first, with
+//! acquire ordering: a scrape that counts a response's duration also counts its
+//! status and its streamed lines.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Upper bounds (seconds) of the request-duration histogram's buckets; `+Inf` follows.
 const BUCKETS: [f64; 14] = [
@@ -96,31 +105,35 @@ impl Metrics {
         }
     }
 
-    /// One response sent (or cut short): its status and how long it took.
+    /// One response about to be completed (or cut short): its status and how long
+    /// it took. The duration goes last, released: see the module comment.
     pub fn response(&self, status: u16, took: Duration) {
         let slot = usize::from(status.saturating_sub(FIRST_STATUS)).min(STATUSES - 1);
         self.responses[slot].fetch_add(1, Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.duration_micros.fetch_add(micros, Relaxed);
         let secs = took.as_secs_f64();
         let bucket = BUCKETS
             .iter()
             .position(|&le| secs <= le)
             .unwrap_or(BUCKETS.len());
-        self.duration_buckets[bucket].fetch_add(1, Relaxed);
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.duration_micros.fetch_add(micros, Relaxed);
+        self.duration_buckets[bucket].fetch_add(1, Release);
     }
 
     pub fn handler_error(&self) {
         self.handler_errors.fetch_add(1, Relaxed);
     }
 
-    pub fn streamed(&self, lines: u64, bytes: u64) {
+    fn streamed(&self, lines: u64, bytes: u64) {
         self.lines_streamed.fetch_add(lines, Relaxed);
         self.bytes_streamed.fetch_add(bytes, Relaxed);
     }
 
     /// The exposition: every family with its HELP and TYPE lines.
     pub fn render(&self) -> String {
+        // Durations first, acquired: everything recorded before them is seen below.
+        let buckets = self.duration_buckets.each_ref().map(|n| n.load(Acquire));
+        let micros = self.duration_micros.load(Relaxed);
         let mut out = String::new();
         family(
             &mut out,
@@ -180,8 +193,8 @@ impl Metrics {
             "Time from a complete request head to the end of its response.",
         );
         let mut cumulative = 0u64;
-        for (i, n) in self.duration_buckets.iter().enumerate() {
-            cumulative += n.load(Relaxed);
+        for (i, n) in buckets.iter().enumerate() {
+            cumulative += n;
             match BUCKETS.get(i) {
                 Some(le) => {
                     let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
@@ -191,10 +204,39 @@ impl Metrics {
                 }
             }
         }
-        let sum = self.duration_micros.load(Relaxed) as f64 / 1e6;
+        let sum = micros as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum {sum}");
         let _ = writeln!(out, "{name}_count {cumulative}");
         out
+    }
+}
+
+/// A response not counted yet: settled just before the write that completes it, so
+/// the client never reads a response the metrics do not show yet.
+#[derive(Debug)]
+pub struct Tally {
+    metrics: Arc<Metrics>,
+    status: u16,
+    started: Instant,
+}
+
+impl Tally {
+    /// `None` when metrics are off: nothing to count.
+    pub fn new(metrics: Option<&Arc<Metrics>>, status: u16, started: Instant) -> Option<Tally> {
+        metrics.map(|m| Tally {
+            metrics: Arc::clone(m),
+            status,
+            started,
+        })
+    }
+
+    /// Count the response, with the lines and bytes of its streamed body (zero for
+    /// a body sent whole).
+    pub fn settle(self, lines: u64, bytes: u64) {
+        if lines > 0 || bytes > 0 {
+            self.metrics.streamed(lines, bytes);
+        }
+        self.metrics.response(self.status, self.started.elapsed());
     }
 }
 
