@@ -241,6 +241,11 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
 
 /// Feed the body what is buffered, then what the socket holds right now (without
 /// waiting). `Err` is the status to refuse the request with.
+///
+/// A client that closes its side before the body is complete gets 400 at once: the
+/// body can never complete, and the end of input is seen only here (its report came
+/// with the last bytes), so parking the connection would hold it until the body
+/// deadline.
 fn read_body(stream: &TcpStream, input: &mut Input, request: &mut PendingBody) -> Result<(), u16> {
     loop {
         let used = request
@@ -252,11 +257,15 @@ fn read_body(stream: &TcpStream, input: &mut Input, request: &mut PendingBody) -
             return Ok(());
         }
         match input.read_now(stream) {
-            Ok(0) | Err(_) => return Ok(()),
+            Ok(0) => return Ok(()),
             Ok(_) => {}
+            Err(_) => return Err(BODY_CUT_SHORT),
         }
     }
 }
+
+/// The answer to a body whose client closed or reset the connection before it ended.
+const BODY_CUT_SHORT: u16 = 400;
 
 fn body_error_status(e: &BodyError) -> u16 {
     match e {
