@@ -70,7 +70,11 @@ fn assert_prints(out: &Output, expected: &str) {
 #[test]
 fn a_text_passed_through_a_dynamic_parameter_into_a_number_parameter() {
     let program = "f x:n>n;+x 1\ng y:_>n;f y";
-    assert_type_error(&ilo(&[program, "g", "hello"]), "expected n, got t", 2);
+    assert_type_error(
+        &ilo(&[program, "g", "hello"]),
+        "argument 1 of 'f': expected n, got t",
+        2,
+    );
     assert_prints(&ilo(&[program, "g", "41"]), "42");
 }
 
@@ -78,7 +82,11 @@ fn a_text_passed_through_a_dynamic_parameter_into_a_number_parameter() {
 fn a_dynamic_value_stored_in_a_number_field_of_a_record() {
     for op in ["+a.n 1", "*a.n 2"] {
         let program = format!("type acc{{n:n;s:n}}\nf x:_>n;a=acc n:x s:0;{op}\n");
-        assert_type_error(&ilo_file(&program, &["f", "hello"]), "expected n, got t", 2);
+        assert_type_error(
+            &ilo_file(&program, &["f", "hello"]),
+            "field 'n' of 'acc': expected n, got t",
+            2,
+        );
     }
     let program = "type acc{n:n;s:n}\nf x:_>n;a=acc n:x s:0;*a.n 2\n";
     assert_prints(&ilo_file(program, &["f", "21"]), "42");
@@ -95,7 +103,11 @@ fn an_operator_on_a_list_element_of_unknown_type_still_fails_at_the_operator() {
 #[test]
 fn a_dynamic_value_given_to_a_number_field_by_with() {
     let program = "type acc{n:n;s:n}\nf x:_>n;a=acc n:0 s:0;b=a with n:x;+b.n 1\n";
-    assert_type_error(&ilo_file(program, &["f", "hello"]), "expected n, got t", 2);
+    assert_type_error(
+        &ilo_file(program, &["f", "hello"]),
+        "field 'n' of 'acc': expected n, got t",
+        2,
+    );
     assert_prints(&ilo_file(program, &["f", "1"]), "2");
 }
 
@@ -103,11 +115,23 @@ fn a_dynamic_value_given_to_a_number_field_by_with() {
 fn a_function_declared_to_return_a_number_returning_a_dynamic_value() {
     // Checked where a compiled caller receives it: the call on line 2.
     let body_value = "g y:_>n;y\nh y:_>n;+(g y) 1";
-    assert_type_error(&ilo(&[body_value, "h", "hello"]), "expected n, got t", 2);
+    assert_type_error(
+        &ilo(&[body_value, "h", "hello"]),
+        "result of 'g': expected n, got t",
+        2,
+    );
     let ret = "g y:_>n;ret y\nh y:_>n;+(g y) 1";
-    assert_type_error(&ilo(&[ret, "h", "hello"]), "expected n, got t", 2);
+    assert_type_error(
+        &ilo(&[ret, "h", "hello"]),
+        "result of 'g': expected n, got t",
+        2,
+    );
     let guard = "g y:_>n;>1 0 y;0\nh y:_>n;+(g y) 1";
-    assert_type_error(&ilo(&[guard, "h", "hello"]), "expected n, got t", 2);
+    assert_type_error(
+        &ilo(&[guard, "h", "hello"]),
+        "result of 'g': expected n, got t",
+        2,
+    );
     assert_prints(&ilo(&[guard, "h", "4"]), "5");
 }
 
@@ -121,14 +145,22 @@ fn an_entry_function_result_is_printed_whatever_its_declared_type() {
 fn a_lambda_returning_a_dynamic_value_where_it_declared_a_number() {
     // `map` types its result from the lambda's declared `n`.
     let program = "g y:_>n;xs=map (x:_>n;x) [y];s=0;@v xs{s=+s v};s";
-    assert_type_error(&ilo(&[program, "g", "hello"]), "expected n, got t", 1);
+    assert_type_error(
+        &ilo(&[program, "g", "hello"]),
+        "lambda result: expected n, got t",
+        1,
+    );
     assert_prints(&ilo(&[program, "g", "3"]), "3");
 }
 
 #[test]
 fn a_missing_optional_given_to_a_number_parameter() {
     let program = "f x:n>n;+x 1\ng>n;m=mmap;f (mget m \"k\")";
-    assert_type_error(&ilo(&[program, "g"]), "expected n, got nil", 2);
+    assert_type_error(
+        &ilo(&[program, "g"]),
+        "argument 1 of 'f': expected n, got nil",
+        2,
+    );
     // `??` turns the optional into a number first: fine.
     assert_prints(
         &ilo(&["f x:n>n;+x 1\ng>n;m=mmap;f (??(mget m \"k\") 9)", "g"]),
@@ -141,7 +173,7 @@ fn a_list_of_unknown_elements_given_to_a_list_of_numbers() {
     let program = "f xs:L n>n;s=0;@v xs{s=+s v};s\ng y:_>n;f [y 1]";
     assert_type_error(
         &ilo(&[program, "g", "hello"]),
-        "expected L n, got L holding t",
+        "argument 1 of 'f': expected L n, got L holding t",
         2,
     );
     assert_prints(&ilo(&[program, "g", "2"]), "3");
@@ -152,7 +184,7 @@ fn a_map_of_unknown_values_given_to_a_map_of_numbers() {
     let program = "f m:M t n>n;s=0;@v mvals m{s=+s v};s\ng y:_>n;m=mset mmap \"a\" y;f m";
     assert_type_error(
         &ilo(&[program, "g", "hello"]),
-        "expected M t n, got M holding t",
+        "argument 1 of 'f': expected M t n, got M holding t",
         2,
     );
     assert_prints(&ilo(&[program, "g", "2"]), "2");
@@ -163,7 +195,7 @@ fn a_result_holding_an_unknown_value_given_to_a_result_of_a_number() {
     let program = "f r:R n t>n;?r{~v:+v 1;^e:0}\ng y:_>n;f (~y)";
     assert_type_error(
         &ilo(&[program, "g", "hello"]),
-        "expected R n t, got R holding t",
+        "argument 1 of 'f': expected R n t, got R holding t",
         2,
     );
     assert_prints(&ilo(&[program, "g", "1"]), "2");
@@ -172,7 +204,11 @@ fn a_result_holding_an_unknown_value_given_to_a_result_of_a_number() {
 #[test]
 fn a_dynamic_value_given_to_a_bool_parameter() {
     let program = "f b:b>t;?b{\"yes\"}{\"no\"}\ng y:_>t;f y";
-    assert_type_error(&ilo(&[program, "g", "hello"]), "expected b, got t", 2);
+    assert_type_error(
+        &ilo(&[program, "g", "hello"]),
+        "argument 1 of 'f': expected b, got t",
+        2,
+    );
     assert_prints(&ilo(&[program, "g", "true"]), "yes");
 }
 
@@ -180,7 +216,11 @@ fn a_dynamic_value_given_to_a_bool_parameter() {
 fn a_record_of_another_type_given_to_a_record_parameter() {
     let program =
         "type acc{n:n}\ntype oth{n:t}\nf a:acc>n;+a.n 1\ng y:_>n;f y\nh>n;g (oth n:\"hi\")";
-    assert_type_error(&ilo(&[program, "h"]), "expected acc, got oth", 4);
+    assert_type_error(
+        &ilo(&[program, "h"]),
+        "argument 1 of 'f': expected acc, got oth",
+        4,
+    );
     let fine = "type acc{n:n}\nf a:acc>n;+a.n 1\ng y:_>n;f y\nh>n;g (acc n:1)";
     assert_prints(&ilo(&[fine, "h"]), "2");
 }
@@ -188,14 +228,22 @@ fn a_record_of_another_type_given_to_a_record_parameter() {
 #[test]
 fn a_lambda_called_by_a_builtin_with_elements_of_unknown_type() {
     let program = "g y:_>L n;map (x:n>n;+x 1) [y 2]";
-    assert_type_error(&ilo(&[program, "g", "hello"]), "expected n, got t", 1);
+    assert_type_error(
+        &ilo(&[program, "g", "hello"]),
+        "lambda parameter 'x': expected n, got t",
+        1,
+    );
     assert_prints(&ilo(&[program, "g", "1"]), "[2, 3]");
 }
 
 #[test]
 fn a_named_function_used_as_a_value_checks_its_parameters() {
     let program = "k x:n>n;+x 1\ng y:_>L n;map k [y]";
-    assert_type_error(&ilo(&[program, "g", "hello"]), "expected n, got t", 1);
+    assert_type_error(
+        &ilo(&[program, "g", "hello"]),
+        "parameter 'x' of 'k': expected n, got t",
+        1,
+    );
     assert_prints(&ilo(&[program, "g", "1"]), "[2]");
 }
 
@@ -203,10 +251,14 @@ fn a_named_function_used_as_a_value_checks_its_parameters() {
 fn a_function_value_whose_result_is_not_what_its_type_says() {
     // `h` returns a text; `ap` was promised `F n n`.
     let called = "ap f:F n n x:n>n;+(f x) 1\nh y:_>_;\"hi\"\nm>n;ap h 5";
-    assert_type_error(&ilo(&[called, "m"]), "expected n, got t", 1);
+    assert_type_error(&ilo(&[called, "m"]), "result of 'f': expected n, got t", 1);
     let mapped =
         "ap f:F n n xs:L n>n;ys=map f xs;s=0;@v ys{s=+s v};s\nh y:_>_;\"hi\"\nm>n;ap h [1 2]";
-    assert_type_error(&ilo(&[mapped, "m"]), "expected L n, got L holding t", 1);
+    assert_type_error(
+        &ilo(&[mapped, "m"]),
+        "result of 'map': expected L n, got L holding t",
+        1,
+    );
     let fine = "ap f:F n n xs:L n>n;ys=map f xs;s=0;@v ys{s=+s v};s\nh y:_>_;*y 2\nm>n;ap h [1 2]";
     assert_prints(&ilo(&[fine, "m"]), "6");
 }
@@ -222,7 +274,10 @@ fn a_handler_declaring_a_number_parameter_is_not_given_the_request_as_one() {
     let logged = server
         .wait_log("ILO-R001", Duration::from_secs(5))
         .expect("the type error is logged");
-    assert!(logged.contains("expected n, got "), "{logged}");
+    assert!(
+        logged.contains("parameter 'r' of 'handler': expected n, got "),
+        "{logged}"
+    );
 }
 
 // ── well-typed programs are unaffected ──

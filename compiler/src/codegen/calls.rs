@@ -158,7 +158,8 @@ impl<M: Module> Translator<'_, M> {
         };
         if unproven && needs_check(self.ty(e), &Type::Any) {
             self.push(out);
-            self.expect_type(out, self.ty(e), e.span);
+            let place = format!("result of '{}'", callee.name);
+            self.expect_type(out, self.ty(e), &place, e.span);
             self.pop(out);
         }
         out

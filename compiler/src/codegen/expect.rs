@@ -17,15 +17,15 @@ use crate::span::Span;
 use crate::verify::types::{check_shape, show};
 
 impl<M: Module> Translator<'_, M> {
-    /// Fail with ILO-R001 (at `span`) unless `v` fits `expected`. The caller holds
-    /// `v` (on `temps`, when owned), so the error exit releases it.
-    pub fn expect_type(&mut self, v: Operand, expected: &Type, span: Span) {
+    /// Fail with ILO-R001 (at `span`, naming `place`) unless `v` fits `expected`.
+    /// The caller holds `v` (on `temps`, when owned), so the error exit releases it.
+    pub fn expect_type(&mut self, v: Operand, expected: &Type, place: &str, span: Span) {
         if let Operand::Num(_) = v {
             return;
         }
         let shape = check_shape(expected);
         let w = self.word(v);
-        let desc = format!("{shape}\0{}", show(expected));
+        let desc = format!("{shape}\0{}\0{place}", show(expected));
         let call = |t: &mut Self| {
             let (ptr, len) = t.bytes(desc.as_bytes());
             t.rt_checked(Entry::ilo_expect_type, &[w, ptr, len], span);

@@ -16,9 +16,9 @@ impl<M: Module> Translator<'_, M> {
     pub fn expr(&mut self, e: &Expr) -> Operand {
         let v = self.expr_inner(e);
         let checks = [&self.checked.result_checks, &self.checked.checks];
-        for expected in checks.into_iter().filter_map(|c| c.get(&e.id)) {
+        for check in checks.into_iter().filter_map(|c| c.get(&e.id)) {
             self.push(v);
-            self.expect_type(v, expected, e.span);
+            self.expect_type(v, &check.ty, &check.place, e.span);
             self.pop(v);
         }
         let ty = self.ty(e);

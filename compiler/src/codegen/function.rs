@@ -55,7 +55,8 @@ pub fn define_function<M: Module>(
             BodyId::Lambda(_) => true,
             BodyId::Func(name) => checked.value_funcs.contains(name),
         };
-        t.declare_locals(decl, captures, &params[2..], value_called);
+        let checked_params = value_called.then_some(&body);
+        t.declare_locals(decl, captures, &params[2..], checked_params);
         t.checks_returns = value_called;
         let words: HashSet<String> = t
             .locals
@@ -68,7 +69,11 @@ pub fn define_function<M: Module>(
         if value_called && checked.checked_bodies.contains(&body) {
             let span = decl.body.last().map_or(decl.span, |s| s.span);
             t.push(v);
-            t.expect_type(v, &decl.ret.kind, span);
+            let place = match &body {
+                BodyId::Func(name) => format!("result of '{name}'"),
+                BodyId::Lambda(_) => "lambda result".to_string(),
+            };
+            t.expect_type(v, &decl.ret.kind, &place, span);
             t.pop(v);
         }
         let w = t.owned(v);
@@ -150,7 +155,7 @@ impl<M: Module> Translator<'_, M> {
         decl: &FnDecl,
         captures: &[String],
         args: &[cranelift_codegen::ir::Value],
-        check_params: bool,
+        checked_params: Option<&BodyId>,
     ) {
         for (name, numeric) in vars::locals(decl, captures, self.checked) {
             let ty = if numeric { types::F64 } else { WORD };
@@ -163,7 +168,7 @@ impl<M: Module> Translator<'_, M> {
             self.b.def_var(var, init);
             self.locals.insert(name, Local { var, numeric });
         }
-        if check_params {
+        if let Some(body) = checked_params {
             // Every argument is held, so a failed check releases them all.
             let held: Vec<Operand> = args.iter().map(|a| Operand::Owned(*a)).collect();
             for v in &held {
@@ -171,7 +176,11 @@ impl<M: Module> Translator<'_, M> {
             }
             for (p, v) in decl.params.iter().zip(&held) {
                 if relied_on(&p.ty.kind) {
-                    self.expect_type(*v, &p.ty.kind, p.name.span);
+                    let place = match body {
+                        BodyId::Func(f) => format!("parameter '{}' of '{f}'", p.name.name),
+                        BodyId::Lambda(_) => format!("lambda parameter '{}'", p.name.name),
+                    };
+                    self.expect_type(*v, &p.ty.kind, &place, p.name.span);
                 }
             }
             for v in held.iter().rev() {
@@ -237,7 +246,13 @@ pub fn define_entry<M: Module>(
             if !relied_on(&param.ty.kind) {
                 continue;
             }
-            let desc = format!("{}\0{}", check_shape(&param.ty.kind), show(&param.ty.kind));
+            let desc = format!(
+                "{}\0{}\0parameter '{}' of '{}'",
+                check_shape(&param.ty.kind),
+                show(&param.ty.kind),
+                param.name.name,
+                decl.name.name
+            );
             let data = sh
                 .static_bytes(module, desc.as_bytes())
                 .map_err(|e| CodegenError::backend(format!("cannot emit data: {e}")))?;

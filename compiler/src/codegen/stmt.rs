@@ -139,9 +139,9 @@ impl<M: Module> Translator<'_, M> {
     fn ret(&mut self, e: &Expr) {
         let v = self.expr(e);
         if self.checks_returns {
-            if let Some(expected) = self.checked.return_checks.get(&e.id) {
+            if let Some(check) = self.checked.return_checks.get(&e.id) {
                 self.push(v);
-                self.expect_type(v, expected, e.span);
+                self.expect_type(v, &check.ty, &check.place, e.span);
                 self.pop(v);
             }
         }

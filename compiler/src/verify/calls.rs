@@ -14,7 +14,7 @@ use super::types::{
     bind, compatible, contains_dynamic, erase_vars, is_concrete, is_dynamic, join, relied_on, show,
     substitute, Bindings,
 };
-use super::CallTarget;
+use super::{CallTarget, RuntimeCheck};
 
 impl FnChecker<'_> {
     /// A name used as a value: a local, a function value (`map dbl xs`), or a bare
@@ -100,8 +100,11 @@ impl FnChecker<'_> {
             self.check_args(&name, &f.params, args, &arg_types, span);
             // A function called directly trusts its parameters: what it is given is
             // checked here, where the verifier could not prove it fits.
-            for ((param, actual), arg) in f.params.iter().zip(&arg_types).zip(args.iter()) {
-                self.tables.note_check(arg.id, param, actual);
+            for (i, ((param, actual), arg)) in
+                f.params.iter().zip(&arg_types).zip(args.iter()).enumerate()
+            {
+                let place = format!("argument {} of '{name}'", i + 1);
+                self.tables.note_check(arg.id, param, actual, place);
             }
             erase_vars(&f.ret)
         } else if let Some((short, sigs)) = globals::builtin(&name) {
@@ -137,7 +140,11 @@ impl FnChecker<'_> {
                 && !matches!(self.tables.calls.get(&a.id), Some(CallTarget::User(_)))
         });
         if builtin && unproven_fn && relied_on(&ty) {
-            self.tables.result_checks.insert(id, ty.clone());
+            let check = RuntimeCheck {
+                ty: ty.clone(),
+                place: format!("result of '{name}'"),
+            };
+            self.tables.result_checks.insert(id, check);
         } else {
             self.tables.result_checks.remove(&id);
         }

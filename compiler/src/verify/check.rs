@@ -12,7 +12,7 @@ use super::codes;
 use super::globals::Globals;
 use super::scope::{BodyId, Frame, LocalKey, Scopes};
 use super::types::{compatible, join, show};
-use super::CallTarget;
+use super::{CallTarget, RuntimeCheck};
 
 /// Side tables filled while checking, shared by every function of the program.
 #[derive(Default)]
@@ -25,11 +25,11 @@ pub struct Tables {
     pub next_id: u32,
     /// Values of a type not proven to fit where they go, with the declared type to
     /// check them against at run time (see `types::needs_check`).
-    pub checks: HashMap<ExprId, Type>,
+    pub checks: HashMap<ExprId, RuntimeCheck>,
     /// Builtin calls whose result is checked against their type (see `calls.rs`).
-    pub result_checks: HashMap<ExprId, Type>,
+    pub result_checks: HashMap<ExprId, RuntimeCheck>,
     /// `ret` and guard values of a type not proven to fit their body's return type.
-    pub return_checks: HashMap<ExprId, (BodyId, Type)>,
+    pub return_checks: HashMap<ExprId, (BodyId, RuntimeCheck)>,
     /// Bodies whose value must be checked against the declared return type.
     pub checked_bodies: HashSet<BodyId>,
     /// Functions used as values, so callable with arguments nothing checked.
@@ -49,9 +49,10 @@ impl Tables {
 
     /// Remember whether the value of `id` (of type `actual`) must be checked against
     /// `expected`. Passes repeat until local types settle; the last one decides.
-    pub fn note_check(&mut self, id: ExprId, expected: &Type, actual: &Type) {
+    pub fn note_check(&mut self, id: ExprId, expected: &Type, actual: &Type, place: String) {
         if super::types::needs_check(expected, actual) {
-            self.checks.insert(id, expected.clone());
+            let ty = expected.clone();
+            self.checks.insert(id, RuntimeCheck { ty, place });
         } else {
             self.checks.remove(&id);
         }
@@ -191,9 +192,15 @@ impl FnChecker<'_> {
         match id {
             Some(id) => {
                 if super::types::needs_check(&expected, value) {
-                    self.tables
-                        .return_checks
-                        .insert(id, (body, expected.clone()));
+                    let place = match &body {
+                        BodyId::Func(name) => format!("result of '{name}'"),
+                        BodyId::Lambda(_) => "lambda result".to_string(),
+                    };
+                    let check = RuntimeCheck {
+                        ty: expected.clone(),
+                        place,
+                    };
+                    self.tables.return_checks.insert(id, (body, check));
                 } else {
                     self.tables.return_checks.remove(&id);
                 }

@@ -384,7 +384,8 @@ impl FnChecker<'_> {
             match declared.iter().find(|(f, _)| *f == field.name) {
                 Some((_, expected)) => {
                     let actual = self.tables.types[value.id.0 as usize].clone();
-                    self.tables.note_check(value.id, expected, &actual);
+                    let place = format!("field '{}' of '{record}'", field.name);
+                    self.tables.note_check(value.id, expected, &actual, place);
                     if !compatible(expected, &actual) {
                         self.error(
                             codes::FIELD_TYPE,

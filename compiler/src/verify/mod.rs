@@ -60,12 +60,12 @@ pub struct Checked {
     /// Expressions whose value must be checked at run time against the declared type
     /// of the place it goes to (a parameter, a field, a result), because it is of a
     /// type (`_`, an optional) that does not prove what the code generator relies on.
-    pub checks: HashMap<ExprId, Type>,
+    pub checks: HashMap<ExprId, RuntimeCheck>,
     /// Calls of builtins given a function value that may not return what its type
     /// says (`map f xs` with a parameter `f:F n n`): their result is checked.
-    pub result_checks: HashMap<ExprId, Type>,
+    pub result_checks: HashMap<ExprId, RuntimeCheck>,
     /// `ret` and guard values not proven to fit the declared return type.
-    pub return_checks: HashMap<ExprId, Type>,
+    pub return_checks: HashMap<ExprId, RuntimeCheck>,
     /// Bodies whose own value is not proven to fit the declared return type.
     pub checked_bodies: HashSet<BodyId>,
     /// Declared functions with a `ret`, guard or body value not proven to fit their
@@ -79,6 +79,14 @@ pub struct Checked {
     pub value_funcs: HashSet<String>,
     /// Warnings (ILO-T032, ILO-T033) and at most one hint (a long builtin alias used).
     pub warnings: Vec<Diagnostic>,
+}
+
+/// A run-time check of a value against the declared type of the place it enters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuntimeCheck {
+    pub ty: Type,
+    /// The place, for the message: `parameter 'x' of 'f'`, `field 'n' of 'acc'`.
+    pub place: String,
 }
 
 impl Checked {
@@ -173,7 +181,7 @@ pub fn verify(mut program: SourceProgram) -> Result<Checked, Vec<Diagnostic>> {
         return_checks: tables
             .return_checks
             .into_iter()
-            .map(|(id, (_, ty))| (id, ty))
+            .map(|(id, (_, check))| (id, check))
             .collect(),
         checked_bodies: tables.checked_bodies,
         value_funcs: tables.value_funcs,

@@ -8,8 +8,8 @@
 //! Texts and function values are left to the operations that use them, which
 //! check their operands anyway.
 //!
-//! The compiler passes a shape (`shape` below) and the declared type as written, for
-//! the message: `shape\0display`.
+//! The compiler passes a shape (`shape` below), and for the message the declared type
+//! as written and the place: `shape\0display\0place` (`parameter 'x' of 'f'`).
 
 use crate::error::{self, codes, RtError};
 use crate::value::{MapKey, Value};
@@ -32,14 +32,19 @@ pub unsafe extern "C" fn ilo_expect_type(w: u64, desc: *mut u8, len: i64) -> u64
     let v = unsafe { borrow(&w) };
     // SAFETY: the caller passes `len` readable bytes at `desc` (this function's contract).
     let desc = unsafe { bytes(desc, len) };
-    let mut parts = desc.splitn(2, |b| *b == 0);
+    let mut parts = desc.splitn(3, |b| *b == 0);
     let shape = parts.next().unwrap_or_default();
     let shown = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    let place = String::from_utf8_lossy(parts.next().unwrap_or_default());
     match mismatch(v, shape) {
         None => w,
-        Some(found) => error::raise(RtError::new(
+        Some(found) if place.is_empty() => error::raise(RtError::new(
             codes::TYPE,
             format!("expected {shown}, got {found}"),
+        )),
+        Some(found) => error::raise(RtError::new(
+            codes::TYPE,
+            format!("{place}: expected {shown}, got {found}"),
         )),
     }
 }
