@@ -476,18 +476,19 @@ fn a_stalled_subscriber_is_cut_off_without_delaying_the_others() {
     assert!(logged.is_some(), "the reason is logged: {:?}", server.log());
 }
 
-/// An upstream that takes its time to answer: it reports each connection, then sends
-/// its head and one line only once told to (`release`).
+/// An upstream that takes its time to answer: it reports each connection, then, once
+/// told to (`release`), sends its head and one line (`Some`), or hangs up without an
+/// answer (`None`).
 struct HeldUpstream {
     port: u16,
     connections: mpsc::Receiver<()>,
-    release: mpsc::Sender<String>,
+    release: mpsc::Sender<Option<String>>,
 }
 
 fn held_upstream() -> HeldUpstream {
     let (listener, port) = local_listener();
     let (conn_tx, conn_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<String>();
+    let (release_tx, release_rx) = mpsc::channel::<Option<String>>();
     thread::spawn(move || {
         let mut open = Vec::new();
         for conn in listener.incoming() {
@@ -495,11 +496,15 @@ fn held_upstream() -> HeldUpstream {
             read_request_head(&mut s);
             let _ = conn_tx.send(());
             // Answer once released; keep the connection (and any later one) open.
-            if let Ok(line) = release_rx.recv() {
-                let _ = s.write_all(CHUNKED_HEAD);
-                let _ = s.write_all(&chunk(&format!("{line}\n")));
+            match release_rx.recv() {
+                Ok(Some(line)) => {
+                    let _ = s.write_all(CHUNKED_HEAD);
+                    let _ = s.write_all(&chunk(&format!("{line}\n")));
+                    open.push(s);
+                }
+                Ok(None) => drop(s),
+                Err(_) => return,
             }
-            open.push(s);
         }
     });
     HeldUpstream {
@@ -509,13 +514,9 @@ fn held_upstream() -> HeldUpstream {
     }
 }
 
-/// A hub whose upstream is slow to open holds up nobody but its own subscribers: a
-/// subscriber of another hub is served meanwhile, and a second subscriber arriving
-/// during the open joins the same hub (one upstream connection) and gets its lines.
-#[test]
-fn a_hub_slow_to_open_delays_no_other_hub_and_opens_once() {
-    let held = held_upstream();
-    let feed = feed_upstream();
+/// A server whose `/slow` subscribes to the hub "slow" (upstream `held`) and any other
+/// path to the hub "fast" (upstream `fast`), with `extra` arguments.
+fn slow_hub_server(held: &HeldUpstream, fast: u16, extra: &[&str]) -> (Server, tempfile::TempDir) {
     let dir = handler_dir(&[(
         "handler.ilo",
         r#"
@@ -532,20 +533,59 @@ handler req:_>_;
         ilo()
             .current_dir(dir.path())
             .env("SLOW", format!("http://127.0.0.1:{}/", held.port))
-            .env("FAST", format!("http://127.0.0.1:{}/", feed.port))
-            .args(["httpd", "--port", "0", "--quiet", "handler.ilo"]),
+            .env("FAST", format!("http://127.0.0.1:{fast}/"))
+            .args(["httpd", "--port", "0", "--quiet"])
+            .args(extra)
+            .arg("handler.ilo"),
     );
-    let request = |path: &str| {
-        let mut s = server.connect();
-        s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        send(&mut s, &format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"));
-        BufReader::new(s)
-    };
-    let mut first = request("/slow");
+    (server, dir)
+}
+
+/// Send a GET for `path` and return the reader, nothing read yet.
+fn request(server: &Server, path: &str) -> BufReader<TcpStream> {
+    let mut s = server.connect();
+    s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    send(&mut s, &format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"));
+    BufReader::new(s)
+}
+
+/// `n` more subscribers of a hub that is still opening: each is answered at once
+/// (its head comes before the upstream's), which also shows it has joined the hub
+/// and so will get the upstream's first line.
+fn join_while_opening(server: &Server, n: usize) -> Vec<BufReader<TcpStream>> {
+    (0..n)
+        .map(|_| {
+            let mut r = request(server, "/slow");
+            assert_eq!(read_head(&mut r).0, 200, "answered while the hub opens");
+            r
+        })
+        .collect()
+}
+
+/// A hub whose upstream is slow to open holds up nobody but its own subscribers: a
+/// subscriber of another hub is served meanwhile, and a second subscriber arriving
+/// during the open joins the same hub (one upstream connection) and gets its lines.
+#[test]
+fn a_hub_slow_to_open_delays_no_other_hub_and_opens_once() {
+    slow_hub_opens_once(&[]);
+}
+
+/// The same on one worker thread: the second subscriber's handler runs on the thread
+/// whose other handler is suspended inside the hub's open.
+#[test]
+fn a_hub_slow_to_open_on_one_worker_opens_once_for_both() {
+    slow_hub_opens_once(&["--workers", "1"]);
+}
+
+fn slow_hub_opens_once(extra: &[&str]) {
+    let held = held_upstream();
+    let feed = feed_upstream();
+    let (server, _dir) = slow_hub_server(&held, feed.port, extra);
+    let mut first = request(&server, "/slow");
     held.connections
         .recv_timeout(IO_TIMEOUT)
         .expect("the slow hub is opening");
-    let mut second = request("/slow");
+    let mut joined = join_while_opening(&server, 1);
 
     // While the slow hub is still opening, another hub opens and streams.
     let mut other = open_stream(&server, "/fast");
@@ -555,13 +595,75 @@ handler req:_>_;
     feed.lines.send(Some("fast 1".into())).expect("feed");
     assert_eq!(next_event(&mut other), "fast 1\n");
 
-    held.release.send("slow 1".into()).expect("held upstream");
-    for r in [&mut first, &mut second] {
-        assert_eq!(read_head(r).0, 200);
+    held.release
+        .send(Some("slow 1".into()))
+        .expect("held upstream");
+    assert_eq!(read_head(&mut first).0, 200);
+    for r in std::iter::once(&mut first).chain(joined.iter_mut()) {
         assert_eq!(next_event(r), "slow 1\n");
     }
     assert!(
         held.connections.try_recv().is_err(),
         "the slow upstream was opened once"
     );
+}
+
+/// Several subscribers on one worker wait for a hub whose upstream answers late,
+/// while the opener's handler is suspended on that same thread: all get its line,
+/// from one upstream connection.
+#[test]
+fn subscribers_on_one_worker_all_get_a_late_upstreams_first_line() {
+    let held = held_upstream();
+    let feed = feed_upstream();
+    let (server, _dir) = slow_hub_server(&held, feed.port, &["--workers", "1"]);
+    let mut opener = request(&server, "/slow");
+    held.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the hub is opening");
+    let mut joined = join_while_opening(&server, 4);
+
+    held.release
+        .send(Some("late 1".into()))
+        .expect("held upstream");
+    assert_eq!(read_head(&mut opener).0, 200);
+    for r in std::iter::once(&mut opener).chain(joined.iter_mut()) {
+        assert_eq!(next_event(r), "late 1\n");
+    }
+    assert!(
+        held.connections.try_recv().is_err(),
+        "the upstream was opened once"
+    );
+}
+
+/// An open that fails reaches every subscriber waiting for it: the opener's handler
+/// fails, and each stream that joined meanwhile ends cut, without its final chunk.
+/// The name is free again: the next subscriber opens the upstream anew.
+#[test]
+fn a_failed_open_reaches_every_waiting_subscriber_and_frees_the_name() {
+    let held = held_upstream();
+    let feed = feed_upstream();
+    let (server, _dir) = slow_hub_server(&held, feed.port, &["--workers", "1"]);
+    let mut opener = request(&server, "/slow");
+    held.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the hub is opening");
+    let joined = join_while_opening(&server, 3);
+
+    held.release.send(None).expect("held upstream");
+    assert_eq!(read_head(&mut opener).0, 500, "the opener's handler failed");
+    for mut r in joined {
+        let (chunks, complete) = read_chunks(&mut r);
+        assert!(chunks.is_empty(), "no lines: {chunks:?}");
+        assert!(!complete, "the stream is cut, not ended");
+    }
+
+    let mut again = request(&server, "/slow");
+    held.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the next subscriber opens the upstream again");
+    held.release
+        .send(Some("again".into()))
+        .expect("held upstream");
+    assert_eq!(read_head(&mut again).0, 200);
+    assert_eq!(next_event(&mut again), "again\n");
 }
