@@ -72,7 +72,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -338,7 +338,7 @@ impl Loops {
     /// Start one thread per loop, and the monitor.
     pub fn start(self: &Arc<Self>) -> std::io::Result<()> {
         for idx in 0..self.loops.len() {
-            self.spawn_worker(idx, 0)?;
+            self.spawn_worker(idx, 0, None)?;
         }
         let loops = Arc::clone(self);
         let monitor = thread::Builder::new()
@@ -404,7 +404,17 @@ impl Loops {
         self.loops[idx].table.lock().ok()
     }
 
-    fn spawn_worker(self: &Arc<Self>, idx: usize, generation: u64) -> std::io::Result<()> {
+    /// Start a thread for loop `idx` as its generation `generation`. A replacement
+    /// gets `handed`: it waits there until the loop is handed to it (`true`), or
+    /// leaves at once (`false`, or the sender gone).
+    fn spawn_worker(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        handed: Option<mpsc::Receiver<bool>>,
+    ) -> std::io::Result<()> {
+        #[cfg(test)]
+        tests::before_spawn(self, idx)?;
         let loops = Arc::clone(self);
         // Shutdown waits for loop threads too: one may hold a connection it just
         // accepted and not yet registered, which exiting the process would reset.
@@ -414,38 +424,55 @@ impl Loops {
             .stack_size(self.shared.config.stack_size)
             .spawn(move || {
                 let _running = running;
+                if handed.is_some_and(|h| h.recv() != Ok(true)) {
+                    return;
+                }
                 // `serve_buffered` answers handler panics itself; anything else must
-                // not leave the loop without a thread.
-                if catch_unwind(AssertUnwindSafe(|| loops.work(idx, generation))).is_err() {
-                    loops.take_over(idx, generation);
-                    // Handlers this thread suspended can be resumed by it alone.
-                    let _ =
-                        catch_unwind(AssertUnwindSafe(|| loops.finish_own_tasks(idx, generation)));
+                // not leave the loop without a thread: a replacement takes it, or,
+                // when none can be started, this thread goes on serving it.
+                while catch_unwind(AssertUnwindSafe(|| loops.work(idx, generation))).is_err() {
+                    if loops.take_over(idx, generation)
+                        || loops.loops[idx].owner.load(Ordering::SeqCst) != generation
+                    {
+                        // Handlers this thread suspended can be resumed by it alone.
+                        let _ = catch_unwind(AssertUnwindSafe(|| {
+                            loops.finish_own_tasks(idx, generation)
+                        }));
+                        return;
+                    }
                 }
             })?;
         Ok(())
     }
 
     /// Replace the thread of generation `from` on loop `idx` with a new one; the old
-    /// thread leaves the loop after its current connection. Does nothing if `from`
-    /// was already replaced.
-    fn take_over(self: &Arc<Self>, idx: usize, from: u64) {
+    /// thread leaves the loop after its current connection. True when the loop was
+    /// handed over; false if `from` was already replaced, or if no thread could be
+    /// started (logged), in which case the old thread keeps the loop.
+    ///
+    /// The new thread exists before the loop is handed over: handing over first
+    /// would let the old thread see it was replaced and leave, and a failed start
+    /// would then leave the loop with no thread at all.
+    fn take_over(self: &Arc<Self>, idx: usize, from: u64) -> bool {
         let lp = &self.loops[idx];
-        if lp
+        if lp.owner.load(Ordering::SeqCst) != from {
+            return false;
+        }
+        let (hand, handed) = mpsc::sync_channel(1);
+        if let Err(e) = self.spawn_worker(idx, from + 1, Some(handed)) {
+            self.shared.log.problem(
+                "spawning event loop thread",
+                &format!("{e}; the loop keeps its current thread"),
+            );
+            return false;
+        }
+        let taken = lp
             .owner
             .compare_exchange(from, from + 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        if let Err(e) = self.spawn_worker(idx, from + 1) {
-            self.shared
-                .log
-                .problem("spawning event loop thread", &e.to_string());
-            let _ = lp
-                .owner
-                .compare_exchange(from + 1, from, Ordering::SeqCst, Ordering::SeqCst);
-        }
+            .is_ok();
+        // Told either way: a thread that was not handed the loop leaves at once.
+        let _ = hand.send(taken);
+        taken
     }
 
     /// Stamp a loop busy (a handler may run now), waking the monitor if it sleeps.
@@ -1269,3 +1296,6 @@ fn runnable(tid: i32) -> bool {
         .and_then(|end| stat[end + 1..].split_whitespace().next())
         == Some("R")
 }
+
+#[cfg(test)]
+mod tests;

@@ -167,19 +167,22 @@ impl InFlight {
         InFlightGuard(Arc::clone(self))
     }
 
-    /// Wait until no connection is in flight or `deadline` passes.
-    fn wait_idle(&self, deadline: Instant) {
-        let Ok(mut n) = self.count.lock() else { return };
+    /// Wait until no connection is in flight or `deadline` passes; whether none is.
+    pub fn wait_idle(&self, deadline: Instant) -> bool {
+        let Ok(mut n) = self.count.lock() else {
+            return false;
+        };
         while *n > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return;
+                return false;
             }
             match self.idle.wait_timeout(n, left) {
                 Ok((guard, _)) => n = guard,
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
+        true
     }
 }
 
