@@ -514,8 +514,9 @@ fn held_upstream() -> HeldUpstream {
     }
 }
 
-/// A server whose `/slow` subscribes to the hub "slow" (upstream `held`) and any other
-/// path to the hub "fast" (upstream `fast`), with `extra` arguments.
+/// A server whose `/slow` subscribes to the hub "slow" (upstream `held`), whose
+/// `/peek` answers the first line it reads from that hub inside the handler, and any
+/// other path to the hub "fast" (upstream `fast`), with `extra` arguments.
 fn slow_hub_server(held: &HeldUpstream, fast: u16, extra: &[&str]) -> (Server, tempfile::TempDir) {
     let dir = handler_dir(&[(
         "handler.ilo",
@@ -524,8 +525,10 @@ slow-url>t;e=env "SLOW";?e{~u:u;^m:""}
 fast-url>t;e=env "FAST";?e{~u:u;^m:""}
 slow>R _ t;get-stream slow-url()
 fast>R _ t;get-stream fast-url()
+peek>t;s=bcast "slow" slow;@l s{ret l};""
 handler req:_>_;
   =req.path "/slow" bcast "slow" slow
+  =req.path "/peek" peek()
   bcast "fast" fast
 "#,
     )]);
@@ -633,6 +636,44 @@ fn subscribers_on_one_worker_all_get_a_late_upstreams_first_line() {
         held.connections.try_recv().is_err(),
         "the upstream was opened once"
     );
+}
+
+/// A handler that reads a hub still being opened by another handler suspended on
+/// the same (only) worker thread waits without holding that thread: the opener is
+/// resumed when the upstream answers, and the reader gets the first line.
+#[test]
+fn a_handler_reading_a_hub_opening_on_its_own_thread_gets_its_first_line() {
+    let held = held_upstream();
+    let feed = feed_upstream();
+    let (server, _dir) = slow_hub_server(&held, feed.port, &["--workers", "1"]);
+    let mut opener = request(&server, "/slow");
+    held.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the hub is opening");
+    let mut peek = request(&server, "/peek");
+    // The thread still serves others while both handlers wait.
+    let mut other = open_stream(&server, "/fast");
+    feed.connections
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the other hub opened");
+    feed.lines.send(Some("fast 1".into())).expect("feed");
+    assert_eq!(next_event(&mut other), "fast 1\n");
+
+    held.release
+        .send(Some("first".into()))
+        .expect("held upstream");
+    assert_eq!(read_head(&mut opener).0, 200);
+    assert_eq!(next_event(&mut opener), "first\n");
+    let (status, headers) = read_head(&mut peek);
+    assert_eq!(status, 200);
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("a content length");
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(&mut peek, &mut body).expect("the peeked line");
+    assert_eq!(String::from_utf8_lossy(&body), "first");
 }
 
 /// An open that fails reaches every subscriber waiting for it: the opener's handler

@@ -57,7 +57,9 @@ pub mod wake;
 pub mod watch;
 
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::suspend::{self, Park, Ready, Wake};
 
 pub use handle::next_text;
 pub use interrupt::Interrupter;
@@ -142,18 +144,40 @@ pub trait LineSource: Send {
     fn wake_by(&mut self, _waker: &Waker) -> bool {
         false
     }
-    /// Block until `advance` may make progress: by default, until the readiness
-    /// descriptor is readable or the delay has passed.
-    fn wait(&mut self) {
+    /// Wait until `advance` may make progress: by default, until the readiness
+    /// descriptor is readable or the delay has passed. Through [`wait_for`], so a
+    /// server handler reading the source suspends rather than blocks its thread.
+    fn wait(&mut self) -> Result<(), String> {
         match self.readiness() {
-            Readiness::Fd(fd) => wait_readable(fd, -1),
-            Readiness::After(delay) => std::thread::sleep(delay),
+            Readiness::Fd(fd) => wait_for(Some(fd), None),
+            Readiness::After(delay) => wait_for(None, Some(delay)),
             // Woken sources are driven by the loop that owns the waker; a blocking
             // reader that still ends up here (a source shared by two responses) looks
             // again shortly rather than never.
-            Readiness::Woken => std::thread::sleep(Duration::from_millis(1)),
-            Readiness::Always | Readiness::Blocking => {}
+            Readiness::Woken => wait_for(None, Some(Duration::from_millis(1))),
+            Readiness::Always | Readiness::Blocking => Ok(()),
         }
+    }
+}
+
+/// Wait until `fd` is readable (or hung up) or `timeout` passes, whichever is given.
+///
+/// Inside a server handler's task this suspends the task: the thread goes on with its
+/// other tasks, one of which may be the very one that must feed this source (a
+/// handler suspended while it opens the broadcast hub another handler reads), so
+/// blocking here could wait forever. Elsewhere (a program, a helper thread) it
+/// blocks. Fails when the handler's client hung up or its time ran out, so a reader
+/// stops instead of asking again at once.
+pub fn wait_for(fd: Option<RawFd>, timeout: Option<Duration>) -> Result<(), String> {
+    let park = Park {
+        fd: fd.map(|fd| (fd, Ready::Read)),
+        deadline: timeout.map(|t| Instant::now() + t),
+    };
+    match suspend::wait(park) {
+        Wake::Fd | Wake::Timer => Ok(()),
+        Wake::ClientGone => Err("the client hung up".to_string()),
+        Wake::OutOfTime => Err("the handler ran out of time".to_string()),
+        Wake::Unwatchable => Err("cannot wait for the stream".to_string()),
     }
 }
 
@@ -165,7 +189,7 @@ pub fn block_on<S: LineSource + ?Sized>(src: &mut S) -> Result<Option<&[u8]>, St
             Progress::Line => return Ok(Some(src.line())),
             Progress::End => return Ok(None),
             Progress::Failed(message) => return Err(message),
-            Progress::Pending => src.wait(),
+            Progress::Pending => src.wait()?,
         }
     }
 }

@@ -9,10 +9,10 @@
 //! Waiting uses the process's one inotify watcher ([`super::watch`]) on the file's
 //! directory (directory events cover writes to the file, and creation and renames for
 //! rotation), so an appended line arrives within milliseconds; when inotify is
-//! unavailable it polls every [`POLL_MS`]. The watcher signals the source's own
+//! unavailable it polls every [`POLL`]. The watcher signals the source's own
 //! wake-up descriptor, which is its [`Readiness`]: the server waits for it on its
 //! event loop, so a quiet file costs nothing until it changes. A blocking reader
-//! (`@line`) also looks every [`SAFETY_NET_MS`], and [`Interrupter::interrupt`]
+//! (`@line`) also looks every [`SAFETY_NET`], and [`Interrupter::interrupt`]
 //! signals the same descriptor to end its wait at once. Lines written to a file after
 //! it was renamed away arrive once its replacement appears.
 //!
@@ -38,13 +38,13 @@ use std::time::Duration;
 use super::buffer::LineBuffer;
 use super::notify::Notify;
 use super::watch::{watch, Watch};
-use super::{block_on, wait_readable, Interrupter, LineSource, Progress, Readiness};
+use super::{block_on, wait_for, Interrupter, LineSource, Progress, Readiness};
 
 /// Polling interval when there is no inotify.
-const POLL_MS: i32 = 50;
+const POLL: Duration = Duration::from_millis(50);
 /// Even with inotify, look at the file this often (events can be missed, e.g. when the
 /// directory itself is replaced).
-const SAFETY_NET_MS: i32 = 500;
+const SAFETY_NET: Duration = Duration::from_millis(500);
 
 pub struct TailSource {
     path: PathBuf,
@@ -205,7 +205,7 @@ impl LineSource for TailSource {
     fn readiness(&self) -> Readiness {
         match (&self.file, &self.wake, &self.watch) {
             (Some(_), Some(wake), Some(_)) => Readiness::Fd(wake.raw_fd()),
-            (Some(_), _, None) => Readiness::After(Duration::from_millis(POLL_MS as u64)),
+            (Some(_), _, None) => Readiness::After(POLL),
             _ => Readiness::Always,
         }
     }
@@ -259,11 +259,11 @@ impl LineSource for TailSource {
         Some(format!("{}-{}", self.identity.1, self.line_end))
     }
 
-    fn wait(&mut self) {
+    fn wait(&mut self) -> Result<(), String> {
         match (&self.wake, &self.watch) {
-            (Some(wake), Some(_)) => wait_readable(wake.raw_fd(), SAFETY_NET_MS),
-            (Some(wake), None) => wait_readable(wake.raw_fd(), POLL_MS),
-            (None, _) => {}
+            (Some(wake), Some(_)) => wait_for(Some(wake.raw_fd()), Some(SAFETY_NET)),
+            (Some(wake), None) => wait_for(Some(wake.raw_fd()), Some(POLL)),
+            (None, _) => Ok(()),
         }
     }
 }

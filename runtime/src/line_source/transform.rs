@@ -318,7 +318,7 @@ impl LineSource for Transform {
         src.media_type()
     }
 
-    fn wait(&mut self) {
-        self.with_inner((), |src| src.wait());
+    fn wait(&mut self) -> Result<(), String> {
+        self.with_inner(Ok(()), |src| src.wait())
     }
 }
