@@ -112,6 +112,21 @@ fn a_dynamic_value_given_to_a_number_field_by_with() {
 }
 
 #[test]
+fn with_on_a_value_of_unknown_type_cannot_put_a_text_in_a_number_field() {
+    // `w` updates whatever record it is given; an `acc` must keep a number in `n`,
+    // an `oth` may hold a text there.
+    let program = "type acc{n:n;s:n}\ntype oth{n:t}\ng a:acc>n;+a.n 1\nw y:_ v:_>_;y with n:v\n\
+                   f x:_>n;a=acc n:0 s:0;b=w a x;g b\nh x:_>t;o=oth n:\"a\";b=w o x;b.n\n";
+    assert_type_error(
+        &ilo_file(program, &["f", "hello"]),
+        "field 'n' of 'acc': expected n, got t",
+        4,
+    );
+    assert_prints(&ilo_file(program, &["f", "4"]), "5");
+    assert_prints(&ilo_file(program, &["h", "hello"]), "hello");
+}
+
+#[test]
 fn a_function_declared_to_return_a_number_returning_a_dynamic_value() {
     // Checked where a compiled caller receives it: the call on line 2.
     let body_value = "g y:_>n;y\nh y:_>n;+(g y) 1";

@@ -15,6 +15,7 @@ use super::translator::{Operand, Translator};
 use crate::ast::Type;
 use crate::span::Span;
 use crate::verify::types::{check_shape, show};
+use crate::verify::WithCheck;
 
 impl<M: Module> Translator<'_, M> {
     /// Fail with ILO-R001 (at `span`, naming `place`) unless `v` fits `expected`.
@@ -23,9 +24,23 @@ impl<M: Module> Translator<'_, M> {
         if let Operand::Num(_) = v {
             return;
         }
-        let shape = check_shape(expected);
+        self.expect_shape(v, &check_shape(expected), &show(expected), place, span);
+    }
+
+    /// After `r with f:v` on a value of unknown type (`v` its result, held by the
+    /// caller): each record type's field given a type the code relies on is checked.
+    pub fn check_dynamic_with(&mut self, v: Operand, checks: &[WithCheck], span: Span) {
+        for c in checks {
+            let shape = format!("W{};{};{}", c.record, c.index, check_shape(&c.ty));
+            let place = format!("field '{}' of '{}'", c.field, c.record);
+            self.expect_shape(v, &shape, &show(&c.ty), &place, span);
+        }
+    }
+
+    /// Fail with ILO-R001 unless `v` fits `shape` (see `ilo_expect_type`).
+    fn expect_shape(&mut self, v: Operand, shape: &str, shown: &str, place: &str, span: Span) {
         let w = self.word(v);
-        let desc = format!("{shape}\0{}\0{place}", show(expected));
+        let desc = format!("{shape}\0{shown}\0{place}");
         let call = |t: &mut Self| {
             let (ptr, len) = t.bytes(desc.as_bytes());
             t.rt_checked(Entry::ilo_expect_type, &[w, ptr, len], span);

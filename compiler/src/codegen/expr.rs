@@ -15,6 +15,11 @@ impl<M: Module> Translator<'_, M> {
     /// Translate `e`. The result's representation follows its static type.
     pub fn expr(&mut self, e: &Expr) -> Operand {
         let v = self.expr_inner(e);
+        if let Some(checks) = self.checked.with_checks.get(&e.id) {
+            self.push(v);
+            self.check_dynamic_with(v, checks, e.span);
+            self.pop(v);
+        }
         let checks = [&self.checked.result_checks, &self.checked.checks];
         for check in checks.into_iter().filter_map(|c| c.get(&e.id)) {
             self.push(v);

@@ -12,7 +12,7 @@ use super::codes;
 use super::globals::Globals;
 use super::scope::{BodyId, Frame, LocalKey, Scopes};
 use super::types::{compatible, join, show};
-use super::{CallTarget, RuntimeCheck};
+use super::{CallTarget, RuntimeCheck, WithCheck};
 
 /// Side tables filled while checking, shared by every function of the program.
 #[derive(Default)]
@@ -30,6 +30,8 @@ pub struct Tables {
     pub result_checks: HashMap<ExprId, RuntimeCheck>,
     /// `ret` and guard values of a type not proven to fit their body's return type.
     pub return_checks: HashMap<ExprId, (BodyId, RuntimeCheck)>,
+    /// `with` on a value of unknown type: the fields to check after the update.
+    pub with_checks: HashMap<ExprId, Vec<WithCheck>>,
     /// Bodies whose value must be checked against the declared return type.
     pub checked_bodies: HashSet<BodyId>,
     /// Functions used as values, so callable with arguments nothing checked.

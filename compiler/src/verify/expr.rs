@@ -3,13 +3,14 @@
 //! lambdas. Calls and name references are in `calls.rs`.
 
 use crate::ast::Type;
-use crate::ast::{BinOp, Expr, ExprKind, Ident, MatchArm, Pattern, TypeTest, UnOp, Unwrap};
+use crate::ast::{BinOp, Expr, ExprId, ExprKind, Ident, MatchArm, Pattern, TypeTest, UnOp, Unwrap};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::span::Span;
 
 use super::check::{join_branches, FnChecker};
 use super::codes;
-use super::types::{compatible, is_concrete, is_dynamic, join, show};
+use super::types::{compatible, is_concrete, is_dynamic, join, needs_check, show};
+use super::WithCheck;
 
 impl FnChecker<'_> {
     /// Check an expression and record its type. `used`: whether its value is consumed
@@ -65,7 +66,7 @@ impl FnChecker<'_> {
             ExprKind::Record { ty, fields } => self.record(ty, fields, span),
             ExprKind::With { expr, fields } => {
                 let t = self.expr(expr, true);
-                self.with_fields(&t, fields);
+                self.with_fields(e.id, &t, fields);
                 t
             }
             ExprKind::Ok(inner) => {
@@ -351,7 +352,7 @@ impl FnChecker<'_> {
     }
 
     /// `e with a:1 b:2`.
-    fn with_fields(&mut self, t: &Type, fields: &mut [(Ident, Expr)]) {
+    fn with_fields(&mut self, id: ExprId, t: &Type, fields: &mut [(Ident, Expr)]) {
         for (_, value) in fields.iter_mut() {
             self.expr(value, true);
         }
@@ -369,7 +370,40 @@ impl FnChecker<'_> {
                     span,
                 );
             }
-            _ => {}
+            _ => self.note_dynamic_with(id, fields),
+        }
+    }
+
+    /// `r with f:v` on a value of unknown type may update a record of any declared
+    /// type with a field `f`: for each whose `f` has a type `v` is not proven to fit,
+    /// the result is checked (when it is a record of that type) after the update.
+    fn note_dynamic_with(&mut self, id: ExprId, fields: &[(Ident, Expr)]) {
+        let mut records: Vec<_> = self.globals.records.iter().collect();
+        records.sort_by(|a, b| a.0.cmp(b.0));
+        let mut checks = Vec::new();
+        for (field, value) in fields {
+            let actual = &self.tables.types[value.id.0 as usize];
+            for (record, declared) in &records {
+                let found = declared
+                    .iter()
+                    .enumerate()
+                    .find(|(_, (f, _))| *f == field.name);
+                if let Some((index, (_, ty))) = found {
+                    if needs_check(ty, actual) {
+                        checks.push(WithCheck {
+                            record: record.to_string(),
+                            index,
+                            field: field.name.clone(),
+                            ty: ty.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        if checks.is_empty() {
+            self.tables.with_checks.remove(&id);
+        } else {
+            self.tables.with_checks.insert(id, checks);
         }
     }
 

@@ -66,6 +66,9 @@ pub struct Checked {
     pub result_checks: HashMap<ExprId, RuntimeCheck>,
     /// `ret` and guard values not proven to fit the declared return type.
     pub return_checks: HashMap<ExprId, RuntimeCheck>,
+    /// `with` on a value of unknown type, updating fields some declared record type
+    /// gives a type the code relies on: checked after the update.
+    pub with_checks: HashMap<ExprId, Vec<WithCheck>>,
     /// Bodies whose own value is not proven to fit the declared return type.
     pub checked_bodies: HashSet<BodyId>,
     /// Declared functions with a `ret`, guard or body value not proven to fit their
@@ -79,6 +82,16 @@ pub struct Checked {
     pub value_funcs: HashSet<String>,
     /// Warnings (ILO-T032, ILO-T033) and at most one hint (a long builtin alias used).
     pub warnings: Vec<Diagnostic>,
+}
+
+/// After `r with f:v` on a value of unknown type: when the result is a record of
+/// type `record`, its field number `index` (`field`) must fit `ty`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WithCheck {
+    pub record: String,
+    pub index: usize,
+    pub field: String,
+    pub ty: Type,
 }
 
 /// A run-time check of a value against the declared type of the place it enters.
@@ -183,6 +196,7 @@ pub fn verify(mut program: SourceProgram) -> Result<Checked, Vec<Diagnostic>> {
             .into_iter()
             .map(|(id, (_, check))| (id, check))
             .collect(),
+        with_checks: tables.with_checks,
         checked_bodies: tables.checked_bodies,
         value_funcs: tables.value_funcs,
         warnings,

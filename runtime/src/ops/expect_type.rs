@@ -21,7 +21,8 @@ use super::{borrow, bytes};
 /// Shapes, in prefix form: `n` a number, `b` a bool, `0` nil, `_` anything,
 /// `L` x a list of x, `O` x nil or x, `R` x y an ok x or an err y, `M` k v a map,
 /// `T`name`;` a record of the declared type `name` (whose fields were checked when
-/// it was made).
+/// it was made), `W`name`;`i`;` x: when the value is a record of type `name`, its
+/// field number `i` is an x (after a `with` on a value of unknown type).
 ///
 /// # Safety
 ///
@@ -116,6 +117,25 @@ fn check<'s>(v: &Value, shape: &'s [u8]) -> (Option<String>, &'s [u8]) {
             };
             (bad.map(|b| format!("R holding {b}")), after)
         }
+        b'W' => {
+            // `W`name`;`index`;` shape: field `index` of a record of type `name`.
+            let mut parts = rest.splitn(3, |b| *b == b';');
+            let name = parts.next().unwrap_or_default();
+            let index = std::str::from_utf8(parts.next().unwrap_or_default())
+                .ok()
+                .and_then(|i| i.parse::<usize>().ok());
+            let field = parts.next().unwrap_or_default();
+            let after = skip(field);
+            let value = v
+                .as_record()
+                .filter(|r| r.ty.name.as_bytes() == name)
+                .zip(index)
+                .and_then(|(r, i)| r.values.get(i));
+            match value {
+                Some(x) => (check(x, field).0, after),
+                None => (None, after),
+            }
+        }
         b'T' => {
             let end = rest.iter().position(|b| *b == b';').unwrap_or(rest.len());
             let (name, after) = rest.split_at(end);
@@ -132,6 +152,11 @@ fn skip(shape: &[u8]) -> &[u8] {
     match shape.split_first() {
         Some((b'L' | b'O', rest)) => skip(rest),
         Some((b'M' | b'R', rest)) => skip(skip(rest)),
+        Some((b'W', rest)) => {
+            let mut parts = rest.splitn(3, |b| *b == b';');
+            let _ = (parts.next(), parts.next());
+            skip(parts.next().unwrap_or_default())
+        }
         Some((b'T', rest)) => {
             let end = rest.iter().position(|b| *b == b';').unwrap_or(rest.len());
             rest.get(end + 1..).unwrap_or_default()
@@ -174,5 +199,6 @@ mod tests {
         assert_eq!(skip(b"RLnOb_"), b"_");
         assert_eq!(skip(b"MnLnb"), b"b");
         assert_eq!(skip(b"LTacc;n"), b"n");
+        assert_eq!(skip(b"Wacc;0;LnOb"), b"Ob");
     }
 }
