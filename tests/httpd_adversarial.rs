@@ -169,6 +169,33 @@ fn a_body_cut_short_by_the_client_is_not_held_until_its_deadline() {
     assert_eq!(server.get("/").status, 200, "the server keeps serving");
 }
 
+/// Heads that stall past the 10 s header timeout are each answered 408 (the close
+/// that follows, with no lingering, does not destroy the answer), and the server
+/// goes on serving. Waits for the timeout itself: about 10 s.
+#[test]
+fn stalled_heads_are_answered_408_at_their_deadline() {
+    let dir = support::handler_dir(&[("ok.ilo", "handler req:_>_;\"ok\"\n")]);
+    let server = Server::start(&[dir.path().join("ok.ilo").to_str().expect("utf-8 path")]);
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        let mut s = server.connect();
+        send(&mut s, "GET / HTTP/1.1\r\nHost: t\r\nX-Half: ");
+        clients.push(s);
+    }
+    for (i, mut s) in clients.into_iter().enumerate() {
+        let mut answer = Vec::new();
+        if let Err(e) = s.read_to_end(&mut answer) {
+            panic!("connection {i} not answered in time: {e}");
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 408 "),
+            "connection {i}: {answer}"
+        );
+    }
+    assert_eq!(server.get("/").status, 200, "the server keeps serving");
+}
+
 #[test]
 fn the_server_survives_every_attack_and_returns_to_baseline() {
     let target = start();
