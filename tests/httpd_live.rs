@@ -565,6 +565,26 @@ fn join_while_opening(server: &Server, n: usize) -> Vec<BufReader<TcpStream>> {
         .collect()
 }
 
+/// Let the held upstream answer `line`: the opener gets its head, then it and every
+/// subscriber that joined during the open get the line, from the one upstream
+/// connection.
+fn release_to_all(
+    held: &HeldUpstream,
+    line: &str,
+    opener: &mut BufReader<TcpStream>,
+    joined: &mut [BufReader<TcpStream>],
+) {
+    held.release.send(Some(line.into())).expect("held upstream");
+    assert_eq!(read_head(opener).0, 200);
+    for r in std::iter::once(opener).chain(joined.iter_mut()) {
+        assert_eq!(next_event(r), format!("{line}\n"));
+    }
+    assert!(
+        held.connections.try_recv().is_err(),
+        "the upstream was opened once"
+    );
+}
+
 /// A hub whose upstream is slow to open holds up nobody but its own subscribers: a
 /// subscriber of another hub is served meanwhile, and a second subscriber arriving
 /// during the open joins the same hub (one upstream connection) and gets its lines.
@@ -598,17 +618,7 @@ fn slow_hub_opens_once(extra: &[&str]) {
     feed.lines.send(Some("fast 1".into())).expect("feed");
     assert_eq!(next_event(&mut other), "fast 1\n");
 
-    held.release
-        .send(Some("slow 1".into()))
-        .expect("held upstream");
-    assert_eq!(read_head(&mut first).0, 200);
-    for r in std::iter::once(&mut first).chain(joined.iter_mut()) {
-        assert_eq!(next_event(r), "slow 1\n");
-    }
-    assert!(
-        held.connections.try_recv().is_err(),
-        "the slow upstream was opened once"
-    );
+    release_to_all(&held, "slow 1", &mut first, &mut joined);
 }
 
 /// Several subscribers on one worker wait for a hub whose upstream answers late,
@@ -625,17 +635,7 @@ fn subscribers_on_one_worker_all_get_a_late_upstreams_first_line() {
         .expect("the hub is opening");
     let mut joined = join_while_opening(&server, 4);
 
-    held.release
-        .send(Some("late 1".into()))
-        .expect("held upstream");
-    assert_eq!(read_head(&mut opener).0, 200);
-    for r in std::iter::once(&mut opener).chain(joined.iter_mut()) {
-        assert_eq!(next_event(r), "late 1\n");
-    }
-    assert!(
-        held.connections.try_recv().is_err(),
-        "the upstream was opened once"
-    );
+    release_to_all(&held, "late 1", &mut opener, &mut joined);
 }
 
 /// A handler that reads a hub still being opened by another handler suspended on
