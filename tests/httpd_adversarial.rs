@@ -141,26 +141,15 @@ fn a_handler_past_its_timeout_is_answered_503() {
 fn a_body_cut_short_by_the_client_is_not_held_until_its_deadline() {
     let dir = support::handler_dir(&[("echo.ilo", "handler req:_>_;req.body\n")]);
     let server = Server::start(&[dir.path().join("echo.ilo").to_str().expect("utf-8 path")]);
-    let mut clients = Vec::new();
-    for i in 0..40 {
-        let mut s = server.connect();
-        let raw = if i % 2 == 0 {
+    // Each read waits at most IO_TIMEOUT (15 s), half the body deadline.
+    let answers = send_and_close(&server, 40, |i| {
+        if i % 2 == 0 {
             "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npartial"
         } else {
             "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nhalf"
-        };
-        send(&mut s, raw);
-        s.shutdown(std::net::Shutdown::Write)
-            .expect("close the sending side");
-        clients.push(s);
-    }
-    // Each read waits at most IO_TIMEOUT (15 s), half the body deadline.
-    for (i, mut s) in clients.into_iter().enumerate() {
-        let mut answer = Vec::new();
-        if let Err(e) = s.read_to_end(&mut answer) {
-            panic!("connection {i} still open after its client closed: {e}");
         }
-        let answer = String::from_utf8_lossy(&answer);
+    });
+    for (i, answer) in answers.iter().enumerate() {
         assert!(
             answer.is_empty() || answer.starts_with("HTTP/1.1 400 "),
             "connection {i}: {answer}"
@@ -194,6 +183,162 @@ fn stalled_heads_are_answered_408_at_their_deadline() {
         );
     }
     assert_eq!(server.get("/").status, 200, "the server keeps serving");
+}
+
+/// Clients whose requests are refused (400, 413, 431) and that then neither read
+/// nor close cost their worker nothing while the server waits for them to close:
+/// that wait is a state of the connection on the event loop, not a blocking read on
+/// the loop's thread. (It used to be one: each such client blocked the thread for up
+/// to half a second, until the monitor gave up on it and started a replacement, so
+/// 40 of them meant dozens of threads and a stall of the loop for each.) The
+/// refusals still arrive whole once the server has closed those connections: what
+/// the clients had sent beyond what was parsed was drained, so the close did not
+/// turn into a reset.
+#[test]
+fn refused_clients_that_stay_open_hold_no_thread() {
+    let dir = support::handler_dir(&[("ok.ilo", "handler req:_>_;\"ok\"\n")]);
+    let server = Server::start(&[
+        "--workers=1",
+        "--quiet",
+        dir.path().join("ok.ilo").to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(server.get("/").status, 200);
+    let sockets_before = open_sockets(server.pid());
+    let threads_before = threads(&server);
+    let oversized_head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let refusals: [(&[u8], u16); 3] = [
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999\r\n\r\nbody bytes",
+            413,
+        ),
+        (oversized_head.as_bytes(), 431),
+    ];
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let peak_threads = thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(threads(&server));
+                thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        });
+        let mut hostile = Vec::new();
+        for i in 0..40 {
+            let (raw, status) = refusals[i % refusals.len()];
+            let mut s = server.connect();
+            s.write_all(raw).expect("send a refused request");
+            hostile.push((s, status));
+        }
+        // Every refusal's head arrives (the server is waiting for these clients
+        // to close now), and a request behind them is answered.
+        for (i, (s, status)) in hostile.iter().enumerate() {
+            let (got, _) = read_head(&mut BufReader::new(s));
+            assert_eq!(got, *status, "refused connection {i}");
+        }
+        let answered = server.get("/");
+        assert_eq!((answered.status, answered.text()), (200, "ok".to_string()));
+        sampling.store(false, std::sync::atomic::Ordering::SeqCst);
+        let peak = sampler.join().expect("sampler");
+        // The server closes each refused connection at its linger deadline, since
+        // the clients neither close nor send more.
+        assert!(
+            eventually(Duration::from_secs(10), || open_sockets(server.pid())
+                <= sockets_before),
+            "refused connections still open: {} sockets, {sockets_before} before",
+            open_sockets(server.pid())
+        );
+        for (i, (mut s, status)) in hostile.into_iter().enumerate() {
+            let mut rest = Vec::new();
+            if let Err(e) = s.read_to_end(&mut rest) {
+                panic!("refused connection {i} ({status}) ended in {e}, not a close");
+            }
+        }
+        peak
+    });
+    // A replacement thread now and then is the monitor's right on a loaded machine
+    // (a runnable thread that waits too long for a core); one per client is not.
+    assert!(
+        peak_threads <= threads_before + 2,
+        "{threads_before} threads before 40 refused clients, {peak_threads} while they stayed open"
+    );
+}
+
+/// A client that sends part of a head and then closes its side can never complete
+/// the request: its connection is closed at once, with nothing to answer, instead of
+/// at the 10 s header timeout with a 408 no one reads.
+#[test]
+fn a_partial_head_followed_by_the_clients_close_is_closed_at_once() {
+    let dir = support::handler_dir(&[("ok.ilo", "handler req:_>_;\"ok\"\n")]);
+    let server = Server::start(&[
+        "--quiet",
+        dir.path().join("ok.ilo").to_str().expect("utf-8 path"),
+    ]);
+    let baseline = open_sockets(server.pid());
+    // Each read waits at most IO_TIMEOUT (15 s); the header timeout is 10 s, and a
+    // server that waits for it answers 408.
+    let answers = send_and_close(&server, 20, |i| {
+        // Half of them pipeline a complete request first: it is still answered.
+        if i % 2 == 0 {
+            "GET / HTTP/1.1\r\nHost: t\r\nX-Half: "
+        } else {
+            "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost"
+        }
+    });
+    for (i, answer) in answers.iter().enumerate() {
+        let answers = answer.matches("HTTP/1.1 ").count();
+        assert_eq!(answers, i % 2, "connection {i}: {answer}");
+        assert!(!answer.contains(" 408 "), "connection {i}: {answer}");
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || open_sockets(server.pid())
+            <= baseline),
+        "closed clients' connections still held: {} sockets, {baseline} before",
+        open_sockets(server.pid())
+    );
+    assert_eq!(server.get("/").status, 200, "the server keeps serving");
+}
+
+/// Open `clients` connections, send each `raw(i)` and close its sending side; then
+/// read each to the server's close: what each was answered.
+fn send_and_close(
+    server: &Server,
+    clients: usize,
+    raw: impl Fn(usize) -> &'static str,
+) -> Vec<String> {
+    let mut open = Vec::new();
+    for i in 0..clients {
+        let mut s = server.connect();
+        send(&mut s, raw(i));
+        s.shutdown(std::net::Shutdown::Write)
+            .expect("close the sending side");
+        open.push(s);
+    }
+    let mut answers = Vec::new();
+    for (i, mut s) in open.into_iter().enumerate() {
+        let mut answer = Vec::new();
+        if let Err(e) = s.read_to_end(&mut answer) {
+            panic!("connection {i} still open after its client closed: {e}");
+        }
+        answers.push(String::from_utf8_lossy(&answer).into_owned());
+    }
+    answers
+}
+
+/// The sockets (listening and connected) process `pid` holds open.
+fn open_sockets(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+                .filter(|link| link.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 #[test]

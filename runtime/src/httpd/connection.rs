@@ -10,14 +10,15 @@
 //!
 //! A response whose body is a line source is not written here: its head and body
 //! become a [`Streaming`] that the event loop drives ([`super::body_stream`]), and
-//! [`finish_stream`] logs and closes it when it ends.
+//! [`finish_stream`] logs it when it ends. Closing a connection after its last
+//! response is the loop's job too ([`super::linger`]): nothing here waits on a client.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::access_log::AccessLog;
 use super::body_stream::{BodyStream, StreamEnd};
@@ -89,9 +90,12 @@ impl Write for Counted<'_> {
 
 /// Where [`serve_buffered`] left the connection.
 pub enum Served {
-    /// Closed (or to be closed): the client left, a request was refused, or the last
-    /// response did not keep the connection alive.
+    /// To be closed at once: the client left or the socket failed.
     Closed,
+    /// A last response was written (a refusal, or one that did not keep the
+    /// connection alive): the event loop closes the connection gracefully
+    /// ([`super::linger`]).
+    Lingering,
     /// Kept alive: wait for more bytes. `requests` complete requests were answered.
     NeedMore { requests: usize },
     /// The last request's body is a stream for the event loop to drive; the requests
@@ -118,8 +122,20 @@ pub struct Streaming {
 /// What to do after one exchange.
 enum Next {
     Continue,
-    Close,
+    /// Done with the connection, as [`Served::Closed`] or [`Served::Lingering`] says.
+    End(Served),
     Stream(Box<Streaming>),
+}
+
+/// Where a connection stands once its streamed body has ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterStream {
+    /// It may serve another request.
+    KeepAlive,
+    /// Its last response is complete: close it gracefully ([`super::linger`]).
+    Linger,
+    /// The client left: close it at once.
+    Close,
 }
 
 /// A request whose head is parsed and whose body is still arriving. It stays with the
@@ -149,12 +165,11 @@ pub fn serve_buffered(
             None => match start_request(stream, input, shared) {
                 Started::Request(p) => p,
                 Started::NeedMore => return Served::NeedMore { requests },
-                Started::Refused => return Served::Closed,
+                Started::Refused(end) => return end,
             },
         };
         if let Err(status) = read_body(stream, input, &mut request) {
-            reject(stream, shared, status, Some(&request.head), request.started);
-            return Served::Closed;
+            return reject(stream, shared, status, Some(&request.head), request.started);
         }
         if !request.decoder.is_done() {
             // The decoder holds what arrived; a parked body keeps no read buffer.
@@ -172,13 +187,12 @@ pub fn serve_buffered(
             Ok(body) => body,
             Err(_) => {
                 // The record holds text; replacing bytes would alter the data unseen.
-                reject_with(stream, shared, 400, NOT_UTF8, Some(&head), started);
-                return Served::Closed;
+                return reject_with(stream, shared, 400, NOT_UTF8, Some(&head), started);
             }
         };
         match exchange(stream, input, shared, &head, body, started) {
             Next::Continue => requests += 1,
-            Next::Close => return Served::Closed,
+            Next::End(end) => return end,
             Next::Stream(stream) => return Served::Streaming { stream, requests },
         }
     }
@@ -190,7 +204,8 @@ const NOT_UTF8: &str = "request body is not valid UTF-8 text\n";
 enum Started {
     Request(PendingBody),
     NeedMore,
-    Refused,
+    /// Refused (answered, or the answer could not be written).
+    Refused(Served),
 }
 
 /// Parse the next head in `input` and decide how its body is delimited.
@@ -200,8 +215,7 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
         Ok(None) => return Started::NeedMore,
         Err(Reject(status)) => {
             shared.stats.count_request();
-            reject(stream, shared, status, None, Instant::now());
-            return Started::Refused;
+            return Started::Refused(reject(stream, shared, status, None, Instant::now()));
         }
     };
     shared.stats.count_request();
@@ -214,8 +228,7 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
     let decoder = match decoder {
         Ok(d) => d,
         Err(Reject(status)) => {
-            reject(stream, shared, status, Some(&head), started);
-            return Started::Refused;
+            return Started::Refused(reject(stream, shared, status, Some(&head), started));
         }
     };
     if !decoder.is_done()
@@ -228,7 +241,7 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
             stats: &shared.stats,
         };
         if out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return Started::Refused;
+            return Started::Refused(Served::Closed);
         }
     }
     Started::Request(PendingBody {
@@ -286,10 +299,7 @@ pub fn reject_slow_body(stream: &TcpStream, shared: &Shared, pending: &PendingBo
 }
 
 /// Answer 408 and close at once, without the lingering other refusals get: the
-/// client sent nothing for the whole timeout, so there is nothing to drain, and the
-/// deadline sweep calls this on the loop thread for each expired connection in turn
-/// (half a second of lingering each held the loop for about 10 s behind 40 stalled
-/// bodies, and for minutes behind thousands).
+/// client sent nothing for the whole timeout, so there is nothing to drain.
 fn time_out(stream: &TcpStream, shared: &Shared, head: Option<&RequestHead>, started: Instant) {
     let message = format!("{}\n", super::head::reason(408));
     write_refusal(stream, shared, 408, &message, head, started);
@@ -337,20 +347,18 @@ fn exchange(
         sent.body_bytes,
         started,
     );
-    if !sent.keep_alive && !sent.broken {
-        linger_close(stream);
-    }
     if sent.keep_alive {
         Next::Continue
+    } else if sent.broken {
+        Next::End(Served::Closed)
     } else {
-        Next::Close
+        Next::End(Served::Lingering)
     }
 }
 
 /// A streamed body ended: log the request, release the source unless the body ended
-/// it, and close the connection unless it may serve another request. Returns whether
-/// it may.
-pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: StreamEnd) -> bool {
+/// it, and say whether the connection may serve another request.
+pub fn finish_stream(shared: &Shared, done: Streaming, end: StreamEnd) -> AfterStream {
     let Streaming {
         mut body,
         method,
@@ -378,11 +386,13 @@ pub fn finish_stream(stream: &TcpStream, shared: &Shared, done: Streaming, end: 
         }
     }
     shared.finished(method.as_str(), path.as_str(), status, body_bytes, started);
-    keep_alive = keep_alive && !broken && !shared.shutdown.is_requested();
-    if !keep_alive && !broken {
-        linger_close(stream);
+    if broken {
+        AfterStream::Close
+    } else if keep_alive && !shared.shutdown.is_requested() {
+        AfterStream::KeepAlive
+    } else {
+        AfterStream::Linger
     }
-    keep_alive
 }
 
 /// Call the handler and interpret its value; every failure, a panic included,
@@ -537,16 +547,16 @@ fn close_source(v: Value) {
     }
 }
 
-/// Answer a request the server refuses (bad head, too large, timed out) and close.
+/// Answer a request the server refuses (bad head, too large) and say how to close.
 fn reject(
     stream: &TcpStream,
     shared: &Shared,
     status: u16,
     head: Option<&RequestHead>,
     started: Instant,
-) {
+) -> Served {
     let message = format!("{}\n", super::head::reason(status));
-    reject_with(stream, shared, status, &message, head, started);
+    reject_with(stream, shared, status, &message, head, started)
 }
 
 /// [`reject`] with a message of its own as the body.
@@ -557,9 +567,11 @@ fn reject_with(
     message: &str,
     head: Option<&RequestHead>,
     started: Instant,
-) {
+) -> Served {
     if write_refusal(stream, shared, status, message, head, started) {
-        linger_close(stream);
+        Served::Lingering
+    } else {
+        Served::Closed
     }
 }
 
@@ -591,21 +603,4 @@ fn write_refusal(
     let (method, path) = head.map_or(("-", "-"), |h| (h.method(), h.path()));
     shared.finished(method, path, status, message.len() as u64, started);
     ok
-}
-
-/// Close gracefully: send FIN, then drain what the client still sends for a moment,
-/// so unread request bytes do not turn the close into a reset that destroys the
-/// response before the client reads it.
-fn linger_close(stream: &TcpStream) {
-    let _ = stream.shutdown(SocketShutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut sink = [0u8; 1024];
-    let mut drained = 0usize;
-    let mut reader = stream;
-    while drained < 256 * 1024 {
-        match reader.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
-        }
-    }
 }

@@ -11,8 +11,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 pub struct Epoll(OwnedFd);
 
-/// Readable, reported on each arrival of new bytes while registered.
-const EDGE_READ: u32 = (libc::EPOLLIN | libc::EPOLLET) as u32;
+/// Readable, reported on each arrival of new bytes while registered; a report also
+/// says when the peer has shut its sending side (so a partial request that can never
+/// complete is seen at once).
+const EDGE_READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 /// What a one-shot registration waits for. Hang-ups and errors are always reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

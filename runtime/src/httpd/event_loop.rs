@@ -77,9 +77,10 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use super::body_stream::{StreamEnd, Want};
-use super::connection::{self, PendingBody, Served, Shared, Streaming};
+use super::connection::{self, AfterStream, PendingBody, Served, Shared, Streaming};
 use super::epoll::{Epoll, Interest, HUNG_UP, NO_EVENT};
 use super::input::Input;
+use super::linger::{Drained, Linger};
 use super::listener::{InFlight, InFlightGuard};
 use super::metrics::Open;
 use super::reclaim::Reclaim;
@@ -133,6 +134,8 @@ enum Waiting {
     Writable(Instant),
     /// Another turn: its stream has more ready but let other connections go first.
     Turn,
+    /// Its client to close, after the last response ([`super::linger`]).
+    Closing(Linger),
 }
 
 /// A connection between requests, or streaming a body.
@@ -154,6 +157,9 @@ struct Conn {
     edge_armed: bool,
     /// A stream's socket is armed one-shot for this and has not reported since.
     socket_armed: Option<Interest>,
+    /// The client has shut its sending side (a report said so): no request can
+    /// start or complete after the bytes already there.
+    peer_closed: bool,
     _in_flight: InFlightGuard,
     _open: Open,
 }
@@ -163,6 +169,12 @@ impl Conn {
     /// received. Shutdown serves such a connection's request instead of closing it.
     fn owed_answer(&self) -> bool {
         self.head_started.is_some() || self.request_body.is_some()
+    }
+
+    /// Answered for the last time and waiting for its client to close: shutdown
+    /// keeps it for that short while too, so the answer is not destroyed by a reset.
+    fn closing(&self) -> bool {
+        matches!(self.waiting, Waiting::Closing(_))
     }
 
     /// When the loop must look at this connection even if nothing happens.
@@ -175,6 +187,7 @@ impl Conn {
             }),
             Waiting::Timer(at) => Some(at),
             Waiting::Writable(since) => Some(since + shared.config.write_timeout),
+            Waiting::Closing(linger) => Some(linger.deadline()),
             Waiting::Source | Waiting::Turn => None,
         }
     }
@@ -373,12 +386,15 @@ impl Loops {
     /// On shutdown, close every parked connection idle between requests. Those still
     /// owed an answer ([`Conn::owed_answer`]) stay: their loops serve that request
     /// (with `Connection: close`) before leaving, so a restart drops nothing that
-    /// this process accepted. Streams go on until they end or the shutdown deadline
+    /// this process accepted; so do those closing after their last answer
+    /// ([`Conn::closing`]). Streams go on until they end or the shutdown deadline
     /// passes.
     pub fn close_parked(&self) {
         for lp in &self.loops {
             let drained = match lp.table.lock() {
-                Ok(mut table) => table.remove_parked(|c| c.body.is_none() && !c.owed_answer()),
+                Ok(mut table) => {
+                    table.remove_parked(|c| c.body.is_none() && !c.owed_answer() && !c.closing())
+                }
                 Err(_) => Vec::new(),
             };
             drop(drained);
@@ -386,11 +402,12 @@ impl Loops {
     }
 
     /// Does loop `idx` still hold a connection owed an answer (a suspended handler's
-    /// included)?
+    /// included), or one closing after its answer?
     fn owes_answers(&self, idx: usize) -> bool {
         self.table(idx).is_some_and(|t| {
             t.suspended().next().is_some()
-                || t.parked().any(|(_, c)| c.body.is_none() && c.owed_answer())
+                || t.parked()
+                    .any(|(_, c)| c.body.is_none() && (c.owed_answer() || c.closing()))
         })
     }
 
@@ -662,6 +679,7 @@ impl Loops {
             source_fd: None,
             edge_armed: false,
             socket_armed: None,
+            peer_closed: false,
             _in_flight: self.in_flight.enter(),
             _open: Open::connection(shared.metrics.as_ref()),
         });
@@ -678,8 +696,11 @@ impl Loops {
         let Some(mut table) = self.table(idx) else {
             return;
         };
-        // Under shutdown only a connection still owed an answer is kept.
-        if self.shared.shutdown.is_requested() && !(conn.body.is_none() && conn.owed_answer()) {
+        // Under shutdown only a connection still owed an answer, or closing after
+        // its answer, is kept.
+        if self.shared.shutdown.is_requested()
+            && !(conn.body.is_none() && (conn.owed_answer() || conn.closing()))
+        {
             return;
         }
         let missed = matches!(
@@ -791,6 +812,15 @@ impl Loops {
             }
             return;
         }
+        if let Waiting::Closing(linger) = &mut conn.waiting {
+            if linger.drain(&conn.stream) == Drained::Open {
+                self.park(idx, token, conn, false);
+            }
+            return;
+        }
+        if flags & HUNG_UP != 0 {
+            conn.peer_closed = true;
+        }
         match conn.input.read_now(&conn.stream) {
             Ok(0) => {}
             Ok(_) => {
@@ -872,6 +902,11 @@ impl Loops {
         let lp = &self.loops[idx];
         let requests = match &served {
             Served::Closed => return,
+            Served::Lingering => return self.close_gracefully(idx, token, conn),
+            // Nothing more can arrive (and the last read left nothing unread behind
+            // it): a partial head or an idle connection is closed now, not at its
+            // header or idle timeout. There is no one to answer.
+            Served::NeedMore { .. } if conn.peer_closed && !conn.input.may_have_more() => return,
             Served::NeedMore { requests } | Served::Streaming { requests, .. } => *requests,
         };
         if requests > 0 {
@@ -893,6 +928,21 @@ impl Loops {
                 conn.waiting = Waiting::Request;
                 self.park(idx, token, conn, false);
             }
+        }
+    }
+
+    /// The connection's last response is written: shut its sending side, read what
+    /// the client still sends, and park it until the client closes or its linger
+    /// deadline passes ([`super::linger`]).
+    fn close_gracefully(&self, idx: usize, token: u64, mut conn: Box<Conn>) {
+        let mut linger = Linger::start(&conn.stream);
+        if linger.drain(&conn.stream) == Drained::Open {
+            // Its input is done with: a closing connection keeps no read buffer.
+            conn.input = Input::default();
+            conn.request_body = None;
+            conn.head_started = None;
+            conn.waiting = Waiting::Closing(linger);
+            self.park(idx, token, conn, false);
         }
     }
 
@@ -1171,7 +1221,7 @@ impl Loops {
             if let Some(Slot::Parked(conn)) = table.slots.remove(&token) {
                 drop(table);
                 let end = StreamEnd::SourceFailed(format!("cannot wait for the stream: {e}"));
-                self.finish(idx, conn, end);
+                self.finish(idx, token, conn, end);
             }
         }
     }
@@ -1186,7 +1236,7 @@ impl Loops {
         conn: Box<Conn>,
         end: StreamEnd,
     ) {
-        if let Some(mut conn) = self.finish(idx, conn, end) {
+        if let Some(mut conn) = self.finish(idx, token, conn, end) {
             conn.waiting = Waiting::Request;
             if conn.input.available().is_empty() {
                 conn.head_started = None;
@@ -1199,9 +1249,15 @@ impl Loops {
         }
     }
 
-    /// Unregister and finish a connection's stream; the connection back if it stays
-    /// open.
-    fn finish(&self, idx: usize, mut conn: Box<Conn>, end: StreamEnd) -> Option<Box<Conn>> {
+    /// Unregister and finish a connection's stream; the connection back if it may
+    /// serve another request (otherwise it closes, gracefully after a complete body).
+    fn finish(
+        &self,
+        idx: usize,
+        token: u64,
+        mut conn: Box<Conn>,
+        end: StreamEnd,
+    ) -> Option<Box<Conn>> {
         let lp = &self.loops[idx];
         if let Some(fd) = conn.source_fd.take() {
             // Before the source may close its descriptor (and the number be reused).
@@ -1209,7 +1265,14 @@ impl Loops {
         }
         let streaming = conn.body.take()?;
         lp.streams.fetch_sub(1, Ordering::SeqCst);
-        connection::finish_stream(&conn.stream, &self.shared, *streaming, end).then_some(conn)
+        match connection::finish_stream(&self.shared, *streaming, end) {
+            AfterStream::KeepAlive => Some(conn),
+            AfterStream::Linger => {
+                self.close_gracefully(idx, token, conn);
+                None
+            }
+            AfterStream::Close => None,
+        }
     }
 
     /// Make the loop's timer fire by `conn`'s deadline, if it has one.
@@ -1276,8 +1339,10 @@ impl Loops {
                 }
                 Waiting::Writable(_) => {
                     let end = StreamEnd::ClientGone(std::io::ErrorKind::TimedOut.into());
-                    self.finish(idx, conn, end);
+                    self.finish(idx, token, conn, end);
                 }
+                // Its client did not close in time: close it now (dropping it).
+                Waiting::Closing(_) => {}
                 _ => self.drive(idx, generation, token, conn),
             }
         }

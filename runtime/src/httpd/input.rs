@@ -106,7 +106,7 @@ impl Input {
 }
 
 /// One `recv` into `into` without waiting, retried when interrupted.
-fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
+pub(super) fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: recv into our own buffer, at most its length.
         let n = unsafe {

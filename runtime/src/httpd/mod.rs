@@ -8,6 +8,7 @@
 //!   serving requests inline on a few threads (a thread stuck in a slow handler is
 //!   replaced), driving streamed bodies, deadlines;
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
+//!   [`linger`]: the graceful close after a last response, without blocking a loop;
 //! - [`request`] / [`request_body`]: request heads and bodies from bytes, no I/O
 //!   (parsing, framing rules, the incremental body decoder); [`request_reuse`]: the
 //!   record's parts shared with earlier requests; [`input`]: the read buffer;
@@ -31,6 +32,7 @@ pub(crate) mod event_loop;
 pub mod framing;
 pub(crate) mod head;
 pub(crate) mod input;
+pub(crate) mod linger;
 pub(crate) mod listener;
 pub(crate) mod metrics;
 #[doc(hidden)] // benches and tests drive it directly
