@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;
+use crate::value_vec;
 
 /// The ceiling a server starts with: 256 MiB for one text or one list's elements.
 pub const SERVER_MAX_ALLOC: usize = 256 * 1024 * 1024;
@@ -54,6 +55,15 @@ pub fn reserve_text(what: &str, s: &mut String, more: usize) -> RtResult<()> {
 /// Make room in `v` for `more` elements.
 pub fn reserve_list(what: &str, v: &mut Vec<Value>, more: usize) -> RtResult<()> {
     let total = v.len().saturating_add(more);
+    if total > value_vec::MAX_LEN {
+        return Err(RtError::new(
+            codes::LIMIT,
+            format!(
+                "{what}: a list of {total} elements is over the {} a list holds",
+                value_vec::MAX_LEN
+            ),
+        ));
+    }
     check(what, total.saturating_mul(size_of::<Value>()))?;
     v.try_reserve(more)
         .map_err(|_| too_large(what, total.saturating_mul(size_of::<Value>())))
@@ -93,5 +103,9 @@ mod tests {
         let e = list_with_capacity("range", usize::MAX / 16).unwrap_err();
         assert_eq!(e.code, codes::LIMIT);
         assert!(list_with_capacity("range", 10).is_ok());
+        // Refused by its element count before any memory is asked for.
+        let e = list_with_capacity("range", u32::MAX as usize + 1).unwrap_err();
+        assert_eq!(e.code, codes::LIMIT);
+        assert!(e.message.contains("elements is over"), "{}", e.message);
     }
 }

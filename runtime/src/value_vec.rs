@@ -7,6 +7,13 @@
 //! here instead; reading goes through the slice it derefs to, and growing through
 //! [`ValueVec::vec_mut`], which lends the parts out as a real `Vec` and takes them
 //! back when done.
+//!
+//! Length and capacity are 32-bit: with them a record's contents (type pointer and
+//! these parts) take 24 bytes, so every heap object fits malloc's 48-byte chunks
+//! rather than its 64-byte ones. A list of more than [`MAX_LEN`] elements (32 GiB of
+//! words) cannot exist: the runtime's list reservations refuse one with an error
+//! (`limits::reserve_list`), and any other way of building one stops at a panic
+//! here, which the builtin boundary turns into an error too.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -16,15 +23,18 @@ use crate::value::Value;
 
 /// Where the element pointer lies in a [`ValueVec`].
 pub(crate) const PTR_OFFSET: usize = std::mem::offset_of!(ValueVec, ptr);
-/// Where the element count lies in a [`ValueVec`].
+/// Where the element count (a `u32`) lies in a [`ValueVec`].
 pub(crate) const LEN_OFFSET: usize = std::mem::offset_of!(ValueVec, len);
+
+/// The most elements a list or record holds.
+pub const MAX_LEN: usize = u32::MAX as usize;
 
 /// A `Vec<Value>` with a layout compiled code may rely on.
 #[repr(C)]
 pub struct ValueVec {
     ptr: NonNull<Value>,
-    len: usize,
-    cap: usize,
+    len: u32,
+    cap: u32,
 }
 
 // SAFETY: a ValueVec owns its elements exactly as a Vec<Value> does, and Value is Send
@@ -43,7 +53,18 @@ impl ValueVec {
         let this = ManuallyDrop::new(self);
         // SAFETY: the parts came from a Vec<Value> (`From<Vec<Value>>` or a `VecMut`
         // write-back) and are owned by `this`, which is never used again.
-        unsafe { Vec::from_raw_parts(this.ptr.as_ptr(), this.len, this.cap) }
+        unsafe { this.parts_as_vec() }
+    }
+
+    /// The parts as the `Vec` they came from.
+    ///
+    /// # Safety
+    /// The caller makes sure the elements are owned by one of the two afterwards, not
+    /// both: the `Vec` is forgotten or `self` is.
+    unsafe fn parts_as_vec(&self) -> Vec<Value> {
+        // SAFETY: the parts came from a Vec<Value> whose length and capacity fitted
+        // in u32 (`From<Vec<Value>>`), so widening them gives that Vec's back.
+        unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len as usize, self.cap as usize) }
     }
 
     /// The elements as a `Vec` for as long as the returned guard lives (to push,
@@ -52,7 +73,7 @@ impl ValueVec {
         // SAFETY: the parts came from a Vec<Value>; while the guard lives it holds
         // `self` mutably, so nothing reads the stale parts, and its drop writes the
         // Vec's (possibly moved) parts back.
-        let vec = unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) };
+        let vec = unsafe { self.parts_as_vec() };
         VecMut {
             owner: self,
             vec: ManuallyDrop::new(vec),
@@ -67,15 +88,39 @@ impl Default for ValueVec {
 }
 
 impl From<Vec<Value>> for ValueVec {
-    fn from(v: Vec<Value>) -> ValueVec {
+    /// # Panics
+    /// When `v` has more than [`MAX_LEN`] elements (see the module comment).
+    #[inline]
+    fn from(mut v: Vec<Value>) -> ValueVec {
+        // The capacity bounds the length, so one test covers both.
+        if v.capacity() > MAX_LEN {
+            fit_capacity(&mut v);
+        }
         let mut v = ManuallyDrop::new(v);
         ValueVec {
             // A Vec's pointer is never null (dangling when nothing is allocated).
             ptr: NonNull::new(v.as_mut_ptr()).unwrap_or(NonNull::dangling()),
-            len: v.len(),
-            cap: v.capacity(),
+            // Both fit: checked above.
+            len: v.len() as u32,
+            cap: v.capacity() as u32,
         }
     }
+}
+
+/// Bring a capacity that doubling took past [`MAX_LEN`] back to it, or panic when the
+/// length itself is over.
+#[cold]
+fn fit_capacity(v: &mut Vec<Value>) {
+    assert!(
+        v.len() <= MAX_LEN,
+        "a list of {} elements is over the {MAX_LEN} a list holds",
+        v.len()
+    );
+    v.shrink_to(MAX_LEN);
+    assert!(
+        v.capacity() <= MAX_LEN,
+        "a list's capacity stayed over {MAX_LEN}"
+    );
 }
 
 impl Deref for ValueVec {
@@ -83,14 +128,14 @@ impl Deref for ValueVec {
 
     fn deref(&self) -> &[Value] {
         // SAFETY: `ptr` points at `len` initialised values owned by self.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len as usize) }
     }
 }
 
 impl DerefMut for ValueVec {
     fn deref_mut(&mut self) -> &mut [Value] {
         // SAFETY: as for `deref`, borrowed mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len as usize) }
     }
 }
 
@@ -103,7 +148,7 @@ impl Clone for ValueVec {
 impl Drop for ValueVec {
     fn drop(&mut self) {
         // SAFETY: the parts came from a Vec<Value> and are dropped once, here.
-        drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+        drop(unsafe { self.parts_as_vec() });
     }
 }
 

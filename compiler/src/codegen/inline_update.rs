@@ -185,7 +185,7 @@ impl<M: Module> Translator<'_, M> {
         let len = self
             .b
             .ins()
-            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_LEN);
+            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
         let in_bounds = self.b.ins().icmp(IntCC::UnsignedLessThan, n, len);
         self.continue_if(in_bounds, slow);
         let items = self
