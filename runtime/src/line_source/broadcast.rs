@@ -26,6 +26,7 @@ use std::thread;
 
 use super::notify::Notify;
 use super::transform::with_source;
+use super::wake::WakeBatch;
 use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::value::Value;
 
@@ -57,6 +58,14 @@ impl InboxState {
             None => wake.signal(),
         }
     }
+
+    /// The same, with a waker's mark left in `batch` for after the hub's pass.
+    fn notify_later(&self, wake: &Notify, batch: &mut WakeBatch) {
+        match &self.waker {
+            Some(waker) => batch.add(waker),
+            None => wake.signal(),
+        }
+    }
 }
 
 /// One subscriber's queue, shared by the hub (which fills it) and the subscriber.
@@ -70,8 +79,9 @@ impl Inbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a line, or mark the inbox overflowed when it is full.
-    fn deliver(&self, line: &Line) {
+    /// Queue a line, or mark the inbox overflowed when it is full; a subscriber
+    /// woken through its loop is woken when `batch` is flushed.
+    fn deliver(&self, line: &Line, batch: &mut WakeBatch) {
         let mut s = self.lock();
         if s.overflowed {
             return;
@@ -79,12 +89,12 @@ impl Inbox {
         if s.lines.len() >= INBOX_LINES {
             s.lines = VecDeque::new();
             s.overflowed = true;
-            s.notify(&self.wake);
+            s.notify_later(&self.wake, batch);
             return;
         }
         s.lines.push_back(Arc::clone(line));
         if s.lines.len() == 1 {
-            s.notify(&self.wake);
+            s.notify_later(&self.wake, batch);
         }
     }
 
@@ -107,9 +117,11 @@ impl Hub {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The hub's thread: read the upstream, deal each line to every inbox.
+    /// The hub's thread: read the upstream, deal each line to every inbox, then wake
+    /// the loops of every subscriber it reached (see [`WakeBatch`]).
     fn run(self: Arc<Hub>, upstream: Value) {
         let mut line = Vec::new();
+        let mut woken = WakeBatch::default();
         let ended = loop {
             let got = with_source(&upstream, Ok(None), |src| {
                 block_on(src).map(|l| {
@@ -130,8 +142,10 @@ impl Hub {
                 break Ok(());
             }
             for inbox in subscribers.iter() {
-                inbox.deliver(&shared);
+                inbox.deliver(&shared, &mut woken);
             }
+            drop(subscribers);
+            woken.flush();
         };
         with_source(&upstream, (), |src| src.close());
         forget(&self);

@@ -8,6 +8,13 @@
 //! in its loop's [`ReadyList`]; only the first mark into an empty list signals the
 //! list's one descriptor, so the loop wakes once per line and drives every marked
 //! stream in one pass.
+//!
+//! A thread that wakes many streams at once (a hub dealing one line to every
+//! subscriber) gathers its marks in a [`WakeBatch`] and hands them over after the
+//! pass: each list is then locked and signalled once. Signalling on the first mark
+//! would wake a loop while the dealer is still at work, and on two cores that loop
+//! takes the dealer's core; the dealer, preempted, then hands out the rest of the
+//! line a few subscribers at a time while the loops keep waking for them.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -48,6 +55,20 @@ impl ReadyList {
         }
     }
 
+    /// Add every token in `tokens` (emptied, its allocation kept) under one lock;
+    /// signal the descriptor when the list was empty.
+    pub fn mark_all(&self, tokens: &mut Vec<u64>) {
+        let was_empty = {
+            let mut list = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = list.is_empty();
+            list.append(tokens);
+            was_empty
+        };
+        if was_empty {
+            self.notify.signal();
+        }
+    }
+
     /// Move every marked token into `into` (which should be empty; its allocation is
     /// kept for the next marks). The descriptor is reset first, so a mark made after
     /// the take signals it again.
@@ -73,6 +94,37 @@ impl Waker {
 
     pub fn wake(&self) {
         self.list.mark(self.token);
+    }
+}
+
+/// Wakes gathered during one pass over many sources, handed to their loops together
+/// by [`WakeBatch::flush`]. Kept between passes, so a pass allocates nothing.
+#[derive(Default)]
+pub struct WakeBatch {
+    /// Each list woken in this pass (or the last) with the tokens marked so far.
+    lists: Vec<(Arc<ReadyList>, Vec<u64>)>,
+}
+
+impl WakeBatch {
+    /// Remember to wake `waker`'s stream at the next flush.
+    pub fn add(&mut self, waker: &Waker) {
+        let list = &waker.list;
+        match self.lists.iter_mut().find(|(l, _)| Arc::ptr_eq(l, list)) {
+            Some((_, tokens)) => tokens.push(waker.token),
+            None => self.lists.push((Arc::clone(list), vec![waker.token])),
+        }
+    }
+
+    /// Mark every gathered token in its list, one lock and at most one signal per
+    /// list. A list this pass did not wake is let go (its loop may be gone).
+    pub fn flush(&mut self) {
+        self.lists.retain_mut(|(list, tokens)| {
+            if tokens.is_empty() {
+                return false;
+            }
+            list.mark_all(tokens);
+            true
+        });
     }
 }
 
@@ -103,5 +155,33 @@ mod tests {
         assert!(!readable(list.raw_fd()), "taking resets the descriptor");
         b.wake();
         assert!(readable(list.raw_fd()), "a mark after a take signals again");
+    }
+
+    #[test]
+    fn a_batch_marks_nothing_until_flushed_then_every_list_once() {
+        let (one, two) = (
+            Arc::new(ReadyList::new().expect("eventfd")),
+            Arc::new(ReadyList::new().expect("eventfd")),
+        );
+        let mut batch = WakeBatch::default();
+        for (list, token) in [(&one, 1), (&two, 2), (&one, 3)] {
+            batch.add(&Waker::new(Arc::clone(list), token));
+        }
+        assert!(!readable(one.raw_fd()) && !readable(two.raw_fd()));
+        batch.flush();
+        let mut taken = Vec::new();
+        one.take(&mut taken);
+        assert_eq!(taken, [1, 3]);
+        taken.clear();
+        two.take(&mut taken);
+        assert_eq!(taken, [2]);
+        batch.add(&Waker::new(Arc::clone(&two), 4));
+        batch.flush();
+        assert!(readable(two.raw_fd()), "the next pass signals again");
+        assert!(
+            !readable(one.raw_fd()),
+            "a list this pass did not wake is not signalled"
+        );
+        assert_eq!(Arc::strong_count(&one), 1, "and is let go");
     }
 }
