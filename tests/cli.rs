@@ -455,3 +455,32 @@ fn impossible_sizes_are_runtime_errors_not_aborts() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--max-alloc"), "{}", stderr(&o));
 }
+
+/// `ILO_DUMP_CODE` prints the named functions' optimised IR and machine code to
+/// stderr (a switch for reading what a loop costs) and leaves the run alone.
+#[test]
+fn dump_code_prints_the_named_functions_only() {
+    let (_dir, path) = program_file(
+        "dump.ilo",
+        "sq x:n>n;*x x\nmain n:n>n;s=0;@i 0..n{s=+s sq i};s\n",
+    );
+    let path = path.to_string_lossy().into_owned();
+    let o = ilo()
+        .env("ILO_DUMP_CODE", "main")
+        .args([path.as_str(), "main", "4"])
+        .output()
+        .expect("spawn ilo");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "14");
+    let err = stderr(&o);
+    assert!(err.contains("; ── main: optimised IR ──"), "{err}");
+    assert!(err.contains("; ── main: machine code ──"), "{err}");
+    assert!(err.contains("function "), "{err}");
+    assert!(
+        !err.contains("sq:"),
+        "only the named function is dumped: {err}"
+    );
+
+    let quiet = run(&[path.as_str(), "main", "4"]);
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+}

@@ -127,6 +127,32 @@ fn loops() {
     ]);
 }
 
+/// A range from a constant integer counts in an integer register (see
+/// `codegen/range_loop.rs`); these are the bounds where that could go wrong.
+#[test]
+fn range_loops_count_as_the_language_does() {
+    check(&[
+        (
+            "f n:n>L n;xs=[];@i 0..n{xs=+=xs i};xs",
+            &["2.5"],
+            "[0, 1, 2]",
+        ),
+        ("f n:n>L n;xs=[];@i 0..n{xs=+=xs i};xs", &["-1"], "[]"),
+        ("f n:n>L n;xs=[];@i 0..n{xs=+=xs i};xs", &["0"], "[]"),
+        ("f>L n;xs=[];@i -3..0{xs=+=xs i};xs", &[], "[-3, -2, -1]"),
+        ("f>n;s=0;@i -2..-0.5{s=+s 1};s", &[], "2"),
+        ("f>n;z=0;s=0;@i 0../z z{s=+s 1};s", &[], "0"),
+        ("f>n;s=0;@i 0..1e19{>=i 3{brk};s=+s 1};s", &[], "3"),
+        ("f>n;s=0;@i 0..1e300{>=i 3{brk};s=+s 1};s", &[], "3"),
+        (
+            "f a:n>L n;xs=[];@i a..3{xs=+=xs i};xs",
+            &["0.5"],
+            "[0.5, 1.5, 2.5]",
+        ),
+        ("f>n;s=0;@i 0..3{i=+i 10;s=+s i};s", &[], "33"),
+    ]);
+}
+
 #[test]
 fn records_lists_results() {
     check(&[

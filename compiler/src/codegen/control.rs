@@ -364,7 +364,7 @@ impl<M: Module> Translator<'_, M> {
 
     /// The loop body; with `value`, its value is stored in that local (see
     /// `vars::loop_value_local`).
-    fn in_loop(&mut self, brk: Block, cnt: Block, body: &AstBlock, value: Option<&str>) {
+    pub(super) fn in_loop(&mut self, brk: Block, cnt: Block, body: &AstBlock, value: Option<&str>) {
         self.loops.push(LoopFrame {
             brk,
             cnt,
@@ -396,45 +396,6 @@ impl<M: Module> Translator<'_, M> {
         self.back_edge_check(cond.span);
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
-        self.b.switch_to_block(exit);
-    }
-
-    /// `@i a..b{…}`: an f64 counter in a register; the bound is evaluated once.
-    pub fn for_range(
-        &mut self,
-        var: &Ident,
-        start: &Expr,
-        end: &Expr,
-        body: &AstBlock,
-        value: Option<&str>,
-    ) {
-        let s = self.expr(start);
-        let s_num = self.is_num(start);
-        let s = self.f64(s, s_num, start.span);
-        let e = self.expr(end);
-        let e_num = self.is_num(end);
-        let e = self.f64(e, e_num, end.span);
-        let counter = self.b.declare_var(types::F64);
-        self.b.def_var(counter, s);
-        let body_b = self.b.create_block();
-        let step = self.b.create_block();
-        let exit = self.b.create_block();
-        // Rotated like `wh`: test once before the loop, then at the bottom.
-        let more = self.b.ins().fcmp(FloatCC::LessThan, s, e);
-        self.b.ins().brif(more, body_b, &[], exit, &[]);
-        self.b.switch_to_block(body_b);
-        let i = self.b.use_var(counter);
-        self.assign(&var.name, Operand::Num(i), &Type::Num, var.span);
-        self.in_loop(exit, step, body, value);
-        self.b.ins().jump(step, &[]);
-        self.b.switch_to_block(step);
-        self.back_edge_check(var.span);
-        let i = self.b.use_var(counter);
-        let one = self.b.ins().f64const(1.0);
-        let next = self.b.ins().fadd(i, one);
-        self.b.def_var(counter, next);
-        let more = self.b.ins().fcmp(FloatCC::LessThan, next, e);
-        self.b.ins().brif(more, body_b, &[], exit, &[]);
         self.b.switch_to_block(exit);
     }
 

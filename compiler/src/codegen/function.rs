@@ -86,11 +86,39 @@ pub fn define_function<M: Module>(
     if sh.clif_for.as_deref() == Some(decl.name.name.as_str()) && captures.is_empty() {
         sh.clif = Some(ctx.func.display().to_string());
     }
+    let dump = dump_requested(&decl.name.name, captures);
+    ctx.set_disasm(dump);
     let result = module
         .define_function(id, ctx)
         .map_err(|e| CodegenError::backend(format!("cannot compile {}: {e:?}", decl.name.name)));
+    if dump {
+        dump_code(&decl.name.name, ctx);
+    }
     ctx.clear();
     result
+}
+
+/// The environment variable naming the functions whose code is printed to stderr as
+/// it is compiled (comma-separated names, or `*` for all): the optimised Cranelift IR
+/// and the machine code, for reading what a loop costs instruction by instruction.
+pub const DUMP_CODE_VAR: &str = "ILO_DUMP_CODE";
+
+/// Whether [`DUMP_CODE_VAR`] asks for function `name` (lambdas, which have
+/// captures or no name of their own, are dumped only under `*`).
+fn dump_requested(name: &str, captures: &[String]) -> bool {
+    let Some(list) = std::env::var_os(DUMP_CODE_VAR) else {
+        return false;
+    };
+    let list = list.to_string_lossy();
+    list.split(',')
+        .any(|n| n == "*" || (n == name && captures.is_empty()))
+}
+
+fn dump_code(name: &str, ctx: &Context) {
+    eprintln!("; ── {name}: optimised IR ──\n{}", ctx.func.display());
+    if let Some(asm) = ctx.compiled_code().and_then(|c| c.vcode.as_deref()) {
+        eprintln!("; ── {name}: machine code ──\n{asm}");
+    }
 }
 
 impl<M: Module> Translator<'_, M> {

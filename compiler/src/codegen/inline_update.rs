@@ -167,21 +167,7 @@ impl<M: Module> Translator<'_, M> {
     ) -> Option<ClifValue> {
         let p = self.object_of_kind(xs, layout::KIND_LIST, slow);
         self.require_unique(p, slow);
-        let x = match index {
-            Operand::Num(x) => x,
-            _ => {
-                let is_num = self.is_num_word(i);
-                self.continue_if(is_num, slow);
-                self.b.ins().bitcast(types::F64, MemFlagsData::new(), i)
-            }
-        };
-        // Not negative (negative indices count from the end; NaN fails too): then
-        // truncating is the runtime's flooring, and the bound test below catches
-        // infinity and anything too large, which saturate to i64::MAX.
-        let zero = self.b.ins().f64const(0.0);
-        let not_negative = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
-        self.continue_if(not_negative, slow);
-        let n = self.b.ins().fcvt_to_sint_sat(types::I64, x);
+        let n = self.element_index((i, index), slow);
         let len = self
             .b
             .ins()
@@ -196,6 +182,31 @@ impl<M: Module> Translator<'_, M> {
         let addr = self.b.ins().iadd(items, offset);
         self.replace_word(addr, 0, v);
         Some(xs)
+    }
+
+    /// The index word `i` (operand `index`) as an i64 that is the element's position
+    /// when it is below the length (the caller's test), or a branch to `slow`. A
+    /// range loop's counter is one already: a negative one fails the caller's
+    /// unsigned test.
+    fn element_index(&mut self, (i, index): (ClifValue, Operand), slow: Block) -> ClifValue {
+        let x = match index {
+            Operand::Num(x) => match self.exact_int(x) {
+                Some(n) => return n,
+                None => x,
+            },
+            _ => {
+                let is_num = self.is_num_word(i);
+                self.continue_if(is_num, slow);
+                self.b.ins().bitcast(types::F64, MemFlagsData::new(), i)
+            }
+        };
+        // Not negative (negative indices count from the end; NaN fails too): then
+        // truncating is the runtime's flooring, and the bound test catches infinity
+        // and anything too large, which saturate to i64::MAX.
+        let zero = self.b.ins().f64const(0.0);
+        let not_negative = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
+        self.continue_if(not_negative, slow);
+        self.b.ins().fcvt_to_sint_sat(types::I64, x)
     }
 
     /// The type pointer a declared record type's slot caches (0 before the first

@@ -10,7 +10,8 @@
 //! - `translator`: the translator struct and its reference-counting and error-exit
 //!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
 //!   construct; `inline_update` the in-place fast paths of `lst`, `with` and field
-//!   reads on the heap layout the runtime exports;
+//!   reads on the heap layout the runtime exports; `range_loop` the counting loop
+//!   `@i a..b`;
 //! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
 //!   to lift, which reads of a local are its last use and hand the value over);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
@@ -29,6 +30,7 @@ mod lambdas;
 mod last_use;
 mod names;
 mod program_state;
+mod range_loop;
 mod records;
 mod stmt;
 mod translator;

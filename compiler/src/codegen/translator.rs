@@ -90,6 +90,9 @@ pub struct Translator<'a, M: Module> {
     /// Whether this function checks its own results against its declared return type
     /// (a lambda or a function used as a value; see `Checked::unproven_returns`).
     pub checks_returns: bool,
+    /// f64 values known to be exact conversions of an i64: a range loop's counter
+    /// (see `range_loop.rs`), so an index taken from it skips the conversion back.
+    pub exact_ints: HashMap<ClifValue, ClifValue>,
     frefs: HashMap<FuncId, FuncRef>,
     gvs: HashMap<DataId, GlobalValue>,
 }
@@ -122,6 +125,7 @@ impl<'a, M: Module> Translator<'a, M> {
             moves: HashSet::new(),
             tested_record: None,
             checks_returns: false,
+            exact_ints: HashMap::new(),
             frefs: HashMap::new(),
             gvs: HashMap::new(),
         }
