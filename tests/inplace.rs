@@ -494,3 +494,97 @@ fn a_mapped_stream_takes_no_line_from_a_source_still_read_elsewhere() {
     assert_eq!(run(program, &[&path.display().to_string()]).0, "[A, b, c]");
     let _ = std::fs::remove_file(path);
 }
+
+// ── loops tested once for the list they update (codegen/tested_list.rs) ──
+
+#[test]
+fn a_loop_that_only_updates_one_list_keeps_every_other_view_of_it() {
+    // Shared before the loop (by a variable, a closure, a map): the list fails the
+    // test made once before the loop, the ordinary version copies on the first
+    // update, and every other view keeps its contents.
+    assert_eq!(
+        output("f>L _;xs=range 0 4;ys=xs;@i 0..4{xs=lst xs i *i 10};[ys xs]"),
+        "[[0, 1, 2, 3], [0, 10, 20, 30]]"
+    );
+    assert_eq!(
+        output("f>L n;xs=range 0 3;g=(k:n>n;at xs k);@i 0..3{xs=lst xs i 9};[(g 1) (at xs 1)]"),
+        "[1, 9]"
+    );
+    assert_eq!(
+        output(
+            "f>L _;xs=range 0 2;m=mset mmap \"k\" xs;@i 0..2{xs=lst xs i 7};[(mget m \"k\") xs]"
+        ),
+        "[[0, 1], [7, 7]]"
+    );
+    // Shared during the loop: a body naming the list elsewhere is not tested once.
+    assert_eq!(
+        output(
+            "f>L _;xs=[0 0];m=mmap;@i 0..2{xs=lst xs i 1;m=mset m (str i) xs};[xs (mget m \"0\")]"
+        ),
+        "[[1, 1], [1, 0]]"
+    );
+    assert_eq!(
+        output("f>L _;xs=[0 0 0];ys=[5 5 5];@i 0..3{xs=lst xs i 1;ys=lst ys i xs};[xs ys]"),
+        "[[1, 1, 1], [[1, 0, 0], [1, 1, 0], [1, 1, 1]]]"
+    );
+}
+
+#[test]
+fn a_loop_tested_once_takes_every_index_the_builtin_takes() {
+    // Negative (through the runtime, in place, and the loop goes on), fractional
+    // (floored), conditional and nested updates of the tested list.
+    assert_eq!(
+        output("f>L n;xs=[0 0 0 0];@i 0..4{xs=lst xs i i;xs=lst xs -1 +i 10};xs"),
+        "[0, 1, 2, 13]"
+    );
+    assert_eq!(
+        output("f>L n;xs=[1 2 3];@i 0..3{xs=lst xs (+i 0.5) 9;xs=lst xs (- 0 0.5) i};xs"),
+        "[9, 9, 2]"
+    );
+    assert_eq!(
+        output("f>L n;xs=[0 0 0 0 0 0];@i 0..6{>i 2{xs=lst xs i 1}};xs"),
+        "[0, 0, 0, 1, 1, 1]"
+    );
+    assert_eq!(
+        output("f>L n;xs=[0 0 0 0 0 0];@i 0..2{@j 0..3{xs=lst xs (+(*i 3) j) j}};xs"),
+        "[0, 1, 2, 0, 1, 2]"
+    );
+    // Out of range, NaN, and a counter below zero: the builtin's errors, with the
+    // update's span.
+    for program in [
+        "f>L n;xs=[1 2 3];@i 0..4{xs=lst xs i 9};xs",
+        "f>L n;xs=[1 2 3];@i -5..0{xs=lst xs i 9};xs",
+    ] {
+        let e = run_failing(program);
+        assert!(
+            e.contains("ILO-R004") && e.contains("list index out of bounds") && e.contains("^"),
+            "{program}: {e}"
+        );
+    }
+    let e = run_failing("f>L n;xs=[1 2 3];@i 0..2{xs=lst xs (/ 0 0) 9};xs");
+    assert!(e.contains("lst: expected a finite number, got NaN"), "{e}");
+    // A value of unknown type that is no list fails the test and reaches the runtime.
+    let e = run_failing("g x:_>_;x\nmain>_;xs=g \"abc\";@i 0..1{xs=lst xs i 1};xs");
+    assert!(e.contains("lst: expected L, got t"), "{e}");
+    assert_eq!(
+        output("g x:_>_;x\nmain>_;xs=g [1 2];@i 0..2{xs=lst xs i \"t\"};xs"),
+        "[t, t]"
+    );
+}
+
+#[test]
+fn a_loop_tested_once_copies_nothing_and_a_shared_list_once() {
+    let (out, err) = run(
+        "f n:n>n;xs=range 0 n;@i 0..n{xs=lst xs i (str i)};len xs",
+        &["1000"],
+    );
+    assert_eq!(out, "1000");
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+    // ILO_COPY_STATS still counts the copy the ordinary version makes.
+    let (out, err) = run(
+        "f n:n>n;xs=range 0 n;ys=xs;@i 0..n{xs=lst xs i 1};+(len ys) (len xs)",
+        &["1000"],
+    );
+    assert_eq!(out, "2000");
+    assert_eq!(copies(&err, "list"), (1, 1000), "{err}");
+}

@@ -12,7 +12,8 @@ use std::process::Command;
 /// texts and records each updated in place a hundred and twenty times (1.2 million
 /// updates that hand their value over), and a list of two texts and a record with a
 /// text field whose texts are replaced 240 and 120 times each round (3.6 million
-/// texts released by the inline update paths); then a million calls of a function that owns
+/// texts released by the inline update paths, the list ones in loops whose list is
+/// tested once before the loop); then a million calls of a function that owns
 /// its arguments, given a text it shares with the caller and one handed over. Without
 /// reference counting, or if a value handed over were never released, this would
 /// need hundreds of megabytes.

@@ -54,7 +54,9 @@ impl<M: Module> Translator<'_, M> {
                         r
                     };
                     let r = match entry {
-                        Entry::ilo_lst_move => self.set_element_inline(&words, vals[1], call),
+                        Entry::ilo_lst_move => {
+                            self.set_element_inline(&words, (&args[0], vals[1]), call)
+                        }
                         _ => call(self),
                     };
                     return self.unwrap(r, unwrap, e.span);

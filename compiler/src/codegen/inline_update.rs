@@ -67,7 +67,7 @@ fn keeps_record_alone(e: &Expr, record: &str, is_local: &impl Fn(&str) -> bool) 
 impl<M: Module> Translator<'_, M> {
     /// The object pointer of `w` when it is a heap object of kind `kind`; branches to
     /// `slow` otherwise.
-    fn object_of_kind(&mut self, w: ClifValue, kind: u8, slow: Block) -> ClifValue {
+    pub(super) fn object_of_kind(&mut self, w: ClifValue, kind: u8, slow: Block) -> ClifValue {
         let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
         let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
         self.continue_if(heap, slow);
@@ -83,7 +83,7 @@ impl<M: Module> Translator<'_, M> {
 
     /// Branch to `slow` unless the object at `p` has a reference count of one (the
     /// same test as the runtime's `Value::is_unique`).
-    fn require_unique(&mut self, p: ClifValue, slow: Block) {
+    pub(super) fn require_unique(&mut self, p: ClifValue, slow: Block) {
         let rc_addr = self.b.ins().iadd_imm_s(p, i64::from(layout::RC));
         let rc = self
             .b
@@ -94,7 +94,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// Carry on in a fresh block when `c` holds, else go to `slow`.
-    fn continue_if(&mut self, c: ClifValue, slow: Block) {
+    pub(super) fn continue_if(&mut self, c: ClifValue, slow: Block) {
         let next = self.b.create_block();
         self.b.ins().brif(c, next, &[], slow, &[]);
         self.b.switch_to_block(next);
@@ -127,7 +127,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// Replace the word at `addr` with the owned word `new`, releasing the old one.
-    fn replace_word(&mut self, addr: ClifValue, offset: i32, new: ClifValue) {
+    pub(super) fn replace_word(&mut self, addr: ClifValue, offset: i32, new: ClifValue) {
         let old = self
             .b
             .ins()
@@ -138,22 +138,28 @@ impl<M: Module> Translator<'_, M> {
         self.release(old);
     }
 
-    /// `xs=lst xs i v` with `words` = (xs, i, v) all handed over, `index` the index
-    /// operand they came from: a list held once with `i` a number in `0..len`
+    /// `xs=lst xs i v` with `words` = (xs, i, v) all handed over, `list` the list
+    /// expression and `index` the index operand they came from: a list held once with `i` a number in `0..len`
     /// (floored, as the runtime does) gets the element stored where it is; anything else goes through
     /// `slow_call` (`ilo_lst_move` with its error check), which consumes `words`. The
     /// result is owned.
     pub fn set_element_inline(
         &mut self,
         words: &[ClifValue],
-        index: Operand,
+        (list, index): (&Expr, Operand),
         slow_call: impl FnOnce(&mut Self) -> ClifValue,
     ) -> ClifValue {
         let [xs, i, v] = [words[0], words[1], words[2]];
-        self.fast_or_slow(
-            |t, slow| t.store_element(xs, (i, index), v, slow),
-            slow_call,
-        )
+        match self.tested_update(list) {
+            Some(tested) => self.fast_or_slow(
+                |t, slow| t.store_tested_element(tested, (xs, i, index), v, slow),
+                slow_call,
+            ),
+            None => self.fast_or_slow(
+                |t, slow| t.store_element(xs, (i, index), v, slow),
+                slow_call,
+            ),
+        }
     }
 
     /// The fast path of [`Translator::set_element_inline`]: `xs` with `v` stored at
@@ -188,7 +194,11 @@ impl<M: Module> Translator<'_, M> {
     /// when it is below the length (the caller's test), or a branch to `slow`. A
     /// range loop's counter is one already: a negative one fails the caller's
     /// unsigned test.
-    fn element_index(&mut self, (i, index): (ClifValue, Operand), slow: Block) -> ClifValue {
+    pub(super) fn element_index(
+        &mut self,
+        (i, index): (ClifValue, Operand),
+        slow: Block,
+    ) -> ClifValue {
         let x = match index {
             Operand::Num(x) => match self.exact_int(x) {
                 Some(n) => return n,

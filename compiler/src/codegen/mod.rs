@@ -11,7 +11,8 @@
 //!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
 //!   construct; `inline_update` the in-place fast paths of `lst`, `with` and field
 //!   reads on the heap layout the runtime exports; `range_loop` the counting loop
-//!   `@i a..b`;
+//!   `@i a..b`, `tested_list` its version for a body that only updates one list in
+//!   place;
 //! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
 //!   to lift, which reads of a local are its last use and hand the value over);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
@@ -33,6 +34,7 @@ mod program_state;
 mod range_loop;
 mod records;
 mod stmt;
+mod tested_list;
 mod translator;
 mod vars;
 

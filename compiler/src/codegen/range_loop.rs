@@ -10,10 +10,13 @@
 //! an index taken from `i` needs no float-to-integer conversion or integrality test.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, InstructionData, Opcode, Value as ClifValue};
+use cranelift_codegen::ir::{
+    types, Block, InstBuilder, InstructionData, Opcode, Value as ClifValue,
+};
 use cranelift_frontend::Variable;
 use cranelift_module::Module;
 
+use super::tested_list::updated_in_place;
 use super::translator::{Operand, Translator};
 use crate::ast::{Block as AstBlock, Expr, Ident, Type};
 
@@ -70,8 +73,52 @@ impl<M: Module> Translator<'_, M> {
         }
         self.b.ins().brif(more, setup, &[], exit, &[]);
         self.b.switch_to_block(setup);
-        self.counting_loop(counter, var, body, value, exit);
+        match self.list_to_test(body) {
+            Some(list) => self.versioned_loop(&list, counter, (var, body, value), exit),
+            None => self.counting_loop(counter, var, body, value, exit),
+        }
         self.b.switch_to_block(exit);
+    }
+
+    /// The list local a loop body only updates in place, when this loop should be
+    /// versioned for it (not already inside a version testing a list).
+    fn list_to_test(&self, body: &AstBlock) -> Option<String> {
+        if self.tested_list.is_some() {
+            return None;
+        }
+        let list = updated_in_place(body, self.checked)?;
+        self.locals
+            .get(&list)
+            .is_some_and(|l| !l.numeric)
+            .then_some(list)
+    }
+
+    /// The loop twice (see `tested_list.rs`): once for `list` held once, tested here,
+    /// and once as usual for anything else. The test is emitted last, so a tested
+    /// version the translation found unsound is never entered.
+    fn versioned_loop(
+        &mut self,
+        list: &str,
+        counter: Counter,
+        (var, body, value): (&Ident, &AstBlock, Option<&str>),
+        exit: Block,
+    ) {
+        let choose = self.b.create_block();
+        let tested = self.b.create_block();
+        let ordinary = self.b.create_block();
+        self.b.ins().jump(choose, &[]);
+        self.b.switch_to_block(tested);
+        self.begin_tested_list(list);
+        self.counting_loop(counter, var, body, value, exit);
+        let sound = self.end_tested_list();
+        self.b.switch_to_block(ordinary);
+        self.counting_loop(counter, var, body, value, exit);
+        self.b.switch_to_block(choose);
+        if sound {
+            self.choose_list_version(list, tested, ordinary);
+        } else {
+            self.b.ins().jump(ordinary, &[]);
+        }
     }
 
     /// The counter for a loop from `s` to `e`, set to its start (used only once the
@@ -113,7 +160,7 @@ impl<M: Module> Translator<'_, M> {
         var: &Ident,
         body: &AstBlock,
         value: Option<&str>,
-        exit: cranelift_codegen::ir::Block,
+        exit: Block,
     ) {
         let body_b = self.b.create_block();
         let step = self.b.create_block();

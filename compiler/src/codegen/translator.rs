@@ -87,6 +87,8 @@ pub struct Translator<'a, M: Module> {
     /// A record local already tested for an in-place `with` (see `inline_update.rs`):
     /// its fields are read by plain loads while the update's values are computed.
     pub tested_record: Option<super::inline_update::TestedRecord>,
+    /// The list a loop version tested once before the loop (see `tested_list.rs`).
+    pub tested_list: Option<super::tested_list::TestedList>,
     /// Whether this function checks its own results against its declared return type
     /// (a lambda or a function used as a value; see `Checked::unproven_returns`).
     pub checks_returns: bool,
@@ -124,6 +126,7 @@ impl<'a, M: Module> Translator<'a, M> {
             exit,
             moves: HashSet::new(),
             tested_record: None,
+            tested_list: None,
             checks_returns: false,
             exact_ints: HashMap::new(),
             frefs: HashMap::new(),
@@ -445,6 +448,7 @@ impl<'a, M: Module> Translator<'a, M> {
 
     /// Store `v` (of static type `ty`) into local `name`, releasing the old value.
     pub fn assign(&mut self, name: &str, v: Operand, ty: &Type, span: Span) {
+        self.note_assignment(name);
         let Some(l) = self.locals.get(name).copied() else {
             self.drop_v(v);
             self.unsupported(format!("no local '{name}'"), span);
