@@ -11,6 +11,7 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as ClifValue};
+use cranelift_frontend::Variable;
 use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
@@ -18,8 +19,10 @@ use super::abi::{HEAP_TAG, PTR_MASK, TAG_MASK, WORD};
 use super::translator::{Operand, Translator};
 use crate::ast::{Expr, ExprKind, Ident, Type};
 
-/// A record local tested, before an update's values are computed, to be a record of
-/// its declared type held once: its field pointer.
+/// A record local tested, before an update's values are computed (or before a loop,
+/// see `record_loop.rs`), to be a record of its declared type held once: its field
+/// pointer.
+#[derive(Clone)]
 pub struct TestedRecord {
     pub local: String,
     pub record: String,
@@ -27,10 +30,24 @@ pub struct TestedRecord {
     /// Fields whose reference moves out with their one read and back with their one
     /// store: read without a retain, overwritten without a release.
     pub moved: Vec<usize>,
+    /// In a loop tested once before it: one variable per field holding what is
+    /// stored there, so a read is a register, not a load that waits for the last
+    /// iteration's store. Valid because nothing else writes the record meanwhile.
+    pub cache: Option<Vec<FieldCache>>,
+}
+
+/// What a versioned loop keeps of one field of its record (see `record_loop.rs`).
+#[derive(Clone, Copy)]
+pub enum FieldCache {
+    /// The field's word.
+    Word(Variable),
+    /// The field's number as an f64: a field tested to hold a number before the
+    /// loop, which the loop only ever sets to numbers.
+    Num(Variable),
 }
 
 /// The reads `local.f` in `e`, an expression [`keeps_record_alone`] accepted.
-fn reads_of<'e>(e: &'e Expr, local: &str, out: &mut Vec<&'e Expr>) {
+pub(super) fn reads_of<'e>(e: &'e Expr, local: &str, out: &mut Vec<&'e Expr>) {
     match &e.kind {
         ExprKind::Field { expr, .. } => match &expr.kind {
             ExprKind::Ref(id) if id.name == local => out.push(e),
@@ -48,7 +65,7 @@ fn reads_of<'e>(e: &'e Expr, local: &str, out: &mut Vec<&'e Expr>) {
 /// Whether computing `e` can neither make a new reference to local `record` nor
 /// reassign it: literals, other locals, field reads, operators. What `r=r with …`
 /// needs of its values to test `r` once, before them.
-fn keeps_record_alone(e: &Expr, record: &str, is_local: &impl Fn(&str) -> bool) -> bool {
+pub(super) fn keeps_record_alone(e: &Expr, record: &str, is_local: &impl Fn(&str) -> bool) -> bool {
     match &e.kind {
         ExprKind::Num(_) | ExprKind::Text(_) | ExprKind::Bool(_) | ExprKind::Nil => true,
         ExprKind::Ref(id) => id.name != record && is_local(&id.name),
@@ -234,7 +251,7 @@ impl<M: Module> Translator<'_, M> {
     /// The field pointer of `w` when it is a record of declared type `record`;
     /// branches to `slow` otherwise (also while no record of the type exists, as the
     /// slot is then 0). With `unique`, also when the record is shared.
-    fn declared_record(
+    pub(super) fn declared_record(
         &mut self,
         w: ClifValue,
         record: &str,
@@ -308,29 +325,38 @@ impl<M: Module> Translator<'_, M> {
             Operand::Borrowed(w) => w,
             _ => return None,
         };
+        if let Some(hoisted) = self.hoisted_record.clone().filter(|h| h.local == local) {
+            // The loop around this update tested the record once for all its
+            // iterations (`record_loop.rs`).
+            let target = (hoisted.fields, hoisted.cache);
+            return Some(self.store_tested(target, (local, record), (inner, fields), indices));
+        }
         let update = |t: &mut Self, slow| {
-            t.update_tested(w, (local, record), (inner, fields), indices, slow)
+            let ptrs = t.declared_record(w, record, true, slow)?;
+            let target = (ptrs, None);
+            Some(t.store_tested(target, (local, record), (inner, fields), indices))
         };
         Some(self.fast_or_slow(update, generic))
     }
 
-    /// The fast path of [`Translator::with_tested_once`] for the record word `w`
-    /// (still in its local): the updated record, or a branch to `slow`.
-    fn update_tested(
+    /// The update of [`Translator::with_tested_once`] on a record already tested, whose
+    /// field pointer (and, in a versioned loop, field cache) is `target`: computes the
+    /// values with reads of the record's fields as loads (or cache reads), stores
+    /// them, and yields the record's word, handed over from its local.
+    fn store_tested(
         &mut self,
-        w: ClifValue,
+        (ptrs, cache): (ClifValue, Option<Vec<FieldCache>>),
         (local, record): (&str, &str),
         (inner, fields): (&Expr, &[(Ident, Expr)]),
         indices: &[usize],
-        slow: Block,
-    ) -> Option<ClifValue> {
-        let ptrs = self.declared_record(w, record, true, slow)?;
+    ) -> ClifValue {
         let moved = self.moved_fields(local, fields, indices);
         self.tested_record = Some(TestedRecord {
             local: local.to_string(),
             record: record.to_string(),
             fields: ptrs,
             moved: moved.clone(),
+            cache: cache.clone(),
         });
         let vals = self.held(fields.iter().map(|(_, x)| x));
         self.tested_record = None;
@@ -339,17 +365,39 @@ impl<M: Module> Translator<'_, M> {
         for v in vals.iter().rev() {
             self.pop(*v);
         }
-        for (&i, &v) in indices.iter().zip(&vals) {
-            let new = self.owned(v);
-            if moved.contains(&i) {
-                self.b
-                    .ins()
-                    .store(MemFlagsData::trusted(), new, ptrs, (i * 8) as i32);
-            } else {
-                self.replace_word(ptrs, (i * 8) as i32, new);
+        for ((&i, &v), (_, x)) in indices.iter().zip(&vals).zip(fields) {
+            let offset = (i * 8) as i32;
+            let store = |t: &mut Self, new| {
+                t.b.ins().store(MemFlagsData::trusted(), new, ptrs, offset);
+            };
+            match cache.as_ref().map(|c| c[i]) {
+                Some(FieldCache::Num(var)) => {
+                    // A number replaces a number: nothing to count. Stored from the
+                    // f64 register as it is (the same bits as its word).
+                    let n = self.f64(v, true, x.span);
+                    store(self, n);
+                    self.b.def_var(var, n);
+                }
+                Some(FieldCache::Word(var)) => {
+                    let new = self.owned(v);
+                    let old = self.b.use_var(var);
+                    store(self, new);
+                    self.b.def_var(var, new);
+                    if !moved.contains(&i) {
+                        self.release(old);
+                    }
+                }
+                None => {
+                    let new = self.owned(v);
+                    if moved.contains(&i) {
+                        store(self, new);
+                    } else {
+                        self.replace_word(ptrs, offset, new);
+                    }
+                }
             }
         }
-        Some(ow)
+        ow
     }
 
     /// The fields of `local` an update both writes once and reads once, as a number,
@@ -381,17 +429,18 @@ impl<M: Module> Translator<'_, M> {
             .collect()
     }
 
-    /// `r.f` on the record local [`Translator::with_tested_once`] is updating: a load
-    /// from the tested field pointer, retained unless the field's reference moves
-    /// (owned result); `None` for any other read.
-    pub fn tested_field(&mut self, inner: &Expr, name: &str) -> Option<ClifValue> {
+    /// `r.f` on the record local [`Translator::with_tested_once`] is updating, or
+    /// one a versioned loop tested (`record_loop.rs`): a load from the tested field
+    /// pointer (in such a loop, the field's cached word), retained unless the
+    /// field's reference moves (owned result); `None` for any other read.
+    pub fn tested_field(&mut self, inner: &Expr, name: &str) -> Option<Operand> {
         let ExprKind::Ref(id) = &inner.kind else {
             return None;
         };
-        let tested = self.tested_record.as_ref()?;
-        if tested.local != id.name {
-            return None;
-        }
+        let tested = [&self.tested_record, &self.hoisted_record]
+            .into_iter()
+            .flatten()
+            .find(|t| t.local == id.name)?;
         let index = self
             .sh
             .records
@@ -399,14 +448,19 @@ impl<M: Module> Translator<'_, M> {
             .iter()
             .position(|f| f == name)?;
         let (fields, moved) = (tested.fields, tested.moved.contains(&index));
-        let w = self
-            .b
-            .ins()
-            .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32);
+        let cached = tested.cache.as_ref().map(|c| c[index]);
+        let w = match cached {
+            Some(FieldCache::Num(var)) => return Some(Operand::Num(self.b.use_var(var))),
+            Some(FieldCache::Word(var)) => self.b.use_var(var),
+            None => self
+                .b
+                .ins()
+                .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32),
+        };
         if !moved {
             self.retain(w);
         }
-        Some(w)
+        Some(Operand::Owned(w))
     }
 
     /// `r with f:v…` on the handed-over word `obj` of declared type `record`, the

@@ -12,7 +12,7 @@
 //!   construct; `inline_update` the in-place fast paths of `lst`, `with` and field
 //!   reads on the heap layout the runtime exports; `range_loop` the counting loop
 //!   `@i a..b`, `tested_list` its version for a body that only updates one list in
-//!   place;
+//!   place, `record_loop` a loop's version for a body that only updates one record;
 //! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
 //!   to lift, which reads of a local are its last use and hand the value over);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
@@ -32,6 +32,7 @@ mod last_use;
 mod names;
 mod program_state;
 mod range_loop;
+mod record_loop;
 mod records;
 mod stmt;
 mod tested_list;

@@ -101,8 +101,8 @@ impl<M: Module> Translator<'_, M> {
     }
 
     pub fn field(&mut self, e: &Expr, inner: &Expr, name: &Ident, safe: bool) -> Operand {
-        if let Some(w) = self.tested_field(inner, &name.name) {
-            return Operand::Owned(w);
+        if let Some(v) = self.tested_field(inner, &name.name) {
+            return v;
         }
         let obj = self.expr(inner);
         self.push(obj);

@@ -116,8 +116,12 @@ impl<M: Module> Translator<'_, M> {
                 start,
                 end,
                 body,
-            } => self.for_range(var, start, end, body, value),
-            StmtKind::While { cond, body } => self.while_loop(cond, body, value),
+            } => self.record_versioned_loop(&[start, end], body, &|t| {
+                t.for_range(var, start, end, body, value)
+            }),
+            StmtKind::While { cond, body } => {
+                self.record_versioned_loop(&[cond], body, &|t| t.while_loop(cond, body, value))
+            }
             _ => {}
         }
     }

@@ -89,6 +89,9 @@ pub struct Translator<'a, M: Module> {
     pub tested_record: Option<super::inline_update::TestedRecord>,
     /// The list a loop version tested once before the loop (see `tested_list.rs`).
     pub tested_list: Option<super::tested_list::TestedList>,
+    /// The record a versioned loop tested once before it (see `record_loop.rs`),
+    /// while its fast copy is emitted.
+    pub hoisted_record: Option<super::inline_update::TestedRecord>,
     /// Whether this function checks its own results against its declared return type
     /// (a lambda or a function used as a value; see `Checked::unproven_returns`).
     pub checks_returns: bool,
@@ -127,6 +130,7 @@ impl<'a, M: Module> Translator<'a, M> {
             moves: HashSet::new(),
             tested_record: None,
             tested_list: None,
+            hoisted_record: None,
             checks_returns: false,
             exact_ints: HashMap::new(),
             frefs: HashMap::new(),
