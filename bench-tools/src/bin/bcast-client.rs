@@ -9,11 +9,16 @@
 //! cheap at 10,000 subscribers. Lines are found in the raw bytes: a data line is the
 //! text between two newlines that ends in ` tick`, which skips chunk framing.
 //!
+//! With `--per-line`, each counted line's fan-out is also printed to stderr: its
+//! production stamp, how many subscribers had it, and the first, median and last
+//! arrival (ms after production), to tell one slow line from a slow fan-out.
+//!
 //! usage: bcast-client --addr HOST:PORT [--path /bcast] [--conns 1000] [--seconds 10]
+//!        [--per-line]
 //! prints: {"conns":N,"lines_min":..,"lines_max":..,"complete":bool,"samples":..,
 //!          "p50_ms":..,"p99_ms":..,"max_ms":..}
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -35,7 +40,8 @@ fn main() {
     let path = flag("--path", "/bcast");
     let conns: usize = flag("--conns", "1000").parse().unwrap_or(1000);
     let seconds: u64 = flag("--seconds", "10").parse().unwrap_or(10);
-    match run(&addr, &path, conns, Duration::from_secs(seconds)) {
+    let per_line = flags.has("--per-line");
+    match run(&addr, &path, conns, Duration::from_secs(seconds), per_line) {
         Ok(out) => println!("{out}"),
         Err(e) => {
             eprintln!("bcast-client: {e}");
@@ -44,7 +50,13 @@ fn main() {
     }
 }
 
-fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<String> {
+fn run(
+    addr: &str,
+    path: &str,
+    conns: usize,
+    duration: Duration,
+    per_line: bool,
+) -> io::Result<String> {
     // SAFETY: epoll_create1 takes only flags.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if epoll < 0 {
@@ -125,6 +137,9 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
                 .collect()
         })
         .collect();
+    if per_line {
+        print_per_line(&subs, counted_from);
+    }
     let mut sample: Vec<f64> = subs
         .iter()
         .flat_map(|s| s.lines.iter().filter(|l| l.0 >= counted_from).map(|l| l.1))
@@ -150,6 +165,27 @@ fn run(addr: &str, path: &str, conns: usize, duration: Duration) -> io::Result<S
         "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}}}",
         all.len()
     ))
+}
+
+/// Each counted line's arrivals: subscribers reached, first, median and last (ms).
+fn print_per_line(subs: &[Sub], counted_from: u128) {
+    let mut by_line: BTreeMap<u128, Vec<f64>> = BTreeMap::new();
+    for (stamp, latency) in subs.iter().flat_map(|s| s.lines.iter()) {
+        if *stamp >= counted_from {
+            by_line.entry(*stamp).or_default().push(*latency);
+        }
+    }
+    for (stamp, mut arrivals) in by_line {
+        let (first, last) = (
+            percentile(&mut arrivals, 0.0),
+            percentile(&mut arrivals, 100.0),
+        );
+        let median = percentile(&mut arrivals, 50.0);
+        eprintln!(
+            "line {stamp}: {} subscribers, first {first:.3} ms, median {median:.3} ms, last {last:.3} ms",
+            arrivals.len()
+        );
+    }
 }
 
 /// Take the complete data lines out of `sub.pending`.

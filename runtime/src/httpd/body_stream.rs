@@ -117,8 +117,9 @@ impl Driver {
 enum Stop {
     /// The batch is full.
     Full,
-    /// The source has nothing more now.
-    Pending,
+    /// The source has nothing more now; what it waits for (asked while it was
+    /// locked anyway).
+    Pending(Readiness),
     End,
     Failed(String),
 }
@@ -137,7 +138,7 @@ fn fill(src: &mut dyn LineSource, out: &mut Vec<u8>, framing: Framing, gather: G
                 lines += 1;
                 bytes += line.len() as u64 + 1;
             }
-            Progress::Pending => return (Stop::Pending, lines, bytes),
+            Progress::Pending => return (Stop::Pending(src.readiness()), lines, bytes),
             Progress::End => return (Stop::End, lines, bytes),
             Progress::Failed(message) => return (Stop::Failed(message), lines, bytes),
         }
@@ -254,7 +255,11 @@ impl BodyStream {
     /// Send what is pending, take what the source has, and say what to wait for.
     pub fn drive(&mut self, fd: RawFd, stats: &ServerStats) -> Want {
         for _ in 0..BATCHES_PER_TURN {
-            let pending = !self.blocked && self.ended.is_none() && self.take_lines();
+            let pending = if !self.blocked && self.ended.is_none() {
+                self.take_lines()
+            } else {
+                None
+            };
             if self.ended.is_some() {
                 // The body's last bytes are in `out`: count it before the client can
                 // have read them.
@@ -271,10 +276,10 @@ impl BodyStream {
             if let Some(end) = self.ended.take() {
                 return Want::Done(end);
             }
-            if pending {
+            if let Some(readiness) = pending {
                 // A stream may wait for hours: keep no output buffer meanwhile.
                 SPARE.set(std::mem::take(&mut self.out));
-                return Want::Source(self.driver.readiness());
+                return Want::Source(readiness);
             }
         }
         Want::Yield
@@ -292,9 +297,10 @@ impl BodyStream {
         self.tally = tally;
     }
 
-    /// Take lines until the source is pending (returns true), ends, fails, or the
-    /// batch is full. The source is locked once for the batch, not once per line.
-    fn take_lines(&mut self) -> bool {
+    /// Take lines until the source is pending (returns what it waits for), ends,
+    /// fails, or the batch is full. The source is locked once for the batch, not once
+    /// per line.
+    fn take_lines(&mut self) -> Option<Readiness> {
         if self.sent > 0 {
             self.out.drain(..self.sent);
             self.sent = 0;
@@ -306,21 +312,25 @@ impl BodyStream {
         let batch = self.driver.fill(&mut self.out, framing, gather);
         let Some((stop, lines, bytes)) = batch else {
             self.pump();
-            return self.ended.is_none() && self.take_lines();
+            return if self.ended.is_none() {
+                self.take_lines()
+            } else {
+                None
+            };
         };
         self.lines += lines;
         self.body_bytes += bytes;
         match stop {
-            Stop::Pending => true,
-            Stop::Full => false,
+            Stop::Pending(readiness) => Some(readiness),
+            Stop::Full => None,
             Stop::End => {
                 append_end(&mut self.out, framing);
                 self.ended = Some(StreamEnd::Complete);
-                false
+                None
             }
             Stop::Failed(message) => {
                 self.ended = Some(StreamEnd::SourceFailed(message));
-                false
+                None
             }
         }
     }

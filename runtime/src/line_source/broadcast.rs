@@ -41,7 +41,11 @@ type Line = Arc<[u8]>;
 
 #[derive(Default)]
 struct InboxState {
-    lines: VecDeque<Line>,
+    /// The oldest line not taken yet. A subscriber that keeps up never has more, so
+    /// dealing and taking a line touch no queue storage.
+    next: Option<Line>,
+    /// The lines after `next`, oldest first.
+    later: VecDeque<Line>,
     /// Fell behind: emptied, and told at its next read.
     overflowed: bool,
     /// How the upstream ended (`Err` with its failure), once it has.
@@ -51,6 +55,34 @@ struct InboxState {
 }
 
 impl InboxState {
+    fn is_empty(&self) -> bool {
+        self.next.is_none()
+    }
+
+    fn push(&mut self, line: Line) {
+        match self.next {
+            None => self.next = Some(line),
+            Some(_) => self.later.push_back(line),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Line> {
+        let line = self.next.take()?;
+        if !self.later.is_empty() {
+            self.next = self.later.pop_front();
+        }
+        Some(line)
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.next.is_some()) + self.later.len()
+    }
+
+    fn clear(&mut self) {
+        self.next = None;
+        self.later = VecDeque::new();
+    }
+
     /// Tell the subscriber it has something to read.
     fn notify(&self, wake: &Notify) {
         match &self.waker {
@@ -79,21 +111,24 @@ impl Inbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a line, or mark the inbox overflowed when it is full; a subscriber
-    /// woken through its loop is woken when `batch` is flushed.
-    fn deliver(&self, line: &Line, batch: &mut WakeBatch) {
+    /// Queue a line (its copy for the subscriber's loop, see [`LoopCopies`]), or mark
+    /// the inbox overflowed when it is full; a subscriber woken through its loop is
+    /// woken when `batch` is flushed.
+    fn deliver(&self, line: &Line, copies: &mut LoopCopies, batch: &mut WakeBatch) {
         let mut s = self.lock();
         if s.overflowed {
             return;
         }
-        if s.lines.len() >= INBOX_LINES {
-            s.lines = VecDeque::new();
+        if s.len() >= INBOX_LINES {
+            s.clear();
             s.overflowed = true;
             s.notify_later(&self.wake, batch);
             return;
         }
-        s.lines.push_back(Arc::clone(line));
-        if s.lines.len() == 1 {
+        let was_empty = s.is_empty();
+        let copy = copies.for_waker(line, s.waker.as_ref());
+        s.push(copy);
+        if was_empty {
             s.notify_later(&self.wake, batch);
         }
     }
@@ -102,6 +137,44 @@ impl Inbox {
         let mut s = self.lock();
         s.ended = Some(how);
         s.notify(&self.wake);
+    }
+}
+
+/// One copy of the current line per event loop, shared by that loop's subscribers.
+/// Every subscriber drops its reference to a line when it takes the next one; with
+/// one copy for all, the two loops of a two-core server would pull the count's cache
+/// line back and forth at every subscriber.
+#[derive(Default)]
+struct LoopCopies {
+    /// The line the copies are of.
+    of: Option<Line>,
+    /// Loops' ready lists (by address, only compared) and their copy of the line.
+    copies: Vec<(usize, Line)>,
+}
+
+impl LoopCopies {
+    fn for_waker(&mut self, line: &Line, waker: Option<&Waker>) -> Line {
+        let Some(list) = waker.map(Waker::list_id) else {
+            return Arc::clone(line);
+        };
+        if !self.of.as_ref().is_some_and(|of| Arc::ptr_eq(of, line)) {
+            self.clear();
+            self.of = Some(Arc::clone(line));
+        }
+        match self.copies.iter().find(|(id, _)| *id == list) {
+            Some((_, copy)) => Arc::clone(copy),
+            None => {
+                let copy: Line = Arc::from(&line[..]);
+                self.copies.push((list, Arc::clone(&copy)));
+                copy
+            }
+        }
+    }
+
+    /// Let go of the copies (the subscribers keep theirs).
+    fn clear(&mut self) {
+        self.of = None;
+        self.copies.clear();
     }
 }
 
@@ -122,6 +195,7 @@ impl Hub {
     fn run(self: Arc<Hub>, upstream: Value) {
         let mut line = Vec::new();
         let mut woken = WakeBatch::default();
+        let mut copies = LoopCopies::default();
         let ended = loop {
             let got = with_source(&upstream, Ok(None), |src| {
                 block_on(src).map(|l| {
@@ -142,9 +216,10 @@ impl Hub {
                 break Ok(());
             }
             for inbox in subscribers.iter() {
-                inbox.deliver(&shared, &mut woken);
+                inbox.deliver(&shared, &mut copies, &mut woken);
             }
             drop(subscribers);
+            copies.clear();
             woken.flush();
         };
         with_source(&upstream, (), |src| src.close());
@@ -222,6 +297,7 @@ pub fn subscribe(
         inbox,
         line: Arc::from(&[][..]),
         woken: false,
+        drained: false,
     })
 }
 
@@ -259,6 +335,9 @@ pub struct BroadcastSource {
     line: Line,
     /// The inbox calls a waker (set once, by `wake_by`): known without its lock.
     woken: bool,
+    /// The last look left the inbox empty, and it calls a waker: the next line wakes
+    /// this subscriber, so the next `advance` may answer `Pending` without a look.
+    drained: bool,
 }
 
 impl BroadcastSource {
@@ -276,7 +355,10 @@ impl BroadcastSource {
                 "broadcast '{name}': subscriber fell more than {INBOX_LINES} lines behind and was disconnected"
             )));
         }
-        if let Some(line) = s.lines.pop_front() {
+        if let Some(line) = s.pop() {
+            // Only a plain empty inbox: an end or an overflow already notified.
+            self.drained = self.woken && s.is_empty() && s.ended.is_none();
+            drop(s);
             self.line = line;
             return Some(Progress::Line);
         }
@@ -295,7 +377,7 @@ impl LineSource for BroadcastSource {
 
     fn ready(&self) -> bool {
         let s = self.inbox.lock();
-        !s.lines.is_empty() || s.overflowed || s.ended.is_some()
+        !s.is_empty() || s.overflowed || s.ended.is_some()
     }
 
     fn close(&mut self) {
@@ -324,7 +406,7 @@ impl LineSource for BroadcastSource {
                 interrupter.interrupt();
             }
         }
-        self.inbox.lock().lines = VecDeque::new();
+        self.inbox.lock().clear();
     }
 
     fn interrupter(&self) -> Option<Interrupter> {
@@ -360,6 +442,11 @@ impl LineSource for BroadcastSource {
         if self.hub.is_none() {
             return Progress::End;
         }
+        if std::mem::take(&mut self.drained) {
+            // Emptied by the last take, under the inbox's lock: anything dealt since
+            // has called (or will call) the waker, which drives this stream again.
+            return Progress::Pending;
+        }
         if let Some(progress) = self.take() {
             return progress;
         }
@@ -382,5 +469,111 @@ impl LineSource for BroadcastSource {
 impl Drop for BroadcastSource {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line_source::wake::ReadyList;
+
+    /// A subscriber of a hub nobody registered, woken through `list`.
+    fn subscriber(list: &Arc<ReadyList>) -> BroadcastSource {
+        let inbox = Arc::new(Inbox {
+            state: Mutex::default(),
+            wake: Notify::new().expect("eventfd"),
+        });
+        let hub = Arc::new(Hub {
+            name: "test".into(),
+            subscribers: Mutex::new(vec![Arc::clone(&inbox)]),
+            interrupter: OnceLock::new(),
+        });
+        let mut src = BroadcastSource {
+            hub: Some(hub),
+            inbox,
+            line: Arc::from(&[][..]),
+            woken: false,
+            drained: false,
+        };
+        assert!(src.wake_by(&Waker::new(Arc::clone(list), 7)));
+        src
+    }
+
+    fn deal(src: &BroadcastSource, text: &str, copies: &mut LoopCopies, batch: &mut WakeBatch) {
+        src.inbox
+            .deliver(&Arc::from(text.as_bytes()), copies, batch);
+    }
+
+    fn next(src: &mut BroadcastSource) -> Option<String> {
+        match src.advance() {
+            Progress::Line => Some(String::from_utf8_lossy(src.line()).into_owned()),
+            Progress::Pending => None,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_come_in_order_and_only_a_line_into_an_empty_inbox_wakes() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        let mut src = subscriber(&list);
+        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
+        for text in ["a", "b", "c"] {
+            deal(&src, text, &mut copies, &mut batch);
+        }
+        batch.flush();
+        let mut marked = Vec::new();
+        list.take(&mut marked);
+        assert_eq!(marked, [7], "one mark for three lines");
+        let got: Vec<_> = std::iter::from_fn(|| next(&mut src)).collect();
+        assert_eq!(got, ["a", "b", "c"]);
+        deal(&src, "d", &mut copies, &mut batch);
+        batch.flush();
+        marked.clear();
+        list.take(&mut marked);
+        assert_eq!(marked, [7], "a line into the emptied inbox wakes again");
+        assert_eq!(next(&mut src).as_deref(), Some("d"));
+    }
+
+    #[test]
+    fn an_end_after_the_last_line_is_seen_whether_it_came_before_or_after_the_take() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
+        // The end is there before the last line is taken: no `Pending` in between.
+        let mut src = subscriber(&list);
+        deal(&src, "last", &mut copies, &mut batch);
+        src.inbox.end(Ok(()));
+        assert_eq!(next(&mut src).as_deref(), Some("last"));
+        assert!(matches!(src.advance(), Progress::End));
+        // The end comes after the take: it wakes the stream, which then sees it.
+        let mut src = subscriber(&list);
+        deal(&src, "last", &mut copies, &mut batch);
+        assert_eq!(next(&mut src).as_deref(), Some("last"));
+        let mut marked = Vec::new();
+        list.take(&mut marked);
+        src.inbox.end(Ok(()));
+        list.take(&mut marked);
+        assert!(marked.contains(&7), "the end woke the subscriber");
+        let after: Vec<_> = (0..2).map(|_| format!("{:?}", src.advance())).collect();
+        assert!(after.contains(&"End".to_string()), "{after:?}");
+    }
+
+    #[test]
+    fn each_loop_gets_its_own_copy_of_a_line() {
+        let (one, two) = (
+            Arc::new(ReadyList::new().expect("eventfd")),
+            Arc::new(ReadyList::new().expect("eventfd")),
+        );
+        let (mut a, mut b, mut c) = (subscriber(&one), subscriber(&one), subscriber(&two));
+        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
+        let line: Line = Arc::from(&b"tick"[..]);
+        for src in [&a, &b, &c] {
+            src.inbox.deliver(&line, &mut copies, &mut batch);
+        }
+        copies.clear();
+        for src in [&mut a, &mut b, &mut c] {
+            assert_eq!(next(src).as_deref(), Some("tick"));
+        }
+        assert!(Arc::ptr_eq(&a.line, &b.line), "one copy per loop");
+        assert!(!Arc::ptr_eq(&a.line, &c.line) && !Arc::ptr_eq(&a.line, &line));
     }
 }

@@ -95,6 +95,11 @@ impl Waker {
     pub fn wake(&self) {
         self.list.mark(self.token);
     }
+
+    /// Which loop this waker marks: equal for the wakers of one loop's streams.
+    pub fn list_id(&self) -> usize {
+        Arc::as_ptr(&self.list) as usize
+    }
 }
 
 /// Wakes gathered during one pass over many sources, handed to their loops together
