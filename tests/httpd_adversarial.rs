@@ -268,6 +268,52 @@ fn refused_clients_that_stay_open_hold_no_thread() {
     );
 }
 
+/// Clients that pipeline requests for large answers and read none of them hold no
+/// thread: an answer that does not fit in the socket waits for room as a suspended
+/// task, not in a blocking write. (A blocking write held its loop's thread for up to
+/// the 60 s write timeout, and the monitor started a replacement for each such
+/// client.) Every answer then arrives whole once the clients do read.
+#[test]
+fn clients_that_do_not_read_their_answers_hold_no_thread() {
+    let dir = support::handler_dir(&[(
+        "big.ilo",
+        "big n:n>t;s=\"x\";@i 0..n{s=+s s};s\nhandler req:_>_;big 20\n",
+    )]);
+    let server = Server::start(&[
+        "--workers=1",
+        "--quiet",
+        dir.path().join("big.ilo").to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(server.get("/").text().len(), 1 << 20);
+    let threads_before = threads(&server);
+    // 16 MiB each: more than the two sockets' buffers hold.
+    let pipelined = "GET / HTTP/1.1\r\nHost: t\r\n\r\n".repeat(16);
+    let mut readers = Vec::new();
+    for _ in 0..10 {
+        let mut s = server.connect();
+        send(&mut s, &pipelined);
+        readers.push(s);
+    }
+    // Behind them on the same worker: answered once the loop has dealt with them.
+    assert_eq!(server.get("/").text().len(), 1 << 20);
+    let threads_then = threads(&server);
+    assert!(
+        threads_then <= threads_before + 2,
+        "{threads_before} threads before 10 clients that do not read, {threads_then} with them"
+    );
+    for (i, s) in readers.into_iter().enumerate() {
+        let mut r = BufReader::new(s);
+        for n in 0..16 {
+            let answer = read_response(&mut r, false);
+            assert_eq!(
+                (answer.status, answer.body.len()),
+                (200, 1 << 20),
+                "client {i}, answer {n}"
+            );
+        }
+    }
+}
+
 /// A client that sends part of a head and then closes its side can never complete
 /// the request: its connection is closed at once, with nothing to answer, instead of
 /// at the 10 s header timeout with a 408 no one reads.

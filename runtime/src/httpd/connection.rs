@@ -13,7 +13,7 @@
 //! [`finish_stream`] logs it when it ends. Closing a connection after its last
 //! response is the loop's job too ([`super::linger`]): nothing here waits on a client.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::{Shutdown as SocketShutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,6 +23,7 @@ use std::time::Instant;
 use super::access_log::AccessLog;
 use super::body_stream::{BodyStream, StreamEnd};
 use super::body_writer::{write_bytes, write_list, Gather};
+use super::client_out::ClientOut;
 use super::config::ServerConfig;
 use super::framing::{plan, Framing, Persist};
 use super::head::{render, with_head};
@@ -68,24 +69,9 @@ impl Shared {
     }
 }
 
-/// The socket as a `Write` that counts system calls.
-struct Counted<'a> {
-    stream: &'a TcpStream,
-    stats: &'a ServerStats,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stats.count_write();
-        self.stream.write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.stats.count_write();
-        self.stream.write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// The client's socket for this connection's answers ([`super::client_out`]).
+fn client_out<'a>(stream: &'a TcpStream, shared: &'a Shared) -> ClientOut<'a> {
+    ClientOut::new(stream, &shared.stats, shared.config.write_timeout)
 }
 
 /// Where [`serve_buffered`] left the connection.
@@ -236,10 +222,7 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
         && head.minor_version >= 1
         && input.available().is_empty()
     {
-        let mut out = Counted {
-            stream,
-            stats: &shared.stats,
-        };
+        let mut out = client_out(stream, shared);
         if out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
             return Started::Refused(Served::Closed);
         }
@@ -469,10 +452,7 @@ fn send(
         status,
         body.shape(),
     );
-    let mut out = Counted {
-        stream,
-        stats: &shared.stats,
-    };
+    let mut out = client_out(stream, shared);
     let mut sent = Sent {
         status,
         body_bytes: 0,
@@ -592,10 +572,7 @@ fn write_refusal(
         Framing::Length(message.len()),
         Persist::Close,
     );
-    let mut out = Counted {
-        stream,
-        stats: &shared.stats,
-    };
+    let mut out = client_out(stream, shared);
     if let Some(t) = shared.tally(status, started) {
         t.settle(0, 0);
     }

@@ -25,6 +25,9 @@ pub enum Interest {
     HangUp,
     /// Room to write, or a hang-up (a streaming response with a full socket).
     Write,
+    /// Room to write only (a handler's answer waiting for its client to read: a
+    /// client that has shut its sending side may still be reading).
+    Room,
 }
 
 impl Interest {
@@ -33,6 +36,7 @@ impl Interest {
             Interest::Read => libc::EPOLLIN,
             Interest::HangUp => libc::EPOLLRDHUP,
             Interest::Write => libc::EPOLLOUT | libc::EPOLLRDHUP,
+            Interest::Room => libc::EPOLLOUT,
         };
         (bits | libc::EPOLLONESHOT) as u32
     }

@@ -213,6 +213,9 @@ type Serving = (Box<Conn>, Served);
 /// A handler call suspended while it waits ([`crate::suspend`]). It holds its
 /// connection; the loop holds this until the awaited descriptor reports, the deadline
 /// passes or the client hangs up, and then resumes it on the thread that started it.
+/// The awaited descriptor may be the client's own socket (its answer waits for room,
+/// see [`super::client_out`]): that one is already in the epoll set under the
+/// connection's token, and is armed there instead.
 struct Suspended {
     task: Task<Serving>,
     park: Park,
@@ -222,6 +225,13 @@ struct Suspended {
     watched: Option<RawFd>,
     /// Generation of the loop thread that started the task (the one to resume it).
     thread: u64,
+}
+
+impl Suspended {
+    /// Is it waiting for room in its own client's socket?
+    fn waits_on_client(&self) -> bool {
+        matches!(self.park.fd, Some((fd, _)) if fd == self.client_fd)
+    }
 }
 
 /// Whoever took a slot's occupant out of the table.
@@ -659,10 +669,12 @@ impl Loops {
     fn register(&self, stream: TcpStream) {
         let shared = &self.shared;
         shared.stats.count_connection();
+        // Reads and writes on it never block whatever this says (they pass
+        // MSG_DONTWAIT, and a full socket is waited for through the loop: see
+        // `client_out`), so no send timeout either.
         let configured = stream
             .set_nonblocking(false)
-            .and_then(|()| stream.set_nodelay(true))
-            .and_then(|()| stream.set_write_timeout(Some(shared.config.write_timeout)));
+            .and_then(|()| stream.set_nodelay(true));
         if let Err(e) = configured {
             shared.log.problem("configuring connection", &e.to_string());
             return;
@@ -766,7 +778,9 @@ impl Loops {
             Some(Taken::Task(task)) => {
                 let wake = if flags == DEADLINE {
                     Some(Wake::Timer)
-                } else if token & SOURCE != 0 {
+                } else if token & SOURCE != 0 || task.waits_on_client() {
+                    // For an answer waiting for room, any report (room, or a
+                    // closed or failed socket) is for the write to find out.
                     Some(Wake::Fd)
                 } else if flags & HUNG_UP != 0 {
                     Some(Wake::ClientGone)
@@ -998,7 +1012,14 @@ impl Loops {
     ) {
         let lp = &self.loops[idx];
         let mut unwatchable = None;
-        if let Some((fd, ready)) = suspended.park.fd {
+        // Waiting for room in the client's socket: arm that socket (already in the
+        // set) for room instead of for a hang-up, and register nothing else.
+        let client_interest = if suspended.waits_on_client() {
+            Interest::Room
+        } else {
+            Interest::HangUp
+        };
+        if let Some((fd, ready)) = suspended.park.fd.filter(|_| !suspended.waits_on_client()) {
             let interest = match ready {
                 Ready::Read => Interest::Read,
                 Ready::Write => Interest::Write,
@@ -1031,8 +1052,8 @@ impl Loops {
         }
         let client_fd = suspended.client_fd;
         table.slots.insert(token, Slot::Suspended(suspended));
-        // A hang-up is reported even if it happened before this arm.
-        if let Err(e) = lp.epoll.arm(client_fd, token, Interest::HangUp, false) {
+        // A hang-up (or room) is reported even if it happened before this arm.
+        if let Err(e) = lp.epoll.arm(client_fd, token, client_interest, false) {
             self.shared
                 .log
                 .problem("watching a waiting client", &e.to_string());

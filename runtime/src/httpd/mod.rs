@@ -9,6 +9,7 @@
 //!   replaced), driving streamed bodies, deadlines;
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
 //!   [`linger`]: the graceful close after a last response, without blocking a loop;
+//!   [`client_out`]: answers written without blocking (a full socket suspends the task);
 //! - [`request`] / [`request_body`]: request heads and bodies from bytes, no I/O
 //!   (parsing, framing rules, the incremental body decoder); [`request_reuse`]: the
 //!   record's parts shared with earlier requests; [`input`]: the read buffer;
@@ -24,6 +25,7 @@ pub(crate) mod access_log;
 pub mod body_stream;
 #[doc(hidden)] // benches and tests drive it directly
 pub mod body_writer;
+pub(crate) mod client_out;
 pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod epoll;
