@@ -18,10 +18,11 @@
 //! A source fed by another thread (a broadcast subscriber) may instead take a
 //! [`Waker`] for its stream: it marks the stream's token in the loop's [`ReadyList`],
 //! whose one descriptor is in the epoll set (token [`READY`]). One line for a
-//! thousand subscribers then wakes the loop once; the marks join the loop's queue as
-//! source reports, and each marked stream is driven without a descriptor of its own
-//! to reset and re-arm. A mark that finds its stream held by a thread is remembered
-//! in its slot like any report, and parking the stream queues it again.
+//! thousand subscribers then wakes the loop once, which drives every marked stream
+//! in one pass (out of the table under one lock, back under one more), without a
+//! descriptor of its own to reset and re-arm. A mark that finds its stream held by
+//! a thread joins the loop's queue as a source report and is remembered in its slot
+//! like any report, and parking the stream queues it again.
 //!
 //! A handler that waits for an upstream or a delay does not hold the thread: the
 //! serving runs as a task ([`crate::suspend`]) which is suspended with its connection
@@ -165,6 +166,15 @@ struct Conn {
 }
 
 impl Conn {
+    /// Waits for its stream's waker with the socket's hang-up watch armed and
+    /// unreported: parking it again needs no system call (see `park_stream`).
+    fn waits_woken_as_armed(&self) -> bool {
+        self.waiting == Waiting::Source
+            && self.socket_armed == Some(Interest::HangUp)
+            && self.source_fd.is_none()
+            && self.body.as_ref().is_some_and(|s| s.body.woken())
+    }
+
     /// Accepted and not answered yet: fresh, or a request (head or body) partly
     /// received. Shutdown serves such a connection's request instead of closing it.
     fn owed_answer(&self) -> bool {
@@ -204,6 +214,13 @@ enum Slot {
         by: u64,
         missed: bool,
     },
+}
+
+impl Slot {
+    /// A parked connection streaming a body.
+    fn is_stream(&self) -> bool {
+        matches!(self, Slot::Parked(conn) if conn.body.is_some())
+    }
 }
 
 /// What serving a connection's buffered requests gives back: the connection and
@@ -597,7 +614,7 @@ impl Loops {
                 }
                 Some((LISTENER, _)) => self.accept_ready(),
                 Some((TIMER, _)) => self.expire_due(idx, generation),
-                Some((READY, _)) => self.queue_woken(idx),
+                Some((READY, _)) => self.drive_woken(idx, generation),
                 Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
                 None => self.wait_for_reports(idx, &mut events),
             }
@@ -1125,15 +1142,31 @@ impl Loops {
     }
 
     /// Drive a connection's stream one step and park it for what it waits on next.
-    fn drive(self: &Arc<Self>, idx: usize, generation: u64, token: u64, mut conn: Box<Conn>) {
-        let Some(streaming) = conn.body.as_mut() else {
-            return;
-        };
+    fn drive(self: &Arc<Self>, idx: usize, generation: u64, token: u64, conn: Box<Conn>) {
+        if let Some(conn) = self.step_stream(idx, generation, token, conn) {
+            self.park_stream(idx, token, conn);
+        }
+    }
+
+    /// Drive a connection's stream one step and say what it waits for next: the
+    /// connection comes back to be parked, or `None` when it was handled here (its
+    /// stream ended, or it moved to a helper thread and was driven again).
+    fn step_stream(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        mut conn: Box<Conn>,
+    ) -> Option<Box<Conn>> {
+        let streaming = conn.body.as_mut()?;
         let want = streaming
             .body
             .drive(conn.stream.as_raw_fd(), &self.shared.stats);
         conn.waiting = match want {
-            Want::Done(end) => return self.end_stream(idx, generation, token, conn, end),
+            Want::Done(end) => {
+                self.end_stream(idx, generation, token, conn, end);
+                return None;
+            }
             Want::Writable => match conn.waiting {
                 Waiting::Writable(since) => Waiting::Writable(since),
                 _ => Waiting::Writable(Instant::now()),
@@ -1147,7 +1180,8 @@ impl Loops {
                     if let Some(s) = conn.body.as_mut() {
                         s.body.pump();
                     }
-                    return self.drive(idx, generation, token, conn);
+                    self.drive(idx, generation, token, conn);
+                    return None;
                 }
                 Waiting::Source
             }
@@ -1165,18 +1199,65 @@ impl Loops {
                 Waiting::Turn
             }
         };
-        self.park_stream(idx, token, conn);
+        Some(conn)
     }
 
-    /// The ready list was signalled: queue a source report for every stream marked in
-    /// it, taken like any other report (a stream held by a thread right now, or gone,
-    /// is handled as for a descriptor's report).
-    fn queue_woken(&self, idx: usize) {
+    /// The ready list was signalled: drive every marked stream in one pass. The
+    /// parked ones are taken out of the table under one lock; after their step, those
+    /// that wait for their waker again, with their socket's hang-up watch still armed
+    /// and nothing reported about them meanwhile, go back under one lock and no
+    /// system call. A line then costs each subscriber its `send` and no lock of its
+    /// own. A mark for a stream that is held by a thread right now, gone or not
+    /// streaming is queued like a descriptor's report; a stream that wants anything
+    /// else next is parked the usual way.
+    fn drive_woken(self: &Arc<Self>, idx: usize, generation: u64) {
         let mut tokens = Vec::new();
         self.loops[idx].ready.take(&mut tokens);
+        let mut taken = Vec::with_capacity(tokens.len());
         if let Some(mut table) = self.table(idx) {
-            let reports = tokens.into_iter().map(|t| (t | SOURCE, WOKEN));
-            table.ready.extend(reports);
+            let Table { slots, ready } = &mut *table;
+            for token in tokens {
+                match slots.get_mut(&token) {
+                    Some(slot @ Slot::Parked(_)) if slot.is_stream() => {
+                        let held = Slot::Held {
+                            by: generation,
+                            missed: false,
+                        };
+                        if let Slot::Parked(conn) = std::mem::replace(slot, held) {
+                            taken.push((token, conn));
+                        }
+                    }
+                    _ => ready.push_back((token | SOURCE, WOKEN)),
+                }
+            }
+        }
+        let mut again = Vec::with_capacity(taken.len());
+        for (token, conn) in taken {
+            match self.step_stream(idx, generation, token, conn) {
+                Some(conn) if conn.waits_woken_as_armed() => again.push((token, conn)),
+                Some(conn) => {
+                    self.park_stream(idx, token, conn);
+                    self.release(idx, token, generation);
+                }
+                None => self.release(idx, token, generation),
+            }
+        }
+        if again.is_empty() {
+            return;
+        }
+        let mut reported = Vec::new();
+        if let Some(mut table) = self.table(idx) {
+            for (token, conn) in again {
+                match table.slots.get_mut(&token) {
+                    Some(slot @ Slot::Held { missed: false, .. }) => *slot = Slot::Parked(conn),
+                    // A report came while it was held: re-arm as `park_stream` does.
+                    _ => reported.push((token, conn)),
+                }
+            }
+        }
+        for (token, conn) in reported {
+            self.park_stream(idx, token, conn);
+            self.release(idx, token, generation);
         }
     }
 
