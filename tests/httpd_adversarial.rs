@@ -133,6 +133,28 @@ fn a_handler_past_its_timeout_is_answered_503() {
     assert_eq!(server.get("/").status, 503, "the server keeps serving");
 }
 
+/// The same for range loops, which count in an integer and look for cancellation once
+/// every few thousand iterations: a plain one and one updating a list tested once.
+#[test]
+fn a_range_loop_past_its_timeout_is_answered_503() {
+    for body in [
+        "s=0;@i 0..1e15{s=+s 1};s",
+        "xs=range 0 10;@i 0..1e15{xs=lst xs 0 i};len xs",
+    ] {
+        let dir = support::handler_dir(&[("spin.ilo", &format!("handler req:_>_;{body}\n"))]);
+        let server = Server::start(&[
+            "--handler-timeout=1",
+            dir.path().join("spin.ilo").to_str().expect("utf-8 path"),
+        ]);
+        let r = server.get("/");
+        assert_eq!(r.status, 503, "{body}: {}", r.text());
+        let logged = server
+            .wait_log("ILO-R008", Duration::from_secs(5))
+            .expect("the cancellation is logged");
+        assert!(logged.contains("--handler-timeout"), "{body}: {logged}");
+    }
+}
+
 /// A client that closes its side half way through a body is done with the request:
 /// the server answers 400 (or just closes, when it saw the close on its own) at once
 /// instead of holding the connection until the 30 s body deadline. The close often

@@ -31,6 +31,10 @@ fn is_exact_start(start: f64) -> bool {
         && !(start == 0.0 && start.is_sign_negative())
 }
 
+/// An integer-counted loop checks for cancellation once in this many iterations (a
+/// power of two): microseconds apart, however small the body.
+const POLL_EVERY: i64 = 4096;
+
 /// How a range loop counts.
 #[derive(Clone, Copy)]
 enum Counter {
@@ -176,26 +180,44 @@ impl<M: Module> Translator<'_, M> {
             Counter::Float { var, .. } => self.b.use_var(var),
         };
         self.assign(&var.name, Operand::Num(i), &Type::Num, var.span);
+        let span = var.span;
         self.in_loop(exit, step, body, value);
         self.b.ins().jump(step, &[]);
         self.b.switch_to_block(step);
-        self.back_edge_check(var.span);
-        let more = match counter {
+        match counter {
             Counter::Int { var, limit } => {
                 let n = self.b.use_var(var);
                 let next = self.b.ins().iadd_imm_s(n, 1);
                 self.b.def_var(var, next);
-                self.b.ins().icmp(IntCC::SignedLessThan, next, limit)
+                // The cancellation check (see `Translator::back_edge_check`) on one
+                // iteration in POLL_EVERY: a test of the counter's low bits instead
+                // of a load and compare, and the context and stack pointer it reads
+                // need no register in the loop. The checking path ends in its own
+                // copy of the loop test, so the usual one has a single predecessor.
+                let check = self.b.create_block();
+                let usual = self.b.create_block();
+                self.b.set_cold_block(check);
+                let low = self.b.ins().band_imm_s(next, POLL_EVERY - 1);
+                self.b.ins().brif(low, usual, &[], check, &[]);
+                for (blk, checks) in [(usual, false), (check, true)] {
+                    self.b.switch_to_block(blk);
+                    if checks {
+                        self.back_edge_check(span);
+                    }
+                    let more = self.b.ins().icmp(IntCC::SignedLessThan, next, limit);
+                    self.b.ins().brif(more, body_b, &[], exit, &[]);
+                }
             }
             Counter::Float { var, end } => {
+                self.back_edge_check(span);
                 let i = self.b.use_var(var);
                 let one = self.b.ins().f64const(1.0);
                 let next = self.b.ins().fadd(i, one);
                 self.b.def_var(var, next);
-                self.b.ins().fcmp(FloatCC::LessThan, next, end)
+                let more = self.b.ins().fcmp(FloatCC::LessThan, next, end);
+                self.b.ins().brif(more, body_b, &[], exit, &[]);
             }
-        };
-        self.b.ins().brif(more, body_b, &[], exit, &[]);
+        }
     }
 
     /// The number `v` always is, when it is an f64 constant.

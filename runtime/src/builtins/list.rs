@@ -44,6 +44,8 @@ pub const IN_PLACE: &[InPlaceDef] = &[
 
 /// The most elements `range` will build, so a typo cannot exhaust memory.
 const MAX_RANGE: f64 = 1e9;
+// `range` counts its elements in an i32.
+const _: () = assert!(MAX_RANGE <= i32::MAX as f64);
 
 /// Order two sort keys: numbers numerically, texts by bytes; anything else (including
 /// a number against a text) is not sortable.
@@ -226,7 +228,10 @@ fn range(args: &[Value]) -> RtResult {
     }
     let count = count.max(0.0) as usize;
     let mut out = crate::limits::list_with_capacity("range", count)?;
-    out.extend((0..count).map(|i| Value::num(a + i as f64)));
+    // Counted in i32 (the count is at most MAX_RANGE): that converts to f64 two at a
+    // time in vector registers, which a usize or i64 counter does not.
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    out.extend((0..count).map(|i| Value::num(a + f64::from(i))));
     Ok(Value::list(out))
 }
 

@@ -44,8 +44,12 @@ fn give_up_elements(obj: &mut Obj, pending: &mut Vec<Obj>) {
 }
 
 /// Empty a list's or record's elements, releasing the heap values among them. Numbers,
-/// booleans and nil hold nothing, so a list of numbers costs a tag test per element.
+/// booleans and nil hold nothing, so storage holding nothing else is emptied after one
+/// vectorised look, and otherwise such an element costs a tag test.
 fn give_up_values(items: &mut ValueVec, release: &mut impl FnMut(Value)) {
+    if items.clear_if_plain() {
+        return;
+    }
     for v in items.vec_mut().drain(..) {
         if v.is_heap() {
             release(v);
