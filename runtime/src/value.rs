@@ -577,7 +577,7 @@ impl Drop for Value {
                 // A text (the most common case, like a stream line) has nothing to
                 // release: dropped in place, without moving it through the work list.
                 if crate::deep::release::has_elements(&object.obj) {
-                    crate::deep::release::free(object.obj);
+                    crate::deep::release::free(object);
                 }
             }
         }
