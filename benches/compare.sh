@@ -476,7 +476,8 @@ broadcast_run() {
         ticker=$SERVER_PID
         if start "$name" "$port"; then
             if out=$(timeout $((BCAST_SECONDS + 120)) "$BIN/bcast-client" --addr "127.0.0.1:$port" \
-                --path /bcast --conns "$conns" --seconds "$BCAST_SECONDS" 2>>"$TMP/bcast-client.log"); then
+                --path /bcast --conns "$conns" --seconds "$BCAST_SECONDS" --server-pid "$SERVER_PID" \
+                2>>"$TMP/bcast-client.log"); then
                 rss=$(peak_rss_kib "$SERVER_PID")
                 record "{\"workload\":\"broadcast\",\"server\":\"$name\",\"rate\":$rate,\"rss_kib\":$rss,\"result\":$out}"
             else

@@ -9,14 +9,19 @@
 //! cheap at 10,000 subscribers. Lines are found in the raw bytes: a data line is the
 //! text between two newlines that ends in ` tick`, which skips chunk framing.
 //!
+//! With `--server-pid PID`, it also reports the server's CPU time (user and system,
+//! from `/proc/PID/stat`) per subscriber line, from the moment every subscriber has
+//! its first line to the end: a figure a busy machine disturbs far less than
+//! latency. It reads the file twice, so every server is measured alike.
+//!
 //! With `--per-line`, each counted line's fan-out is also printed to stderr: its
 //! production stamp, how many subscribers had it, and the first, median and last
 //! arrival (ms after production), to tell one slow line from a slow fan-out.
 //!
 //! usage: bcast-client --addr HOST:PORT [--path /bcast] [--conns 1000] [--seconds 10]
-//!        [--per-line]
+//!        [--per-line] [--server-pid PID]
 //! prints: {"conns":N,"lines_min":..,"lines_max":..,"complete":bool,"samples":..,
-//!          "p50_ms":..,"p99_ms":..,"max_ms":..}
+//!          "p50_ms":..,"p99_ms":..,"max_ms":..[,"server_cpu_us":..]}
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
@@ -41,7 +46,17 @@ fn main() {
     let conns: usize = flag("--conns", "1000").parse().unwrap_or(1000);
     let seconds: u64 = flag("--seconds", "10").parse().unwrap_or(10);
     let per_line = flags.has("--per-line");
-    match run(&addr, &path, conns, Duration::from_secs(seconds), per_line) {
+    let server = flags
+        .get("--server-pid")
+        .and_then(|p| p.parse::<u32>().ok());
+    match run(
+        &addr,
+        &path,
+        conns,
+        Duration::from_secs(seconds),
+        per_line,
+        server,
+    ) {
         Ok(out) => println!("{out}"),
         Err(e) => {
             eprintln!("bcast-client: {e}");
@@ -56,6 +71,7 @@ fn run(
     conns: usize,
     duration: Duration,
     per_line: bool,
+    server: Option<u32>,
 ) -> io::Result<String> {
     // SAFETY: epoll_create1 takes only flags.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -86,6 +102,10 @@ fn run(
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     let mut buf = vec![0u8; 64 * 1024];
     let end = Instant::now() + duration;
+    // Subscribers with a line so far, lines received, and the server's CPU time and
+    // the lines received when the last subscriber got its first.
+    let (mut reached, mut received) = (0usize, 0usize);
+    let mut cpu_from: Option<(Option<Duration>, usize)> = None;
     while Instant::now() < end {
         // SAFETY: the kernel fills at most `events.len()` entries of our buffer.
         let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 100) };
@@ -108,7 +128,15 @@ fn run(
                     Ok(got) => {
                         let arrived = now_ns();
                         sub.pending.extend_from_slice(&buf[..got]);
+                        let had = sub.lines.len();
                         take_lines(sub, arrived);
+                        received += sub.lines.len() - had;
+                        if had == 0 && !sub.lines.is_empty() {
+                            reached += 1;
+                            if reached == conns {
+                                cpu_from = Some((server.and_then(cpu_time), received));
+                            }
+                        }
                         if got < buf.len() {
                             break;
                         }
@@ -120,6 +148,13 @@ fn run(
             }
         }
     }
+    let server_cpu = match (cpu_from, server.and_then(cpu_time)) {
+        (Some((Some(from), lines)), Some(to)) if received > lines => format!(
+            ",\"server_cpu_us\":{:.3}",
+            (to.saturating_sub(from)).as_secs_f64() * 1e6 / (received - lines) as f64
+        ),
+        _ => String::new(),
+    };
     // Only lines produced once every subscriber was subscribed count: from the
     // latest first line any subscriber received.
     let counted_from = subs
@@ -162,9 +197,23 @@ fn run(
     let p50 = percentile(&mut sample, 50.0);
     let p99 = percentile(&mut sample, 99.0);
     Ok(format!(
-        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}}}",
+        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{server_cpu}}}",
         all.len()
     ))
+}
+
+/// CPU time (user and system) the process `pid` has used so far.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from the state on:
+    // utime and stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // SAFETY: sysconf reads a constant of the system; it takes no pointers.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
+    Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
 }
 
 /// Each counted line's arrivals: subscribers reached, first, median and last (ms).
