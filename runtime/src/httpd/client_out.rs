@@ -6,8 +6,9 @@
 //! waits for room through [`suspend::wait_fd`]: the event loop parks it with the
 //! connection inside and arms the client's socket for room, so such a client holds a
 //! table entry and its unsent answer, not a thread. Outside a task (the loop's own
-//! short answers, such as a 408) the same wait blocks in `poll`, for a socket that is
-//! then all but empty. A write that finds no room for the write timeout fails.
+//! fallback when no task stack can be had) the same wait blocks in `poll`. A write
+//! that finds no room for its timeout fails; with a zero timeout it never waits (the
+//! loop's own 408 answers, written from its deadline sweep).
 
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
@@ -48,7 +49,7 @@ impl Write for ClientOut<'_> {
         loop {
             self.stats.count_write();
             match send_now(fd, bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.timeout.is_zero() => {
                     suspend::wait_fd(fd, Ready::Write, Some(self.timeout))?;
                 }
                 other => return other,
@@ -74,5 +75,38 @@ fn send_now(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         Err(io::Error::last_os_error())
     } else {
         Ok(n as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    #[test]
+    fn a_full_socket_fails_at_once_with_no_time_to_wait_and_after_its_timeout_otherwise() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let _peer = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let stats = ServerStats::default();
+        let chunk = vec![b'x'; 256 * 1024];
+        // The peer reads nothing: fill both sockets' buffers.
+        let mut out = ClientOut::new(&server, &stats, Duration::ZERO);
+        let mut written = 0;
+        let full = loop {
+            match out.write(&chunk) {
+                Ok(n) => written += n,
+                Err(e) => break e,
+            }
+        };
+        assert!(written > 0);
+        assert_eq!(full.kind(), io::ErrorKind::WouldBlock);
+        // Outside a task the wait blocks in poll, and gives up at its timeout.
+        let mut waiting = ClientOut::new(&server, &stats, Duration::from_millis(50));
+        let started = Instant::now();
+        let timed_out = waiting.write(&chunk).expect_err("no room comes");
+        assert_eq!(timed_out.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(50));
     }
 }

@@ -33,7 +33,8 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// How long a keep-alive connection may sit between requests.
     pub idle_timeout: Duration,
-    /// How long a single write may block on a client that does not read.
+    /// How long an answer may wait for room in the socket of a client that does not
+    /// read (its task is suspended meanwhile; see `client_out`).
     pub write_timeout: Duration,
     /// How long one handler call may run before it is cancelled (answered 503);
     /// `None`: no limit. A call whose client hangs up is cancelled regardless.

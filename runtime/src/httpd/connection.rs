@@ -18,7 +18,7 @@ use std::net::{Shutdown as SocketShutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::access_log::AccessLog;
 use super::body_stream::{BodyStream, StreamEnd};
@@ -282,10 +282,14 @@ pub fn reject_slow_body(stream: &TcpStream, shared: &Shared, pending: &PendingBo
 }
 
 /// Answer 408 and close at once, without the lingering other refusals get: the
-/// client sent nothing for the whole timeout, so there is nothing to drain.
+/// client sent nothing for the whole timeout, so there is nothing to drain. The
+/// deadline sweep calls this on the loop thread, outside any task, so the answer is
+/// written only if it fits now: a client whose socket is still full of earlier
+/// answers would otherwise hold the whole loop in the wait for room.
 fn time_out(stream: &TcpStream, shared: &Shared, head: Option<&RequestHead>, started: Instant) {
     let message = format!("{}\n", super::head::reason(408));
-    write_refusal(stream, shared, 408, &message, head, started);
+    let mut out = ClientOut::new(stream, &shared.stats, Duration::ZERO);
+    write_refusal(&mut out, shared, 408, &message, head, started);
     let _ = stream.shutdown(SocketShutdown::Write);
 }
 
@@ -548,7 +552,8 @@ fn reject_with(
     head: Option<&RequestHead>,
     started: Instant,
 ) -> Served {
-    if write_refusal(stream, shared, status, message, head, started) {
+    let mut out = client_out(stream, shared);
+    if write_refusal(&mut out, shared, status, message, head, started) {
         Served::Lingering
     } else {
         Served::Closed
@@ -557,7 +562,7 @@ fn reject_with(
 
 /// Write a refusal (`Connection: close`), count and log it; whether the write went.
 fn write_refusal(
-    stream: &TcpStream,
+    out: &mut ClientOut<'_>,
     shared: &Shared,
     status: u16,
     message: &str,
@@ -572,11 +577,10 @@ fn write_refusal(
         Framing::Length(message.len()),
         Persist::Close,
     );
-    let mut out = client_out(stream, shared);
     if let Some(t) = shared.tally(status, started) {
         t.settle(0, 0);
     }
-    let ok = write_bytes(&mut out, &rendered, message.as_bytes()).is_ok();
+    let ok = write_bytes(out, &rendered, message.as_bytes()).is_ok();
     let (method, path) = head.map_or(("-", "-"), |h| (h.method(), h.path()));
     shared.finished(method, path, status, message.len() as u64, started);
     ok
