@@ -636,11 +636,20 @@ fn a_loop_tested_once_takes_every_index_the_builtin_takes() {
         output("f>L n;xs=[0 0 0 0 0 0];@i 0..2{@j 0..3{xs=lst xs (+(*i 3) j) j}};xs"),
         "[0, 1, 2, 0, 1, 2]"
     );
+    // A counter running past the length (the tested version is entered only when it
+    // does not, and then skips the bounds test for it).
+    assert_eq!(
+        output("f>L n;xs=[0 0 0];@i 0..10{<i 3{xs=lst xs i 1}};xs"),
+        "[1, 1, 1]"
+    );
     // Out of range, NaN, and a counter below zero: the builtin's errors, with the
-    // update's span.
+    // update's span. The third has the outer counter within the length and an
+    // inner one past it.
     for program in [
         "f>L n;xs=[1 2 3];@i 0..4{xs=lst xs i 9};xs",
         "f>L n;xs=[1 2 3];@i -5..0{xs=lst xs i 9};xs",
+        "f>L n;xs=[1 2 3];@i 0..2{xs=lst xs i 0;@j 0..4{xs=lst xs j i}};xs",
+        "f>L n;xs=[1 2 3];@i 0..3{xs=lst xs (+i 1) 0};xs",
     ] {
         let e = run_failing(program);
         assert!(

@@ -39,8 +39,12 @@ const POLL_EVERY: i64 = 4096;
 #[derive(Clone, Copy)]
 enum Counter {
     /// An i64 running up to `limit` (the bound rounded up): exact, as the start is an
-    /// integer.
-    Int { var: Variable, limit: ClifValue },
+    /// integer; `from_zero` when that start is not negative.
+    Int {
+        var: Variable,
+        limit: ClifValue,
+        from_zero: bool,
+    },
     /// The f64 of the language, compared with `end` each time.
     Float { var: Variable, end: ClifValue },
 }
@@ -67,7 +71,7 @@ impl<M: Module> Translator<'_, M> {
         let counter = self.counter(s, e);
         // An f64 test, whichever way the loop counts: a NaN bound runs nothing.
         let mut more = self.b.ins().fcmp(FloatCC::LessThan, s, e);
-        if let Counter::Int { var, limit } = counter {
+        if let Counter::Int { var, limit, .. } = counter {
             // Always true when the f64 test is; it uses the limit here, before the
             // loop, because Cranelift places a computation where it is first used
             // and did not hoist this one out of the loop when that was the latch.
@@ -111,17 +115,31 @@ impl<M: Module> Translator<'_, M> {
         let tested = self.b.create_block();
         let ordinary = self.b.create_block();
         self.b.ins().jump(choose, &[]);
+        // A counter from zero or above indexes the list in bounds throughout when
+        // its limit is within the length: then it needs no bounds test.
+        let limit = match counter {
+            Counter::Int {
+                limit,
+                from_zero: true,
+                ..
+            } => Some(limit),
+            _ => None,
+        };
         self.b.switch_to_block(tested);
-        self.begin_tested_list(list);
+        self.begin_tested_list(list, limit.is_some());
         self.counting_loop(counter, var, body, value, exit);
-        let sound = self.end_tested_list();
+        let version = self.end_tested_list();
         self.b.switch_to_block(ordinary);
         self.counting_loop(counter, var, body, value, exit);
         self.b.switch_to_block(choose);
-        if sound {
-            self.choose_list_version(list, tested, ordinary);
-        } else {
-            self.b.ins().jump(ordinary, &[]);
+        match version {
+            Some(indexed_by_counter) => {
+                let limit = limit.filter(|_| indexed_by_counter);
+                self.choose_list_version(list, limit, (tested, ordinary));
+            }
+            None => {
+                self.b.ins().jump(ordinary, &[]);
+            }
         }
     }
 
@@ -146,7 +164,11 @@ impl<M: Module> Translator<'_, M> {
                 let sum = self.b.ins().iadd(t, short);
                 let grew = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, sum, t);
                 let limit = self.b.ins().select(grew, sum, t);
-                Counter::Int { var, limit }
+                Counter::Int {
+                    var,
+                    limit,
+                    from_zero: start >= 0.0,
+                }
             }
             _ => {
                 let var = self.b.declare_var(types::F64);
@@ -175,6 +197,7 @@ impl<M: Module> Translator<'_, M> {
                 let n = self.b.use_var(var);
                 let i = self.b.ins().fcvt_from_sint(types::F64, n);
                 self.exact_ints.insert(i, n);
+                self.note_loop_counter(n);
                 i
             }
             Counter::Float { var, .. } => self.b.use_var(var),
@@ -185,7 +208,7 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().jump(step, &[]);
         self.b.switch_to_block(step);
         match counter {
-            Counter::Int { var, limit } => {
+            Counter::Int { var, limit, .. } => {
                 let n = self.b.use_var(var);
                 let next = self.b.ins().iadd_imm_s(n, 1);
                 self.b.def_var(var, next);

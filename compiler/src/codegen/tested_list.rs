@@ -39,6 +39,22 @@ pub struct TestedList {
     /// Something other than a tested update assigned the list: this version of the
     /// loop must not run.
     broken: bool,
+    /// The loop's own integer counter, when the version is entered only with it in
+    /// bounds throughout: an update indexed by it needs no bounds test.
+    counter: Counter,
+    /// Some update was indexed by that counter.
+    counter_used: bool,
+}
+
+/// What a tested version knows of its loop's counter.
+#[derive(Clone, Copy, PartialEq)]
+enum Counter {
+    /// Not known to stay in bounds (or not an integer).
+    Unbounded,
+    /// Bounded, and the loop's body not yet begun.
+    Awaiting,
+    /// The counter's value in the loop's body.
+    Bounded(ClifValue),
 }
 
 /// The update `local=lst local a b` in statement `s`: its `a` and `b`.
@@ -188,7 +204,9 @@ impl<'a> Visitor<'a> for Uses<'_> {
 impl<M: Module> Translator<'_, M> {
     /// Start translating the tested version of a loop over list local `local`: the
     /// current block (with no predecessor yet) reads its length and element pointer.
-    pub fn begin_tested_list(&mut self, local: &str) {
+    /// With `bounded`, the version is entered only when its loop's integer counter
+    /// stays within the list's length (see [`Translator::choose_list_version`]).
+    pub fn begin_tested_list(&mut self, local: &str, bounded: bool) {
         let w = match self.read_local(local) {
             Some(Operand::Borrowed(w)) => w,
             _ => self.nil_word,
@@ -208,26 +226,59 @@ impl<M: Module> Translator<'_, M> {
             len,
             rebind_pending: false,
             broken: false,
+            counter: if bounded {
+                Counter::Awaiting
+            } else {
+                Counter::Unbounded
+            },
+            counter_used: false,
         });
     }
 
-    /// Finish the tested version: whether it may run (no assignment to the list other
-    /// than a tested update was translated).
-    pub fn end_tested_list(&mut self) -> bool {
-        self.tested_list
-            .take()
-            .is_some_and(|t| !t.broken && !t.rebind_pending)
+    /// A range loop's integer counter `n` at the top of its body: the tested loop's
+    /// own when it is the first such loop since the version began.
+    pub fn note_loop_counter(&mut self, n: ClifValue) {
+        if let Some(t) = self.tested_list.as_mut() {
+            if t.counter == Counter::Awaiting {
+                t.counter = Counter::Bounded(n);
+            }
+        }
     }
 
-    /// Branch to `tested` when list local `local` is a list held once, to `ordinary`
-    /// otherwise: the test the tested version relies on.
-    pub fn choose_list_version(&mut self, local: &str, tested: Block, ordinary: Block) {
+    /// Finish the tested version: `None` when it must not run (an assignment to the
+    /// list other than a tested update was translated), else whether an update
+    /// relied on the loop's counter staying in bounds.
+    pub fn end_tested_list(&mut self) -> Option<bool> {
+        let t = self.tested_list.take()?;
+        (!t.broken && !t.rebind_pending).then_some(t.counter_used)
+    }
+
+    /// Branch to `tested` when list local `local` is a list held once (and, with
+    /// `limit`, at least that long), to `ordinary` otherwise: what the tested version
+    /// relies on.
+    pub fn choose_list_version(
+        &mut self,
+        local: &str,
+        limit: Option<ClifValue>,
+        (tested, ordinary): (Block, Block),
+    ) {
         let Some(Operand::Borrowed(w)) = self.read_local(local) else {
             self.b.ins().jump(ordinary, &[]);
             return;
         };
         let p = self.object_of_kind(w, layout::KIND_LIST, ordinary);
         self.require_unique(p, ordinary);
+        if let Some(limit) = limit {
+            let len = self
+                .b
+                .ins()
+                .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+            let fits = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, limit, len);
+            self.continue_if(fits, ordinary);
+        }
         self.b.ins().jump(tested, &[]);
     }
 
@@ -265,8 +316,17 @@ impl<M: Module> Translator<'_, M> {
         slow: Block,
     ) -> Option<ClifValue> {
         let n = self.element_index((i, index), slow);
-        let in_bounds = self.b.ins().icmp(IntCC::UnsignedLessThan, n, len);
-        self.continue_if(in_bounds, slow);
+        let counter = self
+            .tested_list
+            .as_mut()
+            .filter(|t| t.counter == Counter::Bounded(n));
+        if let Some(t) = counter {
+            // The loop's own counter, within the length for the whole loop.
+            t.counter_used = true;
+        } else {
+            let in_bounds = self.b.ins().icmp(IntCC::UnsignedLessThan, n, len);
+            self.continue_if(in_bounds, slow);
+        }
         let offset = self.b.ins().ishl_imm_u(n, 3);
         let addr = self.b.ins().iadd(items, offset);
         self.replace_word(addr, 0, v);
