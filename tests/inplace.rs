@@ -684,3 +684,33 @@ fn a_loop_tested_once_copies_nothing_and_a_shared_list_once() {
     assert_eq!(out, "2000");
     assert_eq!(copies(&err, "list"), (1, 1000), "{err}");
 }
+
+#[test]
+fn a_wh_loop_that_only_updates_one_list_is_tested_once_too() {
+    assert_eq!(
+        output("f>L n;xs=[0 0 0];i=0;wh <i 3{xs=lst xs i 1;i=+i 1};xs"),
+        "[1, 1, 1]"
+    );
+    // Negative indices through the runtime, in place, inside the tested version.
+    assert_eq!(
+        output("f>L n;xs=[0 0 0];i=0;wh <i 3{xs=lst xs (- 0 (+i 1)) i;i=+i 1};xs"),
+        "[2, 1, 0]"
+    );
+    // A condition naming the list: not versioned, same result.
+    assert_eq!(
+        output("f>L n;xs=[0 0 0];i=0;wh <i (len xs){xs=lst xs i 2;i=+i 1};xs"),
+        "[2, 2, 2]"
+    );
+    // Shared before the loop: the ordinary version copies once, counted.
+    let (out, err) = run(
+        "f n:n>n;xs=range 0 n;ys=xs;i=0;wh <i n{xs=lst xs i 1;i=+i 1};+(len ys) (len xs)",
+        &["100"],
+    );
+    assert_eq!(out, "200");
+    assert_eq!(copies(&err, "list"), (1, 100), "{err}");
+    let e = run_failing("f>L n;xs=[0 0 0];i=0;wh <i 4{xs=lst xs i 1;i=+i 1};xs");
+    assert!(
+        e.contains("ILO-R004") && e.contains("list index out of bounds"),
+        "{e}"
+    );
+}

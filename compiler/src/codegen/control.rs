@@ -381,12 +381,22 @@ impl<M: Module> Translator<'_, M> {
         self.loops.pop();
     }
 
+    /// `wh cond{…}`, twice when its body only updates a list in place (see
+    /// `tested_list.rs`).
     pub fn while_loop(&mut self, cond: &Expr, body: &AstBlock, value: Option<&str>) {
-        // Rotated: the condition is tested before the first iteration and again at the
-        // bottom of each one, so an iteration costs one branch instead of two.
+        let exit = self.b.create_block();
+        self.list_versioned_loop((body, &[cond]), None, &|t| {
+            t.rotated_while(cond, body, value, exit)
+        });
+        self.b.switch_to_block(exit);
+    }
+
+    /// The loop of `wh`, leaving to `exit`. Rotated: the condition is tested before
+    /// the first iteration and again at the bottom of each one, so an iteration costs
+    /// one branch instead of two.
+    fn rotated_while(&mut self, cond: &Expr, body: &AstBlock, value: Option<&str>, exit: Block) {
         let body_b = self.b.create_block();
         let latch = self.b.create_block();
-        let exit = self.b.create_block();
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
         self.b.switch_to_block(body_b);
@@ -396,7 +406,6 @@ impl<M: Module> Translator<'_, M> {
         self.back_edge_check(cond.span);
         let c = self.cond(cond, false);
         self.b.ins().brif(c, body_b, &[], exit, &[]);
-        self.b.switch_to_block(exit);
     }
 
     /// `@x xs{…}` over a list (or text, map keys) or a lazy line source. The loop

@@ -16,7 +16,6 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::Variable;
 use cranelift_module::Module;
 
-use super::tested_list::updated_in_place;
 use super::translator::{Operand, Translator};
 use crate::ast::{Block as AstBlock, Expr, Ident, Type};
 
@@ -81,42 +80,20 @@ impl<M: Module> Translator<'_, M> {
         }
         self.b.ins().brif(more, setup, &[], exit, &[]);
         self.b.switch_to_block(setup);
-        match self.list_to_test(body) {
-            Some(list) => self.versioned_loop(&list, counter, (var, body, value), exit),
-            None => self.counting_loop(counter, var, body, value, exit),
-        }
+        self.versioned_counting_loop(counter, (var, body, value), exit);
         self.b.switch_to_block(exit);
     }
 
-    /// The list local a loop body only updates in place, when this loop should be
-    /// versioned for it (not already inside a version testing a list).
-    fn list_to_test(&self, body: &AstBlock) -> Option<String> {
-        if self.tested_list.is_some() {
-            return None;
-        }
-        let list = updated_in_place(body, self.checked)?;
-        self.locals
-            .get(&list)
-            .is_some_and(|l| !l.numeric)
-            .then_some(list)
-    }
-
-    /// The loop twice (see `tested_list.rs`): once for `list` held once, tested here,
-    /// and once as usual for anything else. The test is emitted last, so a tested
-    /// version the translation found unsound is never entered.
-    fn versioned_loop(
+    /// The loop twice (see `tested_list.rs`) when its body only updates a list in
+    /// place. A counter from zero or above indexes the list in bounds throughout
+    /// when its limit is within the length: the test before the loop then checks
+    /// that too, and an update indexed by it needs no bounds test.
+    fn versioned_counting_loop(
         &mut self,
-        list: &str,
         counter: Counter,
         (var, body, value): (&Ident, &AstBlock, Option<&str>),
         exit: Block,
     ) {
-        let choose = self.b.create_block();
-        let tested = self.b.create_block();
-        let ordinary = self.b.create_block();
-        self.b.ins().jump(choose, &[]);
-        // A counter from zero or above indexes the list in bounds throughout when
-        // its limit is within the length: then it needs no bounds test.
         let limit = match counter {
             Counter::Int {
                 limit,
@@ -125,22 +102,9 @@ impl<M: Module> Translator<'_, M> {
             } => Some(limit),
             _ => None,
         };
-        self.b.switch_to_block(tested);
-        self.begin_tested_list(list, limit.is_some());
-        self.counting_loop(counter, var, body, value, exit);
-        let version = self.end_tested_list();
-        self.b.switch_to_block(ordinary);
-        self.counting_loop(counter, var, body, value, exit);
-        self.b.switch_to_block(choose);
-        match version {
-            Some(indexed_by_counter) => {
-                let limit = limit.filter(|_| indexed_by_counter);
-                self.choose_list_version(list, limit, (tested, ordinary));
-            }
-            None => {
-                self.b.ins().jump(ordinary, &[]);
-            }
-        }
+        self.list_versioned_loop((body, &[]), limit, &|t| {
+            t.counting_loop(counter, var, body, value, exit)
+        });
     }
 
     /// The counter for a loop from `s` to `e`, set to its start (used only once the

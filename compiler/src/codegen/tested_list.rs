@@ -202,11 +202,67 @@ impl<'a> Visitor<'a> for Uses<'_> {
 }
 
 impl<M: Module> Translator<'_, M> {
+    /// Emit a loop through `emit`, twice when `body` only updates one list in place
+    /// and `header` (what the loop evaluates on each iteration besides its body, a
+    /// `wh` condition) does not name it: a version for that list held once (and,
+    /// with `limit`, at least that long when an update relies on it), tested here,
+    /// and the loop as usual for anything else. The test is emitted last, so a
+    /// version the translation found unsound is never entered. Both versions leave
+    /// to the block `emit` leaves to.
+    pub fn list_versioned_loop(
+        &mut self,
+        (body, header): (&AstBlock, &[&Expr]),
+        limit: Option<ClifValue>,
+        emit: &dyn Fn(&mut Self),
+    ) {
+        let Some(list) = self.list_to_test(body, header) else {
+            return emit(self);
+        };
+        let choose = self.b.create_block();
+        let tested = self.b.create_block();
+        let ordinary = self.b.create_block();
+        self.b.ins().jump(choose, &[]);
+        self.b.switch_to_block(tested);
+        self.begin_tested_list(&list, limit.is_some());
+        emit(self);
+        let version = self.end_tested_list();
+        self.b.switch_to_block(ordinary);
+        emit(self);
+        self.b.switch_to_block(choose);
+        match version {
+            Some(indexed_by_counter) => {
+                let limit = limit.filter(|_| indexed_by_counter);
+                self.choose_list_version(&list, limit, (tested, ordinary));
+            }
+            None => {
+                self.b.ins().jump(ordinary, &[]);
+            }
+        }
+    }
+
+    /// The list local a loop body only updates in place, when this loop should be
+    /// versioned for it (not already inside a version testing a list).
+    fn list_to_test(&self, body: &AstBlock, header: &[&Expr]) -> Option<String> {
+        if self.tested_list.is_some() {
+            return None;
+        }
+        let list = updated_in_place(body, self.checked)?;
+        let mut uses = Uses {
+            checked: self.checked,
+            local: &list,
+            stray: false,
+            update: None,
+        };
+        header.iter().for_each(|x| walk_expr(&mut uses, x));
+        let word = self.locals.get(&list).is_some_and(|l| !l.numeric);
+        (word && !uses.stray).then_some(list)
+    }
+
     /// Start translating the tested version of a loop over list local `local`: the
     /// current block (with no predecessor yet) reads its length and element pointer.
     /// With `bounded`, the version is entered only when its loop's integer counter
     /// stays within the list's length (see [`Translator::choose_list_version`]).
-    pub fn begin_tested_list(&mut self, local: &str, bounded: bool) {
+    fn begin_tested_list(&mut self, local: &str, bounded: bool) {
         let w = match self.read_local(local) {
             Some(Operand::Borrowed(w)) => w,
             _ => self.nil_word,
@@ -248,7 +304,7 @@ impl<M: Module> Translator<'_, M> {
     /// Finish the tested version: `None` when it must not run (an assignment to the
     /// list other than a tested update was translated), else whether an update
     /// relied on the loop's counter staying in bounds.
-    pub fn end_tested_list(&mut self) -> Option<bool> {
+    fn end_tested_list(&mut self) -> Option<bool> {
         let t = self.tested_list.take()?;
         (!t.broken && !t.rebind_pending).then_some(t.counter_used)
     }
@@ -256,7 +312,7 @@ impl<M: Module> Translator<'_, M> {
     /// Branch to `tested` when list local `local` is a list held once (and, with
     /// `limit`, at least that long), to `ordinary` otherwise: what the tested version
     /// relies on.
-    pub fn choose_list_version(
+    fn choose_list_version(
         &mut self,
         local: &str,
         limit: Option<ClifValue>,
