@@ -714,3 +714,25 @@ fn a_wh_loop_that_only_updates_one_list_is_tested_once_too() {
         "{e}"
     );
 }
+
+#[test]
+fn a_for_each_loop_that_only_updates_one_list_is_tested_once_too() {
+    assert_eq!(
+        output("f>L t;xs=[\"a\" \"b\"];@k [0 1 0 1]{xs=lst xs k (+ \"z\" (str k))};xs"),
+        "[z0, z1]"
+    );
+    // The list iterated is the one updated: the loop holds it, so every update
+    // goes to a copy made once, and the loop sees the elements it started with.
+    let (out, err) = run("f>L n;xs=[1 2 3];@x xs{xs=lst xs 0 (+x 10)};xs", &[]);
+    assert_eq!(out, "[13, 2, 3]");
+    assert_eq!(copies(&err, "list"), (1, 3), "{err}");
+    assert_eq!(
+        output("f>L _;xs=[0 0 0];ys=xs;@k [0 1 2]{xs=lst xs k 1};[xs ys]"),
+        "[[1, 1, 1], [0, 0, 0]]"
+    );
+    let e = run_failing("f>L _;xs=[0 0 0];@k [0 5]{xs=lst xs k 1};xs");
+    assert!(
+        e.contains("ILO-R004") && e.contains("list index out of bounds"),
+        "{e}"
+    );
+}

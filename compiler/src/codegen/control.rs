@@ -421,28 +421,43 @@ impl<M: Module> Translator<'_, M> {
             Type::Stream => Type::Text,
             _ => Type::Any,
         };
+        // Versioned when the body only updates a list in place (see
+        // `tested_list.rs`); the collection is evaluated once, before either version.
+        let exit = self.b.create_block();
+        self.list_versioned_loop((body, &[]), None, &|t| {
+            t.each_loop(cw, (var, body, value), (&elem_ty, iter.span), exit)
+        });
+        self.b.switch_to_block(exit);
+        self.pop(coll);
+        self.release(cw);
+    }
+
+    /// The loop of `@x xs{…}` over the collection word `cw`, leaving to `exit`.
+    fn each_loop(
+        &mut self,
+        cw: ClifValue,
+        (var, body, value): (&Ident, &AstBlock, Option<&str>),
+        (elem_ty, span): (&Type, Span),
+        exit: Block,
+    ) {
         let index = self.b.declare_var(WORD);
         let zero = self.iconst(0);
         self.b.def_var(index, zero);
         let header = self.b.create_block();
         let body_b = self.b.create_block();
-        let exit = self.b.create_block();
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(header);
-        self.back_edge_check(iter.span);
+        self.back_edge_check(span);
         let i = self.b.use_var(index);
-        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, i], iter.span);
+        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, i], span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
         self.b.ins().brif(done, exit, &[], body_b, &[]);
         self.b.switch_to_block(body_b);
         let i1 = self.b.ins().iadd_imm_s(i, 1);
         self.b.def_var(index, i1);
-        let elem = self.classify(Operand::Owned(x), &elem_ty);
-        self.assign(&var.name, elem, &elem_ty, var.span);
+        let elem = self.classify(Operand::Owned(x), elem_ty);
+        self.assign(&var.name, elem, elem_ty, var.span);
         self.in_loop(exit, header, body, value);
         self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(exit);
-        self.pop(coll);
-        self.release(cw);
     }
 }
