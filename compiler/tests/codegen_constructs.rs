@@ -127,6 +127,28 @@ fn loops() {
     ]);
 }
 
+/// `@x xs` reads a list's elements in place (each retained for the body) and goes
+/// through the runtime for texts, maps and values of unknown type.
+#[test]
+fn for_each_reads_lists_in_place_and_the_rest_through_the_runtime() {
+    check(&[
+        ("f>t;s=\"\";@w [\"a\" \"b\" \"c\"]{s=+s w};s", &[], "abc"),
+        (
+            "f>L _;xs=[[1] [2]];out=[];@x xs{out=+=out (+=x 9)};[xs out]",
+            &[],
+            "[[[1], [2]], [[1, 9], [2, 9]]]",
+        ),
+        ("f>n;s=0;@x []{s=+s 1};s", &[], "0"),
+        ("f>t;s=\"\";@c \"héllo\"{s=+s c};s", &[], "héllo"),
+        (
+            "f>L _;m=mset mmap \"b\" 1;m=mset m \"a\" 2;ks=[];@k m{ks=+=ks k};ks",
+            &[],
+            "[a, b]",
+        ),
+        ("f>n;s=0;@x (g [1 2 3]){s=+s x};s\ng x:_>_;x", &[], "6"),
+    ]);
+}
+
 /// A range from a constant integer counts in an integer register (see
 /// `codegen/range_loop.rs`); these are the bounds where that could go wrong.
 #[test]

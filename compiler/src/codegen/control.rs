@@ -8,8 +8,9 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as ClifValue};
 use cranelift_module::Module;
+use ilo_runtime::value::layout;
 
-use super::abi::{Entry, ITER_END, NIL, TRUE, WORD};
+use super::abi::{Entry, HEAP_TAG, ITER_END, NIL, PTR_MASK, TAG_MASK, TRUE, WORD};
 use super::stmt::block_type;
 use super::translator::{LoopFrame, Operand, Prev, Translator};
 use crate::ast::{
@@ -433,6 +434,12 @@ impl<M: Module> Translator<'_, M> {
     }
 
     /// The loop of `@x xs{…}` over the collection word `cw`, leaving to `exit`.
+    ///
+    /// A list is read in place: the loop holds a reference to it, so nothing updates
+    /// it in place while the loop runs (only a list held once is), and its length
+    /// and element pointer are read once, before the loop. Anything else (texts,
+    /// maps, sources, values that cannot be iterated) goes through the runtime's
+    /// `ilo_iter_next` on each iteration, as the flag set here says.
     fn each_loop(
         &mut self,
         cw: ClifValue,
@@ -440,24 +447,90 @@ impl<M: Module> Translator<'_, M> {
         (elem_ty, span): (&Type, Span),
         exit: Block,
     ) {
+        let (is_list, items, len) = self.list_parts(cw);
         let index = self.b.declare_var(WORD);
         let zero = self.iconst(0);
         self.b.def_var(index, zero);
         let header = self.b.create_block();
+        let in_place = self.b.create_block();
+        let element = self.b.create_block();
+        let by_runtime = self.b.create_block();
         let body_b = self.b.create_block();
+        self.b.append_block_param(body_b, WORD);
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(header);
         self.back_edge_check(span);
         let i = self.b.use_var(index);
+        self.b.ins().brif(is_list, in_place, &[], by_runtime, &[]);
+        self.b.switch_to_block(in_place);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, len);
+        self.b.ins().brif(more, element, &[], exit, &[]);
+        self.b.switch_to_block(element);
+        let offset = self.b.ins().ishl_imm_u(i, 3);
+        let addr = self.b.ins().iadd(items, offset);
+        let x = self.b.ins().load(WORD, MemFlagsData::trusted(), addr, 0);
+        self.retain(x);
+        self.b.ins().jump(body_b, &[x.into()]);
+        self.b.switch_to_block(by_runtime);
         let x = self.rt_checked(Entry::ilo_iter_next, &[cw, i], span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
-        self.b.ins().brif(done, exit, &[], body_b, &[]);
+        self.b.ins().brif(done, exit, &[], body_b, &[x.into()]);
         self.b.switch_to_block(body_b);
+        let x = self.b.block_params(body_b)[0];
         let i1 = self.b.ins().iadd_imm_s(i, 1);
         self.b.def_var(index, i1);
         let elem = self.classify(Operand::Owned(x), elem_ty);
         self.assign(&var.name, elem, elem_ty, var.span);
         self.in_loop(exit, header, body, value);
         self.b.ins().jump(header, &[]);
+    }
+
+    /// Whether the word `w` is a list (an i8), and if so its element pointer and
+    /// length (zero otherwise).
+    fn list_parts(&mut self, w: ClifValue) -> (ClifValue, ClifValue, ClifValue) {
+        let heap_b = self.b.create_block();
+        let done = self.b.create_block();
+        for ty in [types::I8, WORD, WORD] {
+            self.b.append_block_param(done, ty);
+        }
+        let no = self.b.ins().iconst(types::I8, 0);
+        let zero = self.iconst(0);
+        let tag = self.b.ins().band_imm_s(w, TAG_MASK as i64);
+        let heap = self.b.ins().icmp_imm_s(IntCC::Equal, tag, HEAP_TAG as i64);
+        self.b.ins().brif(
+            heap,
+            heap_b,
+            &[],
+            done,
+            &[no.into(), zero.into(), zero.into()],
+        );
+        self.b.switch_to_block(heap_b);
+        let p = self.b.ins().band_imm_s(w, PTR_MASK as i64);
+        let kind = self
+            .b
+            .ins()
+            .uload8(types::I32, MemFlagsData::trusted(), p, layout::KIND);
+        let is_list = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, i64::from(layout::KIND_LIST));
+        // Read only for a list; a zero length makes the in-place path end at once
+        // should the flag ever be wrong.
+        let items = self
+            .b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS);
+        let len = self
+            .b
+            .ins()
+            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+        let items = self.b.ins().select(is_list, items, zero);
+        let len = self.b.ins().select(is_list, len, zero);
+        self.b
+            .ins()
+            .jump(done, &[is_list.into(), items.into(), len.into()]);
+        self.b.switch_to_block(done);
+        let params = self.b.block_params(done);
+        (params[0], params[1], params[2])
     }
 }
