@@ -127,7 +127,7 @@ fn a_handler_past_its_timeout_is_answered_503() {
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(started.elapsed() >= Duration::from_secs(1));
     let logged = server
-        .wait_log("ILO-R008", Duration::from_secs(5))
+        .wait_log("ILO-R008", IO_TIMEOUT)
         .expect("the cancellation is logged");
     assert!(logged.contains("--handler-timeout"), "{logged}");
     assert_eq!(server.get("/").status, 503, "the server keeps serving");
@@ -149,7 +149,7 @@ fn a_range_loop_past_its_timeout_is_answered_503() {
         let r = server.get("/");
         assert_eq!(r.status, 503, "{body}: {}", r.text());
         let logged = server
-            .wait_log("ILO-R008", Duration::from_secs(5))
+            .wait_log("ILO-R008", IO_TIMEOUT)
             .expect("the cancellation is logged");
         assert!(logged.contains("--handler-timeout"), "{body}: {logged}");
     }

@@ -71,10 +71,9 @@ use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock};
-use std::thread::{self, Thread};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::body_stream::{StreamEnd, Want};
@@ -328,9 +327,6 @@ pub struct Loops {
     epoch: Instant,
     next_token: AtomicU64,
     next_loop: AtomicUsize,
-    /// The monitor thread, to wake it from its sleep while no loop is busy.
-    monitor: OnceLock<Thread>,
-    monitor_asleep: AtomicBool,
 }
 
 impl Loops {
@@ -370,8 +366,6 @@ impl Loops {
             epoch: Instant::now(),
             next_token: AtomicU64::new(FIRST_CONNECTION),
             next_loop: AtomicUsize::new(0),
-            monitor: OnceLock::new(),
-            monitor_asleep: AtomicBool::new(false),
         }))
     }
 
@@ -385,7 +379,7 @@ impl Loops {
             .name("ilo-monitor".to_string())
             .stack_size(64 * 1024)
             .spawn(move || loops.monitor())?;
-        let _ = self.monitor.set(monitor.thread().clone());
+        self.shared.running.watcher.set(monitor.thread().clone());
         Ok(())
     }
 
@@ -405,9 +399,7 @@ impl Loops {
             let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
         }
         // The monitor may sleep while nothing is busy: let it see the shutdown.
-        if let Some(t) = self.monitor.get() {
-            t.unpark();
-        }
+        self.shared.running.watcher.nudge();
     }
 
     /// On shutdown, close every parked connection idle between requests. Those still
@@ -523,11 +515,7 @@ impl Loops {
     fn mark_busy(&self, idx: usize) -> u64 {
         let stamp = self.now_nanos();
         self.loops[idx].busy_since.store(stamp, Ordering::SeqCst);
-        if self.monitor_asleep.load(Ordering::SeqCst) {
-            if let Some(t) = self.monitor.get() {
-                t.unpark();
-            }
-        }
+        self.shared.running.watcher.wake();
         stamp
     }
 
@@ -553,22 +541,17 @@ impl Loops {
             let activity = stats.requests() + stats.responses();
             let look_again = reclaim.tick(activity, running.is_empty(), now);
             if !self.any_busy() {
-                // Sleep until a loop stamps itself busy, or until running handlers
-                // are due to be watched again (or memory to be returned). Announce
-                // first, then look again: a stamp set in between is seen here or
-                // wakes us.
-                let look_again = match (running.is_empty(), look_again) {
-                    (false, _) => Some(WATCH_EVERY),
-                    (true, after) => after,
-                };
-                self.monitor_asleep.store(true, Ordering::SeqCst);
-                if !self.any_busy() && !self.shared.shutdown.is_requested() {
-                    match look_again {
-                        Some(after) => thread::park_timeout(after),
-                        None => thread::park(),
-                    }
-                }
-                self.monitor_asleep.store(false, Ordering::SeqCst);
+                // Sleep until a loop stamps itself busy or a handler call enters,
+                // or until running handlers are due to be watched again (or memory
+                // to be returned). A call can enter with no loop busy: its loop was
+                // handed over while its thread was still on the way to the handler.
+                let idle = running.is_empty();
+                let look_again = if idle { look_again } else { Some(WATCH_EVERY) };
+                running.watcher.sleep(look_again, || {
+                    self.any_busy()
+                        || self.shared.shutdown.is_requested()
+                        || (idle && !running.is_empty())
+                });
                 continue;
             }
             thread::sleep(MONITOR_EVERY);

@@ -10,10 +10,16 @@
 //! A handler waiting for an upstream or in `sleep` ([`crate::suspend`]) is resumed by
 //! its event loop when its client hangs up, and its waits end at its deadline
 //! ([`crate::suspend::time_limit`]), so either stops it there too.
+//!
+//! The monitor sleeps while nothing is registered and no loop is busy. A call that
+//! enters then wakes it ([`Watcher`]): the loop that started the call may already
+//! have been handed to another thread (it was slow to get there), so no busy loop
+//! would.
 
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use super::CounterMap;
@@ -30,6 +36,51 @@ struct Entry {
 pub struct Running {
     table: Mutex<CounterMap<Entry>>,
     next_id: AtomicU64,
+    /// The thread that calls [`Running::watch`]; every call that enters wakes it.
+    pub watcher: Watcher,
+}
+
+/// The monitor thread and whether it sleeps, so whatever gives it work (a loop
+/// turning busy, a handler call entering the table) can wake it.
+#[derive(Default)]
+pub struct Watcher {
+    thread: OnceLock<Thread>,
+    asleep: AtomicBool,
+}
+
+impl Watcher {
+    /// Name the thread to wake (once, when it starts).
+    pub fn set(&self, thread: Thread) {
+        let _ = self.thread.set(thread);
+    }
+
+    /// Wake the watcher if it sleeps or is about to (see [`Watcher::sleep`]).
+    pub fn wake(&self) {
+        if self.asleep.load(Ordering::SeqCst) {
+            self.nudge();
+        }
+    }
+
+    /// Wake the watcher whatever it is doing: its next sleep returns at once.
+    pub fn nudge(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// On the watcher's own thread: sleep until woken or `timeout` passes (`None`:
+    /// until woken), unless `has_work` holds. `has_work` is asked after the sleep is
+    /// announced, so work given meanwhile is either seen by it or wakes the sleep.
+    pub fn sleep(&self, timeout: Option<Duration>, has_work: impl Fn() -> bool) {
+        self.asleep.store(true, Ordering::SeqCst);
+        if !has_work() {
+            match timeout {
+                Some(after) => thread::park_timeout(after),
+                None => thread::park(),
+            }
+        }
+        self.asleep.store(false, Ordering::SeqCst);
+    }
 }
 
 /// One handler call in the table; leaving it (by [`Registration::finish`] or drop)
@@ -60,6 +111,9 @@ impl Running {
             deadline,
         };
         self.table().insert(id, entry);
+        // After the insert: a watcher that announced its sleep before it either sees
+        // the entry (the table's lock orders the two) or is woken here.
+        self.watcher.wake();
         Registration {
             running: self,
             id,
@@ -173,5 +227,35 @@ mod tests {
         // A later call on the same thread starts clean.
         let call = running.enter(-1, None);
         assert_eq!(call.finish(), None);
+    }
+
+    /// The monitor asleep with nothing to watch (and no deadline of its own) is woken
+    /// by a call entering: nothing else would wake it when that call's loop was
+    /// already handed over.
+    #[test]
+    fn a_call_entering_wakes_a_watcher_asleep_with_nothing_to_watch() {
+        let running = Arc::new(Running::default());
+        let (woke_tx, woke) = std::sync::mpsc::channel();
+        let watcher = {
+            let running = Arc::clone(&running);
+            thread::spawn(move || {
+                running.watcher.set(thread::current());
+                // Loop over spurious wake-ups: only the entry counts.
+                while running.is_empty() {
+                    running.watcher.sleep(None, || !running.is_empty());
+                }
+                let _ = woke_tx.send(());
+            })
+        };
+        let patience = Instant::now() + Duration::from_secs(10);
+        while !running.watcher.asleep.load(Ordering::SeqCst) {
+            assert!(Instant::now() < patience, "the watcher never went to sleep");
+            thread::sleep(Duration::from_millis(1));
+        }
+        let call = running.enter(-1, None);
+        woke.recv_timeout(Duration::from_secs(10))
+            .expect("the entering call woke the watcher");
+        call.finish();
+        watcher.join().expect("watcher thread");
     }
 }
