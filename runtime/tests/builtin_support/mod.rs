@@ -42,12 +42,18 @@ pub fn blocked_reader<T: Send + 'static>(
     let tid = tid_rx
         .recv_timeout(patience)
         .expect("reader thread started");
+    wait_asleep(tid, patience);
+    rx
+}
+
+/// Return once thread `tid` of this process sleeps (blocked in a read or a wait);
+/// panics when it does not within `patience`.
+pub fn wait_asleep(tid: libc::pid_t, patience: Duration) {
     let deadline = Instant::now() + patience;
     while !asleep(tid) {
-        assert!(Instant::now() < deadline, "the read never blocked");
+        assert!(Instant::now() < deadline, "the thread never blocked");
         thread::sleep(Duration::from_millis(2));
     }
-    rx
 }
 
 /// Is thread `tid` of this process in an interruptible sleep (state `S`)?
