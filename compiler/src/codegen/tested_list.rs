@@ -254,8 +254,17 @@ impl<M: Module> Translator<'_, M> {
             update: None,
         };
         header.iter().for_each(|x| walk_expr(&mut uses, x));
+        // A `?{…}` there could read the list as the previous statement's value.
+        let mut header_matches = Candidates {
+            checked: self.checked,
+            names: Vec::new(),
+            subjectless: false,
+        };
+        header
+            .iter()
+            .for_each(|x| walk_expr(&mut header_matches, x));
         let word = self.locals.get(&list).is_some_and(|l| !l.numeric);
-        (word && !uses.stray).then_some(list)
+        (word && !uses.stray && !header_matches.subjectless).then_some(list)
     }
 
     /// Start translating the tested version of a loop over list local `local`: the
