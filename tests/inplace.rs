@@ -736,3 +736,118 @@ fn a_for_each_loop_that_only_updates_one_list_is_tested_once_too() {
         "{e}"
     );
 }
+
+// ── a field read once by the update that replaces it moves out of the record ──
+
+/// The three ways an update reaches its record: the loop tested once (its body
+/// only updates the record), the update tested before its values (plain operators),
+/// and any other update (a call among the values). `{V}` is the new value.
+fn field_update_loops(value: &str) -> [String; 3] {
+    [
+        format!("@i 0..n{{a=a with t:{value}}}"),
+        format!("k=0;@i 0..n{{a=a with t:{value};k=+k 1}}"),
+        format!("@i 0..n{{a=a with t:{value} n:abs i}}"),
+    ]
+}
+
+#[test]
+fn appending_to_a_text_field_through_with_copies_no_text() {
+    for body in field_update_loops("+a.t \"x\"") {
+        let program = format!("type acc{{t:t;n:n}}\nf n:n>n;a=acc t:(str 7) n:0;{body};len a.t");
+        let (out, err) = run(&program, &["10000"]);
+        assert_eq!(out, "10001", "{program}");
+        assert_eq!(copies(&err, "text"), (0, 0), "{program}: {err}");
+    }
+    // A call among the values, as in building a text from numbers.
+    let (out, err) = run(
+        "type acc{t:t;n:n}\nf n:n>n;a=acc t:(str 7) n:0;@i 0..n{a=a with t:+a.t (str (mod i 10))};len a.t",
+        &["10000"],
+    );
+    assert_eq!(out, "10001");
+    assert_eq!(copies(&err, "text"), (0, 0), "{err}");
+}
+
+#[test]
+fn appending_to_a_list_field_through_with_copies_no_list() {
+    let loops = [
+        "@i 0..n{a=a with xs:+=a.xs i}",
+        "k=0;@i 0..n{a=a with xs:+=a.xs i;k=+k 1}",
+        "@i 0..n{a=a with xs:+=a.xs (abs i)}",
+    ];
+    for body in loops {
+        let program = format!(
+            "type bag{{xs:L n;n:n}}\nf n:n>n;a=bag xs:[] n:0;{body};+(len a.xs) (at a.xs -1)"
+        );
+        let (out, err) = run(&program, &["10000"]);
+        assert_eq!(out, "19999", "{program}");
+        assert_eq!(copies(&err, "list"), (0, 0), "{program}: {err}");
+    }
+}
+
+#[test]
+fn a_moved_field_never_changes_another_view_of_the_record_or_the_field() {
+    let holders = [
+        // The record held by another variable, a list, a closure.
+        ("b=a", "b.t"),
+        ("b=[a]", "(hd b).t"),
+        ("g=(k:n>t;a.t)", "(g 0)"),
+        // The text itself held by another variable, a list, a closure.
+        ("b=a.t", "b"),
+        ("b=[a.t]", "(hd b)"),
+        ("s=a.t;g=(k:n>t;s)", "(g 0)"),
+    ];
+    for (hold, view) in holders {
+        for body in field_update_loops("+a.t \"x\"") {
+            let program = format!(
+                "type acc{{t:t;n:n}}\nf n:n>t;a=acc t:(str 7) n:0;{hold};{body};fmt \"{{}} {{}}\" a.t {view}"
+            );
+            let (out, _) = run(&program, &["3"]);
+            assert_eq!(out, "7xxx 7", "{program}");
+        }
+    }
+    // Read twice in one update: nothing moves, both reads see the old text.
+    for body in field_update_loops("+a.t a.t") {
+        let program = format!("type acc{{t:t;n:n}}\nf n:n>t;a=acc t:(str 7) n:0;{body};a.t");
+        assert_eq!(run(&program, &["3"]).0, "77777777", "{program}");
+    }
+    // Read for another field, or by a nested call, while replaced.
+    assert_eq!(
+        output("type p{t:t;u:t}\nf>L _;a=p t:(str 1) u:(str 2);@i 0..2{a=a with t:(str i) u:+a.t \"!\"};[a.t a.u]"),
+        "[1, 0!]"
+    );
+    assert_eq!(
+        output("type p{t:t;u:t}\nf>L _;a=p t:(str 1) u:\"\";@i 0..2{a=a with t:+a.t (str (len a.u)) u:+a.u \"ab\"};[a.t a.u]"),
+        "[102, abab]"
+    );
+}
+
+#[test]
+fn a_shared_record_or_field_is_copied_and_counted() {
+    // The record kept by `old`: every update copies the record; its text then is
+    // shared by both records and copied too.
+    let (out, err) = run(
+        "type acc{t:t;n:n}\nf n:n>t;a=acc t:(str 7) n:0;old=a;@i 0..n{old=a;a=a with t:+a.t \"x\"};fmt \"{} {}\" (len a.t) (len old.t)",
+        &["100"],
+    );
+    assert_eq!(out, "101 100");
+    assert_eq!(copies(&err, "record").0, 100, "{err}");
+    assert_eq!(copies(&err, "text").0, 100, "{err}");
+}
+
+#[test]
+fn an_error_after_a_field_moved_out_fails_cleanly() {
+    // The update fails at its fourth iteration, after the text has grown in place:
+    // the record and the text taken out of it are each released once.
+    let programs = [
+        "type acc{t:t;n:n}\nf>n;a=acc t:(str 7) n:0;xs=[\"a\" \"b\" \"c\"];@i 0..5{a=a with t:+a.t (at xs i)};len a.t",
+        "type acc{t:t;n:n}\nf>n;a=acc t:(str 7) n:0;xs=[\"a\" \"b\" 3];@i 0..5{x=at xs i;a=a with t:+a.t x};len a.t",
+        "type bag{xs:L n;n:n}\nf>n;a=bag xs:[] n:0;ys=[1 2 3];@i 0..5{a=a with xs:+=a.xs (at ys i)};len a.xs",
+    ];
+    for program in programs {
+        let err = run_failing(program);
+        assert!(
+            err.contains("out of bounds") || err.contains("cannot be applied"),
+            "{program}: {err}"
+        );
+    }
+}

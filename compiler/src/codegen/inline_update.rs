@@ -15,7 +15,7 @@ use cranelift_frontend::Variable;
 use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
-use super::abi::{HEAP_TAG, PTR_MASK, TAG_MASK, WORD};
+use super::abi::{HEAP_TAG, NIL, PTR_MASK, TAG_MASK, WORD};
 use super::translator::{Operand, Translator};
 use crate::ast::{Expr, ExprKind, Ident, Type};
 
@@ -30,6 +30,10 @@ pub struct TestedRecord {
     /// Fields whose reference moves out with their one read and back with their one
     /// store: read without a retain, overwritten without a release.
     pub moved: Vec<usize>,
+    /// Those of `moved` that may hold a heap value (a text, a list…): their read
+    /// leaves nil in the slot, so the value read is the only reference (an append
+    /// to it happens in place) and an error before the store frees it once.
+    pub emptied: Vec<usize>,
     /// In a loop tested once before it: one variable per field holding what is
     /// stored there, so a read is a register, not a load that waits for the last
     /// iteration's store. Valid because nothing else writes the record meanwhile.
@@ -122,7 +126,7 @@ impl<M: Module> Translator<'_, M> {
     /// result, or `None` to take the slow path outright; `slow` emits the runtime's
     /// path. The meeting block is sealed once both are emitted, so a local both paths
     /// moved out reads as the one nil word there (and its release vanishes).
-    fn fast_or_slow(
+    pub(super) fn fast_or_slow(
         &mut self,
         fast: impl FnOnce(&mut Self, Block) -> Option<ClifValue>,
         slow: impl FnOnce(&mut Self) -> ClifValue,
@@ -350,12 +354,13 @@ impl<M: Module> Translator<'_, M> {
         (inner, fields): (&Expr, &[(Ident, Expr)]),
         indices: &[usize],
     ) -> ClifValue {
-        let moved = self.moved_fields(local, fields, indices);
+        let (moved, emptied) = self.moved_fields(local, fields, indices);
         self.tested_record = Some(TestedRecord {
             local: local.to_string(),
             record: record.to_string(),
             fields: ptrs,
             moved: moved.clone(),
+            emptied,
             cache: cache.clone(),
         });
         let vals = self.held(fields.iter().map(|(_, x)| x));
@@ -400,33 +405,43 @@ impl<M: Module> Translator<'_, M> {
         ow
     }
 
-    /// The fields of `local` an update both writes once and reads once, as a number,
-    /// boolean or nil. Such a read needs no retain and the write no release: the
-    /// record's reference moves into the read and the new value takes its place. A
-    /// number needs neither anyway; should a value the verifier let through as `_`
-    /// be a heap value there, the read's word is never released either (it is
-    /// typed as a number), so the record's reference is what it stands for, counted
-    /// once, and nothing is freed twice.
-    fn moved_fields(&self, local: &str, fields: &[(Ident, Expr)], indices: &[usize]) -> Vec<usize> {
+    /// The fields of `local` an update both writes once and reads once: such a read
+    /// needs no retain and the write no release, as the record's reference moves into
+    /// the read and the new value takes its place. Second, those of them read as
+    /// anything but a number, boolean or nil, whose read also leaves nil behind (see
+    /// [`TestedRecord::emptied`]). A number needs no count anyway; should a value the
+    /// verifier let through as `_` be a heap value in a field read as a number, the
+    /// read's word is never released either (it is typed as a number), so the
+    /// record's reference is what it stands for, counted once, and nothing is freed
+    /// twice.
+    fn moved_fields(
+        &self,
+        local: &str,
+        fields: &[(Ident, Expr)],
+        indices: &[usize],
+    ) -> (Vec<usize>, Vec<usize>) {
         let mut reads = Vec::new();
         for (_, x) in fields {
             reads_of(x, local, &mut reads);
         }
-        fields
-            .iter()
-            .zip(indices)
-            .filter(|((name, _), _)| {
-                fields.iter().filter(|(n, _)| n.name == name.name).count() == 1
-            })
-            .filter_map(|((name, _), &i)| {
-                let mut same = reads.iter().filter(
-                    |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
-                );
-                let read = same.next()?;
-                let scalar = matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil);
-                (scalar && same.next().is_none()).then_some(i)
-            })
-            .collect()
+        let mut moved = Vec::new();
+        let mut emptied = Vec::new();
+        for ((name, _), &i) in fields.iter().zip(indices) {
+            if fields.iter().filter(|(n, _)| n.name == name.name).count() != 1 {
+                continue;
+            }
+            let mut same = reads.iter().filter(
+                |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
+            );
+            let (Some(read), None) = (same.next(), same.next()) else {
+                continue;
+            };
+            moved.push(i);
+            if !matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil) {
+                emptied.push(i);
+            }
+        }
+        (moved, emptied)
     }
 
     /// `r.f` on the record local [`Translator::with_tested_once`] is updating, or
@@ -448,16 +463,25 @@ impl<M: Module> Translator<'_, M> {
             .iter()
             .position(|f| f == name)?;
         let (fields, moved) = (tested.fields, tested.moved.contains(&index));
+        let emptied = tested.emptied.contains(&index);
         let cached = tested.cache.as_ref().map(|c| c[index]);
+        let offset = (index * 8) as i32;
         let w = match cached {
             Some(FieldCache::Num(var)) => return Some(Operand::Num(self.b.use_var(var))),
             Some(FieldCache::Word(var)) => self.b.use_var(var),
             None => self
                 .b
                 .ins()
-                .load(WORD, MemFlagsData::trusted(), fields, (index * 8) as i32),
+                .load(WORD, MemFlagsData::trusted(), fields, offset),
         };
-        if !moved {
+        if emptied {
+            // The record, held once, is released by any exit before the store puts
+            // the new value here: it must not release the value we now own.
+            let nil = self.iconst(NIL);
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), nil, fields, offset);
+        } else if !moved {
             self.retain(w);
         }
         Some(Operand::Owned(w))

@@ -24,6 +24,7 @@ mod control;
 mod error;
 mod expect;
 mod expr;
+mod field_move;
 mod function;
 mod inline_update;
 mod jit;

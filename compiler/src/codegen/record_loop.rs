@@ -79,6 +79,7 @@ impl<M: Module> Translator<'_, M> {
             record: c.record,
             fields,
             moved: Vec::new(),
+            emptied: Vec::new(),
             cache: Some(cache),
         });
         emit(self);

@@ -108,7 +108,11 @@ impl<M: Module> Translator<'_, M> {
         self.push(obj);
         let w = self.word(obj);
         let ty = self.ty(inner).clone();
-        let r = self.read_field(w, &ty, &name.name, safe, e);
+        let read = |t: &mut Self| t.read_field(w, &ty, &name.name, safe, e);
+        let r = match self.field_moves.get(&e.id).cloned() {
+            Some(mv) => self.field_moved_out(w, &mv, read),
+            None => read(self),
+        };
         self.pop(obj);
         self.drop_v(obj);
         Operand::Owned(r)
@@ -116,7 +120,8 @@ impl<M: Module> Translator<'_, M> {
 
     /// `e with a:1 b:2`. A bare local record is read after the field values, so
     /// `r=r with n:+r.n 1` can hand `r` over: updated in place when unshared, tested
-    /// once before its values when they leave it alone (`inline_update.rs`).
+    /// once before its values when they leave it alone (`inline_update.rs`), else
+    /// with the one read of a replaced field moving it out (`field_move.rs`).
     pub fn with(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> Operand {
         let ty = self.ty(inner);
         let indices: Option<Vec<usize>> = fields
@@ -133,6 +138,13 @@ impl<M: Module> Translator<'_, M> {
                 if let Some(r) = self.with_tested_once(tested, inner, fields, &indices, generic) {
                     return Operand::Owned(r);
                 }
+                let moves = self.field_moves(tested, fields, &indices);
+                self.field_moves.extend(moves.iter().cloned());
+                let r = self.with_generic(e, inner, fields);
+                for (id, _) in &moves {
+                    self.field_moves.remove(id);
+                }
+                return Operand::Owned(r);
             }
         }
         Operand::Owned(self.with_generic(e, inner, fields))

@@ -87,6 +87,9 @@ pub struct Translator<'a, M: Module> {
     /// A record local already tested for an in-place `with` (see `inline_update.rs`):
     /// its fields are read by plain loads while the update's values are computed.
     pub tested_record: Option<super::inline_update::TestedRecord>,
+    /// Field reads that move their value out of the record an update is rebuilding
+    /// (see `field_move.rs`), while that update's values are translated.
+    pub field_moves: super::field_move::FieldMoves,
     /// The list a loop version tested once before the loop (see `tested_list.rs`).
     pub tested_list: Option<super::tested_list::TestedList>,
     /// The record a versioned loop tested once before it (see `record_loop.rs`),
@@ -129,6 +132,7 @@ impl<'a, M: Module> Translator<'a, M> {
             exit,
             moves: HashSet::new(),
             tested_record: None,
+            field_moves: Default::default(),
             tested_list: None,
             hoisted_record: None,
             checks_returns: false,
