@@ -6,18 +6,12 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 mod builtin_support;
 
-use builtin_support::{call, text, wait_asleep, PATIENCE};
+use builtin_support::{call, text, wait_asleep, DEADLOCK, PATIENCE};
 use ilo_runtime::line_source::next_text;
 use ilo_runtime::Value;
-
-/// How long the lockstep below waits for a line or for the consumer to block. Only a
-/// source that holds lines back runs out of it (it deadlocks); nothing here measures
-/// speed, so it can be generous for a loaded machine.
-const DEADLOCK: Duration = Duration::from_secs(30);
 
 fn for_line_stdin() -> Value {
     call("for-line", &[text("stdin")]).expect("stdin source")

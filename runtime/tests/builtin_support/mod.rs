@@ -12,8 +12,11 @@ use ilo_runtime::{builtins, RtResult, Value};
 
 /// How long a test waits for something that should take milliseconds.
 pub const PATIENCE: Duration = Duration::from_secs(5);
-/// The issues' bound on delivering a line once its bytes are there.
-pub const PROMPT: Duration = Duration::from_millis(100);
+/// How long a lockstep test (the next line is made available only once the previous
+/// one arrived) waits for a line or for its reader to block. Only a source that holds
+/// lines back runs out of it, since it deadlocks; nothing is measured against it, so
+/// it is generous for a loaded machine.
+pub const DEADLOCK: Duration = Duration::from_secs(30);
 
 /// Call library builtin `name` as compiled code would, through its table id.
 pub fn call(name: &str, args: &[Value]) -> RtResult {
