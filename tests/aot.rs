@@ -264,11 +264,8 @@ mod support;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
-use support::{
-    chunk, example, local_listener, next_chunk, read_request_head, Server, CHUNKED_HEAD, IO_TIMEOUT,
-};
+use support::{example, local_listener, lockstep_upstream, next_chunk, Server, IO_TIMEOUT};
 
 /// Build the named server examples (in parallel) into `dir`.
 fn build_servers(names: &[&str], dir: &Path) -> Vec<PathBuf> {
@@ -361,42 +358,21 @@ fn a_built_hello_server_answers_byte_for_byte_like_ilo_httpd() {
     );
 }
 
-const LINE_GAP: Duration = Duration::from_millis(150);
 const LINES: usize = 5;
 
-/// An upstream serving one request with `LINES` small chunked lines `LINE_GAP` apart;
-/// the receiver gets the moment it finished.
-fn slow_upstream() -> (u16, std::sync::mpsc::Receiver<Instant>) {
-    let (listener, port) = local_listener();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok((mut s, _)) = listener.accept() else {
-            return;
-        };
-        read_request_head(&mut s);
-        let _ = s.write_all(CHUNKED_HEAD);
-        for i in 0..LINES {
-            std::thread::sleep(LINE_GAP);
-            let line = format!("line {i}\n");
-            let _ = s.write_all(&chunk(&line));
-        }
-        let _ = s.write_all(b"0\r\n\r\n");
-        let _ = tx.send(Instant::now());
-    });
-    (port, rx)
-}
-
-/// A proxied response: the head (without Date), each chunk with its arrival time,
-/// and when the upstream finished sending.
+/// A proxied response: the head (without Date) and its chunks, relayed in lockstep
+/// with the upstream (see [`lockstep_upstream`]).
 struct Proxied {
     head: Vec<u8>,
-    chunks: Vec<(Instant, Vec<u8>)>,
-    upstream_done: Instant,
+    chunks: Vec<String>,
 }
 
-/// Proxy one request through `serve`'s server to a fresh slow upstream.
+/// Proxy one request through `serve`'s server to a fresh upstream that sends its
+/// next line only once the previous one reached this client.
 fn proxied(serve: impl Fn(&[(&str, String)]) -> Server) -> Proxied {
-    let (port, finished) = slow_upstream();
+    let lines = (0..LINES).map(|i| format!("line {i}")).collect();
+    let (seen, upstream_seen) = std::sync::mpsc::channel();
+    let (port, finished) = lockstep_upstream(lines, upstream_seen, |_| true);
     let server = serve(&[("UPSTREAM", format!("http://127.0.0.1:{port}"))]);
     let mut s: TcpStream = server.connect();
     s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
@@ -413,15 +389,19 @@ fn proxied(serve: impl Fn(&[(&str, String)]) -> Server) -> Proxied {
     }
     let mut chunks = Vec::new();
     while let Some(c) = next_chunk(&mut r) {
-        chunks.push((Instant::now(), c));
+        chunks.push(String::from_utf8_lossy(&c).into_owned());
+        let _ = seen.send(());
     }
-    let done = finished
+    let upstream = finished
         .recv_timeout(IO_TIMEOUT)
         .expect("upstream finished");
+    assert_eq!(
+        upstream.stalled_at, None,
+        "a line was held back by the server"
+    );
     Proxied {
         head: without_date(&head),
         chunks,
-        upstream_done: done,
     }
 }
 
@@ -429,33 +409,18 @@ fn proxied(serve: impl Fn(&[(&str, String)]) -> Server) -> Proxied {
 fn a_built_streaming_proxy_relays_chunk_by_chunk_like_ilo_httpd() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bins = build_servers(&["httpd-stream.ilo"], dir.path());
+    // Each line is relayed before the upstream sends the next (`proxied` fails
+    // otherwise), by the built server as by ilo httpd.
     let aot = proxied(|env| serve_aot(&bins[0], env));
     let jit = proxied(|env| serve_jit(&example("httpd-stream.ilo"), env));
-    let (aot_chunks, jit_chunks) = (&aot.chunks, &jit.chunks);
 
     assert_eq!(
         String::from_utf8_lossy(&aot.head),
         String::from_utf8_lossy(&jit.head)
     );
-    let texts = |cs: &[(Instant, Vec<u8>)]| -> Vec<String> {
-        cs.iter()
-            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
-            .collect()
-    };
     let expected: Vec<String> = (0..LINES).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(texts(aot_chunks), expected, "one chunk per upstream line");
-    assert_eq!(texts(aot_chunks), texts(jit_chunks));
-    // The first line left the built server long before the upstream was done, and
-    // the lines kept the upstream's pace.
-    let lead = aot.upstream_done.saturating_duration_since(aot_chunks[0].0);
-    assert!(
-        lead >= LINE_GAP * (LINES as u32 - 2),
-        "first chunk only {lead:?} ahead"
-    );
-    for pair in aot_chunks.windows(2) {
-        let gap = pair[1].0.duration_since(pair[0].0);
-        assert!(gap >= LINE_GAP / 2, "two chunks only {gap:?} apart");
-    }
+    assert_eq!(aot.chunks, expected, "one chunk per upstream line");
+    assert_eq!(aot.chunks, jit.chunks);
 }
 
 #[test]

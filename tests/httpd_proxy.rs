@@ -5,18 +5,12 @@
 #[path = "support/httpd.rs"]
 mod support;
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
-use support::{
-    chunk, handler_dir, local_listener, next_chunk, read_request_head, Server, CHUNKED_HEAD,
-    IO_TIMEOUT,
-};
-
-const LINE_GAP: Duration = Duration::from_millis(200);
+use support::{handler_dir, local_listener, lockstep_upstream, next_chunk, Server, IO_TIMEOUT};
 
 fn one_line_proxy(port: u16) -> (tempfile::TempDir, Server) {
     let source =
@@ -26,42 +20,12 @@ fn one_line_proxy(port: u16) -> (tempfile::TempDir, Server) {
     (dir, server)
 }
 
-/// An upstream that sends `lines` small unpadded lines `LINE_GAP` apart, each in its
-/// own chunk, and sends the next only once `seen` says the previous one reached the
-/// client: a server that held lines back would stall it. Reports the line it stalled
-/// at, if any, on the returned channel.
-fn lockstep_upstream(
-    lines: usize,
-    seen: mpsc::Receiver<()>,
-) -> (u16, mpsc::Receiver<Option<usize>>) {
-    let (listener, port) = local_listener();
-    let (done_tx, done_rx) = mpsc::channel();
-    thread::spawn(move || {
-        let Ok((mut s, _)) = listener.accept() else {
-            return;
-        };
-        read_request_head(&mut s);
-        let _ = s.write_all(CHUNKED_HEAD);
-        for i in 0..lines {
-            thread::sleep(LINE_GAP);
-            let line = format!("l{i}\n");
-            let _ = s.write_all(&chunk(&line));
-            if seen.recv_timeout(IO_TIMEOUT).is_err() {
-                let _ = done_tx.send(Some(i));
-                return;
-            }
-        }
-        let _ = s.write_all(b"0\r\n\r\n");
-        let _ = done_tx.send(None);
-    });
-    (port, done_rx)
-}
-
 #[test]
 fn each_upstream_line_reaches_curl_as_its_own_chunk_as_it_is_produced() {
     let lines = 5;
     let (seen_tx, seen_rx) = mpsc::channel();
-    let (upstream, done) = lockstep_upstream(lines, seen_rx);
+    let upstream_lines = (0..lines).map(|i| format!("l{i}")).collect();
+    let (upstream, done) = lockstep_upstream(upstream_lines, seen_rx, |_| true);
     let (_dir, server) = one_line_proxy(upstream);
     // --raw keeps the chunk framing, -N turns off curl's own output buffering.
     let mut curl = Command::new("curl")
@@ -77,8 +41,11 @@ fn each_upstream_line_reaches_curl_as_its_own_chunk_as_it_is_produced() {
         let _ = seen_tx.send(());
     }
     let _ = curl.wait();
-    let stalled = done.recv_timeout(IO_TIMEOUT).expect("upstream finished");
-    assert_eq!(stalled, None, "a line was held back by the server");
+    let upstream = done.recv_timeout(IO_TIMEOUT).expect("upstream finished");
+    assert_eq!(
+        upstream.stalled_at, None,
+        "a line was held back by the server"
+    );
     let expected: Vec<String> = (0..lines).map(|i| format!("l{i}\n")).collect();
     assert_eq!(chunks, expected, "one chunk per upstream line");
     assert!(server

@@ -14,35 +14,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::{
-    chunk, example, ilo, local_listener, next_chunk, read_head, read_request_head, send,
-    CHUNKED_HEAD,
+    chunk, example, ilo, local_listener, lockstep_upstream, next_chunk, read_head,
+    read_request_head, send, CHUNKED_HEAD,
 };
 use support::{Server, IO_TIMEOUT};
-
-const LINE_GAP: Duration = Duration::from_millis(200);
-
-/// Answer one request with a chunked body of `lines` small lines, `LINE_GAP` apart,
-/// each in its own chunk; report (path, when the body was finished) on the channel.
-fn slow_upstream_once(lines: usize) -> (u16, mpsc::Receiver<(String, Instant)>) {
-    let (listener, port) = local_listener();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let Ok((mut s, _)) = listener.accept() else {
-            return;
-        };
-        let head = read_request_head(&mut s);
-        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-        let _ = s.write_all(CHUNKED_HEAD);
-        for i in 0..lines {
-            thread::sleep(LINE_GAP);
-            let line = format!("l{i}\n");
-            let _ = s.write_all(&chunk(&line));
-        }
-        let _ = s.write_all(b"0\r\n\r\n");
-        let _ = tx.send((path, Instant::now()));
-    });
-    (port, rx)
-}
 
 fn proxy(upstream_port: u16) -> Server {
     Server::start_with(
@@ -55,8 +30,11 @@ fn proxy(upstream_port: u16) -> Server {
 
 #[test]
 fn a_lazy_body_arrives_chunk_by_chunk_as_the_upstream_produces_it() {
-    let lines = 6;
-    let (upstream, finished) = slow_upstream_once(lines);
+    let lines: Vec<String> = (0..6).map(|i| format!("l{i}")).collect();
+    // Lockstep: the upstream sends a line only once the one before reached us, so a
+    // server that gathered lines (or waited for the whole body) would stall it.
+    let (seen, upstream_seen) = mpsc::channel();
+    let (upstream, finished) = lockstep_upstream(lines.clone(), upstream_seen, |_| true);
     let server = proxy(upstream);
     let mut s = server.connect();
     send(
@@ -67,39 +45,25 @@ fn a_lazy_body_arrives_chunk_by_chunk_as_the_upstream_produces_it() {
     let (status, headers) = read_head(&mut r);
     assert_eq!(status, 200);
     assert!(headers.contains(&("transfer-encoding".into(), "chunked".into())));
-    let mut arrivals = Vec::new();
+    let mut chunks = Vec::new();
     while let Some(chunk) = next_chunk(&mut r) {
-        arrivals.push((Instant::now(), String::from_utf8_lossy(&chunk).into_owned()));
+        chunks.push(String::from_utf8_lossy(&chunk).into_owned());
+        let _ = seen.send(());
     }
-    let (path, done) = finished
+    let upstream = finished
         .recv_timeout(IO_TIMEOUT)
         .expect("upstream finished");
-    assert_eq!(path, "/feed?since=3", "path and query are forwarded");
-    let texts: Vec<&str> = arrivals.iter().map(|(_, t)| t.as_str()).collect();
-    let expected: Vec<String> = (0..lines).map(|i| format!("l{i}\n")).collect();
-    assert_eq!(texts, expected, "one chunk per line, newline restored");
-    // The first line was relayed long before the upstream was done.
-    let lead = done.saturating_duration_since(arrivals[0].0);
-    assert!(
-        lead >= LINE_GAP * (lines as u32 - 2),
-        "first chunk only {lead:?} before the upstream finished"
+    assert_eq!(
+        upstream.stalled_at, None,
+        "a line was held back by the server"
     );
-    // And the lines kept their pace instead of arriving in a burst. (Most gaps, not
-    // all: a descheduled test thread may read two chunks back to back.)
-    let spread = arrivals[lines - 1].0.duration_since(arrivals[0].0);
     assert!(
-        spread >= LINE_GAP * (lines as u32 - 2),
-        "all chunks within {spread:?}"
+        upstream.head.starts_with("GET /feed?since=3 "),
+        "path and query are forwarded: {}",
+        upstream.head
     );
-    let paced = arrivals
-        .windows(2)
-        .filter(|pair| pair[1].0.duration_since(pair[0].0) >= LINE_GAP / 2)
-        .count();
-    assert!(
-        paced * 2 >= lines,
-        "only {paced} of {} gaps kept the upstream's pace",
-        lines - 1
-    );
+    let expected: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(chunks, expected, "one chunk per line, newline restored");
 }
 
 #[test]
@@ -235,7 +199,9 @@ fn stdin_lines_stream_out_and_each_goes_to_exactly_one_response() {
 
 #[test]
 fn allow_net_restricts_what_handlers_may_reach() {
-    let (upstream, _finished) = slow_upstream_once(1);
+    // One line, sent without waiting for anyone.
+    let (_never_seen, upstream_seen) = mpsc::channel();
+    let (upstream, _finished) = lockstep_upstream(vec!["l0".into()], upstream_seen, |_| false);
     let url = format!("http://127.0.0.1:{upstream}");
     // Flags before or after `httpd` both apply.
     for flags in [

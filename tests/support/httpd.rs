@@ -394,6 +394,54 @@ pub fn chunk(payload: &str) -> Vec<u8> {
     format!("{:x}\r\n{payload}\r\n", payload.len()).into_bytes()
 }
 
+/// What a [`lockstep_upstream`] saw and did.
+#[derive(Debug)]
+pub struct Lockstep {
+    /// The request head it was sent.
+    pub head: String,
+    /// The line after which the test never said it had arrived, if any.
+    pub stalled_at: Option<usize>,
+}
+
+/// A test upstream answering one request with a chunked body of `lines` (a newline
+/// added to each), each in a chunk of its own, in lockstep with the test: after a
+/// line for which `awaited` holds it sends nothing more until the test says on
+/// `seen` that the line reached the client. A server that held a line back (to
+/// gather more, or until the body ends) stalls it, and the test's read runs out of
+/// time: that lines are relayed as they are produced is shown without a clock.
+/// Reports on the returned channel once it is done.
+pub fn lockstep_upstream(
+    lines: Vec<String>,
+    seen: Receiver<()>,
+    awaited: impl Fn(&str) -> bool + Send + 'static,
+) -> (u16, Receiver<Lockstep>) {
+    let (listener, port) = local_listener();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let head = read_request_head(&mut s);
+        let _ = s.write_all(CHUNKED_HEAD);
+        for (i, line) in lines.iter().enumerate() {
+            let _ = s.write_all(&chunk(&format!("{line}\n")));
+            if awaited(line) && seen.recv_timeout(IO_TIMEOUT).is_err() {
+                let _ = done_tx.send(Lockstep {
+                    head,
+                    stalled_at: Some(i),
+                });
+                return;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+        let _ = done_tx.send(Lockstep {
+            head,
+            stalled_at: None,
+        });
+    });
+    (port, done_rx)
+}
+
 /// Read a request head from a client of a test upstream.
 pub fn read_request_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
