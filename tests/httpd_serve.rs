@@ -313,3 +313,26 @@ fn a_handler_that_updates_its_request_leaves_the_next_identical_request_as_sent(
         assert_eq!((r.status, r.text()), (200, "2 3 /same!\n".to_string()));
     }
 }
+
+#[test]
+fn handlers_failing_after_a_field_moved_out_of_their_record_leave_the_server_whole() {
+    // Each failing request grows a text in place inside a record (the field's value
+    // taken out of the record by the update that replaces it) and then fails in the
+    // middle of an update: the record and the text must each be released once, or
+    // the allocator is corrupted long before two hundred requests.
+    let dir = handler_dir(&[(
+        "h.ilo",
+        "type acc{t:t;n:n}\n\
+         viacall n:n>t;a=acc t:(str 7) n:0;xs=[\"a\" \"b\" \"c\"];@i 0..n{a=a with t:+a.t (at xs i)};a.t\n\
+         tested n:n>t;a=acc t:(str 7) n:0;xs=[\"a\" \"b\" 3];@i 0..n{x=at xs i;a=a with t:+a.t x};a.t\n\
+         handler req:_>_;=req.path \"/call\" viacall 5;=req.path \"/tested\" tested 5;+(viacall 3) (tested 2)\n",
+    )]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&["--quiet", file.to_str().expect("utf-8 path")]);
+    for i in 0..200 {
+        let path = if i % 2 == 0 { "/call" } else { "/tested" };
+        assert_eq!(server.get(path).status, 500, "request {i} to {path}");
+    }
+    let r = server.get("/ok");
+    assert_eq!((r.status, r.text()), (200, "7abc7ab".to_string()));
+}

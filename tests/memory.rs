@@ -16,12 +16,16 @@ use std::process::Command;
 /// tested once before the loop); then a million calls of a function that owns
 /// its arguments, given a text it shares with the caller and one handed over; then a
 /// million new texts put into a record by a loop tested once for it (codegen's
-/// `record_loop.rs`), each releasing the one before. Without
+/// `record_loop.rs`), each releasing the one before; then twice a million texts
+/// that each pass through a record field, moved out of it by the one read of the
+/// update that replaces it (codegen's `field_move.rs`; once with a call among the
+/// values, once tested before them). Without
 /// reference counting, or if a value handed over were never released, this would
 /// need hundreds of megabytes.
 const CHURN: &str = "\
 type acc{n:n}
 type lbl{t:t}
+type two{t:t;u:t}
 both a:t b:t>n;+(len a) (len b)
 main>n
   tot=0
@@ -33,6 +37,11 @@ main>n
   c=lbl t:\"\"
   s=\"abc\"
   @j 0..1000000{c=c with t:+s \"!\"}
+  e=two t:\"\" u:\"\"
+  @j 0..1000000{e=e with t:str j u:+e.t \"!\"}
+  tot=+tot (+(len e.t) (len e.u))
+  @j 0..1000000{s=str j;e=e with t:s u:+e.t \"!\"}
+  tot=+tot (+(len e.t) (len e.u))
   +tot (len c.t)
 ";
 
@@ -58,7 +67,8 @@ fn churning_strings_and_lists_keeps_peak_memory_flat() {
     // then 2000 lists of 1000 elements; then per map round 20 keys left, 40 list
     // elements, the 30 digits of 0..19, a count of 20, 2 list elements and the 3
     // digits of 119; then per call the digits of
-    // j three times and the "!"; then the 4 bytes of "abc!".
+    // j three times and the "!"; then twice "999999" and "999998!"; then the 4 bytes
+    // of "abc!".
     let digits: i64 = (0..2_000_000i64).map(|i| i.to_string().len() as i64).sum();
     let call_digits: i64 = (0..1_000_000i64).map(|j| j.to_string().len() as i64).sum();
     let expected = 2_000_000 * (3 + 5)
@@ -67,6 +77,7 @@ fn churning_strings_and_lists_keeps_peak_memory_flat() {
         + 10_000 * (20 + 40 + 30 + 20 + 2 + 3)
         + 3 * call_digits
         + 1_000_000
+        + 2 * 13
         + 4;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
