@@ -200,6 +200,26 @@ fn rust_records(n: usize) -> f64 {
     a.s + a.n
 }
 
+/// A record whose text field grows by one character per update.
+struct Labelled {
+    t: String,
+    n: f64,
+}
+
+fn rust_text_field(n: usize) -> usize {
+    let mut a = Labelled {
+        t: String::new(),
+        n: 0.0,
+    };
+    for _ in 0..n {
+        let mut t = a.t;
+        t.push('x');
+        a = Labelled { t, n: a.n + 1.0 };
+    }
+    black_box(a.n);
+    a.t.len()
+}
+
 /// One update workload measured at `n` and `10n`, with plain Rust at `10n`.
 struct Scaling {
     name: &'static str,
@@ -308,6 +328,18 @@ fn updates() -> Vec<Scaling> {
         large: time_call(&recs, "rc", 1e6),
         rust_large: time_rust(|| {
             black_box(rust_records(black_box(1_000_000)));
+        }),
+    });
+
+    let text_field = compile(
+        "type acc{t:t;n:n}\ntf n:n>n;a=acc t:\"\" n:0;@i 0..n{a=a with t:+a.t \"x\" n:+a.n 1};len a.t",
+    );
+    out.push(Scaling {
+        name: "text field grown by with, 1e5 / 1e6",
+        small: time_call(&text_field, "tf", 1e5),
+        large: time_call(&text_field, "tf", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_text_field(black_box(1_000_000)));
         }),
     });
     out
