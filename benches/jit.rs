@@ -177,6 +177,17 @@ fn rust_text_growth(n: usize) -> usize {
     s.len()
 }
 
+/// Build a text of `n` two-byte characters, then visit each character.
+fn rust_text_chars(n: usize) -> usize {
+    let s = "é".repeat(n);
+    let mut count = 0;
+    for c in s.chars() {
+        black_box(c);
+        count += 1;
+    }
+    count
+}
+
 fn rust_sort(xs: &[f64]) -> usize {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -304,6 +315,16 @@ fn updates() -> Vec<Scaling> {
         large: time_call(&grow, "ft", 1e6),
         rust_large: time_rust(|| {
             black_box(rust_text_growth(black_box(1_000_000)));
+        }),
+    });
+
+    let chars = compile("tc n:n>n;s=\"\";@i 0..n{s=+s \"é\"};c=0;@x s{c=+c 1};c");
+    out.push(Scaling {
+        name: "@x over a text, 1e5 / 1e6 chars",
+        small: time_call(&chars, "tc", 1e5),
+        large: time_call(&chars, "tc", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_text_chars(black_box(1_000_000)));
         }),
     });
 

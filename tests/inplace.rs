@@ -851,3 +851,42 @@ fn an_error_after_a_field_moved_out_fails_cleanly() {
         );
     }
 }
+
+// ── iterating a text: a cursor per loop, never a scan from the start ──
+
+#[test]
+fn iterating_a_text_yields_each_character_as_a_text() {
+    assert_eq!(output(r#"f>t;r="";@x "abc"{r=+r +x "|"};r"#), "a|b|c|");
+    assert_eq!(
+        output(r#"f>t;r="";@x "héllo €😀!"{r=+r +x "|"};r"#),
+        "h|é|l|l|o| |€|😀|!|"
+    );
+    assert_eq!(
+        output(r#"f>L t;ks=[];@x "aé😀"{ks=+=ks x};ks"#),
+        "[a, é, 😀]"
+    );
+    assert_eq!(output(r#"f>n;c=0;@x ""{c=+c 1};c"#), "0");
+}
+
+#[test]
+fn cnt_and_brk_inside_a_text_loop() {
+    assert_eq!(
+        output(r#"f>t;r="";@x "aébcdé€f"{=x "b"{cnt};=x "€"{brk};r=+r x};r"#),
+        "aécdé"
+    );
+    // A loop left early and entered again starts from the first character.
+    assert_eq!(output(r#"f>t;r="";@i 0..3{@x "éa"{r=+r x;brk}};r"#), "ééé");
+}
+
+#[test]
+fn a_text_appended_to_inside_its_own_loop_is_iterated_as_it_was() {
+    // The loop holds the text, so the first append copies it (once) and the loop
+    // goes on reading the original characters only.
+    let (out, err) = run(r#"f>t;s="aé";@x s{s=+s "y"};s"#, &[]);
+    assert_eq!(out, "aéyy");
+    assert_eq!(copies(&err, "text").0, 1, "{err}");
+    assert_eq!(
+        output(r#"f>t;s="ab";r="";@x s{s=+s x;r=+r x};fmt "{} {}" r s"#),
+        "ab abab"
+    );
+}

@@ -227,7 +227,7 @@ entry_points! {
     crate::ops::control::ilo_unwrap_move => ilo_unwrap_move(O) -> W;
     crate::ops::control::ilo_unwrap_panic => ilo_unwrap_panic(O) -> W;
     crate::ops::control::ilo_kind => ilo_kind(W) -> I;
-    crate::ops::control::ilo_iter_next => ilo_iter_next(W, I) -> W;
+    crate::ops::control::ilo_iter_next => ilo_iter_next(W, P) -> W;
 }
 
 /// The symbol the generated C `main` of an AOT binary calls:

@@ -6,7 +6,9 @@
 //! typed the whole construct as a number and an owned word otherwise.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value as ClifValue};
+use cranelift_codegen::ir::{
+    types, Block, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value as ClifValue,
+};
 use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
@@ -439,7 +441,10 @@ impl<M: Module> Translator<'_, M> {
     /// it in place while the loop runs (only a list held once is), and its length
     /// and element pointer are read once, before the loop. Anything else (texts,
     /// maps, sources, values that cannot be iterated) goes through the runtime's
-    /// `ilo_iter_next` on each iteration, as the flag set here says.
+    /// `ilo_iter_next` on each iteration, as the flag set here says, with a cursor in
+    /// a stack slot that the runtime advances: for a text it is a byte offset, so
+    /// each character costs the same however far into the text it is. The held
+    /// reference also keeps the text from being appended to in place under it.
     fn each_loop(
         &mut self,
         cw: ClifValue,
@@ -451,6 +456,10 @@ impl<M: Module> Translator<'_, M> {
         let index = self.b.declare_var(WORD);
         let zero = self.iconst(0);
         self.b.def_var(index, zero);
+        let cursor =
+            self.b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+        self.b.ins().stack_store(WORD, zero, cursor, 0);
         let header = self.b.create_block();
         let in_place = self.b.create_block();
         let element = self.b.create_block();
@@ -472,7 +481,8 @@ impl<M: Module> Translator<'_, M> {
         self.retain(x);
         self.b.ins().jump(body_b, &[x.into()]);
         self.b.switch_to_block(by_runtime);
-        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, i], span);
+        let at = self.b.ins().stack_addr(WORD, cursor, 0);
+        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, at], span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
         self.b.ins().brif(done, exit, &[], body_b, &[x.into()]);
         self.b.switch_to_block(body_b);

@@ -107,35 +107,53 @@ pub unsafe extern "C" fn ilo_kind(w: u64) -> i64 {
     }
 }
 
-/// Element `i` of the iterated value (owned) or [`ITER_END`]: list items, the
-/// characters of a text, the keys of a map, or, for a line source, its next line
-/// (`i` is ignored: the source keeps its own position). Fallible (read errors,
+/// The next element of the iterated value (owned) or [`ITER_END`]: list items, the
+/// characters of a text (each a one-character text), the keys of a map, or, for a
+/// line source, its next line. `*cursor` is the loop's position, 0 before the first
+/// element: an element index for lists and maps, a byte offset for a text (so each
+/// character is found without counting from the start), unused for a source, which
+/// keeps its own. It is advanced past the element returned. Fallible (read errors,
 /// values that cannot be iterated).
 ///
 /// # Safety
 ///
-/// `coll` is a live value word, borrowed for the call.
-pub unsafe extern "C" fn ilo_iter_next(coll: u64, i: i64) -> u64 {
+/// `coll` is a live value word, borrowed for the call; `cursor` points to an
+/// initialised, 8-byte aligned `i64` the caller owns for the call.
+pub unsafe extern "C" fn ilo_iter_next(coll: u64, cursor: *mut u8) -> u64 {
     // SAFETY: the caller passes live words (this function's contract).
     let v = unsafe { borrow(&coll) };
-    let i = i as usize;
-    match v.heap() {
-        Some(Obj::List(items)) => items.get(i).map_or(ITER_END, |x| x.clone().into_raw()),
-        Some(Obj::Text(s)) => s
-            .chars()
-            .nth(i)
-            .map_or(ITER_END, |c| Value::text(c.to_string()).into_raw()),
-        Some(Obj::Map(m)) => m.nth(i).map_or(ITER_END, |(k, _)| k.to_value().into_raw()),
+    // SAFETY: the caller passes a valid, exclusive cursor (this function's contract).
+    let cursor = unsafe { &mut *cursor.cast::<i64>() };
+    let at = *cursor as usize;
+    let next = match v.heap() {
+        Some(Obj::List(items)) => items.get(at).map(|x| (x.clone(), 1)),
+        Some(Obj::Text(s)) => next_char(s, at).map(|c| (Value::text(c.to_string()), c.len_utf8())),
+        Some(Obj::Map(m)) => m.nth(at).map(|(k, _)| (k.to_value(), 1)),
         Some(Obj::Source(_)) => match crate::line_source::next_text(v) {
-            Ok(Some(line)) => line.into_raw(),
-            Ok(None) => ITER_END,
-            Err(e) => error::raise(e),
+            Ok(line) => line.map(|line| (line, 0)),
+            Err(e) => return error::raise(e),
         },
-        _ => error::raise(RtError::new(
-            codes::TYPE,
-            format!("cannot iterate over a value of type {}", v.kind_name()),
-        )),
+        _ => {
+            return error::raise(RtError::new(
+                codes::TYPE,
+                format!("cannot iterate over a value of type {}", v.kind_name()),
+            ))
+        }
+    };
+    match next {
+        Some((x, step)) => {
+            *cursor += step as i64;
+            x.into_raw()
+        }
+        None => ITER_END,
     }
+}
+
+/// The character starting at byte `at` of `s`, if any. A cursor that is not on a
+/// character boundary (which the loop never makes: the text cannot change under it)
+/// ends the iteration rather than panicking.
+fn next_char(s: &str, at: usize) -> Option<char> {
+    s.get(at..)?.chars().next()
 }
 
 #[cfg(test)]
@@ -168,12 +186,44 @@ mod tests {
         assert_eq!(v.to_string(), "3");
     }
 
+    /// Every element `ilo_iter_next` yields for `coll`, rendered, and the final cursor.
+    fn drain(coll: &Value) -> (Vec<String>, i64) {
+        let mut cursor = 0i64;
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: a live word this test holds and a cursor on its stack.
+            let w = unsafe { ilo_iter_next(coll.raw(), (&raw mut cursor).cast()) };
+            if w == ITER_END {
+                return (out, cursor);
+            }
+            // SAFETY: the entry point returns an owned word.
+            out.push(unsafe { Value::from_raw(w) }.to_string());
+        }
+    }
+
     #[test]
     fn iterates_lists_then_ends() {
-        let xs = Value::list(vec![Value::num(1.0)]);
-        // SAFETY: live words this test holds.
-        assert_eq!(unsafe { ilo_iter_next(xs.raw(), 0) }, Value::num(1.0).raw());
-        // SAFETY: live words this test holds.
-        assert_eq!(unsafe { ilo_iter_next(xs.raw(), 1) }, ITER_END);
+        let xs = Value::list(vec![Value::num(1.0), Value::num(2.0)]);
+        assert_eq!(drain(&xs), (vec!["1".to_string(), "2".to_string()], 2));
+    }
+
+    #[test]
+    fn iterates_text_by_byte_offset() {
+        let s = Value::text("aé€😀b");
+        let (chars, end) = drain(&s);
+        assert_eq!(chars, ["a", "é", "€", "😀", "b"]);
+        assert_eq!(end, "aé€😀b".len() as i64);
+        assert_eq!(drain(&Value::text("")), (vec![], 0));
+    }
+
+    #[test]
+    fn a_cursor_inside_a_character_ends_the_text() {
+        let s = Value::text("é");
+        let mut cursor = 1i64;
+        // SAFETY: a live word this test holds and a cursor on its stack.
+        assert_eq!(
+            unsafe { ilo_iter_next(s.raw(), (&raw mut cursor).cast()) },
+            ITER_END
+        );
     }
 }
