@@ -307,7 +307,6 @@ fn clients_that_do_not_read_their_answers_hold_no_thread() {
         dir.path().join("big.ilo").to_str().expect("utf-8 path"),
     ]);
     assert_eq!(server.get("/").text().len(), 1 << 20);
-    let threads_before = threads(&server);
     // 16 MiB each: more than the two sockets' buffers hold.
     let pipelined = "GET / HTTP/1.1\r\nHost: t\r\n\r\n".repeat(16);
     let mut readers = Vec::new();
@@ -318,10 +317,16 @@ fn clients_that_do_not_read_their_answers_hold_no_thread() {
     }
     // Behind them on the same worker: answered once the loop has dealt with them.
     assert_eq!(server.get("/").text().len(), 1 << 20);
-    let threads_then = threads(&server);
+    // No loop thread is left blocked on a client's socket. (Not a thread count: on
+    // a loaded machine the monitor rightly replaces a loop thread that waited too
+    // long for a core, and a replaced thread stays until the tasks it suspended
+    // finish, here until the clients read. A blocking write keeps a thread in the
+    // write, or in a poll for room, until the 60 s write timeout.)
+    let pid = server.pid();
     assert!(
-        threads_then <= threads_before + 2,
-        "{threads_before} threads before 10 clients that do not read, {threads_then} with them"
+        eventually(IO_TIMEOUT, || loop_threads_on_sockets(pid).is_empty()),
+        "loop threads held by clients that do not read: {:?}",
+        loop_threads_on_sockets(pid)
     );
     for (i, s) in readers.into_iter().enumerate() {
         let mut r = BufReader::new(s);
@@ -334,6 +339,34 @@ fn clients_that_do_not_read_their_answers_hold_no_thread() {
             );
         }
     }
+}
+
+/// The event-loop threads of process `pid` that are inside a system call writing to
+/// a socket or waiting in `poll` (for room in one), with that call's number. Loop
+/// threads wait in `epoll_wait`, or on a lock, never there for long.
+fn loop_threads_on_sockets(pid: u32) -> Vec<(String, libc::c_long)> {
+    let mut on_socket = vec![
+        libc::SYS_write,
+        libc::SYS_writev,
+        libc::SYS_sendto,
+        libc::SYS_sendmsg,
+        libc::SYS_ppoll,
+    ];
+    #[cfg(target_arch = "x86_64")]
+    on_socket.push(libc::SYS_poll);
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let name = fs::read_to_string(dir.join("comm")).ok()?;
+            let call = fs::read_to_string(dir.join("syscall")).ok()?;
+            let call: libc::c_long = call.split_whitespace().next()?.parse().ok()?;
+            (name.starts_with("ilo-loop") && on_socket.contains(&call))
+                .then(|| (name.trim().to_string(), call))
+        })
+        .collect()
 }
 
 /// A client that sends part of a head and then closes its side can never complete
@@ -557,7 +590,10 @@ fn env_escapes(t: &Target) {
     assert!(body.contains("--allow-env"), "{body}");
 }
 
-/// How long a resource may outlive the client that made the server open it.
+/// How long a resource may outlive the client that made the server open it: the
+/// issue's bound ("within 1 s"), which these attacks are about. What it measures
+/// takes milliseconds (a hang-up is seen by epoll at once, a runaway handler within
+/// the monitor's 50 ms watch), so a loaded machine has most of it as room.
 const RELEASED_WITHIN: Duration = Duration::from_secs(1);
 
 /// An upstream sends one line, then stalls with the connection open; the client
