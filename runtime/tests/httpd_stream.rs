@@ -161,6 +161,8 @@ fn a_client_hanging_up_mid_stream_releases_the_source_and_serving_goes_on() {
     assert_eq!(c.chunk().expect("first chunk"), Some(b"tick 0\n".to_vec()));
     drop(c);
     let hung_up = Instant::now();
+    // The bound: a client hang-up releases the source within 1 s. The event
+    // loop sees it at once (or at the next 50 ms tick's failed write).
     assert!(
         eventually(Duration::from_secs(1), || released.load(Ordering::SeqCst)),
         "source not released within a second of the hang-up"
