@@ -8,7 +8,7 @@ use std::io::BufReader;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{eventually, example, handler_dir, read_response, send, Server};
+use support::{eventually, example, handler_dir, proc_status, read_response, send, Server};
 
 fn hello() -> Server {
     let file = example("httpd-hello.ilo");
@@ -147,6 +147,36 @@ fn a_handler_error_answers_500_and_the_next_request_succeeds() {
     // The connection may be kept or closed; a new request works either way.
     let r = server.get("/ok");
     assert_eq!((r.status, r.text()), (200, "fine".to_string()));
+}
+
+#[test]
+fn an_error_after_a_map_value_was_taken_out_answers_500_and_leaks_nothing() {
+    // Each request groups 80000 numbers into a map of four lists, taking each list out
+    // of the map for the `mset` that puts it back; on /boom the step between the two
+    // fails late, with every list grown. The map (nil where the list was taken) and
+    // the list are released with the handler's locals: nothing grows across requests.
+    let dir = handler_dir(&[(
+        "h.ilo",
+        "handler req:_>_;m=mmap;ys=[0 1 2 3];@i 0..80000{k=mod i 4;xs=mget m k ?? [];z=at ys (?=i 79000 (len req.path) 0);m=mset m k +=xs z};str (len (mget m 1 ?? []))\n",
+    )]);
+    let file = dir.path().join("h.ilo");
+    let server = Server::start(&[file.to_str().expect("utf-8 path")]);
+    let boom = |times: usize| {
+        for _ in 0..times {
+            assert_eq!(server.get("/boom").status, 500);
+        }
+    };
+    boom(10);
+    let rss_before = proc_status(server.pid(), "VmRSS");
+    boom(100);
+    let grew = proc_status(server.pid(), "VmRSS").saturating_sub(rss_before);
+    // A leak of the lists alone would be over 60 MiB.
+    assert!(
+        grew < 32 * 1024,
+        "RSS grew by {grew} KiB over 100 failed requests"
+    );
+    let r = server.get("/ok");
+    assert_eq!((r.status, r.text()), (200, "20000".to_string()));
 }
 
 #[test]

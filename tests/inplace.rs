@@ -890,3 +890,116 @@ fn a_text_appended_to_inside_its_own_loop_is_iterated_as_it_was() {
         "ab abab"
     );
 }
+
+// ── a map value taken out for the mset that puts it back (codegen/map_take.rs) ──
+
+/// Grouping `n` numbers by `i mod 3` into a map of lists: the idiom the rule is for.
+const GROUP_LISTS: &str = "f n:n>t;m=mmap;@i 0..n{k=str (mod i 3);xs=mget m k ?? [];m=mset m k +=xs i};fmt \"{} {}\" (len (mget m \"1\" ?? [])) (mkeys m)";
+
+#[test]
+fn grouping_into_a_map_of_lists_copies_no_list() {
+    let (out, err) = run(GROUP_LISTS, &["3000"]);
+    assert_eq!(out, "1000 [0, 1, 2]");
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+    assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+    // The lists hold every number in order, under the keys in the map's own order.
+    assert_eq!(
+        output("f>t;m=mmap;@i 0..7{k=mod i 3;xs=mget m k ?? [];m=mset m k +=xs i};fmt \"{}\" m"),
+        "{0: [0, 3, 6]; 1: [1, 4]; 2: [2, 5]}"
+    );
+}
+
+#[test]
+fn grouping_into_a_map_of_texts_copies_no_text_it_built() {
+    let (out, err) = run(
+        "f n:n>t;m=mmap;@i 0..n{k=str (mod i 3);s=mget m k ?? \"\";m=mset m k +s \"x\"};fmt \"{} {}\" (len (mget m \"1\" ?? \"\")) (mkeys m)",
+        &["3000"],
+    );
+    assert_eq!(out, "1000 [0, 1, 2]");
+    // Only the empty default of each key's first append is copied: no byte at all.
+    assert_eq!(copies(&err, "text").1, 0, "{err}");
+}
+
+#[test]
+fn a_map_shared_before_or_during_the_loop_keeps_both_views() {
+    let cases = [
+        // Another variable, before the loop.
+        (
+            "f>t;m=mset mmap \"a\" [1];c=m;@i 0..2{xs=mget m \"a\" ?? [];m=mset m \"a\" +=xs i};fmt \"{} {}\" m c",
+            "{a: [1, 0, 1]} {a: [1]}",
+        ),
+        // A list holding the map, made in the loop before the read.
+        (
+            "f>t;m=mset mmap \"a\" [1];l=[];@i 0..2{l=+=l m;xs=mget m \"a\" ?? [];m=mset m \"a\" +=xs i};fmt \"{} {}\" m l",
+            "{a: [1, 0, 1]} [{a: [1]}, {a: [1, 0]}]",
+        ),
+        // A closure capturing the map.
+        (
+            "f>t;m=mset mmap \"a\" [1];g=(x:n>n;len (mget m \"a\" ?? []));@i 0..2{xs=mget m \"a\" ?? [];m=mset m \"a\" +=xs i};fmt \"{} {}\" m (g 0)",
+            "{a: [1, 0, 1]} 1",
+        ),
+        // The caller's map, still used by the caller after the call.
+        (
+            "add m:M t L n>M t L n;xs=mget m \"a\" ?? [];m=mset m \"a\" +=xs 9;m\nmain>t;m=mset mmap \"a\" [1];n=add m;fmt \"{} {}\" n m",
+            "{a: [1, 9]} {a: [1]}",
+        ),
+    ];
+    for (program, want) in cases {
+        assert_eq!(output(program), want, "{program}");
+    }
+}
+
+#[test]
+fn a_key_absent_from_the_map_reads_nil_as_always() {
+    assert_eq!(
+        output(
+            "f>t;m=mset mmap \"b\" [5];xs=mget m \"a\" ?? [];m=mset m \"a\" +=xs 1;fmt \"{}\" m"
+        ),
+        "{a: [1]; b: [5]}"
+    );
+    assert_eq!(
+        output("f>t;m=mmap;x=mget m 3;m=mset m 3 (?=x nil \"none\" \"some\");fmt \"{}\" m"),
+        "{3: none}"
+    );
+}
+
+#[test]
+fn a_map_named_or_left_between_the_read_and_the_mset_is_read_as_always() {
+    // Reading the map between, or a `cnt` skipping the mset: the read must not take.
+    assert_eq!(
+        output("f>t;m=mmap;@i 0..6{k=mod i 2;xs=mget m k ?? [];n=len m;m=mset m k +=xs n};fmt \"{}\" m"),
+        "{0: [0, 2, 2]; 1: [1, 2, 2]}"
+    );
+    assert_eq!(
+        output("f>t;m=mmap;@i 0..6{k=mod i 2;xs=mget m k ?? [];=i 3{cnt};m=mset m k +=xs i};fmt \"{}\" m"),
+        "{0: [0, 2, 4]; 1: [1, 5]}"
+    );
+    assert_eq!(
+        output("f>t;m=mmap;@i 0..6{k=mod i 2;xs=mget m k ?? [];=i 3{brk};m=mset m k +=xs i};fmt \"{}\" m"),
+        "{0: [0, 2]; 1: [1]}"
+    );
+    // The key rebound between: the mset names another entry.
+    assert_eq!(
+        output("f>t;m=mset mmap 1 [7];k=1;xs=mget m k ?? [];k=2;m=mset m k +=xs 8;fmt \"{}\" m"),
+        "{1: [7]; 2: [7, 8]}"
+    );
+}
+
+#[test]
+fn a_number_key_is_compared_as_the_map_compares_it() {
+    // 1.5 floors to the entry 1 in both the read and the mset.
+    let (out, err) = run(
+        "f>t;m=mset mmap 1 [0];@i 0..3{k=1.5;xs=mget m k ?? [];m=mset m k +=xs i};fmt \"{}\" m",
+        &[],
+    );
+    assert_eq!(out, "{1: [0, 0, 1, 2]}");
+    assert_eq!(copies(&err, "list").0, 0, "{err}");
+}
+
+#[test]
+fn an_error_between_the_take_and_the_mset_fails_cleanly() {
+    let err = run_failing(
+        "f>t;m=mmap;ys=[0 1];@i 0..9{k=mod i 2;xs=mget m k ?? [];z=at ys (?=i 6 5 0);m=mset m k +=xs z};fmt \"{}\" m",
+    );
+    assert!(err.contains("out of bounds"), "{err}");
+}

@@ -19,7 +19,9 @@ use std::process::Command;
 /// `record_loop.rs`), each releasing the one before; then twice a million texts
 /// that each pass through a record field, moved out of it by the one read of the
 /// update that replaces it (codegen's `field_move.rs`; once with a call among the
-/// values, once tested before them). Without
+/// values, once tested before them); then four thousand maps of two
+/// lists grown to 500 elements, each list taken out of its map for the `mset` that
+/// puts it back (`map_take.rs`). Without
 /// reference counting, or if a value handed over were never released, this would
 /// need hundreds of megabytes.
 const CHURN: &str = "\
@@ -42,6 +44,7 @@ main>n
   tot=+tot (+(len e.t) (len e.u))
   @j 0..1000000{s=str j;e=e with t:s u:+e.t \"!\"}
   tot=+tot (+(len e.t) (len e.u))
+  @j 0..4000{g=mmap;@k 0..1000{q=mod k 2;ys=mget g q ?? [];g=mset g q +=ys k};tot=+tot (len (mget g 1 ?? []))}
   +tot (len c.t)
 ";
 
@@ -68,7 +71,7 @@ fn churning_strings_and_lists_keeps_peak_memory_flat() {
     // elements, the 30 digits of 0..19, a count of 20, 2 list elements and the 3
     // digits of 119; then per call the digits of
     // j three times and the "!"; then twice "999999" and "999998!"; then the 4 bytes
-    // of "abc!".
+    // of "abc!"; and 500 elements per grouping round.
     let digits: i64 = (0..2_000_000i64).map(|i| i.to_string().len() as i64).sum();
     let call_digits: i64 = (0..1_000_000i64).map(|j| j.to_string().len() as i64).sum();
     let expected = 2_000_000 * (3 + 5)
@@ -78,7 +81,8 @@ fn churning_strings_and_lists_keeps_peak_memory_flat() {
         + 3 * call_digits
         + 1_000_000
         + 2 * 13
-        + 4;
+        + 4
+        + 4000 * 500;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         expected.to_string()

@@ -212,6 +212,7 @@ entry_points! {
     crate::ops::construct::ilo_lst_move => ilo_lst_move(O, O, O) -> W;
     crate::ops::construct::ilo_mset_move => ilo_mset_move(O, O, O) -> W;
     crate::ops::construct::ilo_mget => ilo_mget(W, W) -> W;
+    crate::ops::construct::ilo_mget_take => ilo_mget_take(W, W) -> W;
     crate::ops::construct::ilo_ok => ilo_ok(W) -> W;
     crate::ops::construct::ilo_err => ilo_err(W) -> W;
     crate::ops::construct::ilo_func_new => ilo_func_new(P, I, P, I, P, I) -> W;

@@ -142,6 +142,14 @@ impl Map {
         }
     }
 
+    /// Move the value of `key` out, leaving nil in its entry (the key and the order
+    /// stay): for a caller about to set the same key again (see `builtins::map_take`).
+    pub fn take(&mut self, key: KeyRef) -> Option<Value> {
+        self.entries
+            .get_mut(&key)
+            .map(|slot| std::mem::replace(slot, Value::NIL))
+    }
+
     pub fn insert(&mut self, key: MapKey, value: Value) {
         if self.entries.insert(key, value).is_none() {
             self.order.take();

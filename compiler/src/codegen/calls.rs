@@ -2,7 +2,8 @@
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
 //! - `lst` / `mset` on a list / map that is ours to give, and `mget`: an entry point of
-//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`), no table lookup; `lst`
+//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`, or `ilo_mget_take` for
+//!   the reads `map_take.rs` chose), no table lookup; `lst`
 //!   first tries the inline store of `inline_update.rs`;
 //! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
@@ -39,7 +40,8 @@ impl<M: Module> Translator<'_, M> {
         };
         let vals = self.held(args);
         if let CallTarget::Builtin(name) = &target {
-            match direct_entry(name, &vals) {
+            let take = self.map_takes.contains(&e.id);
+            match direct_entry(name, &vals, take) {
                 Some(Direct::Consumes(entry)) => {
                     // Every argument handed over (borrowed ones retained first), so the
                     // runtime consumes them all, failure or not: off the stack
@@ -307,10 +309,12 @@ enum Direct {
 /// typically calls once per element (where the table lookup and argument array of a
 /// builtin call cost as much as the work): updates when the updated value (the first
 /// argument) is ours to give, and the map lookup that usually precedes one.
-fn direct_entry(name: &str, vals: &[Operand]) -> Option<Direct> {
+/// `take` marks an `mget` that may move its value out (see `map_take.rs`).
+fn direct_entry(name: &str, vals: &[Operand], take: bool) -> Option<Direct> {
     match (name, vals) {
         ("lst", [Operand::Owned(_), _, _]) => Some(Direct::Consumes(Entry::ilo_lst_move)),
         ("mset", [Operand::Owned(_), _, _]) => Some(Direct::Consumes(Entry::ilo_mset_move)),
+        ("mget", [Operand::Borrowed(_), _]) if take => Some(Direct::Borrows(Entry::ilo_mget_take)),
         ("mget", [_, _]) => Some(Direct::Borrows(Entry::ilo_mget)),
         _ => None,
     }

@@ -12,7 +12,7 @@ use super::abi::{entry_signature, ilo_signature, Entry, ERROR_SENTINEL, NIL, WOR
 use super::error::CodegenError;
 use super::program_state::{FnRef, ProgramState};
 use super::translator::{Local, Operand, Translator};
-use super::{last_use, vars};
+use super::{last_use, map_take, vars};
 use crate::ast::{FnDecl, Type};
 use crate::verify::types::{check_shape, relied_on, show};
 use crate::verify::{BodyId, Checked};
@@ -65,6 +65,8 @@ pub fn define_function<M: Module>(
             .map(|(n, _)| n.clone())
             .collect();
         t.moves = last_use::last_uses(decl, &words, checked);
+        let locals: HashSet<String> = t.locals.keys().cloned().collect();
+        t.map_takes = map_take::map_takes(&decl.body, checked, &words, &locals);
         let v = t.block_value(&decl.body);
         if value_called && checked.checked_bodies.contains(&body) {
             let span = decl.body.last().map_or(decl.span, |s| s.span);

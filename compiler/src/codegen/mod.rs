@@ -13,8 +13,9 @@
 //!   reads on the heap layout the runtime exports; `range_loop` the counting loop
 //!   `@i a..b`, `tested_list` its version for a body that only updates one list in
 //!   place, `record_loop` a loop's version for a body that only updates one record;
-//! - `vars`, `lambdas`, `last_use`: pre-passes (which locals are f64, which lambdas
-//!   to lift, which reads of a local are its last use and hand the value over);
+//! - `vars`, `lambdas`, `last_use`, `map_take`: pre-passes (which locals are f64,
+//!   which lambdas to lift, which reads of a local are its last use and hand the
+//!   value over, which `mget` reads move the value out for the `mset` that follows);
 //! - `jit`: the JIT driver and the public [`JitProgram`] API.
 
 mod abi;
@@ -30,6 +31,7 @@ mod inline_update;
 mod jit;
 mod lambdas;
 mod last_use;
+mod map_take;
 mod names;
 mod program_state;
 mod range_loop;

@@ -80,6 +80,8 @@ pub struct Translator<'a, M: Module> {
     pub exit: Block,
     /// The `Ref` expressions that are last uses of their local (see `last_use.rs`).
     pub moves: HashSet<ExprId>,
+    /// The `mget` calls that take the value out of a map held once (see `map_take.rs`).
+    pub map_takes: HashSet<ExprId>,
     /// The nil word, made once in the entry block: what a moved-out local holds, so
     /// paths that meet after moving the same local agree on one value and the release
     /// of it disappears at compile time.
@@ -131,6 +133,7 @@ impl<'a, M: Module> Translator<'a, M> {
             prev: None,
             exit,
             moves: HashSet::new(),
+            map_takes: HashSet::new(),
             tested_record: None,
             field_moves: Default::default(),
             tested_list: None,

@@ -91,6 +91,23 @@ pub fn get(m: &Value, k: &Value) -> RtResult {
     Ok(m.get(k).cloned().unwrap_or(Value::NIL))
 }
 
+/// `mget m k` for code that sets the same key of the same map next (see the
+/// compiler's `map_take` rule): when `m` is the only reference to its map, the value
+/// moves out of the entry (nil left there until that `mset` overwrites it), so the
+/// caller holds it once and can update it in place; otherwise exactly `get`. Also what
+/// compiled code calls directly (`ilo_mget_take`).
+pub fn take(m: &mut Value, k: &Value) -> RtResult {
+    map_arg("mget", m)?;
+    let key = key_ref("mget", k)?;
+    if !m.is_unique() {
+        return get(m, k);
+    }
+    match m.make_mut() {
+        Some(Obj::Map(map)) => Ok(map.take(key).unwrap_or(Value::NIL)),
+        _ => get(m, k),
+    }
+}
+
 fn mset(args: &[Value]) -> RtResult {
     mset_in_place(&mut Args::borrowed(args))
 }
@@ -165,6 +182,23 @@ mod tests {
     fn ab() -> Value {
         let m = mset(&[mmap(&[]).unwrap(), t("b"), n(1.0)]).unwrap();
         mset(&[m, t("a"), n(2.0)]).unwrap()
+    }
+
+    #[test]
+    fn take_moves_the_value_out_of_a_map_held_once_and_reads_a_shared_one() {
+        let mut m = mset(&[mmap(&[]).unwrap(), t("a"), Value::list(vec![n(1.0)])]).unwrap();
+        let shared = m.clone();
+        assert_eq!(show(take(&mut m, &t("a"))), "[1]");
+        assert_eq!(m.to_string(), "{a: [1]}");
+        drop(shared);
+        let taken = take(&mut m, &t("a")).unwrap();
+        assert!(
+            taken.is_unique(),
+            "the map's reference moved out with the value"
+        );
+        assert_eq!(m.to_string(), "{a: nil}");
+        assert!(take(&mut m, &t("zz")).unwrap().is_nil());
+        assert!(take(&mut m, &Value::bool(true)).is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ mod test_values;
 mod text;
 
 pub use list::set_element;
-pub use map::{get as map_get, set as map_set};
+pub use map::{get as map_get, set as map_set, take as map_take};
 
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;

@@ -109,6 +109,21 @@ pub unsafe extern "C" fn ilo_mget(m: u64, k: u64) -> u64 {
     error::to_word(crate::builtins::map_get(m, k))
 }
 
+/// `mget m k` where `m` is a local whose map the next statements set at the same key
+/// (the compiler's `map_take` rule): both borrowed, and the value moves out of the
+/// entry when the local's reference is the only one. Fallible.
+///
+/// # Safety
+///
+/// `m` and `k` are live value words, borrowed for the call, and `m` is the word of a
+/// local variable (its one reference, when the count says it is unique).
+pub unsafe extern "C" fn ilo_mget_take(m: u64, k: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract); `m` stays the
+    // variable's reference, so it is never dropped here.
+    let (mut m, k) = unsafe { (std::mem::ManuallyDrop::new(Value::from_raw(m)), borrow(&k)) };
+    error::to_word(crate::builtins::map_take(&mut m, k))
+}
+
 /// `xs=+=xs v`: consumes `xs` (the variable's value) and pushes in place when it is
 /// the only reference (amortised O(1)); a shared list is copied first. Fallible.
 ///
