@@ -810,6 +810,16 @@ fn a_moved_field_never_changes_another_view_of_the_record_or_the_field() {
         let program = format!("type acc{{t:t;n:n}}\nf n:n>t;a=acc t:(str 7) n:0;{body};a.t");
         assert_eq!(run(&program, &["3"]).0, "77777777", "{program}");
     }
+    // A match on the previous statement's value (here the record itself) reads the
+    // record without naming it: nothing moves.
+    assert_eq!(
+        run(
+            "type acc{t:t;n:n}\nf n:n>t;a=acc t:(str 7) n:0;@i 0..n{a=a with n:i;a=a with t:+a.t ?{n v:\"n\";_:\"r\"}};a.t",
+            &["3"]
+        )
+        .0,
+        "7rrr"
+    );
     // Read for another field, or by a nested call, while replaced.
     assert_eq!(
         output("type p{t:t;u:t}\nf>L _;a=p t:(str 1) u:(str 2);@i 0..2{a=a with t:(str i) u:+a.t \"!\"};[a.t a.u]"),

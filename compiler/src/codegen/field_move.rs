@@ -72,6 +72,12 @@ impl<'e> Visitor<'e> for Uses<'e> {
                 self.escapes |= callee.name == self.local;
                 true
             }
+            ExprKind::Match { subject: None, .. } => {
+                // It matches the previous statement's value, which may be the
+                // record itself, read without naming it.
+                self.escapes = true;
+                false
+            }
             ExprKind::Lambda(_) => {
                 // A read inside may run any number of times, or after the update.
                 let mut inner = Uses {
