@@ -94,6 +94,30 @@ impl<'e> Visitor<'e> for Uses<'e> {
     }
 }
 
+/// The fields an update replaces exactly once (declaration index) that `reads`, the
+/// field reads of its record among its values, read exactly once, with that read:
+/// the fields whose value can move from the read to the store.
+pub(super) fn replaced_and_read_once<'e>(
+    fields: &[(Ident, Expr)],
+    indices: &[usize],
+    reads: &[&'e Expr],
+) -> Vec<(usize, &'e Expr)> {
+    fields
+        .iter()
+        .zip(indices)
+        .filter(|((name, _), _)| fields.iter().filter(|(n, _)| n.name == name.name).count() == 1)
+        .filter_map(|((name, _), &index)| {
+            let mut same = reads.iter().filter(
+                |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
+            );
+            match (same.next(), same.next()) {
+                (Some(read), None) => Some((index, *read)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 fn is_ref(e: &Expr, local: &str) -> bool {
     matches!(&e.kind, ExprKind::Ref(id) if id.name == local)
 }
@@ -121,23 +145,14 @@ impl<M: Module> Translator<'_, M> {
         if uses.escapes {
             return Vec::new();
         }
-        let mut moves = Vec::new();
-        for ((name, _), &index) in fields.iter().zip(indices) {
-            if fields.iter().filter(|(n, _)| n.name == name.name).count() != 1 {
-                continue;
-            }
-            let mut same = uses.reads.iter().filter(
-                |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
-            );
-            let (Some(read), None) = (same.next(), same.next()) else {
-                continue;
-            };
-            if !matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil) {
+        replaced_and_read_once(fields, indices, &uses.reads)
+            .into_iter()
+            .filter(|(_, read)| !matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil))
+            .map(|(index, read)| {
                 let record = record.to_string();
-                moves.push((read.id, FieldMove { record, index }));
-            }
-        }
-        moves
+                (read.id, FieldMove { record, index })
+            })
+            .collect()
     }
 
     /// The read [`Translator::field_moves`] chose, of the borrowed record word

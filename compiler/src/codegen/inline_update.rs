@@ -16,6 +16,7 @@ use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
 use super::abi::{HEAP_TAG, NIL, PTR_MASK, TAG_MASK, WORD};
+use super::field_move::replaced_and_read_once;
 use super::translator::{Operand, Translator};
 use crate::ast::{Expr, ExprKind, Ident, Type};
 
@@ -426,16 +427,7 @@ impl<M: Module> Translator<'_, M> {
         }
         let mut moved = Vec::new();
         let mut emptied = Vec::new();
-        for ((name, _), &i) in fields.iter().zip(indices) {
-            if fields.iter().filter(|(n, _)| n.name == name.name).count() != 1 {
-                continue;
-            }
-            let mut same = reads.iter().filter(
-                |r| matches!(&r.kind, ExprKind::Field { name: f, .. } if f.name == name.name),
-            );
-            let (Some(read), None) = (same.next(), same.next()) else {
-                continue;
-            };
+        for (i, read) in replaced_and_read_once(fields, indices, &reads) {
             moved.push(i);
             if !matches!(self.ty(read), Type::Num | Type::Bool | Type::Nil) {
                 emptied.push(i);
