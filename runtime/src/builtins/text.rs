@@ -54,17 +54,19 @@ pub const IN_PLACE: &[InPlaceDef] = &[
     },
 ];
 
-/// A list or a text seen as a sequence of characters.
+/// A list or a text seen as a sequence of characters. A text stays borrowed: its
+/// characters are counted or walked only as far as an operation needs, so `hd`, `at`
+/// and `take` near the start of a long text do not copy it into a character array.
 enum Seq<'a> {
     List(&'a [Value]),
-    Text(Vec<char>),
+    Text(&'a str),
 }
 
 impl Seq<'_> {
     fn of<'a>(builtin: &str, v: &'a Value) -> RtResult<Seq<'a>> {
         match v.heap() {
             Some(Obj::List(xs)) => Ok(Seq::List(xs)),
-            Some(Obj::Text(s)) => Ok(Seq::Text(s.chars().collect())),
+            Some(Obj::Text(s)) => Ok(Seq::Text(s)),
             _ => Err(RtError::new(
                 codes::TYPE,
                 format!("{builtin}: expected L or t, got {}", v.kind_name()),
@@ -75,23 +77,34 @@ impl Seq<'_> {
     fn len(&self) -> usize {
         match self {
             Seq::List(xs) => xs.len(),
-            Seq::Text(cs) => cs.len(),
+            Seq::Text(s) => s.chars().count(),
         }
     }
 
-    /// The sub-sequence as a new value of the same kind.
+    fn is_empty(&self) -> bool {
+        match self {
+            Seq::List(xs) => xs.is_empty(),
+            Seq::Text(s) => s.is_empty(),
+        }
+    }
+
+    /// The sub-sequence as a new value of the same kind; `r` ends at most at the end.
     fn slice(&self, r: Range<usize>) -> Value {
         match self {
-            Seq::List(xs) => Value::list(xs[r].to_vec()),
-            Seq::Text(cs) => Value::text(cs[r].iter().collect::<String>()),
+            Seq::List(xs) => Value::list(xs[r.start..r.end.min(xs.len())].to_vec()),
+            Seq::Text(s) => {
+                let start = char_offset(s, r.start);
+                let rest = &s[start..];
+                Value::text(&rest[..char_offset(rest, r.len())])
+            }
         }
     }
 
-    /// The element at `i` (a one-character text for texts); `i` must be in bounds.
-    fn item(&self, i: usize) -> Value {
+    /// The element at `i` (a one-character text for texts), if there is one.
+    fn get(&self, i: usize) -> Option<Value> {
         match self {
-            Seq::List(xs) => xs[i].clone(),
-            Seq::Text(cs) => Value::text(cs[i].to_string()),
+            Seq::List(xs) => xs.get(i).cloned(),
+            Seq::Text(s) => s.chars().nth(i).map(|c| Value::text(String::from(c))),
         }
     }
 
@@ -101,6 +114,11 @@ impl Seq<'_> {
             Seq::Text(_) => "text",
         }
     }
+}
+
+/// The byte offset of character `n` of `s`, or its length when it has no more.
+fn char_offset(s: &str, n: usize) -> usize {
+    s.char_indices().nth(n).map_or(s.len(), |(at, _)| at)
 }
 
 /// A Python-style index: negative counts from the end, then clamped to `0..=len`.
@@ -142,18 +160,13 @@ fn has(args: &[Value]) -> RtResult {
 
 fn hd(args: &[Value]) -> RtResult {
     let s = Seq::of("hd", &args[0])?;
-    if s.len() == 0 {
-        return Err(RtError::new(
-            codes::DOMAIN,
-            format!("hd: empty {}", s.kind()),
-        ));
-    }
-    Ok(s.item(0))
+    s.get(0)
+        .ok_or_else(|| RtError::new(codes::DOMAIN, format!("hd: empty {}", s.kind())))
 }
 
 fn tl(args: &[Value]) -> RtResult {
     let s = Seq::of("tl", &args[0])?;
-    if s.len() == 0 {
+    if s.is_empty() {
         return Err(RtError::new(
             codes::DOMAIN,
             format!("tl: empty {}", s.kind()),
@@ -168,8 +181,8 @@ fn rev(args: &[Value]) -> RtResult {
 
 /// `rev xs`: a list handed over unshared is reversed where it is.
 fn rev_in_place(args: &mut Args) -> RtResult {
-    if let Seq::Text(cs) = Seq::of("rev", &args[0])? {
-        return Ok(Value::text(cs.iter().rev().collect::<String>()));
+    if let Seq::Text(s) = Seq::of("rev", &args[0])? {
+        return Ok(Value::text(s.chars().rev().collect::<String>()));
     }
     let mut out = args.take(0);
     if let Some(Obj::List(xs)) = out.make_mut() {
@@ -181,13 +194,9 @@ fn rev_in_place(args: &mut Args) -> RtResult {
 /// `unq xs`: drop repeats, keeping first occurrences in order.
 fn unq(args: &[Value]) -> RtResult {
     Ok(match Seq::of("unq", &args[0])? {
-        Seq::Text(cs) => {
+        Seq::Text(s) => {
             let mut seen = HashSet::new();
-            Value::text(
-                cs.into_iter()
-                    .filter(|c| seen.insert(*c))
-                    .collect::<String>(),
-            )
+            Value::text(s.chars().filter(|c| seen.insert(*c)).collect::<String>())
         }
         Seq::List(xs) => {
             // Hashable elements (numbers, texts, bools) dedupe by key; others compare
@@ -220,15 +229,12 @@ fn slc(args: &[Value]) -> RtResult {
 fn at(args: &[Value]) -> RtResult {
     let s = Seq::of("at", &args[0])?;
     let i = int_arg("at", &args[1])?;
-    let len = s.len() as i64;
-    let i = if i < 0 { i + len } else { i };
-    if i < 0 || i >= len {
-        return Err(RtError::new(
-            codes::DOMAIN,
-            format!("{} index out of bounds", s.kind()),
-        ));
-    }
-    Ok(s.item(i as usize))
+    // Only an index from the end needs the length (for a text, a count).
+    let i = if i < 0 { i + s.len() as i64 } else { i };
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| s.get(i))
+        .ok_or_else(|| RtError::new(codes::DOMAIN, format!("{} index out of bounds", s.kind())))
 }
 
 /// `take n xs`: Python's `xs[:n]`.
@@ -240,7 +246,9 @@ fn take(args: &[Value]) -> RtResult {
         ));
     }
     let s = Seq::of("take", &args[1])?;
-    let end = clamp_index(int_arg("take", &args[0])?, s.len());
+    let n = int_arg("take", &args[0])?;
+    // A count from the start needs no length: the slice stops at the end.
+    let end = usize::try_from(n).unwrap_or_else(|_| clamp_index(n, s.len()));
     Ok(s.slice(0..end))
 }
 
