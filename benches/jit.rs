@@ -7,7 +7,7 @@
 //! Run with `cargo bench --bench jit`. Each figure is the median of several runs.
 //! `cargo bench --bench jit -- updates` runs only the update workloads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -161,6 +161,15 @@ fn rust_map_churn(n: usize) -> usize {
     m.len()
 }
 
+/// Numbers grouped by `i mod 3` into lists under text keys, as the ilo program does.
+fn rust_grouping(n: usize) -> usize {
+    let mut m: HashMap<String, Vec<f64>> = HashMap::new();
+    for i in 0..n {
+        m.entry((i % 3).to_string()).or_default().push(i as f64);
+    }
+    m.get("1").map_or(0, Vec::len)
+}
+
 fn rust_set_each(n: usize) -> usize {
     let mut xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
     for i in 0..n {
@@ -295,6 +304,18 @@ fn updates() -> Vec<Scaling> {
         large: time_call(&churn, "md", 1e5),
         rust_large: time_rust(|| {
             black_box(rust_map_churn(black_box(100_000)));
+        }),
+    });
+
+    let group = compile(
+        "gr n:n>n;m=mmap;@i 0..n{k=str (mod i 3);xs=mget m k ?? [];m=mset m k +=xs i};len (mget m \"1\" ?? [])",
+    );
+    out.push(Scaling {
+        name: "map of lists by key, 2e4 / 2e5",
+        small: time_call(&group, "gr", 2e4),
+        large: time_call(&group, "gr", 2e5),
+        rust_large: time_rust(|| {
+            black_box(rust_grouping(black_box(200_000)));
         }),
     });
 
