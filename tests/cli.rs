@@ -454,6 +454,15 @@ fn impossible_sizes_are_runtime_errors_not_aborts() {
         .expect("spawn ilo");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--max-alloc"), "{}", stderr(&o));
+    // Growth in place doubles the buffer past the ceiling; the length still may not
+    // pass it.
+    let o = ilo()
+        .arg("--max-alloc=1000")
+        .arg(r#"f>n;s=str 7;@i 0..2000{s=+s "x"};len s"#)
+        .output()
+        .expect("spawn ilo");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1001 bytes"), "{}", stderr(&o));
 }
 
 /// `ILO_DUMP_CODE` prints the named functions' optimised IR and machine code to

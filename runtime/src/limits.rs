@@ -27,6 +27,7 @@ pub fn set_max_alloc(bytes: usize) {
     MAX_ALLOC.store(bytes, Ordering::Relaxed);
 }
 
+#[inline]
 pub fn max_alloc() -> usize {
     MAX_ALLOC.load(Ordering::Relaxed)
 }

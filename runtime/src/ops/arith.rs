@@ -58,6 +58,28 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
     let mut a = unsafe { Value::from_raw(a) };
     // SAFETY: the caller passes live words (this function's contract).
     let b = unsafe { borrow(&b) };
+    // The common case first: a text held only here, grown by another text. One test
+    // of each kind and of the count, a room check and a copy; `s=+s s` (the same object)
+    // takes the copying path below.
+    if a.raw() != b.raw() {
+        if let (Some(Obj::Text(s)), Some(Obj::Text(t))) = (a.unique_mut(), b.heap()) {
+            if !has_room(s, t.len()) {
+                if let Err(word) = grow_text(s, t.len()) {
+                    return word;
+                }
+            }
+            // Both are texts, so the bytes are copied without re-validation.
+            s.push_str(t);
+            return a.into_raw();
+        }
+    }
+    add_move_general(a, b)
+}
+
+/// The rest of [`ilo_add_move`]: lists, shared or identical operands, other kinds.
+/// Out of line so the text path above saves no registers for it.
+#[inline(never)]
+fn add_move_general(mut a: Value, b: &Value) -> u64 {
     let appendable = matches!(
         (a.heap(), b.heap()),
         (Some(Obj::Text(_)), Some(Obj::Text(_))) | (Some(Obj::List(_)), Some(Obj::List(_)))
@@ -68,9 +90,6 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
         return unsafe { ilo_add(a.raw(), b.raw()) };
     }
     let grown = match (a.make_mut(), b.heap()) {
-        (Some(Obj::Text(s)), Some(Obj::Text(t))) => {
-            limits::reserve_text("+", s, t.len()).map(|()| s.push_str(t))
-        }
         (Some(Obj::List(v)), Some(Obj::List(w))) => {
             let mut v = v.vec_mut();
             limits::reserve_list("+", &mut v, w.len()).map(|()| v.extend_from_slice(w))
@@ -81,6 +100,23 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
         Ok(()) => a.into_raw(),
         Err(e) => error::raise(e),
     }
+}
+
+/// Whether `more` bytes fit in `s`'s buffer without passing the size ceiling: then
+/// an append is a copy and a length update.
+#[inline]
+fn has_room(s: &String, more: usize) -> bool {
+    let total = s.len().saturating_add(more);
+    total <= limits::max_alloc() && more <= s.capacity() - s.len()
+}
+
+/// Grow `s` for `more` bytes through the ceiling check (`limits::reserve_text`, which
+/// doubles, so growth is amortised); on failure the error is parked and its word
+/// returned. Kept out of line so the in-place path holds no error value.
+#[cold]
+#[inline(never)]
+fn grow_text(s: &mut String, more: usize) -> Result<(), u64> {
+    limits::reserve_text("+", s, more).map_err(error::raise)
 }
 
 /// `-a b` (op 0), `*a b` (op 1), `/a b` (op 2) on words that should be numbers.
