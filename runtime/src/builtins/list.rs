@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use super::convert::{int_arg, list_arg, num_arg, nums_arg};
 use super::hof::sort_by_key;
+use super::number_sort;
 use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::value::{Obj, Value};
@@ -81,9 +82,7 @@ fn sorted(builtin: &str, v: Value, descending: bool) -> RtResult {
             let mut out = v;
             if let Some(Obj::List(xs)) = out.make_mut() {
                 match keys {
-                    SortKeys::Numbers => {
-                        xs.sort_unstable_by(|a, b| flip(num_key(a).total_cmp(&num_key(b))))
-                    }
+                    SortKeys::Numbers => number_sort::sort_numbers(xs, descending),
                     SortKeys::Texts => xs.sort_by(|a, b| flip(text_key(a).cmp(text_key(b)))),
                 }
             }
@@ -116,10 +115,6 @@ fn sort_keys(builtin: &str, xs: &[Value]) -> RtResult<SortKeys> {
     } else {
         SortKeys::Texts
     })
-}
-
-fn num_key(v: &Value) -> f64 {
-    v.as_num().unwrap_or(f64::NAN)
 }
 
 fn text_key(v: &Value) -> &str {

@@ -24,6 +24,7 @@ mod list;
 mod map;
 mod math;
 mod net;
+mod number_sort;
 mod rgx;
 mod sources;
 mod stats;
