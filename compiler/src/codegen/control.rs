@@ -526,14 +526,8 @@ impl<M: Module> Translator<'_, M> {
             .icmp_imm_s(IntCC::Equal, kind, i64::from(layout::KIND_LIST));
         // Read only for a list; a zero length makes the in-place path end at once
         // should the flag ever be wrong.
-        let items = self
-            .b
-            .ins()
-            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS);
-        let len = self
-            .b
-            .ins()
-            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+        let items = self.list_items(p);
+        let len = self.list_len(p);
         let items = self.b.ins().select(is_list, items, zero);
         let len = self.b.ins().select(is_list, len, zero);
         self.b

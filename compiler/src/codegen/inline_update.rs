@@ -87,6 +87,20 @@ pub(super) fn keeps_record_alone(e: &Expr, record: &str, is_local: &impl Fn(&str
 }
 
 impl<M: Module> Translator<'_, M> {
+    /// The element count of the list at object pointer `p` (32 bits in the layout).
+    pub(super) fn list_len(&mut self, p: ClifValue) -> ClifValue {
+        self.b
+            .ins()
+            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32)
+    }
+
+    /// The element storage of the list at object pointer `p`.
+    pub(super) fn list_items(&mut self, p: ClifValue) -> ClifValue {
+        self.b
+            .ins()
+            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS)
+    }
+
     /// The object pointer of `w` when it is a heap object of kind `kind`; branches to
     /// `slow` otherwise.
     pub(super) fn object_of_kind(&mut self, w: ClifValue, kind: u8, slow: Block) -> ClifValue {
@@ -196,16 +210,10 @@ impl<M: Module> Translator<'_, M> {
         let p = self.object_of_kind(xs, layout::KIND_LIST, slow);
         self.require_unique(p, slow);
         let n = self.element_index((i, index), slow);
-        let len = self
-            .b
-            .ins()
-            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+        let len = self.list_len(p);
         let in_bounds = self.b.ins().icmp(IntCC::UnsignedLessThan, n, len);
         self.continue_if(in_bounds, slow);
-        let items = self
-            .b
-            .ins()
-            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS);
+        let items = self.list_items(p);
         let offset = self.b.ins().ishl_imm_u(n, 3);
         let addr = self.b.ins().iadd(items, offset);
         self.replace_word(addr, 0, v);

@@ -16,11 +16,11 @@
 //! version is never entered (see [`TestedList::broken`]).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Block, InstBuilder, MemFlagsData, Value as ClifValue};
+use cranelift_codegen::ir::{Block, InstBuilder, Value as ClifValue};
 use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
-use super::abi::{PTR_MASK, WORD};
+use super::abi::PTR_MASK;
 use super::translator::{Operand, Translator};
 use crate::ast::{
     Block as AstBlock, Expr, ExprId, ExprKind, MatchArm, Pattern, Stmt, StmtKind, Unwrap,
@@ -277,14 +277,8 @@ impl<M: Module> Translator<'_, M> {
             _ => self.nil_word,
         };
         let p = self.b.ins().band_imm_s(w, PTR_MASK as i64);
-        let items = self
-            .b
-            .ins()
-            .load(WORD, MemFlagsData::trusted(), p, layout::LIST_ITEMS);
-        let len = self
-            .b
-            .ins()
-            .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+        let items = self.list_items(p);
+        let len = self.list_len(p);
         self.tested_list = Some(TestedList {
             local: local.to_string(),
             items,
@@ -334,10 +328,7 @@ impl<M: Module> Translator<'_, M> {
         let p = self.object_of_kind(w, layout::KIND_LIST, ordinary);
         self.require_unique(p, ordinary);
         if let Some(limit) = limit {
-            let len = self
-                .b
-                .ins()
-                .uload32(MemFlagsData::trusted(), p, layout::LIST_LEN_U32);
+            let len = self.list_len(p);
             let fits = self
                 .b
                 .ins()
