@@ -375,11 +375,10 @@ impl Loops {
             self.spawn_worker(idx, 0, None)?;
         }
         let loops = Arc::clone(self);
-        let monitor = thread::Builder::new()
+        thread::Builder::new()
             .name("ilo-monitor".to_string())
             .stack_size(64 * 1024)
             .spawn(move || loops.monitor())?;
-        self.shared.running.watcher.set(monitor.thread().clone());
         Ok(())
     }
 

@@ -42,6 +42,13 @@ pub struct Running {
 
 /// The monitor thread and whether it sleeps, so whatever gives it work (a loop
 /// turning busy, a handler call entering the table) can wake it.
+///
+/// The thread to wake is the one that sleeps, named by its first sleep before it
+/// announces it. Naming it from the thread that started it (as once done) left a
+/// window: the server listens before its threads start, so a request could make a
+/// loop busy and its handler enter while the monitor already slept and nobody was
+/// named yet; both wake-ups were lost and a runaway handler ran on past its
+/// `--handler-timeout`.
 #[derive(Default)]
 pub struct Watcher {
     thread: OnceLock<Thread>,
@@ -49,11 +56,6 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Name the thread to wake (once, when it starts).
-    pub fn set(&self, thread: Thread) {
-        let _ = self.thread.set(thread);
-    }
-
     /// Wake the watcher if it sleeps or is about to (see [`Watcher::sleep`]).
     pub fn wake(&self) {
         if self.asleep.load(Ordering::SeqCst) {
@@ -72,6 +74,8 @@ impl Watcher {
     /// until woken), unless `has_work` holds. `has_work` is asked after the sleep is
     /// announced, so work given meanwhile is either seen by it or wakes the sleep.
     pub fn sleep(&self, timeout: Option<Duration>, has_work: impl Fn() -> bool) {
+        // Before the announcement: whoever sees `asleep` also finds the thread.
+        self.thread.get_or_init(thread::current);
         self.asleep.store(true, Ordering::SeqCst);
         if !has_work() {
             match timeout {
@@ -231,7 +235,8 @@ mod tests {
 
     /// The monitor asleep with nothing to watch (and no deadline of its own) is woken
     /// by a call entering: nothing else would wake it when that call's loop was
-    /// already handed over.
+    /// already handed over. Nothing names the watcher's thread beforehand: its sleep
+    /// does, so a call entering just after the server starts finds it too.
     #[test]
     fn a_call_entering_wakes_a_watcher_asleep_with_nothing_to_watch() {
         let running = Arc::new(Running::default());
@@ -239,7 +244,6 @@ mod tests {
         let watcher = {
             let running = Arc::clone(&running);
             thread::spawn(move || {
-                running.watcher.set(thread::current());
                 // Loop over spurious wake-ups: only the entry counts.
                 while running.is_empty() {
                     running.watcher.sleep(None, || !running.is_empty());
