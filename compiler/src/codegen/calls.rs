@@ -9,6 +9,7 @@
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
 //!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
 //!   consumes those, and a builtin may update a value nothing else holds in place;
+//! - `mod` on two numbers: inline (`modulo.rs`);
 //! - a local holding a function value: `ilo_func_code` checks it and yields the code
 //!   address, then an indirect call passes the value itself as `env`.
 //!
@@ -38,6 +39,11 @@ impl<M: Module> Translator<'_, M> {
             }
             None => CallTarget::Builtin(callee.name.clone()),
         };
+        if let (CallTarget::Builtin(name), [a, b], Unwrap::None) = (&target, args, unwrap) {
+            if name == "mod" && self.is_num(a) && self.is_num(b) {
+                return self.modulo(a, b, e.span);
+            }
+        }
         let vals = self.held(args);
         if let CallTarget::Builtin(name) = &target {
             let take = self.map_takes.contains(&e.id);

@@ -10,7 +10,8 @@
 //! - `translator`: the translator struct and its reference-counting and error-exit
 //!   machinery; `expr`, `stmt`, `control`, `calls`, `records` add one method per
 //!   construct; `inline_update` the in-place fast paths of `lst`, `with` and field
-//!   reads on the heap layout the runtime exports; `range_loop` the counting loop
+//!   reads on the heap layout the runtime exports; `modulo` an inline `mod` of two
+//!   numbers; `range_loop` the counting loop
 //!   `@i a..b`, `tested_list` its version for a body that only updates one list in
 //!   place, `record_loop` a loop's version for a body that only updates one record;
 //! - `vars`, `lambdas`, `last_use`, `map_take`: pre-passes (which locals are f64,
@@ -32,6 +33,7 @@ mod jit;
 mod lambdas;
 mod last_use;
 mod map_take;
+mod modulo;
 mod names;
 mod program_state;
 mod range_loop;

@@ -22,7 +22,7 @@ pub mod json;
 mod linalg;
 mod list;
 mod map;
-mod math;
+pub mod math;
 mod net;
 mod number_sort;
 mod rgx;

@@ -8,6 +8,7 @@ use crate::limits;
 use crate::value::{Obj, Value, FALSE, TRUE};
 
 use super::{borrow, type_error};
+use crate::builtins::math::remainder;
 
 /// `+a b`: numbers add, texts and lists concatenate. Fallible.
 ///
@@ -154,6 +155,12 @@ pub unsafe extern "C" fn ilo_neg(a: u64) -> u64 {
             format!("'-' expects n, got {}", a.kind_name()),
         )),
     }
+}
+
+/// `mod a b` on two numbers, for compiled code whose inline integer path did not
+/// apply (see [`remainder`]). Fallible: a zero divisor is ILO-R004.
+pub extern "C" fn ilo_mod(a: f64, b: f64) -> u64 {
+    error::to_word(remainder(a, b).map(Value::num))
 }
 
 /// Ordering: op 0 `<`, 1 `>`, 2 `<=`, 3 `>=`; numbers with numbers, texts with texts.
