@@ -436,6 +436,32 @@ fn a_match_subject_is_not_updated_under_the_match() {
 }
 
 #[test]
+fn a_value_lent_to_an_operation_survives_a_later_operand_rebinding_its_local() {
+    // The conditional rebinds `m` while the first operand's word is still waiting to
+    // be used: that word must stay alive (it used to be released under it).
+    for (program, want) in [
+        (
+            "f>L _;m=mmap;n=mset m \"a\" (?true{m=mset mmap \"q\" 1;1}{2});[m n]",
+            "[{q: 1}, {a: 1}]",
+        ),
+        (
+            "f>L _;m=mmap;n=[m (?true{m=mset mmap \"q\" 1;1}{2})];[m n]",
+            "[{q: 1}, [{}, 1]]",
+        ),
+        (
+            "f>L _;m=[1];n=+m (?true{m=[2];[3]}{[4]});[m n]",
+            "[[2], [1, 3]]",
+        ),
+        (
+            "f>L _;m=[1];n=(= m (?true{m=[2];[1]}{[4]}));[m n]",
+            "[[2], true]",
+        ),
+    ] {
+        assert_eq!(output(program), want, "{program}");
+    }
+}
+
+#[test]
 fn text_literals_are_never_updated_in_place() {
     // The literal "x" is shared by every iteration; growing a text that started as
     // it must not change what the literal reads as next time.
@@ -476,6 +502,98 @@ fn counting_words_into_a_map_copies_no_map() {
     );
     assert_eq!(out, "700");
     assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+}
+
+/// `n` words, `w0` … `w{k-1}` over and over, joined by spaces.
+fn words(n: usize, k: usize) -> String {
+    let words: Vec<String> = (0..n).map(|i| format!("w{}", i % k)).collect();
+    words.join(" ")
+}
+
+#[test]
+fn counting_words_with_fld_copies_no_map() {
+    // The accumulator reaches the callback as its only reference, and `mset` reads
+    // it after the count that reads it too: both spellings update in place.
+    let text = words(5000, 700);
+    for f in [
+        "wc s:t>n;m=fld (a:M t n w:t>M t n;mset a w +(mget a w ?? 0) 1) (spl s \" \") mmap;+(len m) (mget m \"w3\")",
+        "wc s:t>n;m=fld (a:M t n w:t>M t n;c=mget a w ?? 0;mset a w +c 1) (spl s \" \") mmap;+(len m) (mget m \"w3\")",
+        "bump a:M t n w:t>M t n;mset a w +(mget a w ?? 0) 1\nmain s:t>n;m=fld bump (spl s \" \") mmap;+(len m) (mget m \"w3\")",
+    ] {
+        let (out, err) = run(f, &[&text]);
+        // 5000 = 7 * 700 + 100: w3 comes round 8 times.
+        assert_eq!(out, "708", "{f}");
+        assert_eq!(copies(&err, "map"), (0, 0), "{f}: {err}");
+    }
+}
+
+#[test]
+fn appending_in_fld_copies_no_list_or_text() {
+    let (out, err) = run(
+        "f n:n>n;xs=fld (a:L n x:n>L n;+=a *x 2) (range 0 n) [];+(len xs) (at xs -1)",
+        &["10000"],
+    );
+    assert_eq!(out, (10000 + 2 * 9999).to_string());
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+    let (out, err) = run(
+        "f n:n>n;s=fld (a:t x:n c:t>t;+a (+(str x) c)) \";\" (range 0 n) \"\";len s",
+        &["10000"],
+    );
+    assert_eq!(out, (10 + 180 + 2700 + 36000 + 10000).to_string());
+    // The initial "" is a literal, never updated in place: the first append starts a
+    // text of its own, copying none of its bytes.
+    assert_eq!(copies(&err, "text").1, 0, "{err}");
+}
+
+#[test]
+fn an_initial_value_held_elsewhere_keeps_its_contents_through_fld() {
+    // The first update copies the shared initial value once; later ones are in place.
+    let (out, err) = run(
+        "f n:n>L _;m0=mset mmap \"x\" 1;m=fld (a:M t n i:n>M t n;mset a (str i) i) (range 0 n) m0;[m0 (len m)]",
+        &["100"],
+    );
+    assert_eq!(out, "[{x: 1}, 101]");
+    assert_eq!(copies(&err, "map"), (1, 1), "{err}");
+    // The list folded over is the accumulator too: its elements are read as they were.
+    assert_eq!(
+        output("f>L _;xs=[1 2 3];ys=fld (a:L n x:n>L n;+=a x) xs xs;[xs ys]"),
+        "[[1, 2, 3], [1, 2, 3, 1, 2, 3]]"
+    );
+    // With a context value, and the accumulator kept by the callback's closure.
+    assert_eq!(
+        output(
+            "f>L _;m=mmap;g=(a:M t n x:n c:n>M t n;mset a (str x) (+x c));r=fld g 10 [1 2] m;[m r]"
+        ),
+        "[{}, {1: 11; 2: 12}]"
+    );
+}
+
+#[test]
+fn an_update_whose_value_reads_the_map_again_copies_nothing() {
+    let (out, err) = run(
+        "f n:n>n;m=mmap;@i 0..n{k=str (mod i 100);m=mset m k +(mget m k??0) 1};xs=range 0 100;@i 0..n{xs=lst xs (mod i 100) +(at xs (mod i 100)) 1};+(mget m \"7\") (at xs 7)",
+        &["10000"],
+    );
+    assert_eq!(out, "207");
+    assert_eq!(copies(&err, "map"), (0, 0), "{err}");
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+}
+
+#[test]
+fn an_update_reading_its_target_last_keeps_every_other_view() {
+    assert_eq!(
+        output("f>L _;m=mset mmap \"a\" 1;n=mset m \"b\" (mget m \"a\");[m n]"),
+        "[{a: 1}, {a: 1; b: 1}]"
+    );
+    assert_eq!(
+        output("f>L _;xs=[1 2];ys=lst xs 0 (+(at xs 1) 1);zs=lst ys 1 ys;[xs ys zs]"),
+        "[[1, 2], [3, 2], [3, [3, 2]]]"
+    );
+    // An operand that rebinds the target keeps the order the program reads in.
+    assert_eq!(
+        output("f>t;s=\"a\";t=+s (?true{s=\"zz\";\"b\"}{\"c\"});t"),
+        "ab"
+    );
 }
 
 #[test]

@@ -44,7 +44,14 @@ impl<M: Module> Translator<'_, M> {
                 return self.modulo(a, b, e.span);
             }
         }
-        let vals = self.held(args);
+        let first_last = super::last_use::reads_first_argument_last(e, args, self.checked, |n| {
+            self.locals.get(n).is_some_and(|l| !l.numeric)
+        });
+        let vals = if first_last {
+            self.held_first_last(args)
+        } else {
+            self.held(args)
+        };
         if let CallTarget::Builtin(name) = &target {
             let take = self.map_takes.contains(&e.id);
             match direct_entry(name, &vals, take) {

@@ -110,10 +110,8 @@ impl<M: Module> Translator<'_, M> {
             };
             return self.b.ins().fcmp(cc, a, b);
         }
-        let a = self.expr(lhs);
-        self.push(a);
-        let b = self.expr(rhs);
-        self.push(b);
+        let held = self.held([lhs, rhs]);
+        let (a, b) = (held[0], held[1]);
         let (wa, wb) = (self.word(a), self.word(b));
         let c = match op {
             BinOp::Eq | BinOp::Ne => {

@@ -128,14 +128,7 @@ impl<M: Module> Translator<'_, M> {
     }
 
     fn list(&mut self, items: &[Expr]) -> Operand {
-        let vals: Vec<Operand> = items
-            .iter()
-            .map(|x| {
-                let v = self.expr(x);
-                self.push(v);
-                v
-            })
-            .collect();
+        let vals = self.held(items);
         let words: Vec<ClifValue> = vals.iter().map(|v| self.word(*v)).collect();
         let arr = self.word_array(&words);
         let n = self.b.ins().iconst(WORD, words.len() as i64);
@@ -199,7 +192,10 @@ impl<M: Module> Translator<'_, M> {
         }
         // `s=+s (str s)`: a bare local on the left is read after the right operand
         // (the read has no effects), so that read can be the local's last use.
-        let (a, b) = if matches!(op, BinOp::Add | BinOp::Append) && self.is_bare_local(lhs) {
+        let read_last = matches!(op, BinOp::Add | BinOp::Append)
+            && self.is_bare_local(lhs)
+            && matches!(&lhs.kind, ExprKind::Ref(id) if super::last_use::may_read_after(&id.name, &[rhs]));
+        let (a, b) = if read_last {
             let b = self.expr(rhs);
             self.push(b);
             // A local's read neither fails nor holds temporaries; restack as `a` below `b`.
@@ -209,11 +205,8 @@ impl<M: Module> Translator<'_, M> {
             self.push(b);
             (a, b)
         } else {
-            let a = self.expr(lhs);
-            self.push(a);
-            let b = self.expr(rhs);
-            self.push(b);
-            (a, b)
+            let held = self.held([lhs, rhs]);
+            (held[0], held[1])
         };
         let (wa, wb) = (self.word(a), self.word(b));
         if let (Operand::Owned(_), BinOp::Add | BinOp::Append) = (a, op) {

@@ -14,14 +14,16 @@
 //!
 //! The walk mirrors the evaluation order of the translator (`expr.rs`, `calls.rs`,
 //! `control.rs`, `records.rs`): operands left to right, except that a bare local as
-//! the record of `r with …` or the left operand of `+` / `+=` is read last (the read
-//! has no effects), so `r=r with n:+r.n 1` and `s=+s (str s)` still end with it. Lambda bodies are functions of
+//! the record of `r with …`, the left operand of `+` / `+=` and the first argument of
+//! `mset`/`mdel`/`lst` is read last (the read has no effects), so `r=r with n:+r.n 1`,
+//! `s=+s (str s)` and `m=mset m k +(mget m k??0) 1` still end with it. Lambda bodies are functions of
 //! their own; a lambda reads its captures when it is made.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::ast::{Block, Expr, ExprId, ExprKind, FnDecl, Pattern, Stmt, StmtKind};
 use crate::verify::{CallTarget, Checked};
+use crate::walk::{walk_expr, Visitor};
 
 type Live = BTreeSet<String>;
 
@@ -80,6 +82,88 @@ pub fn bare_local<'e>(
             Some(&id.name)
         }
         _ => None,
+    }
+}
+
+/// Builtins that return their first argument updated: a bare local there is read
+/// after the other arguments (see [`reads_first_argument_last`]).
+const UPDATES_FIRST_ARGUMENT: &[&str] = &["mset", "mdel", "lst"];
+
+/// Whether the bare local `target` may be read after the operands `others` that
+/// precede or follow it: reading a local has no effects, so only an operand that binds
+/// the same name again (a statement in a conditional's block, a match pattern) could
+/// tell the difference. Lambda bodies bind their own names.
+pub fn may_read_after(target: &str, others: &[&Expr]) -> bool {
+    !binds(Some(target), others)
+}
+
+/// Whether evaluating `e` may bind a local (a statement in a conditional's block, a
+/// match pattern): a word borrowed from a local before it may then be released
+/// under the borrower, which must hold a reference of its own.
+pub fn binds_a_local(e: &Expr) -> bool {
+    binds(None, &[e])
+}
+
+/// Whether `exprs` bind `name` (any name, for `None`) outside lambda bodies.
+fn binds(name: Option<&str>, exprs: &[&Expr]) -> bool {
+    let mut binds = Binds { name, found: false };
+    for e in exprs {
+        walk_expr(&mut binds, e);
+    }
+    binds.found
+}
+
+/// Whether call `e` reads its first argument, a bare local, after the others:
+/// `m=mset m k +(mget m k??0) 1` and `xs=lst xs i (+(at xs i) 1)` then end with that
+/// read, which can hand the value over, instead of lending it while the other
+/// arguments read it again (and forcing a copy).
+pub fn reads_first_argument_last(
+    e: &Expr,
+    args: &[Expr],
+    checked: &Checked,
+    is_word_local: impl Fn(&str) -> bool,
+) -> bool {
+    let updates = matches!(
+        checked.calls.get(&e.id),
+        Some(CallTarget::Builtin(name)) if UPDATES_FIRST_ARGUMENT.contains(&name.as_str())
+    );
+    match args.split_first() {
+        Some((first, rest)) if updates => bare_local(first, checked, is_word_local)
+            .is_some_and(|name| may_read_after(name, &rest.iter().collect::<Vec<_>>())),
+        _ => false,
+    }
+}
+
+/// Finds a binding of one name (or of any) outside lambda bodies.
+struct Binds<'n> {
+    name: Option<&'n str>,
+    found: bool,
+}
+
+impl Binds<'_> {
+    fn bound(&mut self, name: &str) {
+        self.found |= self.name.is_none_or(|n| n == name);
+    }
+}
+
+impl<'a> Visitor<'a> for Binds<'_> {
+    fn stmt(&mut self, s: &'a Stmt) {
+        match &s.kind {
+            StmtKind::Let { name, .. } => self.bound(&name.name),
+            StmtKind::Destructure { fields, .. } => fields.iter().for_each(|f| self.bound(&f.name)),
+            StmtKind::ForEach { var, .. } | StmtKind::ForRange { var, .. } => self.bound(&var.name),
+            _ => {}
+        }
+    }
+
+    fn expr(&mut self, e: &'a Expr) -> bool {
+        !matches!(e.kind, ExprKind::Lambda(_))
+    }
+
+    fn arm(&mut self, arm: &'a crate::ast::MatchArm) {
+        if let Pattern::Ok(v) | Pattern::Err(v) | Pattern::IsType(_, v) = &arm.pattern {
+            self.bound(&v.name);
+        }
     }
 }
 
@@ -253,7 +337,10 @@ impl Analysis<'_> {
                     // Short-circuit: the left value is consumed before the right runs.
                     let r = self.expr(rhs, live.clone(), pending);
                     self.expr(lhs, union(&r, &live), pending)
-                } else if matches!(op, BinOp::Add | BinOp::Append) && self.bare_local(lhs).is_some()
+                } else if matches!(op, BinOp::Add | BinOp::Append)
+                    && self
+                        .bare_local(lhs)
+                        .is_some_and(|name| may_read_after(name, &[rhs]))
                 {
                     // The translator reads a bare local left operand after the right one.
                     self.operands(&[rhs, lhs], live, pending)
@@ -272,7 +359,11 @@ impl Analysis<'_> {
                 if let Some(name) = local_callee.filter(|n| self.words.contains(*n)) {
                     live.insert(name.to_string());
                 }
-                let ops: Vec<&Expr> = args.iter().collect();
+                let mut ops: Vec<&Expr> = args.iter().collect();
+                if reads_first_argument_last(e, args, self.checked, |n| self.words.contains(n)) {
+                    // The translator reads it after the other arguments.
+                    ops.rotate_left(1);
+                }
                 self.operands(&ops, live, pending)
             }
             ExprKind::Record { fields, .. } => {
@@ -427,6 +518,20 @@ mod tests {
         assert_eq!(
             moved("f>n;m=mmap;g=(k:t>n;len m);m=mset m \"a\" 1;g \"x\""),
             ["m#0"]
+        );
+    }
+
+    #[test]
+    fn an_update_reads_its_target_after_the_other_arguments() {
+        // `m#1` is read by `mget` first, then `m#0` is handed to `mset`.
+        assert_eq!(
+            moved("f k:t>M t n;m=mmap;m=mset m k +(mget m k??0) 1;m"),
+            ["m#0", "m#2"]
+        );
+        // Unless an argument binds it again: then `m` is read first, and lent.
+        assert_eq!(
+            moved("f>M t n;m=mmap;n=mset m \"a\" (?true{m=mmap;1}{mget m \"a\"});n"),
+            ["n#0"]
         );
     }
 

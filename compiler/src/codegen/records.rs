@@ -24,13 +24,11 @@ impl<M: Module> Translator<'_, M> {
             self.unsupported(format!("unknown record type '{}'", ty.name), ty.span);
             return self.nil();
         };
+        let held = self.held(fields.iter().map(|(_, x)| x));
         let vals: Vec<(String, Operand)> = fields
             .iter()
-            .map(|(n, x)| {
-                let v = self.expr(x);
-                self.push(v);
-                (n.name.clone(), v)
-            })
+            .zip(held)
+            .map(|((n, _), v)| (n.name.clone(), v))
             .collect();
         let nil = self.iconst(super::abi::NIL);
         let mut words = vec![nil; decl.len()];
@@ -156,6 +154,7 @@ impl<M: Module> Translator<'_, M> {
         let mut obj = None;
         if !record_last {
             let v = self.expr(inner);
+            let v = self.kept_against(v, fields.iter().map(|(_, x)| x));
             self.push(v);
             obj = Some(v);
         }

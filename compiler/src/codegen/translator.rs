@@ -350,13 +350,53 @@ impl<'a, M: Module> Translator<'a, M> {
     /// Evaluate `es` in order, each result held (see [`Translator::push`]) while the
     /// next is evaluated; pop them, newest first, when done.
     pub fn held<'e>(&mut self, es: impl IntoIterator<Item = &'e Expr>) -> Vec<Operand> {
-        es.into_iter()
-            .map(|x| {
-                let v = self.expr(x);
+        let es: Vec<&Expr> = es.into_iter().collect();
+        (0..es.len())
+            .map(|i| {
+                let v = self.expr(es[i]);
+                let v = self.kept_against(v, es[i + 1..].iter().copied());
                 self.push(v);
                 v
             })
             .collect()
+    }
+
+    /// `v`, made owned when it is a borrowed word and one of the operands evaluated
+    /// after it, `later`, may bind a local (in a conditional's block, say): the local
+    /// that lent the word could be rebound, releasing it under its borrower.
+    pub fn kept_against<'e>(
+        &mut self,
+        v: Operand,
+        mut later: impl Iterator<Item = &'e Expr>,
+    ) -> Operand {
+        match v {
+            Operand::Borrowed(w) if later.any(super::last_use::binds_a_local) => {
+                self.retain(w);
+                Operand::Owned(w)
+            }
+            _ => v,
+        }
+    }
+
+    /// As [`Translator::held`], but the first argument, a bare local, is read after the
+    /// others (see `last_use::reads_first_argument_last`); the operands come back, and
+    /// sit on the temporaries, in argument order.
+    pub fn held_first_last(&mut self, args: &[Expr]) -> Vec<Operand> {
+        let Some((first, rest)) = args.split_first() else {
+            return Vec::new();
+        };
+        let rest = self.held(rest);
+        // A local's read neither fails nor holds temporaries; restack it below the rest.
+        let first = self.expr(first);
+        for v in rest.iter().rev() {
+            self.pop(*v);
+        }
+        let mut all = vec![first];
+        all.extend(rest);
+        for v in &all {
+            self.push(*v);
+        }
+        all
     }
 
     pub fn pop(&mut self, v: Operand) {

@@ -15,9 +15,9 @@ use super::convert::{func_arg, list_arg};
 use super::list::compare_keys;
 use super::sources::transformed;
 use super::stats::set_key;
-use super::BuiltinDef;
+use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
-use crate::func::call_value;
+use crate::func::{call_value, call_value_owned};
 use crate::line_source::transform::Step;
 use crate::value::{Map, MapKey, Value};
 
@@ -33,6 +33,11 @@ pub const TABLE: &[BuiltinDef] = &[
     BuiltinDef { name: "grp", min_args: 2, max_args: 2, f: grp },
     BuiltinDef { name: "uniqby", min_args: 2, max_args: 2, f: uniqby },
 ];
+
+pub const IN_PLACE: &[InPlaceDef] = &[InPlaceDef {
+    name: "fld",
+    f: fld_in_place,
+}];
 
 /// A function argument with its optional context value.
 struct Callback<'a> {
@@ -115,9 +120,17 @@ fn over_source(builtin: &str, args: &[Value], step: fn(Value) -> Step) -> RtResu
 /// `fld fn xs init`: `fn (fn (fn init x0) x1) …`; `fld fn ctx xs init` calls
 /// `fn acc x ctx`.
 fn fld(args: &[Value]) -> RtResult {
-    let (f, ctx, xs, init) = match args {
-        [f, xs, init] => (f, None, xs, init),
-        [f, ctx, xs, init] => (f, Some(ctx), xs, init),
+    fld_in_place(&mut Args::borrowed(args))
+}
+
+/// `fld` handing the accumulator over: the callback receives the only reference to
+/// it (an initial value the caller gave up, then each result), so `mset`, `lst`, `+`
+/// or `with` on it inside the callback update it where it is instead of copying it
+/// on every element.
+fn fld_in_place(args: &mut Args) -> RtResult {
+    let (f, ctx, xs, init) = match args.all() {
+        [f, xs, _] => (f, None, xs, 2),
+        [f, ctx, xs, _] => (f, Some(ctx), xs, 3),
         _ => {
             return Err(RtError::new(
                 codes::CALL,
@@ -126,11 +139,14 @@ fn fld(args: &[Value]) -> RtResult {
         }
     };
     let f = func_arg("fld", f)?;
-    let mut acc = init.clone();
-    for x in list_arg("fld", xs)? {
+    // A reference of our own, so an accumulator that is this very list is never
+    // the only reference to it while its elements are read.
+    let list = xs.clone();
+    let mut acc = args.take(init);
+    for x in list_arg("fld", &list)? {
         acc = match ctx {
-            None => call_value(f, &[acc, x.clone()])?,
-            Some(c) => call_value(f, &[acc, x.clone(), c.clone()])?,
+            None => call_value_owned(f, [acc, x.clone()])?,
+            Some(c) => call_value_owned(f, [acc, x.clone(), c.clone()])?,
         };
     }
     Ok(acc)

@@ -5,7 +5,8 @@
 //! time ([`lookup`]); the same table is linked into AOT binaries, so ids agree.
 //! Builtins receive borrowed arguments and return an owned value or an [`RtError`].
 //!
-//! Builtins that can update an argument in place (`mset`, `lst`, `srt`, …) also
+//! Builtins that can update an argument in place (`mset`, `lst`, `srt`, …) or hand
+//! it on to a callback that may (`fld`'s initial value) also
 //! appear in their family's `IN_PLACE` table with a function taking [`Args`]: when
 //! compiled code hands over its reference to an argument (the variable's last use, or
 //! a temporary), [`Args::take`] yields that very reference, so a value nothing else
@@ -167,6 +168,7 @@ fn in_place_table() -> &'static [Option<InPlaceFn>] {
             text::IN_PLACE,
             list::IN_PLACE,
             map::IN_PLACE,
+            hof::IN_PLACE,
         ]
         .iter()
         .flat_map(|t| t.iter())
