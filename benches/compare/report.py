@@ -128,6 +128,8 @@ def aggregate(rows):
                 "lines_all": max(r["result"]["lines_all"] for r in rs),
                 "cpu_us": spread([r["result"]["server_cpu_us"] for r in rs
                                   if "server_cpu_us" in r["result"]]),
+                "client_cpu_us": spread([r["result"]["client_cpu_us"] for r in rs
+                                         if "client_cpu_us" in r["result"]]),
             }
     for server, runs in by.get("mapped", {}).items():
         for variant in ("plain", "mapped"):
@@ -186,9 +188,12 @@ def live_sections(agg):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
         w("Each server subscribes every client to one upstream that stamps each line with "
           "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
-          "Node); `bench-tools` `bcast-client` holds all subscribers in one level-triggered "
+          "Node); `bench-tools` `bcast-client` holds all subscribers in one edge-triggered "
           "epoll loop, reading each reported socket once (a read that does not fill its "
-          "buffer took everything there was), and measures production-to-arrival over every line every subscriber received, "
+          "buffer took everything there was) and, mid fan-out, letting sockets gather for "
+          "100 µs after a wait that found only a few ready (so the server's `send` does "
+          "not wake it every few sockets), and measures production-to-arrival over every "
+          "line every subscriber received, "
           "counting the lines produced once every subscriber had received its first. *Every line* means no "
           "subscriber missed one: each received the feed's lines in order without a gap "
           "(lines still in flight when the time ran out are late, not lost; in brackets, "
@@ -196,10 +201,11 @@ def live_sections(agg):
         w("The server's CPU time per subscriber line (user and system, from "
           "`/proc/PID/stat` between the moment every subscriber had its first line and "
           "the end) says what a line costs the server; a busy machine disturbs it far "
-          "less than the latencies.\n")
+          "less than the latencies. The client's own CPU per subscriber line, over the "
+          "same window, is what it takes from the two cores the server runs on.\n")
         w("| Subscribers | Lines/s | Server | p50 ms | p99 ms | max ms | every line | "
-          "peak RSS MiB | server CPU µs/line |")
-        w("|---:|---:|---|---:|---:|---:|---|---:|---:|")
+          "peak RSS MiB | server CPU µs/line | client CPU µs/line |")
+        w("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
         for conns in sorted(agg["broadcast"], key=int):
             for s, r in agg["broadcast"][conns].items():
                 w(f"| {int(conns):,} | {r['rate']} | {LABEL.get(s, s)} | "
@@ -207,7 +213,8 @@ def live_sections(agg):
                   f"{fmt_spread(r['max_ms'], '{:.2f}')} | "
                   f"{'yes' if r['complete'] else 'no'} ({r['lines_min']}/{r['lines_all']}) | "
                   f"{fmt_spread(r['rss_mib'], '{:.1f}')} | "
-                  f"{fmt_spread(r['cpu_us'], '{:.2f}')} |")
+                  f"{fmt_spread(r['cpu_us'], '{:.2f}')} | "
+                  f"{fmt_spread(r['client_cpu_us'], '{:.2f}')} |")
         w("")
     if agg.get("mapped"):
         w("### 7. A mapped stream against the same stream unmapped\n")

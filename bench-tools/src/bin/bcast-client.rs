@@ -5,9 +5,9 @@
 //! the latest first line any of them received; each one's lines must then be the
 //! feed's lines with no gap, the slowest may trail).
 //!
-//! One thread and one epoll set hold every connection, so the client itself stays
-//! cheap at 10,000 subscribers. Lines are found in the raw bytes: a data line is the
-//! text between two newlines that ends in ` tick`, which skips chunk framing.
+//! One thread and one epoll set hold every connection. Lines are found in the raw
+//! bytes: a data line is the text between two newlines that ends in ` tick`, which
+//! skips chunk framing.
 //!
 //! With `--server-pid PID`, it also reports the server's CPU time (user and system,
 //! from `/proc/PID/stat`) per subscriber line, from the moment every subscriber has
@@ -18,15 +18,23 @@
 //! production stamp, how many subscribers had it, and the first, median and last
 //! arrival (ms after production), to tell one slow line from a slow fan-out.
 //!
+//! The client shares the machine with the server, so it keeps its own work small: one
+//! edge-triggered epoll set, one read per report, and, while a fan-out is under way,
+//! a pause of `--gather-us` (100 µs; 0 for none) after a wait that found only a few
+//! sockets ready, so that the server's next `send` does not have to wake it again. It
+//! reports its own CPU time per subscriber line too (`client_cpu_us`), over the same
+//! window as the server's.
+//!
 //! usage: bcast-client --addr HOST:PORT [--path /bcast] [--conns 1000] [--seconds 10]
-//!        [--per-line] [--server-pid PID]
+//!        [--per-line] [--server-pid PID] [--gather-us 100]
 //! prints: {"conns":N,"lines_min":..,"lines_max":..,"complete":bool,"samples":..,
-//!          "p50_ms":..,"p99_ms":..,"max_ms":..[,"server_cpu_us":..]}
+//!          "p50_ms":..,"p99_ms":..,"max_ms":..[,"server_cpu_us":..],"client_cpu_us":..}
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use ilo_bench_tools::{now_ns, percentile, Flags};
@@ -46,6 +54,7 @@ fn main() {
     let conns: usize = flag("--conns", "1000").parse().unwrap_or(1000);
     let seconds: u64 = flag("--seconds", "10").parse().unwrap_or(10);
     let per_line = flags.has("--per-line");
+    let gather_us: u64 = flag("--gather-us", "100").parse().unwrap_or(100);
     let server = flags
         .get("--server-pid")
         .and_then(|p| p.parse::<u32>().ok());
@@ -56,6 +65,7 @@ fn main() {
         Duration::from_secs(seconds),
         per_line,
         server,
+        Duration::from_micros(gather_us),
     ) {
         Ok(out) => println!("{out}"),
         Err(e) => {
@@ -72,6 +82,7 @@ fn run(
     duration: Duration,
     per_line: bool,
     server: Option<u32>,
+    gather: Duration,
 ) -> io::Result<String> {
     // SAFETY: epoll_create1 takes only flags.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -84,7 +95,7 @@ fn run(
         stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())?;
         stream.set_nonblocking(true)?;
         let mut event = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: i as u64,
         };
         // SAFETY: registers a live socket with our epoll set.
@@ -102,10 +113,10 @@ fn run(
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     let mut buf = vec![0u8; 64 * 1024];
     let end = Instant::now() + duration;
-    // Subscribers with a line so far, lines received, and the server's CPU time and
-    // the lines received when the last subscriber got its first.
+    // Subscribers with a line so far, lines received, and the server's and this
+    // client's CPU time and the lines received when the last subscriber got its first.
     let (mut reached, mut received) = (0usize, 0usize);
-    let mut cpu_from: Option<(Option<Duration>, usize)> = None;
+    let mut cpu_from: Option<(Option<Duration>, Duration, usize)> = None;
     while Instant::now() < end {
         // SAFETY: the kernel fills at most `events.len()` entries of our buffer.
         let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 100) };
@@ -118,10 +129,11 @@ fn run(
         }
         for event in &events[..n as usize] {
             let sub = &mut subs[event.u64 as usize];
-            // The set is level-triggered: a read that did not fill the buffer took
-            // everything there was, and anything arriving later is reported again.
-            // So one read per report, not a second one to hear EWOULDBLOCK (which
-            // would double the client's system calls on the cores the server uses).
+            // A read that did not fill the buffer took everything there was, and
+            // bytes arriving later are a new edge, reported again. So one read per
+            // report, not a second one to hear EWOULDBLOCK (which would double the
+            // client's system calls on the cores the server uses). Edge-triggered,
+            // so the next wait does not look at every socket just read once more.
             loop {
                 match sub.stream.read(&mut buf) {
                     Ok(0) => break,
@@ -134,7 +146,8 @@ fn run(
                         if had == 0 && !sub.lines.is_empty() {
                             reached += 1;
                             if reached == conns {
-                                cpu_from = Some((server.and_then(cpu_time), received));
+                                cpu_from =
+                                    Some((server.and_then(cpu_time), own_cpu_time(), received));
                             }
                         }
                         if got < buf.len() {
@@ -147,12 +160,33 @@ fn run(
                 }
             }
         }
+        if n > 0 && (n as usize) < events.len() && !gather.is_zero() {
+            // Mid fan-out, a wait that finds a few sockets ready and then sleeps in
+            // epoll has the server's next `send` wake this thread again: on loopback
+            // that wake-up runs inside the server's `send`, and a client faster than
+            // the server sleeps and is woken every few sockets. Letting the sockets
+            // gather for a moment turns those into one timer wake-up, at the price
+            // of up to `gather` on the latencies measured.
+            thread::sleep(gather);
+        }
     }
-    let server_cpu = match (cpu_from, server.and_then(cpu_time)) {
-        (Some((Some(from), lines)), Some(to)) if received > lines => format!(
-            ",\"server_cpu_us\":{:.3}",
-            (to.saturating_sub(from)).as_secs_f64() * 1e6 / (received - lines) as f64
-        ),
+    let (server_to, own_to) = (server.and_then(cpu_time), own_cpu_time());
+    let cpu_per_line = |from: Duration, to: Duration, lines: usize| {
+        to.saturating_sub(from).as_secs_f64() * 1e6 / (received - lines) as f64
+    };
+    let server_cpu = match (cpu_from, server_to) {
+        (Some((Some(from), _, lines)), Some(to)) if received > lines => {
+            format!(",\"server_cpu_us\":{:.3}", cpu_per_line(from, to, lines))
+        }
+        _ => String::new(),
+    };
+    let client_cpu = match cpu_from {
+        Some((_, from, lines)) if received > lines => {
+            format!(
+                ",\"client_cpu_us\":{:.3}",
+                cpu_per_line(from, own_to, lines)
+            )
+        }
         _ => String::new(),
     };
     // Only lines produced once every subscriber was subscribed count: from the
@@ -197,7 +231,7 @@ fn run(
     let p50 = percentile(&mut sample, 50.0);
     let p99 = percentile(&mut sample, 99.0);
     Ok(format!(
-        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{server_cpu}}}",
+        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{server_cpu}{client_cpu}}}",
         all.len()
     ))
 }
@@ -214,6 +248,18 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
     Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// CPU time (user and system) this client has used so far.
+fn own_cpu_time() -> Duration {
+    // SAFETY: getrusage fills the live struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_SELF cannot fail with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 /// Each counted line's arrivals: subscribers reached, first, median and last (ms).
