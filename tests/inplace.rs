@@ -597,6 +597,55 @@ fn an_update_reading_its_target_last_keeps_every_other_view() {
 }
 
 #[test]
+fn reading_every_character_of_an_ascii_text_by_index_walks_none() {
+    // `at s i`, `s.i` and `slc s i (+i 1)` find character i of an ASCII text as
+    // byte i: no walk from the start per iteration (the walk counter stays at 0).
+    let text = "ab".repeat(5000);
+    for read in [
+        "at s i",
+        "s.i",
+        "slc s i +i 1",
+        "hd (drop i s)",
+        "at (take (+i 1) s) i",
+    ] {
+        let f = format!("f s:t>n;c=0;@i 0..len s{{=({read}) \"a\"{{c=+c 1}}}};c");
+        let (out, err) = run(&f, &[&text]);
+        assert_eq!(out, "5000", "{f}");
+        assert_eq!(copies(&err, "walk"), (0, 0), "{f}: {err}");
+    }
+}
+
+#[test]
+fn texts_with_other_characters_are_indexed_by_character() {
+    // Not all ASCII: positions are characters, found by walking (and counted).
+    let text = format!("é{}ü", "ab".repeat(50));
+    let (out, err) = run(
+        "f s:t>L _;n=0;@i 0..102{=(at s i) \"b\"{n=+n 1}};[n (at s 0) (at s 101) (at s -1) (at s 60) (slc s 99 102) (len (take 101 s))]",
+        &[&text],
+    );
+    assert_eq!(out, "[50, é, ü, ü, b, abü, 102]");
+    assert!(copies(&err, "walk").0 > 0, "{err}");
+}
+
+#[test]
+fn a_text_indexed_then_changed_is_indexed_afresh() {
+    // Indexing finds the text all ASCII; appending a non-ASCII character in place
+    // must not leave that finding behind, nor reach another holder of the text.
+    let (out, err) = run(
+        "f n:n>L _;s=\"\";@i 0..n{s=+s \"a\"};a=at s 40;s=+s \"é\";b=at s 60;s=+s \"xyz\";[a b (at s 61) (at s -1) (len s)]",
+        &["60"],
+    );
+    assert_eq!(out, "[a, é, x, z, 65]");
+    // Every append was in place (the first starts from the literal, copying nothing).
+    assert_eq!(copies(&err, "text").1, 0, "{err}");
+    let (out, _) = run(
+        "f s:t>L _;a=at s 40;t=s;s=+s \"é\";u=upr s;[a (at s 60) (at t -1) (at u 59) (at u 60) (len t)]",
+        &[&"a".repeat(60)],
+    );
+    assert_eq!(out, "[a, é, a, A, é, 60]");
+}
+
+#[test]
 fn setting_every_element_of_a_list_copies_no_list() {
     let (out, err) = run(
         "f n:n>n;xs=range 0 n;@i 0..n{xs=lst xs i *i 2};ys=srt xs;zs=rev ys;at zs 0",

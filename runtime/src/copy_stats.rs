@@ -1,4 +1,5 @@
-//! A count of the copies the runtime makes of existing texts, lists, maps and records.
+//! A count of the copies the runtime makes of existing texts, lists, maps and records,
+//! and of the long walks it takes through a text to find a character by position.
 //!
 //! Values are immutable, so an update of a value that something else still refers to
 //! must copy it; an update of a value nothing else refers to happens in place (see
@@ -7,6 +8,11 @@
 //! every iteration is quadratic. These counters make that visible without timing
 //! anything: tests read them through `ILO_COPY_STATS`, which makes a program print
 //! them on stderr when it ends.
+//!
+//! Finding character `i` of a text that is not all ASCII walks the characters before
+//! it (see `text_shape`); such a walk per iteration makes a loop quadratic the same
+//! way, so walks of [`crate::text_shape::SHORT_WALK`] characters or more are counted
+//! too.
 //!
 //! Counting is a relaxed atomic add per copy, next to the copy's own allocation.
 
@@ -28,6 +34,10 @@ static COPIES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Bytes of text, or elements / entries / fields, copied.
 static UNITS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
+static WALKS: AtomicU64 = AtomicU64::new(0);
+/// Characters stepped over by those walks.
+static WALKED: AtomicU64 = AtomicU64::new(0);
+
 /// The environment variable that asks for the statistics at exit.
 pub const ENV_VAR: &str = "ILO_COPY_STATS";
 
@@ -37,11 +47,20 @@ pub fn record(kind: Kind, units: usize) {
     UNITS[kind as usize].fetch_add(units as u64, Ordering::Relaxed);
 }
 
+/// Note one walk over `chars` characters of a text to find a position.
+pub fn record_walk(chars: usize) {
+    WALKS.fetch_add(1, Ordering::Relaxed);
+    WALKED.fetch_add(chars as u64, Ordering::Relaxed);
+}
+
 /// The totals so far (for this process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     pub copies: [u64; 4],
     pub units: [u64; 4],
+    /// Long walks through texts, and the characters they stepped over.
+    pub walks: u64,
+    pub walked: u64,
 }
 
 impl Snapshot {
@@ -54,11 +73,14 @@ pub fn snapshot() -> Snapshot {
     Snapshot {
         copies: COPIES.each_ref().map(|c| c.load(Ordering::Relaxed)),
         units: UNITS.each_ref().map(|c| c.load(Ordering::Relaxed)),
+        walks: WALKS.load(Ordering::Relaxed),
+        walked: WALKED.load(Ordering::Relaxed),
     }
 }
 
 impl fmt::Display for Snapshot {
-    /// `copies: text 0 (0 bytes), list 2 (10 elements), map 0 (0 entries), record 0 (0 fields)`
+    /// `copies: text 0 (0 bytes), list 2 (10 elements), map 0 (0 entries), record 0
+    /// (0 fields), walk 0 (0 chars)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("copies:")?;
         for (i, kind) in KINDS.iter().enumerate() {
@@ -75,7 +97,7 @@ impl fmt::Display for Snapshot {
                 self.copies[i], self.units[i]
             )?;
         }
-        Ok(())
+        write!(f, ", walk {} ({} chars)", self.walks, self.walked)
     }
 }
 
@@ -99,5 +121,9 @@ mod tests {
         assert!(after.copies_of(Kind::Map) >= before.copies_of(Kind::Map) + 2);
         assert!(after.units[Kind::Map as usize] >= before.units[Kind::Map as usize] + 7);
         assert!(after.to_string().starts_with("copies: text "));
+        record_walk(40);
+        let walked = snapshot();
+        assert!(walked.walks > after.walks && walked.walked >= after.walked + 40);
+        assert!(walked.to_string().contains(", walk "));
     }
 }

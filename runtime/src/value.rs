@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::line_source::LineSource;
+pub use crate::text_shape::TextShape;
 pub use crate::value_map::{KeyRef, Map, MapKey};
 pub use crate::value_vec::ValueVec;
 
@@ -55,11 +56,15 @@ pub struct HeapObject {
     pub obj: Obj,
 }
 
-/// The kind of a heap object. `repr(C, u8)`: a one-byte tag (the `KIND_*` constants
-/// of [`layout`]) followed by the variant's contents, all at one offset.
-#[repr(C, u8)]
+/// The kind of a heap object. `repr(u8)`: each variant is laid out as a `repr(C)`
+/// struct starting with a one-byte tag (the `KIND_*` constants of [`layout`]); every
+/// variant's word-aligned contents start at the same offset after it, and a text's
+/// one-byte shape sits in the padding between.
+#[repr(u8)]
 pub enum Obj {
-    Text(String) = layout::KIND_TEXT,
+    /// The shape caches whether the text is all ASCII (see `text_shape`); whoever
+    /// changes the string goes through `make_mut`/`unique_mut`, which forget it.
+    Text(TextShape, String) = layout::KIND_TEXT,
     List(ValueVec) = layout::KIND_LIST,
     /// Boxed, like `Func`, so the common objects (texts, lists) stay small: every
     /// heap object is as large as the largest variant.
@@ -93,9 +98,10 @@ pub mod layout {
 
     /// The reference count, a machine word (`AtomicUsize` is laid out as `usize`).
     pub const RC: i32 = offset_of!(HeapObject, rc) as i32;
-    /// The kind tag, one byte: the first byte of the `repr(C, u8)` [`Obj`].
+    /// The kind tag, one byte: the first byte of the `repr(u8)` [`Obj`].
     pub const KIND: i32 = offset_of!(HeapObject, obj) as i32;
-    /// Where a variant's contents start: `repr(C, u8)` puts them after the tag at the
+    /// Where a variant's word-aligned contents start: `repr(u8)` lays each variant out
+    /// as a `repr(C)` struct after the tag, so they start at the
     /// alignment of the most aligned variant, which is `Obj`'s own.
     const CONTENTS: usize = offset_of!(HeapObject, obj) + align_of::<Obj>();
     /// A list's element pointer (to `len` consecutive value words).
@@ -249,7 +255,7 @@ impl Value {
     }
 
     pub fn text(s: impl Into<String>) -> Value {
-        Value::alloc(Obj::Text(s.into()))
+        Value::alloc(Obj::Text(TextShape::unknown(), s.into()))
     }
 
     pub fn list(items: Vec<Value>) -> Value {
@@ -373,7 +379,7 @@ impl Value {
 
     pub fn as_text(&self) -> Option<&str> {
         match self.heap() {
-            Some(Obj::Text(s)) => Some(s),
+            Some(Obj::Text(_, s)) => Some(s),
             _ => None,
         }
     }
@@ -446,7 +452,9 @@ impl Value {
         }
         // SAFETY: `is_unique` found a heap object referenced only by `self`, which we
         // borrow mutably.
-        Some(unsafe { &mut (*((self.0 & PTR_MASK) as *mut HeapObject)).obj })
+        Some(changing(unsafe {
+            &mut (*((self.0 & PTR_MASK) as *mut HeapObject)).obj
+        }))
     }
 
     /// Mutable access to the object when this is the only reference; otherwise the
@@ -458,9 +466,9 @@ impl Value {
         if !self.is_unique() {
             use crate::copy_stats::{record, Kind};
             let copy = match self.heap()? {
-                Obj::Text(s) => {
+                Obj::Text(shape, s) => {
                     record(Kind::Text, s.len());
-                    Obj::Text(s.clone())
+                    Obj::Text(shape.clone(), s.clone())
                 }
                 Obj::List(v) => {
                     record(Kind::List, v.len());
@@ -482,7 +490,9 @@ impl Value {
             *self = Value::alloc(copy);
         }
         // SAFETY: the object is uniquely referenced by `self`, which we borrow mutably.
-        Some(unsafe { &mut (*((self.0 & PTR_MASK) as *mut HeapObject)).obj })
+        Some(changing(unsafe {
+            &mut (*((self.0 & PTR_MASK) as *mut HeapObject)).obj
+        }))
     }
 
     /// The name of the value's kind, for diagnostics (`n`, `t`, `L`, …).
@@ -496,7 +506,7 @@ impl Value {
             _ => {}
         }
         match self.heap() {
-            Some(Obj::Text(_)) => "t",
+            Some(Obj::Text(..)) => "t",
             Some(Obj::List(_)) => "L",
             Some(Obj::Map(_)) => "M",
             Some(Obj::Record(_)) => "record",
@@ -517,12 +527,21 @@ impl Value {
             NIL | FALSE => false,
             TRUE => true,
             _ => match self.heap() {
-                Some(Obj::Text(s)) => !s.is_empty(),
+                Some(Obj::Text(_, s)) => !s.is_empty(),
                 Some(Obj::List(v)) => !v.is_empty(),
                 _ => true,
             },
         }
     }
+}
+
+/// An object handed out for changing: a text's cached shape no longer holds.
+#[inline]
+fn changing(obj: &mut Obj) -> &mut Obj {
+    if let Obj::Text(shape, _) = obj {
+        shape.forget();
+    }
+    obj
 }
 
 /// A value known to be text, checked once where it is made, so code that holds one
@@ -542,7 +561,7 @@ impl Text {
 
     pub fn as_str(&self) -> &str {
         match self.0.heap() {
-            Some(Obj::Text(s)) => s,
+            Some(Obj::Text(_, s)) => s,
             _ => unreachable!("a Text is made only from a text value"),
         }
     }

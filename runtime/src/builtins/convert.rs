@@ -127,7 +127,7 @@ fn fmt_in_place(args: &mut Args) -> RtResult {
         if first.as_text().is_some() {
             let mut head = args.take(1);
             if head.is_unique() {
-                if let Some(Obj::Text(out)) = head.make_mut() {
+                if let Some(Obj::Text(_, out)) = head.make_mut() {
                     fill_template(out, tail, &vals[2..])?;
                 }
                 return Ok(head);

@@ -72,7 +72,7 @@ pub(super) fn compare_keys(builtin: &str, a: &Value, b: &Value) -> RtResult<Orde
 fn sorted(builtin: &str, v: Value, descending: bool) -> RtResult {
     let flip = |o: Ordering| if descending { o.reverse() } else { o };
     match v.heap() {
-        Some(Obj::Text(s)) => {
+        Some(Obj::Text(_, s)) => {
             let mut cs: Vec<char> = s.chars().collect();
             cs.sort_by(|a, b| flip(a.cmp(b)));
             Ok(Value::text(cs.into_iter().collect::<String>()))

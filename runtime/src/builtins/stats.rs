@@ -34,7 +34,7 @@ pub(super) fn set_key(v: &Value) -> Option<String> {
         return Some(format!("b:{b}"));
     }
     match v.heap() {
-        Some(Obj::Text(s)) => Some(format!("t:{s}")),
+        Some(Obj::Text(_, s)) => Some(format!("t:{s}")),
         _ => None,
     }
 }

@@ -14,6 +14,7 @@ use super::stats::set_key;
 use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::line_source::transform::Step;
+use crate::text_shape::Chars;
 use crate::value::{Obj, Value};
 
 #[rustfmt::skip]
@@ -55,18 +56,19 @@ pub const IN_PLACE: &[InPlaceDef] = &[
 ];
 
 /// A list or a text seen as a sequence of characters. A text stays borrowed: its
-/// characters are counted or walked only as far as an operation needs, so `hd`, `at`
-/// and `take` near the start of a long text do not copy it into a character array.
+/// characters are found by position through its shape (`text_shape`: byte offsets in
+/// an ASCII text, a walk only as far as needed in another), so `hd`, `at` and `take`
+/// do not copy it into a character array.
 enum Seq<'a> {
     List(&'a [Value]),
-    Text(&'a str),
+    Text(Chars<'a>),
 }
 
 impl Seq<'_> {
     fn of<'a>(builtin: &str, v: &'a Value) -> RtResult<Seq<'a>> {
         match v.heap() {
             Some(Obj::List(xs)) => Ok(Seq::List(xs)),
-            Some(Obj::Text(s)) => Ok(Seq::Text(s)),
+            Some(Obj::Text(shape, s)) => Ok(Seq::Text(Chars::new(s, shape))),
             _ => Err(RtError::new(
                 codes::TYPE,
                 format!("{builtin}: expected L or t, got {}", v.kind_name()),
@@ -77,14 +79,14 @@ impl Seq<'_> {
     fn len(&self) -> usize {
         match self {
             Seq::List(xs) => xs.len(),
-            Seq::Text(s) => s.chars().count(),
+            Seq::Text(s) => s.count(),
         }
     }
 
     fn is_empty(&self) -> bool {
         match self {
             Seq::List(xs) => xs.is_empty(),
-            Seq::Text(s) => s.is_empty(),
+            Seq::Text(s) => s.text.is_empty(),
         }
     }
 
@@ -92,11 +94,7 @@ impl Seq<'_> {
     fn slice(&self, r: Range<usize>) -> Value {
         match self {
             Seq::List(xs) => Value::list(xs[r.start..r.end.min(xs.len())].to_vec()),
-            Seq::Text(s) => {
-                let start = char_offset(s, r.start);
-                let rest = &s[start..];
-                Value::text(&rest[..char_offset(rest, r.len())])
-            }
+            Seq::Text(s) => Value::text(s.slice(r.start, r.end)),
         }
     }
 
@@ -104,7 +102,7 @@ impl Seq<'_> {
     fn get(&self, i: usize) -> Option<Value> {
         match self {
             Seq::List(xs) => xs.get(i).cloned(),
-            Seq::Text(s) => s.chars().nth(i).map(|c| Value::text(String::from(c))),
+            Seq::Text(s) => s.get(i).map(Value::text),
         }
     }
 
@@ -116,11 +114,6 @@ impl Seq<'_> {
     }
 }
 
-/// The byte offset of character `n` of `s`, or its length when it has no more.
-fn char_offset(s: &str, n: usize) -> usize {
-    s.char_indices().nth(n).map_or(s.len(), |(at, _)| at)
-}
-
 /// A Python-style index: negative counts from the end, then clamped to `0..=len`.
 fn clamp_index(i: i64, len: usize) -> usize {
     let len = len as i64;
@@ -130,7 +123,7 @@ fn clamp_index(i: i64, len: usize) -> usize {
 
 fn len(args: &[Value]) -> RtResult {
     let n = match args[0].heap() {
-        Some(Obj::Text(s)) => s.len(),
+        Some(Obj::Text(_, s)) => s.len(),
         Some(Obj::List(xs)) => xs.len(),
         Some(Obj::Map(m)) => m.len(),
         _ => {
@@ -147,7 +140,7 @@ fn len(args: &[Value]) -> RtResult {
 fn has(args: &[Value]) -> RtResult {
     let found = match args[0].heap() {
         Some(Obj::List(xs)) => xs.contains(&args[1]),
-        Some(Obj::Text(s)) => s.contains(text_arg("has", &args[1])?),
+        Some(Obj::Text(_, s)) => s.contains(text_arg("has", &args[1])?),
         _ => {
             return Err(RtError::new(
                 codes::TYPE,
@@ -182,7 +175,7 @@ fn rev(args: &[Value]) -> RtResult {
 /// `rev xs`: a list handed over unshared is reversed where it is.
 fn rev_in_place(args: &mut Args) -> RtResult {
     if let Seq::Text(s) = Seq::of("rev", &args[0])? {
-        return Ok(Value::text(s.chars().rev().collect::<String>()));
+        return Ok(Value::text(s.text.chars().rev().collect::<String>()));
     }
     let mut out = args.take(0);
     if let Some(Obj::List(xs)) = out.make_mut() {
@@ -196,7 +189,12 @@ fn unq(args: &[Value]) -> RtResult {
     Ok(match Seq::of("unq", &args[0])? {
         Seq::Text(s) => {
             let mut seen = HashSet::new();
-            Value::text(s.chars().filter(|c| seen.insert(*c)).collect::<String>())
+            Value::text(
+                s.text
+                    .chars()
+                    .filter(|c| seen.insert(*c))
+                    .collect::<String>(),
+            )
         }
         Seq::List(xs) => {
             // Hashable elements (numbers, texts, bools) dedupe by key; others compare
@@ -350,7 +348,7 @@ fn lwr_in_place(args: &mut Args) -> RtResult {
 fn change_case_in_place(args: &mut Args, builtin: &str, change: fn(&mut str)) -> RtResult {
     text_arg(builtin, &args[0])?;
     let mut out = args.take(0);
-    if let Some(Obj::Text(s)) = out.make_mut() {
+    if let Some(Obj::Text(_, s)) = out.make_mut() {
         change(s);
     }
     Ok(out)

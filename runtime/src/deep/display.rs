@@ -96,7 +96,7 @@ fn open_value<'a>(
         TRUE => out.write_str("true")?,
         FALSE => out.write_str("false")?,
         _ => match v.heap() {
-            Some(Obj::Text(s)) => out.write_str(s)?,
+            Some(Obj::Text(_, s)) => out.write_str(s)?,
             Some(Obj::List(items)) => {
                 out.write_str("[")?;
                 open.push((Frame::List(items.iter()), true));

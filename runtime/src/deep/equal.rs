@@ -30,7 +30,7 @@ fn shallow_equal<'a>(
         return true;
     }
     match (a.heap(), b.heap()) {
-        (Some(Obj::Text(x)), Some(Obj::Text(y))) => x == y,
+        (Some(Obj::Text(_, x)), Some(Obj::Text(_, y))) => x == y,
         (Some(Obj::List(x)), Some(Obj::List(y))) => {
             x.len() == y.len() && {
                 pending.extend(x.iter().zip(y.iter()));

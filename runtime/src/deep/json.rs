@@ -90,7 +90,7 @@ fn open_value<'a>(v: &'a Value, out: &mut String, open: &mut Vec<(Frame<'a>, boo
         return;
     }
     let frame = match v.heap() {
-        Some(Obj::Text(s)) => return push_string(out, s),
+        Some(Obj::Text(_, s)) => return push_string(out, s),
         Some(Obj::List(items)) => Frame::Array(items.iter()),
         Some(Obj::Map(m)) => {
             let mut entries: Vec<(Cow<'a, str>, &'a Value)> = m

@@ -8,7 +8,7 @@
 //! wait on the list.
 //!
 //! The list holds the objects' boxes, not their contents: an object is emptied where
-//! it lies and only a pointer moves. Moving the `repr(C, u8)` contents themselves (a
+//! it lies and only a pointer moves. Moving the `repr(u8)` contents themselves (a
 //! tag byte, padding, then the variant) was a third of the time of freeing a CSV
 //! file's rows, much of it loads waiting on the partial stores of such a move.
 
@@ -45,7 +45,7 @@ fn give_up_elements(obj: &mut Obj, pending: &mut Vec<Box<HeapObject>>) {
         Obj::Record(r) => give_up_values(&mut r.values, &mut release),
         Obj::Ok(v) | Obj::Err(v) => release(std::mem::replace(v, Value::NIL)),
         Obj::Func(f) => f.captures.drain(..).for_each(&mut release),
-        Obj::Text(_) | Obj::Source(_) => {}
+        Obj::Text(..) | Obj::Source(_) => {}
     }
 }
 
@@ -75,6 +75,6 @@ pub fn has_elements(obj: &Obj) -> bool {
         Obj::Record(r) => !r.values.is_empty(),
         Obj::Func(f) => !f.captures.is_empty(),
         Obj::Ok(_) | Obj::Err(_) => true,
-        Obj::Text(_) | Obj::Source(_) => false,
+        Obj::Text(..) | Obj::Source(_) => false,
     }
 }

@@ -178,7 +178,7 @@ fn recycle_text(previous: Option<Value>, line: &mut Vec<u8>) -> Value {
         Some(v) if v.is_unique() && v.as_text().is_some() => v,
         _ => return Value::text(to_text(std::mem::take(line))),
     };
-    if let Some(Obj::Text(text)) = value.make_mut() {
+    if let Some(Obj::Text(_, text)) = value.make_mut() {
         let spare = std::mem::take(text).into_bytes();
         *text = to_text(std::mem::replace(line, spare));
     }
@@ -190,7 +190,7 @@ fn recycle_text(previous: Option<Value>, line: &mut Vec<u8>) -> Value {
 fn text_from(previous: Option<Value>, line: &str) -> Value {
     match previous {
         Some(mut value) if value.is_unique() && value.as_text().is_some() => {
-            if let Some(Obj::Text(text)) = value.make_mut() {
+            if let Some(Obj::Text(_, text)) = value.make_mut() {
                 text.clear();
                 text.push_str(line);
             }

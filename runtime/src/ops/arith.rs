@@ -63,7 +63,7 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
     // of each kind and of the count, a room check and a copy; `s=+s s` (the same object)
     // takes the copying path below.
     if a.raw() != b.raw() {
-        if let (Some(Obj::Text(s)), Some(Obj::Text(t))) = (a.unique_mut(), b.heap()) {
+        if let (Some(Obj::Text(_, s)), Some(Obj::Text(_, t))) = (a.unique_mut(), b.heap()) {
             if !has_room(s, t.len()) {
                 if let Err(word) = grow_text(s, t.len()) {
                     return word;
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn ilo_add_move(a: u64, b: u64) -> u64 {
 fn add_move_general(mut a: Value, b: &Value) -> u64 {
     let appendable = matches!(
         (a.heap(), b.heap()),
-        (Some(Obj::Text(_)), Some(Obj::Text(_))) | (Some(Obj::List(_)), Some(Obj::List(_)))
+        (Some(Obj::Text(..)), Some(Obj::Text(..))) | (Some(Obj::List(_)), Some(Obj::List(_)))
     );
     // `s=+s s`: the operand is the very object we would mutate, so copy instead.
     if !appendable || !a.is_unique() || a.raw() == b.raw() {

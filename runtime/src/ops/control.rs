@@ -101,7 +101,7 @@ pub unsafe extern "C" fn ilo_kind(w: u64) -> i64 {
         _ => {}
     }
     match v.heap() {
-        Some(Obj::Text(_)) => 1,
+        Some(Obj::Text(..)) => 1,
         Some(Obj::List(_)) => 3,
         _ => 5,
     }
@@ -127,7 +127,9 @@ pub unsafe extern "C" fn ilo_iter_next(coll: u64, cursor: *mut u8) -> u64 {
     let at = *cursor as usize;
     let next = match v.heap() {
         Some(Obj::List(items)) => items.get(at).map(|x| (x.clone(), 1)),
-        Some(Obj::Text(s)) => next_char(s, at).map(|c| (Value::text(c.to_string()), c.len_utf8())),
+        Some(Obj::Text(_, s)) => {
+            next_char(s, at).map(|c| (Value::text(c.to_string()), c.len_utf8()))
+        }
         Some(Obj::Map(m)) => m.nth(at).map(|(k, _)| (k.to_value(), 1)),
         Some(Obj::Source(_)) => match crate::line_source::next_text(v) {
             Ok(line) => line.map(|line| (line, 0)),

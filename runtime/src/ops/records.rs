@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{self, codes, RtError};
+use crate::text_shape::Chars;
 use crate::value::{Obj, RecordType, Value};
 
 use super::{borrow, bytes, words};
@@ -183,9 +184,9 @@ pub unsafe extern "C" fn ilo_index(obj: u64, idx: i64) -> u64 {
         if let Some(item) = items.get(i) {
             return item.clone().into_raw();
         }
-    } else if let Some(s) = v.as_text() {
-        if let Some(c) = s.chars().nth(i) {
-            return Value::text(c.to_string()).into_raw();
+    } else if let Some(Obj::Text(shape, s)) = v.heap() {
+        if let Some(c) = Chars::new(s, shape).get(i) {
+            return Value::text(c).into_raw();
         }
     } else {
         return error::raise(RtError::new(
