@@ -122,6 +122,8 @@ def aggregate(rows):
                 "p50_ms": spread([r["result"]["p50_ms"] for r in rs]),
                 "p99_ms": spread([r["result"]["p99_ms"] for r in rs]),
                 "max_ms": spread([r["result"]["max_ms"] for r in rs]),
+                "socket_p99_ms": spread([r["result"]["socket_p99_ms"] for r in rs
+                                         if "socket_p99_ms" in r["result"]]),
                 "rss_mib": spread([r["rss_kib"] / 1024 for r in rs]),
                 "complete": all(r["result"]["complete"] for r in rs),
                 "lines_min": min(r["result"]["lines_min"] for r in rs),
@@ -193,7 +195,10 @@ def live_sections(agg):
           "buffer took everything there was) and, mid fan-out, letting sockets gather for "
           "100 µs after a wait that found only a few ready (so the server's `send` does "
           "not wake it every few sockets), and measures production-to-arrival over every "
-          "line every subscriber received, "
+          "line every subscriber received, at the moment the client read it and (*at the "
+          "socket*) at the moment the line reached the subscriber's socket, as the kernel "
+          "stamped it (`SO_TIMESTAMPNS`): the second leaves out how long the client, "
+          "sharing the server's two cores, took to get to that socket, "
           "counting the lines produced once every subscriber had received its first. *Every line* means no "
           "subscriber missed one: each received the feed's lines in order without a gap "
           "(lines still in flight when the time ran out are late, not lost; in brackets, "
@@ -204,14 +209,15 @@ def live_sections(agg):
           "less than the latencies. The client's own CPU per subscriber line, over the "
           "same window, is what it takes from the two cores the server runs on.\n")
         w("| Subscribers | Lines/s | Server | p50 ms | p99 ms | max ms | every line | "
-          "peak RSS MiB | server CPU µs/line | client CPU µs/line |")
-        w("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
+          "p99 at the socket ms | peak RSS MiB | server CPU µs/line | client CPU µs/line |")
+        w("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")
         for conns in sorted(agg["broadcast"], key=int):
             for s, r in agg["broadcast"][conns].items():
                 w(f"| {int(conns):,} | {r['rate']} | {LABEL.get(s, s)} | "
                   f"{fmt_spread(r['p50_ms'], '{:.2f}')} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
                   f"{fmt_spread(r['max_ms'], '{:.2f}')} | "
                   f"{'yes' if r['complete'] else 'no'} ({r['lines_min']}/{r['lines_all']}) | "
+                  f"{fmt_spread(r['socket_p99_ms'], '{:.2f}')} | "
                   f"{fmt_spread(r['rss_mib'], '{:.1f}')} | "
                   f"{fmt_spread(r['cpu_us'], '{:.2f}')} | "
                   f"{fmt_spread(r['client_cpu_us'], '{:.2f}')} |")

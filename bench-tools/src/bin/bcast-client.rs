@@ -31,7 +31,7 @@
 //!          "p50_ms":..,"p99_ms":..,"max_ms":..[,"server_cpu_us":..],"client_cpu_us":..}
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::thread;
@@ -42,8 +42,16 @@ use ilo_bench_tools::{now_ns, percentile, Flags};
 struct Sub {
     stream: TcpStream,
     pending: Vec<u8>,
-    /// Production stamp and latency (ms) of every line received.
-    lines: Vec<(u128, f64)>,
+    /// Every line received.
+    lines: Vec<Line>,
+}
+
+/// A line one subscriber received: its production stamp (ns since the epoch), and how
+/// long after it the client read it and the line reached the socket (ms).
+struct Line {
+    stamp: u128,
+    read_ms: f64,
+    socket_ms: f64,
 }
 
 fn main() {
@@ -94,6 +102,7 @@ fn run(
         let mut stream = TcpStream::connect(addr)?;
         stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())?;
         stream.set_nonblocking(true)?;
+        stamp_arrivals(&stream)?;
         let mut event = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: i as u64,
@@ -135,13 +144,13 @@ fn run(
             // client's system calls on the cores the server uses). Edge-triggered,
             // so the next wait does not look at every socket just read once more.
             loop {
-                match sub.stream.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(got) => {
-                        let arrived = now_ns();
+                match recv_stamped(&sub.stream, &mut buf) {
+                    Ok((0, _)) => break,
+                    Ok((got, at_socket)) => {
+                        let read = now_ns();
                         sub.pending.extend_from_slice(&buf[..got]);
                         let had = sub.lines.len();
-                        take_lines(sub, arrived);
+                        take_lines(sub, read, at_socket.unwrap_or(read));
                         received += sub.lines.len() - had;
                         if had == 0 && !sub.lines.is_empty() {
                             reached += 1;
@@ -193,7 +202,7 @@ fn run(
     // latest first line any subscriber received.
     let counted_from = subs
         .iter()
-        .map(|s| s.lines.first().map_or(u128::MAX, |l| l.0))
+        .map(|s| s.lines.first().map_or(u128::MAX, |l| l.stamp))
         .max()
         .unwrap_or(u128::MAX);
     let stamps: Vec<Vec<u128>> = subs
@@ -201,7 +210,7 @@ fn run(
         .map(|s| {
             s.lines
                 .iter()
-                .map(|l| l.0)
+                .map(|l| l.stamp)
                 .filter(|&t| t >= counted_from)
                 .collect()
         })
@@ -209,10 +218,12 @@ fn run(
     if per_line {
         print_per_line(&subs, counted_from);
     }
-    let mut sample: Vec<f64> = subs
-        .iter()
-        .flat_map(|s| s.lines.iter().filter(|l| l.0 >= counted_from).map(|l| l.1))
-        .collect();
+    let counted = || {
+        subs.iter()
+            .flat_map(|s| s.lines.iter().filter(|l| l.stamp >= counted_from))
+    };
+    let mut sample: Vec<f64> = counted().map(|l| l.read_ms).collect();
+    let mut at_socket: Vec<f64> = counted().map(|l| l.socket_ms).collect();
     // Complete: no subscriber missed a line. Each one's lines must be the first lines
     // of the whole feed, in order, with no gap: lines still in flight when the time
     // ran out are late, not lost.
@@ -230,8 +241,14 @@ fn run(
     let samples = sample.len();
     let p50 = percentile(&mut sample, 50.0);
     let p99 = percentile(&mut sample, 99.0);
+    let socket = format!(
+        ",\"socket_p50_ms\":{:.3},\"socket_p99_ms\":{:.3},\"socket_max_ms\":{:.3}",
+        percentile(&mut at_socket, 50.0),
+        percentile(&mut at_socket, 99.0),
+        at_socket.iter().cloned().fold(0.0, f64::max)
+    );
     Ok(format!(
-        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{server_cpu}{client_cpu}}}",
+        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{socket}{server_cpu}{client_cpu}}}",
         all.len()
     ))
 }
@@ -250,6 +267,65 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
 }
 
+/// Have the kernel stamp each segment with the time it reached `stream`'s socket
+/// (`SO_TIMESTAMPNS`), for [`recv_stamped`].
+fn stamp_arrivals(stream: &TcpStream) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: passes a live c_int of the right size for SO_TIMESTAMPNS.
+    let done = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if done != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Read what `stream` has into `buf`: the byte count and when the last segment read
+/// reached the socket (ns since the epoch, the clock the ticker stamps lines with),
+/// if the kernel said.
+fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<u128>)> {
+    // Room for one control message holding a timespec, aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: the header points at `buf` and `control`, both live and of the sizes
+    // given, for the duration of the call.
+    let got = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut at_socket = None;
+    // SAFETY: walks the control messages the kernel wrote into `control`, within
+    // the length it reported, with the libc macros made for that.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                at_socket = Some(ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128);
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((got as usize, at_socket))
+}
+
 /// CPU time (user and system) this client has used so far.
 fn own_cpu_time() -> Duration {
     // SAFETY: getrusage fills the live struct it is given.
@@ -265,9 +341,9 @@ fn own_cpu_time() -> Duration {
 /// Each counted line's arrivals: subscribers reached, first, median and last (ms).
 fn print_per_line(subs: &[Sub], counted_from: u128) {
     let mut by_line: BTreeMap<u128, Vec<f64>> = BTreeMap::new();
-    for (stamp, latency) in subs.iter().flat_map(|s| s.lines.iter()) {
-        if *stamp >= counted_from {
-            by_line.entry(*stamp).or_default().push(*latency);
+    for line in subs.iter().flat_map(|s| s.lines.iter()) {
+        if line.stamp >= counted_from {
+            by_line.entry(line.stamp).or_default().push(line.read_ms);
         }
     }
     for (stamp, mut arrivals) in by_line {
@@ -283,8 +359,9 @@ fn print_per_line(subs: &[Sub], counted_from: u128) {
     }
 }
 
-/// Take the complete data lines out of `sub.pending`.
-fn take_lines(sub: &mut Sub, arrived: u128) {
+/// Take the complete data lines out of `sub.pending`, read at `read` and reached the
+/// socket at `at_socket` (ns since the epoch).
+fn take_lines(sub: &mut Sub, read: u128, at_socket: u128) {
     let mut start = 0;
     while let Some(nl) = sub.pending[start..].iter().position(|&b| b == b'\n') {
         let line = &sub.pending[start..start + nl];
@@ -299,8 +376,12 @@ fn take_lines(sub: &mut Sub, arrived: u128) {
         else {
             continue;
         };
-        let latency = arrived.saturating_sub(produced) as f64 / 1e6;
-        sub.lines.push((produced, latency));
+        let after = |t: u128| t.saturating_sub(produced) as f64 / 1e6;
+        sub.lines.push(Line {
+            stamp: produced,
+            read_ms: after(read),
+            socket_ms: after(at_socket),
+        });
     }
     sub.pending.drain(..start);
 }
