@@ -5,7 +5,8 @@
 //! Rust doing the same work.
 //!
 //! Run with `cargo bench --bench jit`. Each figure is the median of several runs.
-//! `cargo bench --bench jit -- updates` runs only the update workloads.
+//! `cargo bench --bench jit -- updates` runs only the update workloads, `-- sorts`
+//! only the sorting ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -55,6 +56,16 @@ fn time_call_with(jit: &JitProgram, func: &str, args: impl Fn() -> Vec<Value>) -
 
 fn time_call(jit: &JitProgram, func: &str, arg: f64) -> Duration {
     time_call_with(jit, func, || vec![Value::num(arg)])
+}
+
+/// Time `f` on a fresh input from `setup`, made outside the timed part.
+fn time_rust_with<T>(setup: impl Fn() -> T, mut f: impl FnMut(T)) -> Duration {
+    median(|| {
+        let input = setup();
+        let start = Instant::now();
+        f(input);
+        start.elapsed()
+    })
 }
 
 fn time_rust(mut f: impl FnMut()) -> Duration {
@@ -125,6 +136,26 @@ fn csv_file(dir: &Path, rows: usize) -> PathBuf {
 fn random_numbers(n: usize) -> Vec<f64> {
     let mut rng = Lcg(3);
     (0..n).map(|_| (rng.next() % 1_000_000) as f64).collect()
+}
+
+/// `n` lowercase words of 3 to 12 letters; about one in ten repeats an earlier word.
+fn random_words(n: usize) -> Vec<String> {
+    let mut rng = Lcg(5);
+    let mut words: Vec<String> = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 && rng.next() % 10 == 0 {
+            let earlier = words[rng.next() as usize % i].clone();
+            words.push(earlier);
+            continue;
+        }
+        let len = 3 + rng.next() % 10;
+        words.push(
+            (0..len)
+                .map(|_| char::from(b'a' + (rng.next() % 26) as u8))
+                .collect(),
+        );
+    }
+    words
 }
 
 fn rust_word_count(path: &Path) -> usize {
@@ -200,6 +231,13 @@ fn rust_text_chars(n: usize) -> usize {
 fn rust_sort(xs: &[f64]) -> usize {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
+    v.len()
+}
+
+/// Sort and free a list of texts the caller made (ilo's list too is made before the
+/// call and freed inside it).
+fn rust_sort_texts(mut v: Vec<String>) -> usize {
+    v.sort();
     v.len()
 }
 
@@ -349,17 +387,7 @@ fn updates() -> Vec<Scaling> {
         }),
     });
 
-    let sort = compile("so xs:L n>n;ys=srt xs;len ys");
-    let (n1, n2) = (random_numbers(100_000), random_numbers(1_000_000));
-    let as_list = |xs: &[f64]| Value::list(xs.iter().map(|x| Value::num(*x)).collect());
-    out.push(Scaling {
-        name: "srt numbers, 1e5 / 1e6",
-        small: time_call_with(&sort, "so", || vec![as_list(&n1)]),
-        large: time_call_with(&sort, "so", || vec![as_list(&n2)]),
-        rust_large: time_rust(|| {
-            black_box(rust_sort(&n2));
-        }),
-    });
+    out.extend(sorts());
 
     let recs = compile(
         "type acc{n:n;s:n}\nrc n:n>n;a=acc n:0 s:0;@i 0..n{a=a with n:+a.n 1 s:+a.s i};+a.s a.n",
@@ -387,8 +415,42 @@ fn updates() -> Vec<Scaling> {
     out
 }
 
+/// `srt` of numbers and of texts at n and 10n, against Rust sorting the same data.
+fn sorts() -> Vec<Scaling> {
+    let mut out = Vec::new();
+    let sort = compile("so xs:L n>n;ys=srt xs;len ys");
+    let (n1, n2) = (random_numbers(100_000), random_numbers(1_000_000));
+    let as_list = |xs: &[f64]| Value::list(xs.iter().map(|x| Value::num(*x)).collect());
+    out.push(Scaling {
+        name: "srt numbers, 1e5 / 1e6",
+        small: time_call_with(&sort, "so", || vec![as_list(&n1)]),
+        large: time_call_with(&sort, "so", || vec![as_list(&n2)]),
+        rust_large: time_rust(|| {
+            black_box(rust_sort(&n2));
+        }),
+    });
+
+    let text_sort = compile("so xs:L t>n;ys=srt xs;len ys");
+    let (w1, w2) = (random_words(100_000), random_words(1_000_000));
+    let as_texts =
+        |ws: &[String]| Value::list(ws.iter().map(|w| Value::text(w.as_str())).collect());
+    out.push(Scaling {
+        name: "srt texts, 1e5 / 1e6",
+        small: time_call_with(&text_sort, "so", || vec![as_texts(&w1)]),
+        large: time_call_with(&text_sort, "so", || vec![as_texts(&w2)]),
+        rust_large: time_rust_with(
+            || w2.clone(),
+            |v| {
+                black_box(rust_sort_texts(v));
+            },
+        ),
+    });
+    out
+}
+
 fn main() {
-    let only_updates = std::env::args().any(|a| a == "updates");
+    let only_sorts = std::env::args().any(|a| a == "sorts");
+    let only_updates = only_sorts || std::env::args().any(|a| a == "updates");
     if !only_updates {
         basics();
     }
@@ -400,7 +462,7 @@ fn main() {
         "{:<36} {:>9} {:>9} {:>8} {:>9} {:>8}",
         "workload", "ilo n", "ilo 10n", "growth", "Rust 10n", "ilo/Rust"
     );
-    for s in updates() {
+    for s in if only_sorts { sorts() } else { updates() } {
         s.print();
     }
 }

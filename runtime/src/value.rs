@@ -249,6 +249,20 @@ impl Value {
         }
     }
 
+    /// Overwrite a slot that holds a number with another number's word, for code
+    /// that moves numbers as integers (the radix sort): a number needs no release, so
+    /// the old word is not looked at. A word that would be tagged becomes the
+    /// canonical NaN, so no caller can make a pointer out of bits.
+    #[inline]
+    pub(crate) fn overwrite_number(&mut self, bits: u64) {
+        debug_assert!(self.is_num(), "overwrite_number on a non-number");
+        self.0 = if bits < FIRST_TAGGED {
+            bits
+        } else {
+            f64::NAN.to_bits()
+        };
+    }
+
     #[inline]
     pub fn bool(b: bool) -> Value {
         Value(if b { TRUE } else { FALSE })

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use super::convert::{int_arg, list_arg, num_arg, nums_arg};
 use super::hof::sort_by_key;
-use super::number_sort;
+use super::{number_sort, text_sort};
 use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::value::{Obj, Value};
@@ -82,8 +82,8 @@ fn sorted(builtin: &str, v: Value, descending: bool) -> RtResult {
             let mut out = v;
             if let Some(Obj::List(xs)) = out.make_mut() {
                 match keys {
-                    SortKeys::Numbers => number_sort::sort_numbers(xs, descending),
-                    SortKeys::Texts => xs.sort_by(|a, b| flip(text_key(a).cmp(text_key(b)))),
+                    SortKeys::Numbers(plan) => number_sort::sort_numbers(xs, plan, descending),
+                    SortKeys::Texts => text_sort::sort_texts(xs, descending),
                 }
             }
             Ok(out)
@@ -97,7 +97,7 @@ fn sorted(builtin: &str, v: Value, descending: bool) -> RtResult {
 
 /// What a plain sort compares: every element a number, or every element a text.
 enum SortKeys {
-    Numbers,
+    Numbers(number_sort::Plan),
     Texts,
 }
 
@@ -105,20 +105,22 @@ enum SortKeys {
 /// compares one kind without asking again.
 fn sort_keys(builtin: &str, xs: &[Value]) -> RtResult<SortKeys> {
     let Some(first) = xs.first() else {
-        return Ok(SortKeys::Numbers);
+        return Ok(SortKeys::Numbers(number_sort::Plan::Same));
     };
+    if first.is_num() {
+        if let Some(plan) = number_sort::Plan::of(xs) {
+            return Ok(SortKeys::Numbers(plan));
+        }
+    } else if xs.iter().all(|x| x.as_text().is_some()) {
+        return Ok(SortKeys::Texts);
+    }
     for x in xs {
         compare_keys(builtin, first, x)?;
     }
-    Ok(if first.is_num() {
-        SortKeys::Numbers
-    } else {
-        SortKeys::Texts
-    })
-}
-
-fn text_key(v: &Value) -> &str {
-    v.as_text().unwrap_or_default()
+    Err(RtError::new(
+        codes::TYPE,
+        format!("{builtin}: can only sort numbers or texts"),
+    ))
 }
 
 /// `srt xs`, `srt fn xs` (by key), `srt fn ctx xs` (key function also gets `ctx`).

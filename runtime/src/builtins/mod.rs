@@ -33,6 +33,7 @@ mod system;
 #[cfg(test)]
 mod test_values;
 mod text;
+mod text_sort;
 
 pub use list::set_element;
 pub use map::{get as map_get, set as map_set, take as map_take};
