@@ -217,9 +217,13 @@ fn rust_text_growth(n: usize) -> usize {
     s.len()
 }
 
-/// Build a text of `n` two-byte characters, then visit each character.
+/// Build a text of `n` two-byte characters one append at a time, as the ilo program
+/// does, then visit each character.
 fn rust_text_chars(n: usize) -> usize {
-    let s = "é".repeat(n);
+    let mut s = String::new();
+    for _ in 0..n {
+        s.push_str(black_box("é"));
+    }
     let mut count = 0;
     for c in s.chars() {
         black_box(c);

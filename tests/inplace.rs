@@ -471,6 +471,41 @@ fn text_literals_are_never_updated_in_place() {
     );
 }
 
+/// `@x` over a text writes each character into the loop variable's text when only
+/// the variable holds it; a character kept anywhere else must keep its value.
+#[test]
+fn characters_kept_from_a_text_loop_keep_their_values() {
+    let cases = [
+        // stored in a list, one- to four-byte characters
+        (r#"f>L t;xs=[];@c "aé€😀b"{xs=+=xs c};xs"#, "[a, é, €, 😀, b]"),
+        // the first one only, then more characters go through the variable
+        (r#"f>L t;xs=[];@c "xyz"{?=(len xs) 0 {xs=+=xs c} {}};xs"#, "[x]"),
+        // map keys and values
+        (r#"f>M t t;m=mmap;@c "abca"{m=mset m c c};m"#, "{a: a; b: b; c: c}"),
+        // captured by a closure made on the first character
+        (
+            r#"f>t;g=(k:t>t;k);n=0;@c "xyz"{?=n 0 {g=(k:t>t;+c k)} {};n=+n 1};g "!""#,
+            "x!",
+        ),
+        // copied to another variable, which the next character must not change
+        (r#"f>L t;out=[];p="";@x "abc"{out=+=out (+p x);p=x};out"#, "[a, ab, bc]"),
+        // held in a record field
+        (
+            "type h{c:t}\nf>L t;r=h c:\"\";out=[];@x \"pq\"{?=r.c \"\" {r=h c:x} {};out=+=out r.c};out",
+            "[p, p]",
+        ),
+        // grown inside the body: the variable's own text, then the next character
+        (r#"f>L t;out=[];@x "ab"{x=+x "!";out=+=out x};out"#, "[a!, b!]"),
+        // after the loop the variable holds the last character
+        (r#"f>t;x="q";@x "abc"{y=x};x"#, "c"),
+        // nested loops over one text
+        (r#"f>L t;s="ab";out=[];@x s{@y s{out=+=out (+x y)}};out"#, "[aa, ab, ba, bb]"),
+    ];
+    for (program, want) in cases {
+        assert_eq!(output(program), want, "{program}");
+    }
+}
+
 // ── scaling: updates in a loop copy nothing ──
 
 #[test]

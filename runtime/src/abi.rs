@@ -30,6 +30,9 @@
 
 /// The word `ilo_iter_next` returns when the iterated value has no more elements.
 pub use crate::ops::control::ITER_END;
+/// The word `ilo_iter_next` returns when it wrote the next character into the loop
+/// variable's own text.
+pub use crate::ops::control::ITER_REUSED;
 
 /// The kind of one argument or result word; the list below spells them `W`, `O`, `F`,
 /// `I` and `P` (see the module documentation).
@@ -229,7 +232,7 @@ entry_points! {
     crate::ops::control::ilo_unwrap_move => ilo_unwrap_move(O) -> W;
     crate::ops::control::ilo_unwrap_panic => ilo_unwrap_panic(O) -> W;
     crate::ops::control::ilo_kind => ilo_kind(W) -> I;
-    crate::ops::control::ilo_iter_next => ilo_iter_next(W, P) -> W;
+    crate::ops::control::ilo_iter_next => ilo_iter_next(W, P, W) -> W;
 }
 
 /// The symbol the generated C `main` of an AOT binary calls:

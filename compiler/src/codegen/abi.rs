@@ -19,7 +19,7 @@ use ilo_runtime::abi::{AbiType, ENTRY_POINTS};
 /// Value words, pointers and integers are all 64-bit.
 pub const WORD: Type = types::I64;
 
-pub use ilo_runtime::abi::ITER_END;
+pub use ilo_runtime::abi::{ITER_END, ITER_REUSED};
 pub use ilo_runtime::value::{
     ERROR_SENTINEL, FALSE, FIRST_TAGGED, HEAP_TAG, NIL, PTR_MASK, TAG_MASK, TRUE,
 };

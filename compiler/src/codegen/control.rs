@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_module::Module;
 use ilo_runtime::value::layout;
 
-use super::abi::{Entry, HEAP_TAG, ITER_END, NIL, PTR_MASK, TAG_MASK, TRUE, WORD};
+use super::abi::{Entry, HEAP_TAG, ITER_END, ITER_REUSED, NIL, PTR_MASK, TAG_MASK, TRUE, WORD};
 use super::stmt::block_type;
 use super::translator::{LoopFrame, Operand, Prev, Translator};
 use crate::ast::{
@@ -442,7 +442,9 @@ impl<M: Module> Translator<'_, M> {
     /// `ilo_iter_next` on each iteration, as the flag set here says, with a cursor in
     /// a stack slot that the runtime advances: for a text it is a byte offset, so
     /// each character costs the same however far into the text it is. The held
-    /// reference also keeps the text from being appended to in place under it.
+    /// reference also keeps the text from being appended to in place under it. The
+    /// runtime is lent the variable's value too: when it wrote the next character
+    /// into that (a text only the variable holds), the assignment is skipped.
     fn each_loop(
         &mut self,
         cw: ClifValue,
@@ -480,15 +482,29 @@ impl<M: Module> Translator<'_, M> {
         self.b.ins().jump(body_b, &[x.into()]);
         self.b.switch_to_block(by_runtime);
         let at = self.b.ins().stack_addr(WORD, cursor, 0);
-        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, at], span);
+        // The variable's value, lent so a text of its own can take the next character.
+        let prev = match self.locals.get(&var.name).copied() {
+            Some(l) if !l.numeric => self.b.use_var(l.var),
+            _ => self.iconst(NIL),
+        };
+        let x = self.rt_checked(Entry::ilo_iter_next, &[cw, at, prev], span);
         let done = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_END as i64);
-        self.b.ins().brif(done, exit, &[], body_b, &[x.into()]);
+        let not_done = self.b.create_block();
+        let body_start = self.b.create_block();
+        self.b.ins().brif(done, exit, &[], not_done, &[]);
+        self.b.switch_to_block(not_done);
+        let reused = self.b.ins().icmp_imm_s(IntCC::Equal, x, ITER_REUSED as i64);
+        self.b
+            .ins()
+            .brif(reused, body_start, &[], body_b, &[x.into()]);
         self.b.switch_to_block(body_b);
         let x = self.b.block_params(body_b)[0];
-        let i1 = self.b.ins().iadd_imm_s(i, 1);
-        self.b.def_var(index, i1);
         let elem = self.classify(Operand::Owned(x), elem_ty);
         self.assign(&var.name, elem, elem_ty, var.span);
+        self.b.ins().jump(body_start, &[]);
+        self.b.switch_to_block(body_start);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b.def_var(index, i1);
         self.in_loop(exit, header, body, value);
         self.b.ins().jump(header, &[]);
     }

@@ -1,5 +1,7 @@
 //! Results, optionals, runtime type tests and iteration, for match, `!`, `!!` and `@`.
 
+use std::mem::ManuallyDrop;
+
 use crate::error::{self, codes, RtError};
 use crate::value::{Obj, Value, FALSE, NIL, TRUE};
 
@@ -8,6 +10,10 @@ use super::borrow;
 /// Returned by [`ilo_iter_next`] when the iteration is over. Like the error sentinel it
 /// is never a value: it only travels from that entry point to the loop header.
 pub const ITER_END: u64 = 0xFFFC_0000_0000_0000;
+
+/// Returned by [`ilo_iter_next`] when it wrote the next character into the loop
+/// variable's own text. Never a value either.
+pub const ITER_REUSED: u64 = 0xFFFD_0000_0000_0000;
 
 /// 1 for an Ok, 2 for an Err, 0 for anything else.
 ///
@@ -115,21 +121,53 @@ pub unsafe extern "C" fn ilo_kind(w: u64) -> i64 {
 /// keeps its own. It is advanced past the element returned. Fallible (read errors,
 /// values that cannot be iterated).
 ///
+/// `prev` is the loop variable's current value. When that is a text nothing but the
+/// variable holds, a text's next character is written into it and [`ITER_REUSED`]
+/// returned instead of a new text: the variable already holds the element, and a
+/// loop over a text allocates nothing per character. A character the body kept
+/// (stored, captured, aliased) is shared, so it is never overwritten: the next one
+/// gets a fresh text.
+///
 /// # Safety
 ///
-/// `coll` is a live value word, borrowed for the call; `cursor` points to an
-/// initialised, 8-byte aligned `i64` the caller owns for the call.
-pub unsafe extern "C" fn ilo_iter_next(coll: u64, cursor: *mut u8) -> u64 {
+/// `coll` and `prev` are live value words, borrowed for the call (`prev` from the
+/// caller's variable, which holds its reference); `cursor` points to an initialised,
+/// 8-byte aligned `i64` the caller owns for the call.
+pub unsafe extern "C" fn ilo_iter_next(coll: u64, cursor: *mut u8, prev: u64) -> u64 {
     // SAFETY: the caller passes live words (this function's contract).
     let v = unsafe { borrow(&coll) };
     // SAFETY: the caller passes a valid, exclusive cursor (this function's contract).
     let cursor = unsafe { &mut *cursor.cast::<i64>() };
+    if let Some(Obj::Text(_, s)) = v.heap() {
+        let Some(c) = next_char(s, *cursor as usize) else {
+            return ITER_END;
+        };
+        *cursor += c.len() as i64;
+        // SAFETY: `prev` is a live word whose reference the caller's variable keeps;
+        // `ManuallyDrop` leaves that reference alone.
+        let mut prev = ManuallyDrop::new(unsafe { Value::from_raw(prev) });
+        if let Some(Obj::Text(_, t)) = prev.unique_mut() {
+            t.clear();
+            t.push_str(c);
+            return ITER_REUSED;
+        }
+        let mut t = String::with_capacity(MAX_CHAR_BYTES);
+        t.push_str(c);
+        return Value::text(t).into_raw();
+    }
+    next_other(v, cursor)
+}
+
+/// The longest character in UTF-8, so a loop's reused text never grows.
+const MAX_CHAR_BYTES: usize = 4;
+
+/// [`ilo_iter_next`] for everything but a text. Kept out of line so the text path
+/// saves few registers.
+#[inline(never)]
+fn next_other(v: &Value, cursor: &mut i64) -> u64 {
     let at = *cursor as usize;
     let next = match v.heap() {
         Some(Obj::List(items)) => items.get(at).map(|x| (x.clone(), 1)),
-        Some(Obj::Text(_, s)) => {
-            next_char(s, at).map(|c| (Value::text(c.to_string()), c.len_utf8()))
-        }
         Some(Obj::Map(m)) => m.nth(at).map(|(k, _)| (k.to_value(), 1)),
         Some(Obj::Source(_)) => match crate::line_source::next_text(v) {
             Ok(line) => line.map(|line| (line, 0)),
@@ -144,18 +182,24 @@ pub unsafe extern "C" fn ilo_iter_next(coll: u64, cursor: *mut u8) -> u64 {
     };
     match next {
         Some((x, step)) => {
-            *cursor += step as i64;
+            *cursor += step;
             x.into_raw()
         }
         None => ITER_END,
     }
 }
 
-/// The character starting at byte `at` of `s`, if any. A cursor that is not on a
-/// character boundary (which the loop never makes: the text cannot change under it)
-/// ends the iteration rather than panicking.
-fn next_char(s: &str, at: usize) -> Option<char> {
-    s.get(at..)?.chars().next()
+/// The character starting at byte `at` of `s`, as a slice of it, if any. A cursor
+/// that is not on a character boundary (which the loop never makes: the text cannot
+/// change under it) ends the iteration rather than panicking.
+fn next_char(s: &str, at: usize) -> Option<&str> {
+    let len = match *s.as_bytes().get(at)? {
+        0..0x80 => 1,
+        0xC0..0xE0 => 2,
+        0xE0..0xF0 => 3,
+        _ => 4,
+    };
+    s.get(at..at + len)
 }
 
 #[cfg(test)]
@@ -194,7 +238,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             // SAFETY: a live word this test holds and a cursor on its stack.
-            let w = unsafe { ilo_iter_next(coll.raw(), (&raw mut cursor).cast()) };
+            let w = unsafe { ilo_iter_next(coll.raw(), (&raw mut cursor).cast(), NIL) };
             if w == ITER_END {
                 return (out, cursor);
             }
@@ -219,12 +263,34 @@ mod tests {
     }
 
     #[test]
+    fn a_text_held_once_by_the_variable_takes_the_next_character() {
+        let s = Value::text("aé😀");
+        let mut cursor = 0i64;
+        let next = |cursor: &mut i64, prev: &Value| {
+            // SAFETY: live words this test holds and a cursor on its stack.
+            unsafe { ilo_iter_next(s.raw(), (&raw mut *cursor).cast(), prev.raw()) }
+        };
+        // SAFETY: the entry point returns an owned word.
+        let x = unsafe { Value::from_raw(next(&mut cursor, &Value::NIL)) };
+        assert_eq!(x.as_text(), Some("a"));
+        assert_eq!(next(&mut cursor, &x), ITER_REUSED);
+        assert_eq!(x.as_text(), Some("é"));
+        // Kept elsewhere: left alone, and the next character is a new text.
+        let kept = x.clone();
+        // SAFETY: the entry point returns an owned word.
+        let y = unsafe { Value::from_raw(next(&mut cursor, &x)) };
+        assert_eq!((kept.as_text(), y.as_text()), (Some("é"), Some("😀")));
+        assert_eq!(next(&mut cursor, &y), ITER_END);
+        assert_eq!(y.as_text(), Some("😀"));
+    }
+
+    #[test]
     fn a_cursor_inside_a_character_ends_the_text() {
         let s = Value::text("é");
         let mut cursor = 1i64;
         // SAFETY: a live word this test holds and a cursor on its stack.
         assert_eq!(
-            unsafe { ilo_iter_next(s.raw(), (&raw mut cursor).cast()) },
+            unsafe { ilo_iter_next(s.raw(), (&raw mut cursor).cast(), NIL) },
             ITER_END
         );
     }
