@@ -338,23 +338,28 @@ fn own_cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-/// Each counted line's arrivals: subscribers reached, first, median and last (ms).
+/// Each counted line's arrivals: subscribers reached, then the first, median and last
+/// arrival (ms) as read and as the sockets stamped them.
 fn print_per_line(subs: &[Sub], counted_from: u128) {
-    let mut by_line: BTreeMap<u128, Vec<f64>> = BTreeMap::new();
+    let mut by_line: BTreeMap<u128, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for line in subs.iter().flat_map(|s| s.lines.iter()) {
         if line.stamp >= counted_from {
-            by_line.entry(line.stamp).or_default().push(line.read_ms);
+            let (read, at_socket) = by_line.entry(line.stamp).or_default();
+            read.push(line.read_ms);
+            at_socket.push(line.socket_ms);
         }
     }
-    for (stamp, mut arrivals) in by_line {
-        let (first, last) = (
-            percentile(&mut arrivals, 0.0),
-            percentile(&mut arrivals, 100.0),
-        );
-        let median = percentile(&mut arrivals, 50.0);
+    let spread = |arrivals: &mut Vec<f64>| {
+        let (first, last) = (percentile(arrivals, 0.0), percentile(arrivals, 100.0));
+        let median = percentile(arrivals, 50.0);
+        format!("first {first:.3} ms, median {median:.3} ms, last {last:.3} ms")
+    };
+    for (stamp, (mut read, mut at_socket)) in by_line {
         eprintln!(
-            "line {stamp}: {} subscribers, first {first:.3} ms, median {median:.3} ms, last {last:.3} ms",
-            arrivals.len()
+            "line {stamp}: {} subscribers, read {}; at the socket {}",
+            read.len(),
+            spread(&mut read),
+            spread(&mut at_socket)
         );
     }
 }
