@@ -175,7 +175,7 @@ fn run(
             // that wake-up runs inside the server's `send`, and a client faster than
             // the server sleeps and is woken every few sockets. Letting the sockets
             // gather for a moment turns those into one timer wake-up, at the price
-            // of up to `gather` on the latencies measured.
+            // of about `gather` (and the timer's slack) on the latencies measured.
             thread::sleep(gather);
         }
     }
