@@ -188,8 +188,27 @@ impl Digits {
     /// Every digit's histogram, in one read of `xs`, and a scratch buffer as long as
     /// `xs`: a copy of its words when `copy` is set.
     fn count(&self, xs: &[Value], copy: bool) -> (Vec<[u32; MAX_RADIX]>, Vec<u64>) {
-        let digits: Vec<Digit> = self.iter().collect();
-        let mut counts = vec![[0u32; MAX_RADIX]; digits.len()];
+        // A fixed number of digits lets the compiler unroll the tally of each word.
+        match self.count {
+            1 => self.count_with::<1>(xs, copy),
+            2 => self.count_with::<2>(xs, copy),
+            3 => self.count_with::<3>(xs, copy),
+            4 => self.count_with::<4>(xs, copy),
+            5 => self.count_with::<5>(xs, copy),
+            _ => self.count_with::<6>(xs, copy),
+        }
+    }
+
+    fn count_with<const D: usize>(
+        &self,
+        xs: &[Value],
+        copy: bool,
+    ) -> (Vec<[u32; MAX_RADIX]>, Vec<u64>) {
+        let mut digits = [Digit { shift: 0, mask: 0 }; D];
+        for (slot, digit) in digits.iter_mut().zip(self.iter()) {
+            *slot = digit;
+        }
+        let mut counts = vec![[0u32; MAX_RADIX]; D];
         let mut tally = |w: u64| {
             for (count, digit) in counts.iter_mut().zip(&digits) {
                 count[digit.of(w)] += 1;
