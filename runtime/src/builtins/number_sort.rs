@@ -317,6 +317,13 @@ mod tests {
             check(&signed_zeros, "signed zeros");
             let fractions: Vec<f64> = (0..len).map(|_| (rng.next() >> 11) as f64 / 2e15).collect();
             check(&fractions, "fractions");
+            // Keys differing in bit 0 and in the exponent only: digits in between are
+            // the same in every key, so passes are dropped (two at a time).
+            let one_up = f64::from_bits(1.0f64.to_bits() + 1);
+            let sparse: Vec<f64> = (0..len)
+                .map(|_| [1.0, one_up, 2.0, 4.0][rng.next() as usize % 4])
+                .collect();
+            check(&sparse, "far-apart differing bits");
             check(&vec![2.5; len], "all equal");
         }
     }
