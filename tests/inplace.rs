@@ -681,6 +681,53 @@ fn a_text_indexed_then_changed_is_indexed_afresh() {
 }
 
 #[test]
+fn consuming_a_list_from_either_end_copies_no_list() {
+    // `xs=tl xs`, `xs=drop 1 xs`, `xs=take -1 xs` and `xs=slc xs 1 …` on a list held
+    // once drop elements where they are instead of copying the rest.
+    // Taking from the front, the last element (n-1) is read every time; from the
+    // back, the first (0).
+    let (front, back) = (9999 * 10000 / 2 * 3, 9999 * 10000 / 2);
+    for (step, want) in [
+        ("tl xs", front),
+        ("drop 1 xs", front),
+        ("slc xs 1 (len xs)", front),
+        ("take -1 xs", back),
+        ("slc xs 0 -1", back),
+    ] {
+        let f = format!(
+            "f n:n>n;xs=range 0 n;s=0;wh >(len xs) 0{{s=+s (hd xs);s=+s (at xs -1);xs={step}}};s"
+        );
+        let (out, err) = run(&f, &["10000"]);
+        assert_eq!(out, want.to_string(), "{f}");
+        assert_eq!(copies(&err, "list"), (0, 0), "{f}: {err}");
+    }
+    // A queue: taken from the front, appended at the back.
+    let (out, err) = run(
+        "f n:n>n;q=[0];s=0;@i 1..n{s=+s (hd q);q=tl q;q=+=q i};+s (len q)",
+        &["10000"],
+    );
+    assert_eq!(out, (9998 * 9999 / 2 + 1).to_string());
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+}
+
+#[test]
+fn a_list_consumed_in_place_leaves_other_views_alone() {
+    assert_eq!(
+        output("f>L _;xs=[1 2 3 4 5];ys=xs;xs=tl xs;zs=drop 2 xs;q=slc zs 0 1;[xs ys zs q (take 2 ys) (drop -2 ys) (slc ys -3 -1) (tl [9])]"),
+        "[[2, 3, 4, 5], [1, 2, 3, 4, 5], [4, 5], [4], [1, 2], [4, 5], [3, 4], []]"
+    );
+    // Elements dropped from a list held once are released; the rest keep theirs.
+    assert_eq!(
+        output(
+            "f>L _;m=mset mmap \"a\" 1;xs=[m m [m]];xs=tl xs;m=mset m \"b\" 2;xs=take 1 xs;[xs m]"
+        ),
+        "[[{a: 1}], {a: 1; b: 2}]"
+    );
+    let err = run_failing("f>L n;xs=[1];xs=tl xs;tl xs");
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
 fn setting_every_element_of_a_list_copies_no_list() {
     let (out, err) = run(
         "f n:n>n;xs=range 0 n;@i 0..n{xs=lst xs i *i 2};ys=srt xs;zs=rev ys;at zs 0",

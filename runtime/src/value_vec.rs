@@ -10,10 +10,17 @@
 //!
 //! Length and capacity are 32-bit: with them a record's contents (type pointer and
 //! these parts) take 24 bytes, so every heap object fits malloc's 48-byte chunks
-//! rather than its 64-byte ones. A list of more than [`MAX_LEN`] elements (32 GiB of
+//! rather than its 64-byte ones. A list of more than [`MAX_LEN`] elements (16 GiB of
 //! words) cannot exist: the runtime's list reservations refuse one with an error
 //! (`limits::reserve_list`), and any other way of building one stops at a panic
 //! here, which the builtin boundary turns into an error too.
+//!
+//! Elements can leave from the front in place ([`ValueVec::drop_front`], for `tl` and
+//! `drop` on a list held once): `ptr` then points past the start of its allocation,
+//! the capacity's top bit ([`FRONT`]) says so, and the dead slot just before `ptr`
+//! holds how many slots lie before it. Readers see only `ptr` and `len`, so nothing
+//! else changes for them (compiled code included); giving the parts back as a `Vec`
+//! first moves the elements to the start of the allocation.
 
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
@@ -26,14 +33,18 @@ pub(crate) const PTR_OFFSET: usize = std::mem::offset_of!(ValueVec, ptr);
 /// Where the element count (a `u32`) lies in a [`ValueVec`].
 pub(crate) const LEN_OFFSET: usize = std::mem::offset_of!(ValueVec, len);
 
+/// Set in `cap` when elements were dropped from the front (see the module comment).
+const FRONT: u32 = 1 << 31;
+
 /// The most elements a list or record holds.
-pub const MAX_LEN: usize = u32::MAX as usize;
+pub const MAX_LEN: usize = (FRONT - 1) as usize;
 
 /// A `Vec<Value>` with a layout compiled code may rely on.
 #[repr(C)]
 pub struct ValueVec {
     ptr: NonNull<Value>,
     len: u32,
+    /// Slots from `ptr` on, with [`FRONT`] set when `ptr` is past the allocation's start.
     cap: u32,
 }
 
@@ -62,9 +73,72 @@ impl ValueVec {
     /// The caller makes sure the elements are owned by one of the two afterwards, not
     /// both: the `Vec` is forgotten or `self` is.
     unsafe fn parts_as_vec(&self) -> Vec<Value> {
-        // SAFETY: the parts came from a Vec<Value> whose length and capacity fitted
-        // in u32 (`From<Vec<Value>>`), so widening them gives that Vec's back.
-        unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len as usize, self.cap as usize) }
+        let (start, capacity) = self.allocation();
+        let len = self.len as usize;
+        if start != self.ptr.as_ptr() {
+            // SAFETY: both ranges lie in the allocation (`len` live elements from `ptr`,
+            // and as many slots from its start, which is before `ptr`); `copy` allows
+            // the overlap. The slots the elements leave are dead from here on.
+            unsafe { std::ptr::copy(self.ptr.as_ptr(), start, len) };
+        }
+        // SAFETY: the allocation came from a Vec<Value> of that capacity, and its
+        // first `len` slots now hold the elements.
+        unsafe { Vec::from_raw_parts(start, len, capacity) }
+    }
+
+    /// The start and capacity of the allocation the elements live in.
+    fn allocation(&self) -> (*mut Value, usize) {
+        let room = (self.cap & !FRONT) as usize;
+        if self.cap & FRONT == 0 {
+            return (self.ptr.as_ptr(), room);
+        }
+        // SAFETY: with FRONT set, `drop_front` moved `ptr` forward within the
+        // allocation and wrote into the dead slot before it how many slots lie before
+        // `ptr`; that many back is the allocation's start.
+        unsafe {
+            let front = self.ptr.as_ptr().cast::<u64>().sub(1).read() as usize;
+            (self.ptr.as_ptr().sub(front), front + room)
+        }
+    }
+
+    /// Drop the first `k` elements (all of them if fewer) where they are: the storage
+    /// starts later in its allocation instead of moving the rest.
+    pub fn drop_front(&mut self, k: usize) {
+        let k = k.min(self.len());
+        if k == 0 {
+            return;
+        }
+        let (start, _) = self.allocation();
+        let old = self.ptr.as_ptr();
+        // SAFETY: `k` elements are live from `old`; each is read out once (and dropped
+        // below, after the parts are consistent), leaving its slot dead. The new `ptr`
+        // is within the allocation (k ≤ len), and the slot before it, one of those just
+        // emptied, takes the count of slots before it.
+        let gone: Vec<Value> = (0..k).map(|i| unsafe { old.add(i).read() }).collect();
+        unsafe {
+            let ptr = old.add(k);
+            let front = ptr.offset_from(start) as u64;
+            ptr.cast::<u64>().sub(1).write(front);
+            self.ptr = NonNull::new_unchecked(ptr);
+        }
+        self.len -= k as u32;
+        self.cap = ((self.cap & !FRONT) - k as u32) | FRONT;
+        drop(gone);
+    }
+
+    /// Keep the first `n` elements, dropping the rest where they are.
+    pub fn truncate(&mut self, n: usize) {
+        let len = self.len();
+        if n >= len {
+            return;
+        }
+        // SAFETY: elements `n..len` are live; the length drops first, so each is read
+        // out (and dropped) once and never seen again.
+        self.len = n as u32;
+        let gone: Vec<Value> = (n..len)
+            .map(|i| unsafe { self.ptr.as_ptr().add(i).read() })
+            .collect();
+        drop(gone);
     }
 
     /// Empty the storage at once when no element is a heap value (a list of
@@ -159,8 +233,16 @@ impl Clone for ValueVec {
 
 impl Drop for ValueVec {
     fn drop(&mut self) {
-        // SAFETY: the parts came from a Vec<Value> and are dropped once, here.
-        drop(unsafe { self.parts_as_vec() });
+        let (start, capacity) = self.allocation();
+        // SAFETY: the `len` elements from `ptr` are live and dropped once, here; then
+        // the allocation, which came from a Vec<Value> of that capacity, is freed.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.ptr.as_ptr(),
+                self.len as usize,
+            ));
+            drop(Vec::from_raw_parts(start, 0, capacity));
+        }
     }
 }
 
@@ -225,6 +307,51 @@ mod tests {
         assert!(!mixed.clear_if_plain());
         assert_eq!(mixed.len(), 2);
         drop(mixed);
+        assert!(shared.is_unique());
+    }
+
+    #[test]
+    fn elements_leave_from_either_end_in_place() {
+        let shared = Value::text("kept");
+        let items: Vec<Value> = (0..10)
+            .map(|i| {
+                if i % 3 == 0 {
+                    shared.clone()
+                } else {
+                    Value::num(i as f64)
+                }
+            })
+            .collect();
+        let mut v = ValueVec::from(items);
+        let at = v.as_ptr();
+        v.drop_front(1);
+        v.drop_front(2);
+        assert_eq!(v.as_ptr(), at.wrapping_add(3), "nothing moved");
+        v.truncate(6);
+        let nums: Vec<Option<f64>> = v.iter().map(Value::as_num).collect();
+        assert_eq!(
+            nums,
+            [None, Some(4.0), Some(5.0), None, Some(7.0), Some(8.0)]
+        );
+        // The dropped elements were released: `shared` is held by 2 of them now.
+        let copy = v.clone();
+        drop(copy);
+        // Growing gives the storage back as a Vec, moved to its start.
+        for i in 0..100 {
+            v.vec_mut().push(Value::num(i as f64));
+        }
+        assert_eq!(v.len(), 106);
+        assert_eq!(v[1].as_num(), Some(4.0));
+        v.drop_front(100);
+        v.drop_front(100);
+        assert!(v.is_empty());
+        v.vec_mut().push(shared.clone());
+        drop(v);
+        assert!(shared.is_unique());
+        // Dropped while started late in its allocation.
+        let mut w = ValueVec::from(vec![shared.clone(), shared.clone(), Value::num(1.0)]);
+        w.drop_front(1);
+        drop(w);
         assert!(shared.is_unique());
     }
 

@@ -15,7 +15,7 @@
 //! The walk mirrors the evaluation order of the translator (`expr.rs`, `calls.rs`,
 //! `control.rs`, `records.rs`): operands left to right, except that a bare local as
 //! the record of `r with …`, the left operand of `+` / `+=` and the first argument of
-//! `mset`/`mdel`/`lst` is read last (the read has no effects), so `r=r with n:+r.n 1`,
+//! `mset`/`mdel`/`lst`/`slc` is read last (the read has no effects), so `r=r with n:+r.n 1`,
 //! `s=+s (str s)` and `m=mset m k +(mget m k??0) 1` still end with it. Lambda bodies are functions of
 //! their own; a lambda reads its captures when it is made.
 
@@ -87,7 +87,7 @@ pub fn bare_local<'e>(
 
 /// Builtins that return their first argument updated: a bare local there is read
 /// after the other arguments (see [`reads_first_argument_last`]).
-const UPDATES_FIRST_ARGUMENT: &[&str] = &["mset", "mdel", "lst"];
+const UPDATES_FIRST_ARGUMENT: &[&str] = &["mset", "mdel", "lst", "slc"];
 
 /// Whether the bare local `target` may be read after the operands `others` that
 /// precede or follow it: reading a local has no effects, so only an operand that binds

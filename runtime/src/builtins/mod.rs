@@ -103,6 +103,11 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// Whether the caller handed argument `i` over (and it was not taken yet).
+    pub fn is_handed_over(&self, i: usize) -> bool {
+        self.owned & 1u64.checked_shl(i as u32).unwrap_or(0) != 0
+    }
+
     /// Release the handed-over references no builtin took.
     pub fn release_untaken(&mut self) {
         for (i, v) in self.vals.iter().enumerate().take(64) {

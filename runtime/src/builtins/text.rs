@@ -12,6 +12,7 @@ use super::convert::{int_arg, list_arg, text_arg};
 use super::sources::{count_arg, transformed};
 use super::stats::set_key;
 use super::{Args, BuiltinDef, InPlaceDef};
+use crate::copy_stats;
 use crate::error::{codes, RtError, RtResult};
 use crate::line_source::transform::Step;
 use crate::text_shape::Chars;
@@ -44,6 +45,22 @@ pub const IN_PLACE: &[InPlaceDef] = &[
     InPlaceDef {
         name: "rev",
         f: rev_in_place,
+    },
+    InPlaceDef {
+        name: "tl",
+        f: tl_in_place,
+    },
+    InPlaceDef {
+        name: "slc",
+        f: slc_in_place,
+    },
+    InPlaceDef {
+        name: "take",
+        f: take_in_place,
+    },
+    InPlaceDef {
+        name: "drop",
+        f: drop_in_place,
     },
     InPlaceDef {
         name: "upr",
@@ -93,7 +110,13 @@ impl Seq<'_> {
     /// The sub-sequence as a new value of the same kind; `r` ends at most at the end.
     fn slice(&self, r: Range<usize>) -> Value {
         match self {
-            Seq::List(xs) => Value::list(xs[r.start..r.end.min(xs.len())].to_vec()),
+            Seq::List(xs) => {
+                // A copy of part of a list someone else holds (or did not hand over):
+                // counted, as `xs=tl xs` copying per iteration is what makes it quadratic.
+                let part = &xs[r.start.min(xs.len())..r.end.min(xs.len())];
+                copy_stats::record(copy_stats::Kind::List, part.len());
+                Value::list(part.to_vec())
+            }
             Seq::Text(s) => Value::text(s.slice(r.start, r.end)),
         }
     }
@@ -166,6 +189,75 @@ fn tl(args: &[Value]) -> RtResult {
         ));
     }
     Ok(s.slice(1..s.len()))
+}
+
+/// Argument `i` when it is a list handed over that nothing else holds: its elements
+/// can leave where they are (`ValueVec::drop_front`, `truncate`) instead of the rest
+/// being copied, so `xs=tl xs` in a loop is linear.
+fn list_held_once(args: &mut Args, i: usize) -> Option<Value> {
+    if !args.is_handed_over(i) || args[i].as_list().is_none() {
+        return None;
+    }
+    let xs = args.take(i);
+    if xs.is_unique() {
+        return Some(xs);
+    }
+    // Shared after all: another holder keeps `args[i]` alive once ours is released.
+    std::mem::drop(xs);
+    None
+}
+
+/// Keep elements `range` of a list held once, where they are.
+fn keep_in_place(mut xs: Value, range: Range<usize>) -> Value {
+    if let Some(Obj::List(items)) = xs.unique_mut() {
+        items.truncate(range.end.max(range.start));
+        items.drop_front(range.start);
+    }
+    xs
+}
+
+fn tl_in_place(args: &mut Args) -> RtResult {
+    match list_held_once(args, 0) {
+        Some(xs) if xs.as_list().is_some_and(|l| !l.is_empty()) => {
+            Ok(keep_in_place(xs, 1..usize::MAX))
+        }
+        Some(xs) => tl(std::slice::from_ref(&xs)),
+        None => tl(args.all()),
+    }
+}
+
+fn slc_in_place(args: &mut Args) -> RtResult {
+    let Some(xs) = list_held_once(args, 0) else {
+        return slc(args.all());
+    };
+    let len = xs.as_list().map_or(0, <[Value]>::len);
+    let a = clamp_index(int_arg("slc", &args[1])?, len);
+    let b = clamp_index(int_arg("slc", &args[2])?, len);
+    Ok(keep_in_place(xs, a..b.max(a)))
+}
+
+fn take_in_place(args: &mut Args) -> RtResult {
+    if args[1].as_source().is_some() {
+        return take(args.all());
+    }
+    let Some(xs) = list_held_once(args, 1) else {
+        return take(args.all());
+    };
+    let len = xs.as_list().map_or(0, <[Value]>::len);
+    let end = clamp_index(int_arg("take", &args[0])?, len);
+    Ok(keep_in_place(xs, 0..end))
+}
+
+fn drop_in_place(args: &mut Args) -> RtResult {
+    if args[1].as_source().is_some() {
+        return drop(args.all());
+    }
+    let Some(xs) = list_held_once(args, 1) else {
+        return drop(args.all());
+    };
+    let len = xs.as_list().map_or(0, <[Value]>::len);
+    let start = clamp_index(int_arg("drop", &args[0])?, len);
+    Ok(keep_in_place(xs, start..len))
 }
 
 fn rev(args: &[Value]) -> RtResult {
