@@ -138,18 +138,29 @@ pub struct PendingBody {
 /// nothing more), and stop at the first incomplete head or body; an incomplete body
 /// is left in `pending` for the next call. Never panics outward: a panicking handler
 /// is answered with 500 inside [`exchange`].
+///
+/// `read_at` is when the caller read the bytes (it looked at the clock then): the
+/// first request starts at that instant, so a request costs fewer clock reads; later
+/// ones, which waited for the requests before them, look again.
 pub fn serve_buffered(
     stream: &TcpStream,
     input: &mut Input,
     pending: &mut Option<PendingBody>,
     shared: &Shared,
+    read_at: Instant,
 ) -> Served {
     let mut requests = 0;
+    let mut now = Some(read_at);
     loop {
-        let mut request = match pending.take() {
-            Some(p) => p,
-            None => match start_request(stream, input, shared) {
-                Started::Request(p) => p,
+        // A body that was parked waits no more once it is complete: its handler's
+        // time starts now, not when its head arrived.
+        let (mut request, handler_from) = match pending.take() {
+            Some(p) => (p, None),
+            None => match start_request(stream, input, shared, now.take()) {
+                Started::Request(p) => {
+                    let from = p.started;
+                    (p, Some(from))
+                }
                 Started::NeedMore => return Served::NeedMore { requests },
                 Started::Refused(end) => return end,
             },
@@ -176,7 +187,8 @@ pub fn serve_buffered(
                 return reject_with(stream, shared, 400, NOT_UTF8, Some(&head), started);
             }
         };
-        match exchange(stream, input, shared, &head, body, started) {
+        let handler_from = handler_from.unwrap_or_else(Instant::now);
+        match exchange(stream, input, shared, &head, body, started, handler_from) {
             Next::Continue => requests += 1,
             Next::End(end) => return end,
             Next::Stream(stream) => return Served::Streaming { stream, requests },
@@ -194,8 +206,14 @@ enum Started {
     Refused(Served),
 }
 
-/// Parse the next head in `input` and decide how its body is delimited.
-fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Started {
+/// Parse the next head in `input` and decide how its body is delimited. The request
+/// started at `now`, or, when not given, at the clock's reading.
+fn start_request(
+    stream: &TcpStream,
+    input: &mut Input,
+    shared: &Shared,
+    now: Option<Instant>,
+) -> Started {
     let head = match parse_head(input.available()) {
         Ok(Some(head)) => head,
         Ok(None) => return Started::NeedMore,
@@ -206,7 +224,7 @@ fn start_request(stream: &TcpStream, input: &mut Input, shared: &Shared) -> Star
     };
     shared.stats.count_request();
     input.consume(head.len);
-    let started = Instant::now();
+    let started = now.unwrap_or_else(Instant::now);
     let cfg = &shared.config;
     let decoder = head.body_length().and_then(|length| {
         BodyDecoder::new(&length, cfg.max_body).map_err(|e| Reject(body_error_status(&e)))
@@ -293,7 +311,8 @@ fn time_out(stream: &TcpStream, shared: &Shared, head: Option<&RequestHead>, sta
     let _ = stream.shutdown(SocketShutdown::Write);
 }
 
-/// Handle one request whose head and body have been read.
+/// Handle one request whose head and body have been read; its handler starts at
+/// `handler_from` (for `--handler-timeout`).
 fn exchange(
     stream: &TcpStream,
     input: &mut Input,
@@ -301,13 +320,14 @@ fn exchange(
     head: &RequestHead,
     body: String,
     started: Instant,
+    handler_from: Instant,
 ) -> Next {
     let keep_wanted = head.wants_keep_alive();
     let request = head.record(body);
     // Nothing pipelined behind this request: hold no large read buffer while the
     // handler runs (it may wait on an upstream for long).
     input.release_if_empty_and_large();
-    let response = respond(shared, head, request, stream.as_raw_fd());
+    let response = respond(shared, head, request, stream.as_raw_fd(), handler_from);
     let keep_wanted = keep_wanted && !shared.shutdown.is_requested();
     let sent = send(stream, shared, head, response, keep_wanted, started);
     if sent.stream.is_some() {
@@ -385,8 +405,15 @@ pub fn finish_stream(shared: &Shared, done: Streaming, end: StreamEnd) -> AfterS
 /// Call the handler and interpret its value; every failure, a panic included,
 /// becomes a logged 500, and a call cancelled by `--handler-timeout` a 503. The
 /// call is registered for the monitor meanwhile (see [`super::running`]).
-fn respond(shared: &Shared, head: &RequestHead, request: Value, client: RawFd) -> Response {
-    let call = shared.running.enter(client, shared.config.handler_timeout);
+fn respond(
+    shared: &Shared,
+    head: &RequestHead,
+    request: Value,
+    client: RawFd,
+    from: Instant,
+) -> Response {
+    let deadline = shared.config.handler_timeout.map(|t| from + t);
+    let call = shared.running.enter(client, deadline);
     // Waits for upstreams and sleeps end at the deadline too, not only compiled code.
     let limit = suspend::time_limit(call.deadline());
     let outcome = catch_unwind(AssertUnwindSafe(|| {

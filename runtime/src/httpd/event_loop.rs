@@ -430,7 +430,12 @@ impl Loops {
     }
 
     fn now_nanos(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos())
+        self.nanos_at(Instant::now())
+    }
+
+    /// `at` in nanoseconds since the server's epoch, never 0 (a busy stamp).
+    fn nanos_at(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
             .unwrap_or(u64::MAX)
             .max(1)
     }
@@ -512,7 +517,12 @@ impl Loops {
 
     /// Stamp a loop busy (a handler may run now), waking the monitor if it sleeps.
     fn mark_busy(&self, idx: usize) -> u64 {
-        let stamp = self.now_nanos();
+        self.mark_busy_since(idx, self.now_nanos())
+    }
+
+    /// [`Loops::mark_busy`] with a stamp from a clock reading taken just before
+    /// ([`Loops::nanos_at`]).
+    fn mark_busy_since(&self, idx: usize, stamp: u64) -> u64 {
         self.loops[idx].busy_since.store(stamp, Ordering::SeqCst);
         self.shared.running.watcher.wake();
         stamp
@@ -834,14 +844,17 @@ impl Loops {
         if flags & HUNG_UP != 0 {
             conn.peer_closed = true;
         }
+        // One clock reading for what follows: the head's start, the loop's busy
+        // stamp and the first request's start.
+        let read_at = Instant::now();
         match conn.input.read_now(&conn.stream) {
             Ok(0) => {}
             Ok(_) => {
-                conn.head_started.get_or_insert_with(Instant::now);
+                conn.head_started.get_or_insert(read_at);
             }
             Err(_) => return,
         }
-        self.serve_conn(idx, generation, token, conn);
+        self.serve_conn(idx, generation, token, conn, read_at);
     }
 
     /// Serve the requests `conn` has buffered, then park it, start its stream, or
@@ -851,7 +864,16 @@ impl Loops {
     /// The serving runs as a task ([`crate::suspend`]): a handler that waits for an
     /// upstream or a delay is suspended with its connection ([`Loops::park_task`]) and
     /// this thread goes back to the loop.
-    fn serve_conn(self: &Arc<Self>, idx: usize, generation: u64, token: u64, conn: Box<Conn>) {
+    ///
+    /// `read_at` is when the caller last read the clock, just before.
+    fn serve_conn(
+        self: &Arc<Self>,
+        idx: usize,
+        generation: u64,
+        token: u64,
+        conn: Box<Conn>,
+        read_at: Instant,
+    ) {
         let client_fd = conn.stream.as_raw_fd();
         let shared = Arc::clone(&self.shared);
         let serve = move || {
@@ -861,10 +883,11 @@ impl Loops {
                 &mut conn.input,
                 &mut conn.request_body,
                 &shared,
+                read_at,
             );
             (conn, served)
         };
-        let stamp = self.mark_busy(idx);
+        let stamp = self.mark_busy_since(idx, self.nanos_at(read_at));
         let (task, step) = match Task::start(serve) {
             Ok(started) => started,
             Err((e, serve)) => {
@@ -1327,8 +1350,9 @@ impl Loops {
                 conn.idle_since = Instant::now();
                 self.park(idx, token, conn, false);
             } else {
-                conn.head_started = Some(Instant::now());
-                self.serve_conn(idx, generation, token, conn);
+                let now = Instant::now();
+                conn.head_started = Some(now);
+                self.serve_conn(idx, generation, token, conn, now);
             }
         }
     }

@@ -102,12 +102,12 @@ impl Running {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Register the calling thread's handler call for the client on `client`.
-    pub fn enter(&self, client: RawFd, timeout: Option<Duration>) -> Registration<'_> {
+    /// Register the calling thread's handler call for the client on `client`, to be
+    /// cancelled at `deadline` if it has one.
+    pub fn enter(&self, client: RawFd, deadline: Option<Instant>) -> Registration<'_> {
         let ctx = ctx::handle();
         let generation = ctx.begin();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let deadline = timeout.map(|t| Instant::now() + t);
         let entry = Entry {
             ctx: Arc::clone(&ctx),
             generation,
@@ -225,7 +225,7 @@ mod tests {
         assert!(running.is_empty());
         assert_eq!(ctx::cancelled(), None);
 
-        let call = running.enter(-1, Some(Duration::ZERO));
+        let call = running.enter(-1, Some(Instant::now()));
         running.watch(Instant::now());
         assert_eq!(call.finish(), Some(Cancel::TimedOut));
         // A later call on the same thread starts clean.
