@@ -33,7 +33,7 @@ fn text_body_has_content_length_and_goes_out_in_one_write() {
     assert_eq!(
         server.stats.writes() - writes_before,
         1,
-        "head and body in one writev"
+        "head and body in one write"
     );
 }
 

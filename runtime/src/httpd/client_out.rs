@@ -39,16 +39,14 @@ impl<'a> ClientOut<'a> {
     }
 }
 
-impl Write for ClientOut<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(buf)])
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+impl ClientOut<'_> {
+    /// One system call (`send` on the socket), counted; a full socket is waited for
+    /// as the timeout allows.
+    fn send_with(&mut self, send: impl Fn(RawFd) -> io::Result<usize>) -> io::Result<usize> {
         let fd = self.stream.as_raw_fd();
         loop {
             self.stats.count_write();
-            match send_now(fd, bufs) {
+            match send(fd) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.timeout.is_zero() => {
                     suspend::wait_fd(fd, Ready::Write, Some(self.timeout))?;
                 }
@@ -56,9 +54,38 @@ impl Write for ClientOut<'_> {
             }
         }
     }
+}
+
+impl Write for ClientOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send_with(|fd| send_one(fd, buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.send_with(|fd| send_now(fd, bufs))
+    }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// One `send` of `buf` without waiting; a closed peer is `EPIPE`, not a signal.
+fn send_one(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: send reads `buf.len()` bytes of a live slice on a socket the
+    // connection owns.
+    let n = unsafe {
+        libc::send(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
 }
 

@@ -26,7 +26,7 @@ use super::body_writer::{write_bytes, write_list, Gather};
 use super::client_out::ClientOut;
 use super::config::ServerConfig;
 use super::framing::{plan, Framing, Persist};
-use super::head::{render, with_head};
+use super::head::{render, with_head, with_head_then, JOIN_BODY_AT_MOST};
 use super::input::Input;
 use super::metrics::{Metrics, Open, Tally};
 use super::request::{parse_head, Reject, RequestHead};
@@ -507,6 +507,25 @@ fn send(
         }
         None
     };
+    // A small eager body goes out in the head's buffer: one plain `send`.
+    let small = match &body {
+        _ if !plan.with_body => None,
+        Body::Text(text) => Some(text.as_str().as_bytes()),
+        Body::Bytes(b) => Some(&b[..]),
+        Body::List(_) | Body::Source(_) => None,
+    }
+    .filter(|b| b.len() <= JOIN_BODY_AT_MOST);
+    if let Some(bytes) = small {
+        sent.body_bytes = bytes.len() as u64;
+        let result = with_head_then(minor, status, &headers, framing, persist, bytes, |all| {
+            out.write_all(all)
+        });
+        if result.is_err() {
+            sent.keep_alive = false;
+            sent.broken = true;
+        }
+        return sent;
+    }
     let result = with_head(
         minor,
         status,

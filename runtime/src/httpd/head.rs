@@ -5,6 +5,11 @@
 //! response, and for small responses it is a good share of the work. A response with
 //! the server's default headers (a static table) usually has the same head as the
 //! thread's last one, so [`with_head`] keeps that head and reuses it whole.
+//!
+//! A small body is sent in the same buffer, right behind the head
+//! ([`with_head_then`]): one plain `send` of one buffer costs the kernel less than a
+//! `sendmsg` of two slices (for a 93-byte answer about 0.76 against 0.88 µs of the
+//! sending thread's time), far more than copying a few hundred bytes.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -38,17 +43,34 @@ thread_local! {
     };
 }
 
+/// Bodies up to this size go out in the head's buffer ([`with_head_then`]).
+pub const JOIN_BODY_AT_MOST: usize = 1024;
+
 /// Call `write` with the rendered head: the thread's last head when it was rendered
 /// from the same static header table, status, version and framing, else a fresh
 /// rendering into the same buffer (no allocation once it has grown).
-// The `Cow` itself is the question asked: only a borrowed (static) table is kept.
-#[allow(clippy::ptr_arg)]
+#[allow(clippy::ptr_arg)] // see `with_head_then`
 pub fn with_head<R>(
     minor_version: u8,
     status: u16,
     headers: &Cow<'static, [Header]>,
     framing: Framing,
     persist: Persist,
+    write: impl FnOnce(&[u8]) -> R,
+) -> R {
+    with_head_then(minor_version, status, headers, framing, persist, &[], write)
+}
+
+/// [`with_head`], with `tail` (a small body) following the head in the same slice.
+// The `Cow` itself is the question asked: only a borrowed (static) table is kept.
+#[allow(clippy::ptr_arg)]
+pub fn with_head_then<R>(
+    minor_version: u8,
+    status: u16,
+    headers: &Cow<'static, [Header]>,
+    framing: Framing,
+    persist: Persist,
+    tail: &[u8],
     write: impl FnOnce(&[u8]) -> R,
 ) -> R {
     let key = match headers {
@@ -63,7 +85,10 @@ pub fn with_head<R>(
     };
     LAST_HEAD.with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
-            return write(&render(minor_version, status, headers, framing, persist));
+            // Held by a task that waits for room to write its answer.
+            let mut bytes = render(minor_version, status, headers, framing, persist);
+            bytes.extend_from_slice(tail);
+            return write(&bytes);
         };
         if key.is_none() || last.key != key {
             last.bytes.clear();
@@ -77,7 +102,18 @@ pub fn with_head<R>(
             );
             last.key = key;
         }
-        write(&last.bytes)
+        if tail.is_empty() {
+            return write(&last.bytes);
+        }
+        let head_len = last.bytes.len();
+        last.bytes.extend_from_slice(tail);
+        // Forgotten while the tail is there: should `write` unwind, the buffer is
+        // rendered again rather than sent with a stale tail.
+        let key = last.key.take();
+        let written = write(&last.bytes);
+        last.bytes.truncate(head_len);
+        last.key = key;
+        written
     })
 }
 
@@ -229,6 +265,33 @@ mod tests {
         assert_eq!(
             kept(404, Framing::Chunked, Persist::Close),
             fresh(404, Framing::Chunked, Persist::Close)
+        );
+    }
+
+    #[test]
+    fn a_small_body_follows_the_kept_head_and_leaves_it_as_it_was() {
+        let table: Cow<'static, [Header]> = Cow::Borrowed(&TABLE);
+        let shape = (Framing::Length(5), Persist::KeepImplicit);
+        let head = render(1, 200, &TABLE, shape.0, shape.1);
+        let answer = |tail: &[u8]| {
+            with_head_then(1, 200, &table, shape.0, shape.1, tail, |all| all.to_vec())
+        };
+        assert_eq!(answer(b"hello"), [head.as_slice(), b"hello"].concat());
+        assert_eq!(answer(b"world"), [head.as_slice(), b"world"].concat());
+        assert_eq!(
+            with_head(1, 200, &table, shape.0, shape.1, |h| h.to_vec()),
+            head
+        );
+        // A write that unwinds with the tail in place does not leave it behind.
+        let unwound = std::panic::catch_unwind(|| {
+            with_head_then(1, 200, &table, shape.0, shape.1, b"lost!", |_| {
+                panic!("the write failed")
+            })
+        });
+        assert!(unwound.is_err());
+        assert_eq!(
+            with_head(1, 200, &table, shape.0, shape.1, |h| h.to_vec()),
+            head
         );
     }
 

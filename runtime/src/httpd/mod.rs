@@ -14,7 +14,8 @@
 //!   (parsing, framing rules, the incremental body decoder); [`request_reuse`]: the
 //!   record's parts shared with earlier requests; [`input`]: the read buffer;
 //! - [`response`]: what the handler's value means (status, headers, body shape);
-//! - [`head`], [`framing`], [`body_writer`]: writing responses with `writev`;
+//! - [`head`], [`framing`], [`body_writer`]: writing responses (one `send` for a small
+//!   answer, slices through `sendmsg` otherwise);
 //! - [`body_stream`]: a streamed body as a non-blocking state machine;
 //! - [`running`]: cancelling handlers whose client left or whose time is up;
 //! - [`shutdown`], [`process`], [`access_log`], [`stats`], [`reclaim`],
