@@ -232,6 +232,24 @@ fn rust_text_chars(n: usize) -> usize {
     count
 }
 
+/// The list `fld` builds: each element of `0..n` doubled, appended one by one.
+fn rust_fold_list(n: usize) -> usize {
+    let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let out = xs.iter().fold(Vec::new(), |mut a, x| {
+        a.push(black_box(*x) * 2.0);
+        a
+    });
+    out.len()
+}
+
+/// Count the `a`s of a text read character by character by index.
+fn rust_index_chars(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    (0..bytes.len())
+        .filter(|&i| black_box(bytes[i]) == b'a')
+        .count()
+}
+
 fn rust_sort(xs: &[f64]) -> usize {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -325,6 +343,19 @@ fn updates() -> Vec<Scaling> {
         }),
     });
 
+    // The count as a fold: the map is `fld`'s accumulator, the update reads it too.
+    let wc_fold = compile(
+        "wf p:t>n;ls=rdl!! p;m=fld (a:M t n l:t>M t n;@w (spl l \" \"){a=mset a w +(mget a w ?? 0) 1};a) ls mmap;len m",
+    );
+    out.push(Scaling {
+        name: "word count by fld, 1e4 / 1e5 lines",
+        small: time_call_with(&wc_fold, "wf", || vec![arg(&f1)]),
+        large: time_call_with(&wc_fold, "wf", || vec![arg(&f2)]),
+        rust_large: time_rust(|| {
+            black_box(rust_word_count(&f2));
+        }),
+    });
+
     let agg = compile(
         "agg p:t>n;rows=rd!! p;m=mmap;@r rows{k=r.0;v=num!! r.1;s=mget m k??0;m=mset m k +s v};len m",
     );
@@ -368,6 +399,27 @@ fn updates() -> Vec<Scaling> {
         large: time_call(&set_each, "se", 1e6),
         rust_large: time_rust(|| {
             black_box(rust_set_each(black_box(1_000_000)));
+        }),
+    });
+
+    let fold_list = compile("fl n:n>n;xs=fld (a:L n x:n>L n;+=a *x 2) (range 0 n) [];len xs");
+    out.push(Scaling {
+        name: "list built by fld, 1e5 / 1e6",
+        small: time_call(&fold_list, "fl", 1e5),
+        large: time_call(&fold_list, "fl", 1e6),
+        rust_large: time_rust(|| {
+            black_box(rust_fold_list(black_box(1_000_000)));
+        }),
+    });
+
+    let index = compile("ai s:t>n;c=0;@i 0..len s{=(at s i) \"a\"{c=+c 1}};c");
+    let (t1, t2) = ("ab".repeat(50_000), "ab".repeat(500_000));
+    out.push(Scaling {
+        name: "at s i over a text, 1e5 / 1e6 chars",
+        small: time_call_with(&index, "ai", || vec![Value::text(t1.as_str())]),
+        large: time_call_with(&index, "ai", || vec![Value::text(t2.as_str())]),
+        rust_large: time_rust(|| {
+            black_box(rust_index_chars(black_box(&t2)));
         }),
     });
 

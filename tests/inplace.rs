@@ -581,6 +581,30 @@ fn appending_in_fld_copies_no_list_or_text() {
 }
 
 #[test]
+fn fld_checks_its_typed_accumulator_once_not_per_element() {
+    // `a:L n` / `a:M t n` are checked where a value enters the callback; the
+    // callback's own result, handed back by `fld`, is not walked again.
+    let (out, err) = run(
+        "f n:n>n;xs=fld (a:L n x:n>L n;+=a x) (range 0 n) [];m=fld (a:M t n x:n>M t n;mset a (str (mod x 50)) x) xs mmap;+(len xs) (len m)",
+        &["10000"],
+    );
+    assert_eq!(out, "10050");
+    // One check of each empty initial value, and the list `xs` given to `fld`: nothing
+    // per element (each would look at up to n elements).
+    let (checks, elements) = copies(&err, "check");
+    assert!(checks <= 4 && elements <= 10000, "{err}");
+    // What the check is for still fails: a bad initial value, a result of another type.
+    for program in [
+        "f>L n;fld (a:L n x:n>L n;+=a x) [1 2] [5 \"x\"]",
+        "f>L n;fld (a:L n x:_>L n;+=a x) [1 \"s\" 3] [5]",
+        "f>L n;fld (a:L n x:n>L _;[x \"s\"]) [1 2] [5]",
+    ] {
+        let err = run_failing(program);
+        assert!(err.contains("ILO-R001"), "{program}: {err}");
+    }
+}
+
+#[test]
 fn an_initial_value_held_elsewhere_keeps_its_contents_through_fld() {
     // The first update copies the shared initial value once; later ones are in place.
     let (out, err) = run(

@@ -209,6 +209,7 @@ entry_points! {
     crate::ops::arith::ilo_truthy => ilo_truthy(W) -> I;
     crate::ops::arith::ilo_expect_num => ilo_expect_num(W) -> W;
     crate::ops::expect_type::ilo_expect_type => ilo_expect_type(W, P, I) -> W;
+    crate::ops::expect_type::ilo_expect_acc => ilo_expect_acc(W, W, P, I) -> W;
     crate::ops::construct::ilo_text_lit => ilo_text_lit(P, P, I) -> W;
     crate::ops::construct::ilo_list_new => ilo_list_new(P, I) -> W;
     crate::ops::construct::ilo_append => ilo_append(W, W) -> W;

@@ -14,6 +14,11 @@
 //! way, so walks of [`crate::text_shape::SHORT_WALK`] characters or more are counted
 //! too.
 //!
+//! So is checking a list's or map's elements against a declared type when it enters a
+//! function called as a value (`ops::expect_type`): done on every call with the same
+//! growing accumulator, it is quadratic too, so those checks are counted with the
+//! elements they looked at.
+//!
 //! Counting is a relaxed atomic add per copy, next to the copy's own allocation.
 
 use std::fmt;
@@ -38,6 +43,10 @@ static WALKS: AtomicU64 = AtomicU64::new(0);
 /// Characters stepped over by those walks.
 static WALKED: AtomicU64 = AtomicU64::new(0);
 
+static CHECKS: AtomicU64 = AtomicU64::new(0);
+/// Elements those checks looked at.
+static CHECKED: AtomicU64 = AtomicU64::new(0);
+
 /// The environment variable that asks for the statistics at exit.
 pub const ENV_VAR: &str = "ILO_COPY_STATS";
 
@@ -53,6 +62,12 @@ pub fn record_walk(chars: usize) {
     WALKED.fetch_add(chars as u64, Ordering::Relaxed);
 }
 
+/// Note one check of a list's or map's `elements` against a declared type.
+pub fn record_check(elements: usize) {
+    CHECKS.fetch_add(1, Ordering::Relaxed);
+    CHECKED.fetch_add(elements as u64, Ordering::Relaxed);
+}
+
 /// The totals so far (for this process).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Snapshot {
@@ -61,6 +76,9 @@ pub struct Snapshot {
     /// Long walks through texts, and the characters they stepped over.
     pub walks: u64,
     pub walked: u64,
+    /// Checks of containers' elements against a declared type, and elements looked at.
+    pub checks: u64,
+    pub checked: u64,
 }
 
 impl Snapshot {
@@ -75,12 +93,14 @@ pub fn snapshot() -> Snapshot {
         units: UNITS.each_ref().map(|c| c.load(Ordering::Relaxed)),
         walks: WALKS.load(Ordering::Relaxed),
         walked: WALKED.load(Ordering::Relaxed),
+        checks: CHECKS.load(Ordering::Relaxed),
+        checked: CHECKED.load(Ordering::Relaxed),
     }
 }
 
 impl fmt::Display for Snapshot {
     /// `copies: text 0 (0 bytes), list 2 (10 elements), map 0 (0 entries), record 0
-    /// (0 fields), walk 0 (0 chars)`
+    /// (0 fields), walk 0 (0 chars), check 0 (0 elements)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("copies:")?;
         for (i, kind) in KINDS.iter().enumerate() {
@@ -97,7 +117,8 @@ impl fmt::Display for Snapshot {
                 self.copies[i], self.units[i]
             )?;
         }
-        write!(f, ", walk {} ({} chars)", self.walks, self.walked)
+        write!(f, ", walk {} ({} chars)", self.walks, self.walked)?;
+        write!(f, ", check {} ({} elements)", self.checks, self.checked)
     }
 }
 

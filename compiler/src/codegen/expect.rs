@@ -27,6 +27,22 @@ impl<M: Module> Translator<'_, M> {
         self.expect_shape(v, &check_shape(expected), &show(expected), place, span);
     }
 
+    /// As [`Translator::expect_type`], for the first parameter of a function called as a
+    /// value whose result has the same type: the runtime lets through the word `fld`
+    /// hands back to this function value as its own previous result
+    /// (`ilo_expect_acc`), so folding does not walk the accumulator on every element.
+    pub fn expect_accumulator(&mut self, v: Operand, expected: &Type, place: &str, span: Span) {
+        let shape = check_shape(expected);
+        if matches!(v, Operand::Num(_)) || shape == "n" {
+            return self.expect_type(v, expected, place, span);
+        }
+        let w = self.word(v);
+        let desc = format!("{shape}\0{}\0{place}", show(expected));
+        let (ptr, len) = self.bytes(desc.as_bytes());
+        let env = self.env;
+        self.rt_checked(Entry::ilo_expect_acc, &[w, env, ptr, len], span);
+    }
+
     /// After `r with f:v` on a value of unknown type (`v` its result, held by the
     /// caller): each record type's field given a type the code relies on is checked.
     pub fn check_dynamic_with(&mut self, v: Operand, checks: &[WithCheck], span: Span) {

@@ -204,13 +204,17 @@ impl<M: Module> Translator<'_, M> {
             for v in &held {
                 self.push(*v);
             }
-            for (p, v) in decl.params.iter().zip(&held) {
+            for (i, (p, v)) in decl.params.iter().zip(&held).enumerate() {
                 if relied_on(&p.ty.kind) {
                     let place = match body {
                         BodyId::Func(f) => format!("parameter '{}' of '{f}'", p.name.name),
                         BodyId::Lambda(_) => format!("lambda parameter '{}'", p.name.name),
                     };
-                    self.expect_type(*v, &p.ty.kind, &place, p.name.span);
+                    if i == 0 && check_shape(&p.ty.kind) == check_shape(&decl.ret.kind) {
+                        self.expect_accumulator(*v, &p.ty.kind, &place, p.name.span);
+                    } else {
+                        self.expect_type(*v, &p.ty.kind, &place, p.name.span);
+                    }
                 }
             }
             for v in held.iter().rev() {

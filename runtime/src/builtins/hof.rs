@@ -19,6 +19,7 @@ use super::{Args, BuiltinDef, InPlaceDef};
 use crate::error::{codes, RtError, RtResult};
 use crate::func::{call_value, call_value_owned};
 use crate::line_source::transform::Step;
+use crate::ops::expect_type::trusting;
 use crate::value::{Map, MapKey, Value};
 
 #[rustfmt::skip]
@@ -143,10 +144,17 @@ fn fld_in_place(args: &mut Args) -> RtResult {
     // the only reference to it while its elements are read.
     let list = xs.clone();
     let mut acc = args.take(init);
-    for x in list_arg("fld", &list)? {
-        acc = match ctx {
-            None => call_value_owned(f, [acc, x.clone()])?,
-            Some(c) => call_value_owned(f, [acc, x.clone(), c.clone()])?,
+    for (i, x) in list_arg("fld", &list)?.iter().enumerate() {
+        let word = acc.raw();
+        let call = || match ctx {
+            None => call_value_owned(f, [acc, x.clone()]),
+            Some(c) => call_value_owned(f, [acc, x.clone(), c.clone()]),
+        };
+        // From the second call on, the accumulator is `f`'s own result.
+        acc = if i == 0 {
+            call()?
+        } else {
+            trusting(f, word, call)?
         };
     }
     Ok(acc)

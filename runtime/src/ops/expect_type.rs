@@ -11,6 +11,8 @@
 //! The compiler passes a shape (`shape` below), and for the message the declared type
 //! as written and the place: `shape\0display\0place` (`parameter 'x' of 'f'`).
 
+use std::cell::Cell;
+
 use crate::error::{self, codes, RtError};
 use crate::value::{MapKey, Value};
 
@@ -35,6 +37,13 @@ pub unsafe extern "C" fn ilo_expect_type(w: u64, desc: *mut u8, len: i64) -> u64
     let desc = unsafe { bytes(desc, len) };
     let mut parts = desc.splitn(3, |b| *b == 0);
     let shape = parts.next().unwrap_or_default();
+    if let Some(n) = v
+        .as_list()
+        .map(<[Value]>::len)
+        .or(v.as_map().map(|m| m.len()))
+    {
+        crate::copy_stats::record_check(n);
+    }
     let shown = String::from_utf8_lossy(parts.next().unwrap_or_default());
     let place = String::from_utf8_lossy(parts.next().unwrap_or_default());
     match mismatch(v, shape) {
@@ -48,6 +57,37 @@ pub unsafe extern "C" fn ilo_expect_type(w: u64, desc: *mut u8, len: i64) -> u64
             format!("{place}: expected {shown}, got {found}"),
         )),
     }
+}
+
+thread_local! {
+    /// The accumulator `fld` is handing back to its function, and that function value.
+    static TRUSTED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Run `call` (a call of function value `f` by `fld`) with `acc`, `f`'s own previous
+/// result, trusted as its first argument: checking it again would walk the whole
+/// accumulator on every element, which made folding into a list or map quadratic.
+pub(crate) fn trusting<R>(f: &crate::value::Value, acc: u64, call: impl FnOnce() -> R) -> R {
+    let outer = TRUSTED.replace((acc, f.raw()));
+    let r = call();
+    TRUSTED.set(outer);
+    r
+}
+
+/// [`ilo_expect_type`] for the first parameter of a function whose result has that
+/// parameter's type (the code generator emits it only there), called as the value
+/// `env`: the word `fld` is handing back to that same function value (see
+/// [`trusting`]) is its own result, of the declared type already, and passes unchecked.
+///
+/// # Safety
+///
+/// As [`ilo_expect_type`]; `env` is the calling function's value word, or 0.
+pub unsafe extern "C" fn ilo_expect_acc(w: u64, env: u64, desc: *mut u8, len: i64) -> u64 {
+    if env != 0 && TRUSTED.get() == (w, env) {
+        return w;
+    }
+    // SAFETY: the caller's guarantees are this function's own.
+    unsafe { ilo_expect_type(w, desc, len) }
 }
 
 /// What in `v` does not fit `shape` (`t`, or `L holding t` for a bad element), or
