@@ -204,6 +204,7 @@ entry_points! {
     crate::ops::arith::ilo_arith => ilo_arith(W, W, I) -> W;
     crate::ops::arith::ilo_neg => ilo_neg(W) -> W;
     crate::ops::arith::ilo_mod => ilo_mod(F, F) -> W;
+    crate::ops::arith::ilo_num_text => ilo_num_text(F) -> W;
     crate::ops::arith::ilo_compare => ilo_compare(W, W, I) -> W;
     crate::ops::arith::ilo_eq => ilo_eq(W, W) -> I;
     crate::ops::arith::ilo_truthy => ilo_truthy(W) -> I;

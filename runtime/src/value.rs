@@ -658,16 +658,12 @@ impl PartialEq for Value {
 /// (`44999999767108864`, `1e21` as `1000000000000000000000`, `-0` as `0`), any other
 /// as the shortest text that reads back the same.
 pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
-    if n.is_nan() {
+    if let Some(i) = small_integer(n) {
+        f.write_str(itoa::Buffer::new().format(i))
+    } else if n.is_nan() {
         f.write_str("NaN")
     } else if n.is_infinite() {
         f.write_str(if n > 0.0 { "inf" } else { "-inf" })
-    } else if n == 0.0 {
-        f.write_str("0")
-    } else if n.fract() == 0.0 && n.abs() < 1e18 {
-        // Exact as an i64, and written as one far faster than by the exact-precision
-        // float formatter (a text built from counters is mostly such numbers).
-        write!(f, "{}", n as i64)
     } else if n.fract() == 0.0 {
         write!(f, "{n:.0}")
     } else {
@@ -675,7 +671,19 @@ pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
     }
 }
 
+/// `n` as an i64 when it is integral and below 10^18 in magnitude (`-0` included, as
+/// 0): exact, and written as one far faster than by the exact-precision float
+/// formatter (a text built from counters is mostly such numbers); `itoa` writes the
+/// same digits as `{}` in a tenth of `core::fmt`'s instructions.
+fn small_integer(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() < 1e18).then_some(n as i64)
+}
+
 pub fn num_to_string(n: f64) -> String {
+    if let Some(i) = small_integer(n) {
+        // One allocation of the exact length, without growing an empty `String`.
+        return itoa::Buffer::new().format(i).to_owned();
+    }
     let mut s = String::new();
     let _ = fmt_num(n, &mut s);
     s
@@ -776,6 +784,28 @@ mod tests {
         assert_eq!(Value::num(123456789e10).to_string(), "1234567890000000000");
         assert!(Value::num(f64::NAN).is_num());
         assert!(Value::num(-f64::NAN).is_num());
+    }
+
+    #[test]
+    fn integers_print_as_the_exact_float_formatter_prints_them() {
+        let mut xs = vec![
+            1.0,
+            -1.0,
+            9.0,
+            10.0,
+            65535.0,
+            2f64.powi(53),
+            -2f64.powi(53) - 2.0,
+        ];
+        for p in 0..18 {
+            let t = 10f64.powi(p);
+            xs.extend([t - 1.0, t, t + 1.0, -t, -(t - 1.0), 3.0 * t + 7.0]);
+        }
+        // (zero is the exception: `-0` prints as `0`, tested above)
+        for x in xs.into_iter().filter(|x| *x != 0.0) {
+            assert_eq!(num_to_string(x), format!("{x:.0}"), "{x}");
+            assert_eq!(Value::num(x).to_string(), format!("{x:.0}"), "{x}");
+        }
     }
 
     #[test]

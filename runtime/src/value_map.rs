@@ -110,6 +110,11 @@ pub struct Map {
     /// Positions in `entries` in key order, once a traversal has asked for them.
     /// Cleared whenever a key is added or removed (changing a value keeps it).
     order: OnceLock<Box<[usize]>>,
+    /// The position of the entry the last [`Map::take`] emptied. The `mset` that
+    /// follows a take (the compiler's `map_take` rule) sets the same key, so [`Map::set`]
+    /// compares that entry's key before hashing. Only a hint: a stale one (the entries
+    /// moved, or another key is set) costs one key comparison.
+    taken: usize,
 }
 
 impl Map {
@@ -136,6 +141,12 @@ impl Map {
     /// Set `key` to `value`. An existing key keeps its entry, so only a new key costs a
     /// copy of its text.
     pub fn set(&mut self, key: KeyRef, value: Value) {
+        if let Some((k, slot)) = self.entries.get_index_mut(self.taken) {
+            if k.key_ref() == key {
+                *slot = value;
+                return;
+            }
+        }
         match self.entries.get_mut(&key) {
             Some(slot) => *slot = value,
             None => self.insert(key.to_key(), value),
@@ -145,9 +156,9 @@ impl Map {
     /// Move the value of `key` out, leaving nil in its entry (the key and the order
     /// stay): for a caller about to set the same key again (see `builtins::map_take`).
     pub fn take(&mut self, key: KeyRef) -> Option<Value> {
-        self.entries
-            .get_mut(&key)
-            .map(|slot| std::mem::replace(slot, Value::NIL))
+        let (at, _, slot) = self.entries.get_full_mut(&key)?;
+        self.taken = at;
+        Some(std::mem::replace(slot, Value::NIL))
     }
 
     pub fn insert(&mut self, key: MapKey, value: Value) {
@@ -259,6 +270,30 @@ mod tests {
 
     fn keys(m: &Map) -> Vec<String> {
         m.keys().map(|k| format!("{k:?}")).collect()
+    }
+
+    #[test]
+    fn a_set_after_a_take_finds_its_key_whatever_happened_between() {
+        let text = |s: &str| MapKey::Text(s.to_string());
+        let mut m = Map::new();
+        for (k, v) in [("a", 1.0), ("b", 2.0), ("c", 3.0)] {
+            m.insert(text(k), Value::num(v));
+        }
+        assert_eq!(
+            m.take(KeyRef::Text("c")).and_then(|v| v.as_num()),
+            Some(3.0)
+        );
+        // Another key is set: the hint's entry is left alone.
+        m.set(KeyRef::Text("a"), Value::num(10.0));
+        // The hinted entry moves away (removing swaps the last into the hole).
+        m.remove(KeyRef::Text("a"));
+        m.set(KeyRef::Text("c"), Value::num(30.0));
+        m.set(KeyRef::Text("b"), Value::num(20.0));
+        // The hint now points past the end.
+        m.remove(KeyRef::Text("b"));
+        m.set(KeyRef::Int(7), Value::num(70.0));
+        let got: Vec<String> = m.iter().map(|(k, v)| format!("{k:?}={v}")).collect();
+        assert_eq!(got, ["Int(7)=70", "Text(\"c\")=30"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
 //!   (temporaries and last uses of locals, bit `i` for argument `i`): the runtime then
 //!   consumes those, and a builtin may update a value nothing else holds in place;
-//! - `mod` on two numbers: inline (`modulo.rs`);
+//! - `mod` on two numbers: inline (`modulo.rs`); `str` of a number: `ilo_num_text`;
 //! - a local holding a function value: `ilo_func_code` checks it and yields the code
 //!   address, then an indirect call passes the value itself as `env`.
 //!
@@ -42,6 +42,13 @@ impl<M: Module> Translator<'_, M> {
         if let (CallTarget::Builtin(name), [a, b], Unwrap::None) = (&target, args, unwrap) {
             if name == "mod" && self.is_num(a) && self.is_num(b) {
                 return self.modulo(a, b, e.span);
+            }
+        }
+        if let (CallTarget::Builtin(name), [x], Unwrap::None) = (&target, args, unwrap) {
+            if name == "str" && self.is_num(x) {
+                let v = self.expr(x);
+                let v = self.f64(v, true, x.span);
+                return Operand::Owned(self.rt(Entry::ilo_num_text, &[v]));
             }
         }
         let first_last = super::last_use::reads_first_argument_last(e, args, self.checked, |n| {

@@ -94,6 +94,10 @@ fn str_(args: &[Value]) -> RtResult {
     if args[0].as_text().is_some() {
         return Ok(args[0].clone());
     }
+    if let Some(n) = args[0].as_num() {
+        // Straight to the number's digits, not through `Display` and the formatter.
+        return Ok(Value::text(num_to_string(n)));
+    }
     Ok(Value::text(args[0].to_string()))
 }
 

@@ -99,10 +99,7 @@ pub fn get(m: &Value, k: &Value) -> RtResult {
 pub fn take(m: &mut Value, k: &Value) -> RtResult {
     map_arg("mget", m)?;
     let key = key_ref("mget", k)?;
-    if !m.is_unique() {
-        return get(m, k);
-    }
-    match m.make_mut() {
+    match m.unique_mut() {
         Some(Obj::Map(map)) => Ok(map.take(key).unwrap_or(Value::NIL)),
         _ => get(m, k),
     }
@@ -124,7 +121,10 @@ fn mset_in_place(args: &mut Args) -> RtResult {
 pub fn set(mut m: Value, k: &Value, v: Value) -> RtResult {
     let k = key_ref("mset", k)?;
     map_arg("mset", &m)?;
-    if let Some(Obj::Map(map)) = m.make_mut() {
+    // `unique_mut` first: the common case, without `make_mut`'s copying code.
+    if let Some(Obj::Map(map)) = m.unique_mut() {
+        map.set(k, v);
+    } else if let Some(Obj::Map(map)) = m.make_mut() {
         map.set(k, v);
     }
     Ok(m)

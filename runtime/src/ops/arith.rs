@@ -5,7 +5,7 @@
 use crate::copy_stats::{record, Kind};
 use crate::error::{self, codes, RtError};
 use crate::limits;
-use crate::value::{Obj, Value, FALSE, TRUE};
+use crate::value::{num_to_string, Obj, Value, FALSE, TRUE};
 
 use super::{borrow, type_error};
 use crate::builtins::math::remainder;
@@ -161,6 +161,12 @@ pub unsafe extern "C" fn ilo_neg(a: u64) -> u64 {
 /// apply (see [`remainder`]). Fallible: a zero divisor is ILO-R004.
 pub extern "C" fn ilo_mod(a: f64, b: f64) -> u64 {
     error::to_word(remainder(a, b).map(Value::num))
+}
+
+/// `str x` of a number, for compiled code that knows `x` is one: its digits as a new
+/// text, without the builtin table.
+pub extern "C" fn ilo_num_text(x: f64) -> u64 {
+    Value::text(num_to_string(x)).into_raw()
 }
 
 /// Ordering: op 0 `<`, 1 `>`, 2 `<=`, 3 `>=`; numbers with numbers, texts with texts.
