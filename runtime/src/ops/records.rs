@@ -98,15 +98,20 @@ pub unsafe extern "C" fn ilo_field(
     // SAFETY: the caller passes live words (this function's contract).
     let v = unsafe { borrow(&obj) };
     // SAFETY: the compiler passes its own field-name bytes.
-    let name = String::from_utf8_lossy(unsafe { bytes(name, name_len) });
+    let name_bytes = unsafe { bytes(name, name_len) };
     if let Some(rec) = v.as_record() {
+        // Compared as bytes, so no text is made of the name on the way: a handler
+        // reads a few fields of its request (a record of unknown type, no hint) on
+        // every call.
+        let is_name = |f: &String| f.as_bytes() == name_bytes;
         let hinted = usize::try_from(hint)
             .ok()
-            .filter(|&i| rec.ty.fields.get(i).is_some_and(|f| *f == name));
-        if let Some(i) = hinted.or_else(|| rec.ty.field_index(&name)) {
+            .filter(|&i| rec.ty.fields.get(i).is_some_and(is_name));
+        if let Some(i) = hinted.or_else(|| rec.ty.fields.iter().position(is_name)) {
             return rec.values[i].clone().into_raw();
         }
     }
+    let name = String::from_utf8_lossy(name_bytes);
     if let Some(Some(value)) = v.as_map().map(|m| m.get(crate::value::KeyRef::Text(&name))) {
         return value.clone().into_raw();
     }
