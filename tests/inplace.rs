@@ -639,6 +639,35 @@ fn an_update_whose_value_reads_the_map_again_copies_nothing() {
 }
 
 #[test]
+fn grouping_with_the_read_inside_the_update_copies_no_list_or_text() {
+    let (out, err) = run(
+        "f n:n>n;m=mmap;t=mmap;@i 0..n{k=mod i 3;m=mset m k (+=(mget m k ?? []) i);t=mset t k (+(mget t k ?? \"\") \"x\")};+(len (mget m 1)) (len (mget t 2))",
+        &["3000"],
+    );
+    assert_eq!(out, "2000");
+    assert_eq!(copies(&err, "list"), (0, 0), "{err}");
+    assert_eq!(copies(&err, "text").1, 0, "{err}");
+    // Another holder of the map, a second read of it in the value, or a closure over
+    // it: the value is read as always, and every view keeps its contents.
+    for (program, want) in [
+        (
+            "f>t;m=mset mmap 1 [7];o=m;@i 0..3{m=mset m 1 (+=(mget m 1 ?? []) i)};fmt \"{} {}\" o m",
+            "{1: [7]} {1: [7, 0, 1, 2]}",
+        ),
+        (
+            "f>t;m=mset mmap 1 [0];m=mset m 1 (+=(mget m 1 ?? []) (len (mget m 1 ?? [])));fmt \"{}\" m",
+            "{1: [0, 1]}",
+        ),
+        (
+            "f>t;m=mset mmap 1 [0];g=(x:n>n;len (mget m 1 ?? []));m=mset m 1 (+=(mget m 1 ?? []) 5);fmt \"{} {}\" m (g 1)",
+            "{1: [0, 5]} 1",
+        ),
+    ] {
+        assert_eq!(output(program), want, "{program}");
+    }
+}
+
+#[test]
 fn an_update_reading_its_target_last_keeps_every_other_view() {
     assert_eq!(
         output("f>L _;m=mset mmap \"a\" 1;n=mset m \"b\" (mget m \"a\");[m n]"),
@@ -702,6 +731,12 @@ fn a_text_indexed_then_changed_is_indexed_afresh() {
         &[&"a".repeat(60)],
     );
     assert_eq!(out, "[a, é, a, A, é, 60]");
+    // A one-character ASCII text read out of a text is shared: growing it leaves the
+    // next read of the same character alone.
+    assert_eq!(
+        output("f>t;s=at \"abc\" 1;s=+s \"x\";t=at \"abc\" 1;u=\"abc\".1;fmt \"{}{}{}\" s t u"),
+        "bxbb"
+    );
 }
 
 #[test]

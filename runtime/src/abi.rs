@@ -218,6 +218,7 @@ entry_points! {
     crate::ops::construct::ilo_lst_move => ilo_lst_move(O, O, O) -> W;
     crate::ops::construct::ilo_mset_move => ilo_mset_move(O, O, O) -> W;
     crate::ops::construct::ilo_mget => ilo_mget(W, W) -> W;
+    crate::ops::construct::ilo_at => ilo_at(W, W) -> W;
     crate::ops::construct::ilo_mget_take => ilo_mget_take(W, W) -> W;
     crate::ops::construct::ilo_ok => ilo_ok(W) -> W;
     crate::ops::construct::ilo_err => ilo_err(W) -> W;

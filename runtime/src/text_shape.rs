@@ -14,8 +14,10 @@
 //! field) never look at the whole text, so they stay cheap on a long text read once.
 
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use crate::copy_stats;
+use crate::value::Value;
 
 const UNKNOWN: u8 = 0;
 const ASCII: u8 = 1;
@@ -123,6 +125,24 @@ impl<'a> Chars<'a> {
         let a = self.offset(start);
         let b = self.offset_from(a, end.saturating_sub(start));
         &self.text[a..b]
+    }
+}
+
+/// A one-character text as a value: an ASCII character is a text made once and
+/// shared (never held once, so never changed in place), as reading a text character
+/// by character would otherwise allocate a text per character.
+pub fn char_value(c: &str) -> Value {
+    static ASCII: OnceLock<Vec<Value>> = OnceLock::new();
+    match c.as_bytes() {
+        [b] if b.is_ascii() => {
+            let table = ASCII.get_or_init(|| {
+                (0u8..128)
+                    .map(|b| Value::text(char::from(b).to_string()))
+                    .collect()
+            });
+            table[usize::from(*b)].clone()
+        }
+        _ => Value::text(c),
     }
 }
 

@@ -126,6 +126,25 @@ impl ValueVec {
         drop(gone);
     }
 
+    /// Whether elements were dropped from the front (the storage starts late in its
+    /// allocation, and giving it back as a `Vec` moves the elements).
+    pub fn starts_late(&self) -> bool {
+        self.cap & FRONT != 0
+    }
+
+    /// Append `v` when the allocation has room after the last element; `v` back
+    /// otherwise (then grow through [`ValueVec::vec_mut`]).
+    pub fn push_within(&mut self, v: Value) -> Result<(), Value> {
+        if self.len >= self.cap & !FRONT {
+            return Err(v);
+        }
+        // SAFETY: the slot after the last element lies within the allocation (checked
+        // above) and is dead; writing it and counting it makes it the last element.
+        unsafe { self.ptr.as_ptr().add(self.len as usize).write(v) };
+        self.len += 1;
+        Ok(())
+    }
+
     /// Keep the first `n` elements, dropping the rest where they are.
     pub fn truncate(&mut self, n: usize) {
         let len = self.len();
@@ -348,6 +367,22 @@ mod tests {
         v.vec_mut().push(shared.clone());
         drop(v);
         assert!(shared.is_unique());
+        // A queue: taken from the front, pushed at the back within the allocation.
+        let mut q = ValueVec::from(Vec::with_capacity(4));
+        for i in 0..4 {
+            assert!(q.push_within(Value::num(i as f64)).is_ok());
+        }
+        q.drop_front(2);
+        assert!(q.starts_late());
+        assert!(
+            q.push_within(Value::num(9.0)).is_err(),
+            "no room after the last"
+        );
+        let nums: Vec<Option<f64>> = q.iter().map(Value::as_num).collect();
+        assert_eq!(nums, [Some(2.0), Some(3.0)]);
+        q.vec_mut().push(Value::num(4.0));
+        assert!(!q.starts_late());
+        assert_eq!(q[0].as_num(), Some(2.0));
         // Dropped while started late in its allocation.
         let mut w = ValueVec::from(vec![shared.clone(), shared.clone(), Value::num(1.0)]);
         w.drop_front(1);

@@ -1,9 +1,9 @@
 //! Calls and function values.
 //!
 //! - a user function: a direct call `f(ctx, 0, args…)`;
-//! - `lst` / `mset` on a list / map that is ours to give, and `mget`: an entry point of
-//!   their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`, or `ilo_mget_take` for
-//!   the reads `map_take.rs` chose), no table lookup; `lst`
+//! - `lst` / `mset` on a list / map that is ours to give, `mget` and `at`: an entry
+//!   point of their own (`ilo_lst_move`, `ilo_mset_move`, `ilo_mget`, or
+//!   `ilo_mget_take` for the reads `map_take.rs` chose, `ilo_at`), no table lookup; `lst`
 //!   first tries the inline store of `inline_update.rs`;
 //! - a library builtin: `ilo_builtin(id, args, n)` with the id looked up by name now,
 //!   or `ilo_builtin_owned(id, args, n, mask)` when some arguments are ours to give
@@ -336,6 +336,7 @@ fn direct_entry(name: &str, vals: &[Operand], take: bool) -> Option<Direct> {
         ("mset", [Operand::Owned(_), _, _]) => Some(Direct::Consumes(Entry::ilo_mset_move)),
         ("mget", [Operand::Borrowed(_), _]) if take => Some(Direct::Borrows(Entry::ilo_mget_take)),
         ("mget", [_, _]) => Some(Direct::Borrows(Entry::ilo_mget)),
+        ("at", [_, _]) => Some(Direct::Borrows(Entry::ilo_at)),
         _ => None,
     }
 }

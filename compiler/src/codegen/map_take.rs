@@ -20,6 +20,12 @@
 //! - `X` is named nowhere after the `mset` in the block (otherwise the update would
 //!   not own the value anyway; soundness does not depend on it).
 //!
+//! The same holds for a read inside the update itself, `M=mset M K (+=(mget M K ?? []) i)`:
+//! the `mset` reads `M` after its value (`last_use::reads_first_argument_last`), so
+//! when that `mget` is the value's only mention of `M` (outside any lambda, which
+//! would run later) and the value binds neither `M` nor `K` and holds no statement
+//! that can leave it, the read may take the value out too.
+//!
 //! The runtime decides at each read: when the map is shared (another local, a list,
 //! a closure, a caller) its count is above one and the read is an ordinary `mget`.
 
@@ -58,6 +64,9 @@ impl<'a> Visitor<'a> for Finder<'_> {
     fn block(&mut self, block: &'a Block) {
         for (i, s) in block.iter().enumerate() {
             if let Some(id) = self.take_at(block, i, s) {
+                self.takes.insert(id);
+            }
+            if let Some(id) = self.take_inside(s) {
                 self.takes.insert(id);
             }
         }
@@ -110,6 +119,42 @@ impl Finder<'_> {
         None
     }
 
+    /// The id of the `mget M K` inside statement `M=mset M K E` when the rule holds.
+    fn take_inside(&self, s: &Stmt) -> Option<ExprId> {
+        let StmtKind::Let { name, value } = &s.kind else {
+            return None;
+        };
+        let (m, k) = self.builtin_call(value, "mset")?;
+        let map = self
+            .local(m)
+            .filter(|m| *m == name.name && self.words.contains(*m))?;
+        let key = self.key(k)?;
+        let [_, e] = mset_rest(value)? else {
+            return None;
+        };
+        // The one mention of the map in `e`, anywhere (lambda bodies included).
+        let mut refs = Refs { name: map, n: 0 };
+        walk_expr(&mut refs, e);
+        if refs.n != 1 {
+            return None;
+        }
+        // That mention is `mget M K`, outside lambdas.
+        let mut reads = Reads {
+            finder: self,
+            map,
+            key: &key,
+            found: None,
+        };
+        walk_expr(&mut reads, e);
+        let read = reads.found?;
+        // Nothing else in `e` binds the map or the key, or leaves: the mention check
+        // would see the map, so look for bindings and exits with a name never used.
+        let mut exits = Mentions::new("", &key);
+        walk_expr(&mut exits, e);
+        let binds_map = !last_use_may_read_after(map, e);
+        (!exits.found && !binds_map).then_some(read)
+    }
+
     /// The map and key arguments of a call of builtin `name` with three or two args.
     fn builtin_call<'e>(&self, e: &'e Expr, name: &str) -> Option<(&'e Expr, &'e Expr)> {
         let ExprKind::Call { args, .. } = &e.kind else {
@@ -140,6 +185,52 @@ impl Finder<'_> {
             ExprKind::Text(s) => Some(Key::Text(s)),
             _ => self.local(e).map(Key::Local),
         }
+    }
+}
+
+/// Whether `e` leaves local `name` unbound (see `last_use::may_read_after`).
+fn last_use_may_read_after(name: &str, e: &Expr) -> bool {
+    super::last_use::may_read_after(name, &[e])
+}
+
+/// Counts the reads of one local.
+struct Refs<'n> {
+    name: &'n str,
+    n: usize,
+}
+
+impl<'a> Visitor<'a> for Refs<'_> {
+    fn expr(&mut self, e: &'a Expr) -> bool {
+        match &e.kind {
+            ExprKind::Ref(id) if id.name == self.name => self.n += 1,
+            ExprKind::Call { callee, .. } if callee.name == self.name => self.n += 1,
+            _ => {}
+        }
+        true
+    }
+}
+
+/// Finds `mget M K` outside lambda bodies.
+struct Reads<'f, 'k> {
+    finder: &'f Finder<'f>,
+    map: &'k str,
+    key: &'k Key<'k>,
+    found: Option<ExprId>,
+}
+
+impl<'a> Visitor<'a> for Reads<'_, '_> {
+    fn expr(&mut self, e: &'a Expr) -> bool {
+        if matches!(e.kind, ExprKind::Lambda(_)) {
+            return false;
+        }
+        if let Some((m, k)) = self.finder.builtin_call(e, "mget") {
+            if self.finder.local(m) == Some(self.map)
+                && self.finder.key(k).as_ref() == Some(self.key)
+            {
+                self.found = Some(e.id);
+            }
+        }
+        true
     }
 }
 

@@ -37,6 +37,7 @@ mod text_sort;
 
 pub use list::set_element;
 pub use map::{get as map_get, set as map_set, take as map_take};
+pub use text::element_at;
 
 use crate::error::{codes, RtError, RtResult};
 use crate::value::Value;

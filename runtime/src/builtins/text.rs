@@ -15,7 +15,7 @@ use super::{Args, BuiltinDef, InPlaceDef};
 use crate::copy_stats;
 use crate::error::{codes, RtError, RtResult};
 use crate::line_source::transform::Step;
-use crate::text_shape::Chars;
+use crate::text_shape::{char_value, Chars};
 use crate::value::{Obj, Value};
 
 #[rustfmt::skip]
@@ -125,7 +125,7 @@ impl Seq<'_> {
     fn get(&self, i: usize) -> Option<Value> {
         match self {
             Seq::List(xs) => xs.get(i).cloned(),
-            Seq::Text(s) => s.get(i).map(Value::text),
+            Seq::Text(s) => s.get(i).map(char_value),
         }
     }
 
@@ -317,8 +317,13 @@ fn slc(args: &[Value]) -> RtResult {
 
 /// `at xs i`: one element; negative `i` counts from the end, fractional `i` floors.
 fn at(args: &[Value]) -> RtResult {
-    let s = Seq::of("at", &args[0])?;
-    let i = int_arg("at", &args[1])?;
+    element_at(&args[0], &args[1])
+}
+
+/// `at xs i`, also what compiled code calls directly (`ilo_at`).
+pub fn element_at(xs: &Value, i: &Value) -> RtResult {
+    let s = Seq::of("at", xs)?;
+    let i = int_arg("at", i)?;
     // Only an index from the end needs the length (for a text, a count).
     let i = if i < 0 { i + s.len() as i64 } else { i };
     usize::try_from(i)

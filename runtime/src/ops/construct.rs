@@ -109,6 +109,17 @@ pub unsafe extern "C" fn ilo_mget(m: u64, k: u64) -> u64 {
     error::to_word(crate::builtins::map_get(m, k))
 }
 
+/// `at xs i` (a list's element, a text's character): both borrowed. Fallible.
+///
+/// # Safety
+///
+/// `xs` and `i` are live value words, borrowed for the call.
+pub unsafe extern "C" fn ilo_at(xs: u64, i: u64) -> u64 {
+    // SAFETY: the caller passes live words (this function's contract).
+    let (xs, i) = unsafe { (borrow(&xs), borrow(&i)) };
+    error::to_word(crate::builtins::element_at(xs, i))
+}
+
 /// `mget m k` where `m` is a local whose map the next statements set at the same key
 /// (the compiler's `map_take` rule): both borrowed, and the value moves out of the
 /// entry when the local's reference is the only one. Fallible.
@@ -145,11 +156,22 @@ pub unsafe extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
         return unsafe { ilo_append(xs.raw(), v.raw()) };
     }
     if let Some(Obj::List(items)) = xs.make_mut() {
+        let Err(v) = items.push_within(v.clone()) else {
+            return xs.into_raw();
+        };
+        // A list taken from at the front (a queue) is moved to the start of its
+        // allocation here: leave room for as many pushes as it holds, so that move
+        // happens once per that many, not on every push.
+        let extra = if items.starts_late() {
+            items.len().max(1)
+        } else {
+            1
+        };
         let mut items = items.vec_mut();
-        if let Err(e) = crate::limits::reserve_list("+=", &mut items, 1) {
+        if let Err(e) = crate::limits::reserve_list("+=", &mut items, extra) {
             return error::raise(e);
         }
-        items.push(v.clone());
+        items.push(v);
     }
     xs.into_raw()
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{self, codes, RtError};
-use crate::text_shape::Chars;
+use crate::text_shape::{char_value, Chars};
 use crate::value::{Obj, RecordType, Value};
 
 use super::{borrow, bytes, words};
@@ -191,7 +191,7 @@ pub unsafe extern "C" fn ilo_index(obj: u64, idx: i64) -> u64 {
         }
     } else if let Some(Obj::Text(shape, s)) = v.heap() {
         if let Some(c) = Chars::new(s, shape).get(i) {
-            return Value::text(c).into_raw();
+            return char_value(c).into_raw();
         }
     } else {
         return error::raise(RtError::new(
