@@ -463,6 +463,14 @@ fn impossible_sizes_are_runtime_errors_not_aborts() {
         .expect("spawn ilo");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("1001 bytes"), "{}", stderr(&o));
+    // So for a list pushed in place: the free slot is used only under the ceiling.
+    let o = ilo()
+        .arg("--max-alloc=1000")
+        .arg(r#"f>n;xs=[];@i 0..2000{xs=+=xs i};len xs"#)
+        .output()
+        .expect("spawn ilo");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1008 bytes"), "{}", stderr(&o));
 }
 
 /// `ILO_DUMP_CODE` prints the named functions' optimised IR and machine code to

@@ -676,7 +676,10 @@ pub fn fmt_num(n: f64, f: &mut impl fmt::Write) -> fmt::Result {
 /// formatter (a text built from counters is mostly such numbers); `itoa` writes the
 /// same digits as `{}` in a tenth of `core::fmt`'s instructions.
 fn small_integer(n: f64) -> Option<i64> {
-    (n.fract() == 0.0 && n.abs() < 1e18).then_some(n as i64)
+    // The round trip proves `n` integral (NaN and saturated values fail it) without
+    // `fract`, which is a libm call on this target.
+    let i = n as i64;
+    (i as f64 == n && i.unsigned_abs() < 1_000_000_000_000_000_000).then_some(i)
 }
 
 pub fn num_to_string(n: f64) -> String {

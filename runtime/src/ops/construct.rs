@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{self, codes, RtError};
+use crate::limits;
 use crate::value::{Func, Obj, Value};
 
 use super::{borrow, bytes, words};
@@ -156,8 +157,16 @@ pub unsafe extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
         return unsafe { ilo_append(xs.raw(), v.raw()) };
     }
     if let Some(Obj::List(items)) = xs.make_mut() {
-        let Err(v) = items.push_within(v.clone()) else {
-            return xs.into_raw();
+        // A free slot and a length still under the `--max-alloc` ceiling: one store.
+        // Else grow through `reserve_list`, which checks the length and the ceiling.
+        let within = (items.len() + 1) * std::mem::size_of::<Value>() <= limits::max_alloc();
+        let v = if within {
+            let Err(v) = items.push_within(v.clone()) else {
+                return xs.into_raw();
+            };
+            v
+        } else {
+            v.clone()
         };
         // A list taken from at the front (a queue) is moved to the start of its
         // allocation here: leave room for as many pushes as it holds, so that move
@@ -168,7 +177,7 @@ pub unsafe extern "C" fn ilo_list_push_move(xs: u64, v: u64) -> u64 {
             1
         };
         let mut items = items.vec_mut();
-        if let Err(e) = crate::limits::reserve_list("+=", &mut items, extra) {
+        if let Err(e) = limits::reserve_list("+=", &mut items, extra) {
             return error::raise(e);
         }
         items.push(v);
