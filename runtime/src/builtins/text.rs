@@ -237,27 +237,30 @@ fn slc_in_place(args: &mut Args) -> RtResult {
 }
 
 fn take_in_place(args: &mut Args) -> RtResult {
-    if args[1].as_source().is_some() {
-        return take(args.all());
-    }
-    let Some(xs) = list_held_once(args, 1) else {
-        return take(args.all());
-    };
-    let len = xs.as_list().map_or(0, <[Value]>::len);
-    let end = clamp_index(int_arg("take", &args[0])?, len);
-    Ok(keep_in_place(xs, 0..end))
+    counted_in_place(args, "take", take, |n, _| 0..n)
 }
 
 fn drop_in_place(args: &mut Args) -> RtResult {
+    counted_in_place(args, "drop", drop, |n, len| n..len)
+}
+
+/// `take n xs` / `drop n xs` on a list held once: the elements `keep(n, len)` stay
+/// where they are (`n` clamped to the list); anything else goes to `borrowed`.
+fn counted_in_place(
+    args: &mut Args,
+    name: &str,
+    borrowed: fn(&[Value]) -> RtResult,
+    keep: fn(usize, usize) -> Range<usize>,
+) -> RtResult {
     if args[1].as_source().is_some() {
-        return drop(args.all());
+        return borrowed(args.all());
     }
     let Some(xs) = list_held_once(args, 1) else {
-        return drop(args.all());
+        return borrowed(args.all());
     };
     let len = xs.as_list().map_or(0, <[Value]>::len);
-    let start = clamp_index(int_arg("drop", &args[0])?, len);
-    Ok(keep_in_place(xs, start..len))
+    let n = clamp_index(int_arg(name, &args[0])?, len);
+    Ok(keep_in_place(xs, keep(n, len)))
 }
 
 fn rev(args: &[Value]) -> RtResult {
