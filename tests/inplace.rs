@@ -770,6 +770,23 @@ fn consuming_a_list_from_either_end_copies_no_list() {
 }
 
 #[test]
+fn a_queue_grows_as_far_as_the_allocation_ceiling_allows() {
+    // Growing a list taken from at the front asks for room for many pushes; under a
+    // ceiling that room would pass, the push still goes through with what it needs.
+    let out = Command::new(env!("CARGO_BIN_EXE_ilo"))
+        .arg("--max-alloc=1000")
+        .arg("f>n;q=range 0 80;q=tl q;q=+=q 0;q=+=q 0;len q")
+        .output()
+        .expect("spawn ilo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "81");
+}
+
+#[test]
 fn a_list_consumed_in_place_leaves_other_views_alone() {
     assert_eq!(
         output("f>L _;xs=[1 2 3 4 5];ys=xs;xs=tl xs;zs=drop 2 xs;q=slc zs 0 1;[xs ys zs q (take 2 ys) (drop -2 ys) (slc ys -3 -1) (tl [9])]"),
