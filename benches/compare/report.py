@@ -164,12 +164,13 @@ def small_sections(agg):
     return out
 
 
-def live_sections(agg):
+def live_sections(agg, with_shared=True):
     """The latency, fan-out, broadcast and mapped workloads (2, 4, 6 and 7) that were
-    run, as markdown lines."""
+    run, as markdown lines. The full report has its own tables for 2 and 4, so it asks
+    for 6 and 7 only (`with_shared=False`)."""
     out = []
     w = out.append
-    if agg.get("latency"):
+    if with_shared and agg.get("latency"):
         w("### 2. First-line latency through a proxy\n")
         w("| Server | p50 ms | p99 ms | max ms |")
         w("|---|---:|---:|---:|")
@@ -177,7 +178,7 @@ def live_sections(agg):
             w(f"| {LABEL.get(s, s)} | {fmt_spread(r['p50_ms'], '{:.2f}')} | "
               f"{fmt_spread(r['p99_ms'], '{:.2f}')} | {fmt_spread(r['max_ms'], '{:.2f}')} |")
         w("")
-    if agg.get("fanout"):
+    if with_shared and agg.get("fanout"):
         w("### 4. Concurrent open proxied streams\n")
         w("| Server | streams | complete (min) | failed (max) | peak RSS MiB | threads |")
         w("|---|---:|---:|---:|---:|---:|")
@@ -443,7 +444,7 @@ def markdown(agg, notes, meta, analysis, framing):
             w(f"| {LABEL[s]} | {fmt_spread(r['rss_mib'])} | {fmt_spread(r['mbytes'], '{:.1f}')} | "
               f"{r['served_min']:,} / {r['conns']:,} |")
         w("")
-    out.extend(live_sections(agg))
+    out.extend(live_sections(agg, with_shared=False))
     if framing:
         w("### The framing path alone\n")
         w("`cargo bench --bench chunk_framing` (`benches/chunk_framing.rs`): the server's "
