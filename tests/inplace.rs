@@ -682,6 +682,21 @@ fn an_update_reading_its_target_last_keeps_every_other_view() {
         output("f>t;s=\"a\";t=+s (?true{s=\"zz\";\"b\"}{\"c\"});t"),
         "ab"
     );
+    // The same for `with`: the record is read before a field value that rebinds it,
+    // once, and in a loop where the record is updated through `with` on itself.
+    let rec = "type pt{x:n;y:n}\n";
+    assert_eq!(
+        output(&format!(
+            "{rec}f>L n;r=pt x:1 y:2;a=r with x:(?true{{r=pt x:9 y:9;5}}{{6}});[a.x a.y r.x r.y]"
+        )),
+        "[5, 2, 9, 9]"
+    );
+    assert_eq!(
+        output(&format!(
+            "{rec}f>n;r=pt x:1 y:2;s=0;@i 0..10{{b=>i 2;r=r with x:(?b{{r=pt x:i y:i;1}}{{+r.x 1}});s=+s r.y}};s"
+        )),
+        "20"
+    );
 }
 
 #[test]

@@ -372,8 +372,12 @@ impl Analysis<'_> {
             }
             ExprKind::With { expr, fields } => {
                 let mut ops: Vec<&Expr> = fields.iter().map(|(_, x)| x).collect();
-                // The translator reads a bare local record after the field values.
-                if self.bare_local(expr).is_some() {
+                // The translator reads a bare local record after the field values,
+                // unless one of them binds that local again.
+                if self
+                    .bare_local(expr)
+                    .is_some_and(|name| may_read_after(name, &ops))
+                {
                     ops.push(expr);
                 } else {
                     ops.insert(0, expr);
