@@ -262,6 +262,10 @@ enum Taken {
 struct Table {
     slots: CounterMap<Slot>,
     ready: VecDeque<(u64, u32)>,
+    /// Set, under shutdown, by the loop as it leaves with nothing owed: a connection
+    /// another loop accepted is then parked elsewhere instead of in a table nobody
+    /// serves any more.
+    closed: bool,
 }
 
 impl Table {
@@ -421,12 +425,28 @@ impl Loops {
 
     /// Does loop `idx` still hold a connection owed an answer (a suspended handler's
     /// included), or one closing after its answer?
-    fn owes_answers(&self, idx: usize) -> bool {
-        self.table(idx).is_some_and(|t| {
-            t.suspended().next().is_some()
-                || t.parked()
-                    .any(|(_, c)| c.body.is_none() && (c.owed_answer() || c.closing()))
-        })
+    fn owes_answers(table: &Table) -> bool {
+        table.suspended().next().is_some()
+            || table
+                .parked()
+                .any(|(_, c)| c.body.is_none() && (c.owed_answer() || c.closing()))
+    }
+
+    /// Under shutdown, whether loop `idx` may leave: no stream left and nothing owed.
+    /// Decided under its table's lock, which also closes the table, so a connection
+    /// another loop accepts meanwhile is either seen here or parked elsewhere.
+    fn may_leave(&self, idx: usize) -> bool {
+        if self.loops[idx].streams.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        let Some(mut table) = self.table(idx) else {
+            return true;
+        };
+        if Self::owes_answers(&table) {
+            return false;
+        }
+        table.closed = true;
+        true
     }
 
     fn now_nanos(&self) -> u64 {
@@ -610,10 +630,7 @@ impl Loops {
                 Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
                 None => self.wait_for_reports(idx, &mut events),
             }
-            if self.shared.shutdown.is_requested()
-                && lp.streams.load(Ordering::SeqCst) == 0
-                && !self.owes_answers(idx)
-            {
+            if self.shared.shutdown.is_requested() && self.may_leave(idx) {
                 self.shared.log.flush();
                 return;
             }
@@ -717,6 +734,17 @@ impl Loops {
         let Some(mut table) = self.table(idx) else {
             return;
         };
+        if table.closed && new {
+            // Accepted as this loop left under shutdown: a loop still running serves
+            // it (the accepting one is, so there is one unless all are going).
+            drop(table);
+            let open = (0..self.loops.len())
+                .find(|&other| other != idx && self.table(other).is_some_and(|t| !t.closed));
+            if let Some(other) = open {
+                self.park(other, token, conn, new);
+            }
+            return;
+        }
         // Under shutdown only a connection still owed an answer, or closing after
         // its answer, is kept.
         if self.shared.shutdown.is_requested()
@@ -1220,7 +1248,7 @@ impl Loops {
         self.loops[idx].ready.take(&mut tokens);
         let mut taken = Vec::with_capacity(tokens.len());
         if let Some(mut table) = self.table(idx) {
-            let Table { slots, ready } = &mut *table;
+            let Table { slots, ready, .. } = &mut *table;
             for token in tokens {
                 match slots.get_mut(&token) {
                     Some(slot @ Slot::Parked(_)) if slot.is_stream() => {
