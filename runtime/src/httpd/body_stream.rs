@@ -341,25 +341,13 @@ impl BodyStream {
         while self.sent < self.out.len() {
             let rest = &self.out[self.sent..];
             stats.count_write();
-            // SAFETY: sends from a live slice of `rest.len()` bytes on a socket the
-            // connection owns; MSG_NOSIGNAL turns a closed peer into EPIPE.
-            let n = unsafe {
-                libc::send(
-                    fd,
-                    rest.as_ptr().cast(),
-                    rest.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
+            let n = match super::client_out::send_one(fd, rest) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::WouldBlock => return Ok(false),
-                    io::ErrorKind::Interrupted => continue,
-                    _ => return Err(e),
-                }
-            }
-            self.sent += n as usize;
+            self.sent += n;
             self.wire_bytes += n as u64;
         }
         if self.out.capacity() > 2 * self.gather.max_bytes.max(4096) {

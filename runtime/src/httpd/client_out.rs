@@ -71,7 +71,7 @@ impl Write for ClientOut<'_> {
 }
 
 /// One `send` of `buf` without waiting; a closed peer is `EPIPE`, not a signal.
-fn send_one(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+pub(super) fn send_one(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: send reads `buf.len()` bytes of a live slice on a socket the
     // connection owns.
     let n = unsafe {
