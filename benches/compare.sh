@@ -21,7 +21,8 @@
 #   4 fanout   10,000 concurrent open streaming responses; peak RSS, threads, all served?
 #   5 slow     100 clients reading the 1,000,000-line stream at 100 KB/s each; peak RSS
 #   6 broadcast one ticking upstream to 1,000 subscribers at 100 lines/s and 10,000 at
-#              1 line/s (ilo `bcast`, Node fan-out script); latency, every line?, RSS
+#              1 line/s (ilo `bcast`, Node fan-out script, and the broadcast floor:
+#              one non-blocking send per subscriber line); latency, every line?, RSS
 #   7 mapped   the 1,000,000-line stream through `map` against the same stream unmapped
 #
 #   benches/compare.sh --only small,small1       run just those workloads and print
@@ -116,7 +117,8 @@ if ((BUILD)); then
 fi
 BIN=$ROOT/target/release
 ILO=${COMPARE_ILO:-$BIN/ilo}
-for tool in ilo floor-server small-floor ticker hold-server latency-client fanout-client slow-reader bcast-client; do
+for tool in ilo floor-server small-floor ticker hold-server latency-client fanout-client slow-reader bcast-client \
+    bcast-floor; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -262,6 +264,8 @@ import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.ar
         floor-line) "$BIN/floor-server" --port "$port" --file "$FILE" --mode line 2>"$logf" & ;;
         floor-gathered) "$BIN/floor-server" --port "$port" --file "$FILE" --mode gathered 2>"$logf" & ;;
         floor-small) "$BIN/small-floor" --port "$port" --threads "$workers" 2>"$logf" & ;;
+        floor-bcast) "$BIN/bcast-floor" --port "$port" --threads "$workers" \
+            --upstream "http://127.0.0.1:$BCAST_PORT/" 2>"$logf" & ;;
         ticker) "$BIN/ticker" --port "$port" --lines "$TICKS" 2>"$logf" & ;;
         ticker-bcast) "$BIN/ticker" --port "$port" --lines 1000000 \
             --interval-ms "$BCAST_INTERVAL_MS" 2>"$logf" & ;;
@@ -463,13 +467,14 @@ workload_slow() {
 
 # ---------------------------------------------------------------- workload 6
 
-# broadcast_run CONNS INTERVAL_MS: every broadcasting server, one at a time, each with
-# a fresh ticking upstream (which the hub opens once, whatever the subscribers).
+# broadcast_run CONNS INTERVAL_MS: every broadcasting server and the broadcast floor,
+# one at a time, each with a fresh ticking upstream (which the hub opens once, whatever
+# the subscribers).
 broadcast_run() {
     local conns=$1 interval=$2 i=0 name port out rss ticker
     local rate=$((1000 / interval))
     log "workload 6: broadcast to $conns subscribers at $rate lines/s for ${BCAST_SECONDS}s"
-    for name in ilo-jit ilo-aot node-bcast; do
+    for name in ilo-jit ilo-aot node-bcast floor-bcast; do
         i=$((i + 1))
         port=$((PORT_BASE + 90 + i))
         BCAST_INTERVAL_MS=$interval start ticker-bcast "$BCAST_PORT" || return 0

@@ -28,6 +28,7 @@ LABEL = {
     "floor-gathered": "gathered writev",
     "floor-small": "small-response floor",
     "node-bcast": "Node http (fan-out script)",
+    "floor-bcast": "broadcast send floor",
 }
 COLOUR = {
     "ilo-jit": "#1f5fa8",
@@ -191,7 +192,8 @@ def live_sections(agg, with_shared=True):
         w("### 6. Broadcast: one ticking upstream, every subscriber\n")
         w("Each server subscribes every client to one upstream that stamps each line with "
           "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
-          "Node); `bench-tools` `bcast-client` holds all subscribers in one edge-triggered "
+          "Node, `bcast-floor` for the floor: one `send` per subscriber line and nothing "
+          "else); `bench-tools` `bcast-client` holds all subscribers in one edge-triggered "
           "epoll loop, reading each reported socket once (a read that does not fill its "
           "buffer took everything there was) and, mid fan-out, letting sockets gather for "
           "100 µs after a wait that found only a few ready (so the server's `send` does "
@@ -361,7 +363,11 @@ def markdown(agg, notes, meta, analysis, framing):
     w("- **small-response floor**: `small-floor` from `bench-tools`, one thread with one "
       "epoll set per worker answering every request head with the same bytes ilo sends, "
       "with no parsing and no allocation: the most any server can show in workload 3 on "
-      "this machine. Workload 3 only.\n")
+      "this machine. Workload 3 only.")
+    w("- **broadcast send floor**: `bcast-floor` from `bench-tools`, the least a server "
+      "can do in workload 6: the same upstream, response head and chunks as ilo, each line "
+      "framed once and sent by one non-blocking `send` per subscriber from one thread per "
+      "core, each holding its share of the sockets in a flat array. Workload 6 only.\n")
     w("Workloads:\n")
     w(f"1. **Stream**: `curl -s -o /dev/null` fetches a {int(m['lines']):,}-line file "
       "(66-byte lines) served as a chunked body, one chunk per line; every run's byte count "
