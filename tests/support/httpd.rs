@@ -181,13 +181,18 @@ impl Server {
         None
     }
 
-    /// Send SIGTERM and wait (bounded) for the exit code.
-    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+    /// Send SIGTERM: a graceful shutdown begins, and the test goes on meanwhile.
+    pub fn request_shutdown(&self) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
         // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
+    }
+
+    /// Send SIGTERM and wait (bounded) for the exit code.
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        self.request_shutdown();
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -463,6 +468,17 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// How many threads of process `pid` have a name starting with `prefix`.
+pub fn threads_named(pid: u32, prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
 }
 
 /// The descriptors process `pid` holds open on `path`.

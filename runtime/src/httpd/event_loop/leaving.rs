@@ -5,7 +5,7 @@
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
-use super::table::Table;
+use super::table::{Slot, Table};
 use super::Loops;
 
 impl Loops {
@@ -47,9 +47,14 @@ impl Loops {
     }
 
     /// Does loop `idx` still hold a connection owed an answer (a suspended handler's
-    /// included), or one closing after its answer?
+    /// included), or one closing after its answer? A connection held by a thread
+    /// counts too: a replaced thread still in its handler parks it here again, and
+    /// its answer (a stream, or a write waiting for room) needs the loop to finish;
+    /// the loop is told to look again when such a thread lets its connection go
+    /// ([`Loops::release`]).
     fn owes_answers(table: &Table) -> bool {
         table.suspended().next().is_some()
+            || table.slots.values().any(|s| matches!(s, Slot::Held { .. }))
             || table
                 .parked()
                 .any(|(_, c)| c.body.is_none() && (c.owed_answer() || c.closing()))
@@ -70,5 +75,16 @@ impl Loops {
         }
         table.closed = true;
         true
+    }
+}
+
+impl Loops {
+    /// Under shutdown, make loop `idx`'s thread look again whether it may leave: a
+    /// connection that kept it went without a report the loop would wake for. Its
+    /// timer fires at once, and the loop decides after every report.
+    pub(super) fn look_again_at_leaving(&self, idx: usize) {
+        if self.shared.shutdown.is_requested() {
+            self.loops[idx].timer.arm_by(0, || self.now_nanos());
+        }
     }
 }

@@ -52,6 +52,7 @@ impl Loops {
                 // not leave the loop without a thread: a replacement takes it, or,
                 // when none can be started, this thread goes on serving it.
                 while catch_unwind(AssertUnwindSafe(|| loops.work(idx, generation))).is_err() {
+                    loops.forget_held(idx, generation);
                     if loops.take_over(idx, generation)
                         || loops.loops[idx].owner.load(Ordering::SeqCst) != generation
                     {

@@ -218,13 +218,30 @@ impl Loops {
     }
 
     /// A taken connection was handled: if its slot is still held by this thread, it
-    /// was neither parked again nor taken by another since, so it closed.
+    /// was neither parked again nor taken by another since, so it closed. Under
+    /// shutdown the held slot kept its loop running ([`Loops::may_leave`]), so the
+    /// loop is told to look again.
     pub(super) fn release(&self, idx: usize, token: u64, generation: u64) {
-        if let Some(mut table) = self.table(idx) {
-            if matches!(table.slots.get(&token), Some(Slot::Held { by, .. }) if *by == generation) {
-                table.slots.remove(&token);
-            }
+        let closed = self.table(idx).is_some_and(|mut table| {
+            let ours =
+                matches!(table.slots.get(&token), Some(Slot::Held { by, .. }) if *by == generation);
+            ours && table.slots.remove(&token).is_some()
+        });
+        if closed {
+            self.look_again_at_leaving(idx);
         }
+    }
+
+    /// Thread `generation` of loop `idx` panicked: the connections it held went with
+    /// its stack, so their slots go too (a held slot keeps the loop from leaving
+    /// under shutdown).
+    pub(super) fn forget_held(&self, idx: usize, generation: u64) {
+        if let Some(mut table) = self.table(idx) {
+            table
+                .slots
+                .retain(|_, s| !matches!(s, Slot::Held { by, .. } if *by == generation));
+        }
+        self.look_again_at_leaving(idx);
     }
 
     /// A report for a parked connection: serve what it sent, inline, or drive its

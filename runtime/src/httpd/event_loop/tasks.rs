@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::table::{Slot, Suspended};
 use super::{Loops, DEADLINE, SOURCE, WOKEN};
@@ -150,27 +150,22 @@ impl Loops {
     pub(super) fn finish_own_tasks(self: &Arc<Self>, idx: usize, generation: u64) {
         let lp = &self.loops[idx];
         while suspend::unfinished_here() > 0 {
-            let report = {
+            // Under shutdown too: the loop stays while these handlers are owed an
+            // answer, and hands their reports here; the shutdown deadline bounds the
+            // wait, as the process exits then.
+            let (token, flags) = {
                 let mut handed = lp.handed.lock().unwrap_or_else(|p| p.into_inner());
                 loop {
                     if let Some(r) = handed.get_mut(&generation).and_then(VecDeque::pop_front) {
-                        break Some(r);
+                        break r;
                     }
-                    let (guard, timeout) = lp
+                    handed = lp
                         .handed_signal
-                        .wait_timeout(handed, Duration::from_secs(1))
+                        .wait(handed)
                         .unwrap_or_else(|p| p.into_inner());
-                    handed = guard;
-                    if timeout.timed_out() && self.shared.shutdown.is_requested() {
-                        break None;
-                    }
                 }
             };
-            match report {
-                Some((token, flags)) => self.serve_ready(idx, generation, token, flags),
-                // Shutting down: the process exits after its deadline anyway.
-                None => return,
-            }
+            self.serve_ready(idx, generation, token, flags);
         }
         if let Ok(mut handed) = lp.handed.lock() {
             handed.remove(&generation);

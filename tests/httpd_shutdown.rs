@@ -1,0 +1,137 @@
+//! A graceful shutdown answers what it accepted, including a request whose handler
+//! blocks its loop thread: the monitor gives the loop a new thread meanwhile, and
+//! that thread must not leave under shutdown while the old one still holds the
+//! connection, or the response it then starts would have no loop to finish it.
+//!
+//! The handler blocks in a way that cannot be suspended (opening a FIFO that nobody
+//! writes yet), so the test decides when it returns: after the shutdown began and
+//! the loop had every chance to leave.
+
+#[path = "support/httpd.rs"]
+mod support;
+
+use std::ffi::CString;
+use std::io::{BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use support::{eventually, handler_dir, read_response, send, threads_named, Server};
+
+/// Make a FIFO at `path`.
+fn make_fifo(path: &Path) {
+    let c = CString::new(path.as_os_str().as_bytes()).expect("no NUL in path");
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+}
+
+/// Lines enough that the answer cannot be written at once: the client reads
+/// nothing until the handler has returned, so the answer fills the socket's buffers
+/// and must wait for room on the loop.
+const LINES: usize = 500_000;
+
+fn body_text() -> String {
+    (0..LINES).map(|i| format!("line {i:06}\n")).collect()
+}
+
+/// A server whose handler marks that it started, blocks until the test writes to
+/// `gate`, and then answers with `answer` (an expression over nothing).
+struct Gated {
+    server: Server,
+    dir: tempfile::TempDir,
+}
+
+impl Gated {
+    fn start(answer: &str) -> Gated {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("started");
+        let gate = dir.path().join("gate");
+        make_fifo(&gate);
+        let body = dir.path().join("body.txt");
+        std::fs::write(&body, body_text()).expect("write body file");
+        let handler = format!(
+            "handler req:_>_;wr {marker:?} \"x\";rd {gate:?};{}\n",
+            answer.replace("BODY", &format!("{body:?}"))
+        );
+        let handlers = handler_dir(&[("h.ilo", &handler)]);
+        let file = handlers.path().join("h.ilo");
+        let server = Server::start(&["--workers", "1", file.to_str().expect("utf-8 path")]);
+        // The handler file is compiled by now; the directory may go.
+        drop(handlers);
+        Gated { server, dir }
+    }
+
+    /// Send a request, let its handler block, replace the loop's thread, and begin a
+    /// shutdown; then let the handler return. The raw response.
+    fn answer_during_shutdown(&self) -> BufReader<std::net::TcpStream> {
+        let mut s = self.server.connect();
+        send(&mut s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let marker = self.dir.path().join("started");
+        assert!(
+            eventually(Duration::from_secs(20), || marker.exists()),
+            "the handler never started"
+        );
+        let pid = self.server.pid();
+        // The thread blocked in the handler is replaced: the loop has two threads.
+        assert!(
+            eventually(Duration::from_secs(20), || threads_named(pid, "ilo-loop-0")
+                == 2),
+            "the blocked loop thread was never replaced"
+        );
+        self.server.request_shutdown();
+        // Give the replacement the chance to leave (a server that lets it leaves at
+        // once; one that keeps it waits here the whole bound).
+        let _ = eventually(Duration::from_millis(500), || {
+            threads_named(pid, "ilo-loop-0") < 2
+        });
+        let mut gate = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.path().join("gate"))
+            .expect("open the gate");
+        gate.write_all(b"go\n").expect("open the gate");
+        drop(gate);
+        BufReader::new(s)
+    }
+}
+
+#[test]
+fn a_streamed_answer_begun_during_shutdown_by_a_replaced_thread_is_sent_whole() {
+    let mut gated = Gated::start("for-line BODY");
+    let mut reader = gated.answer_during_shutdown();
+    let r = read_response(&mut reader, false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection"), Some("close"), "shutting down");
+    let chunks = r.chunk_texts();
+    assert_eq!(chunks.len(), LINES, "one chunk per line, every line");
+    assert_eq!(chunks.concat(), body_text());
+    assert_eq!(gated.server.terminate(Duration::from_secs(30)), Some(0));
+}
+
+#[test]
+fn a_large_text_answer_given_during_shutdown_by_a_replaced_thread_is_sent_whole() {
+    let mut gated = Gated::start("rd!! BODY");
+    let mut reader = gated.answer_during_shutdown();
+    let r = read_response(&mut reader, false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection"), Some("close"), "shutting down");
+    assert!(
+        r.text() == body_text(),
+        "{} bytes of {}",
+        r.text().len(),
+        body_text().len()
+    );
+    assert_eq!(gated.server.terminate(Duration::from_secs(30)), Some(0));
+}
+
+#[test]
+fn a_handler_that_waits_after_its_thread_was_replaced_answers_during_shutdown() {
+    // After the gate the handler waits (suspended, not blocking) longer than a
+    // replaced thread used to wait for its handlers' reports under shutdown.
+    let mut gated = Gated::start("sleep 1500;\"done\\n\"");
+    let mut reader = gated.answer_during_shutdown();
+    let r = read_response(&mut reader, false);
+    assert_eq!((r.status, r.text()), (200, "done\n".to_string()));
+    assert_eq!(r.header("connection"), Some("close"), "shutting down");
+    assert_eq!(gated.server.terminate(Duration::from_secs(30)), Some(0));
+}
