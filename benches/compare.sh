@@ -28,6 +28,9 @@
 #   benches/compare.sh --only small,small1       run just those workloads and print
 #                                                their sections (docs are not rewritten);
 #                                                also latency, fanout, broadcast, mapped
+#   benches/compare.sh --only cpu,cpu1           CPU per request of server and wrk in
+#                                                workload 3's two configurations, and the
+#                                                highest rate that leaves possible
 #   COMPARE_ILO=PATH benches/compare.sh …        measure another ilo binary (an earlier
 #                                                build, say) as ilo-jit and ilo-aot
 
@@ -43,7 +46,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -117,8 +120,8 @@ if ((BUILD)); then
 fi
 BIN=$ROOT/target/release
 ILO=${COMPARE_ILO:-$BIN/ilo}
-for tool in ilo floor-server small-floor ticker hold-server latency-client fanout-client slow-reader bcast-client \
-    bcast-floor; do
+for tool in ilo floor-server small-floor uring-floor ticker hold-server latency-client fanout-client slow-reader \
+    bcast-client bcast-floor; do
     [[ -x $BIN/$tool ]] || { echo "compare.sh: $BIN/$tool is missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -266,6 +269,7 @@ import sys; text = sys.stdin.read(); print(text.replace("@LOAD_MODULES@", sys.ar
         floor-small) "$BIN/small-floor" --port "$port" --threads "$workers" 2>"$logf" & ;;
         floor-bcast) "$BIN/bcast-floor" --port "$port" --threads "$workers" \
             --upstream "http://127.0.0.1:$BCAST_PORT/" 2>"$logf" & ;;
+        floor-uring) "$BIN/uring-floor" --port "$port" --threads "$workers" 2>"$logf" & ;;
         ticker) "$BIN/ticker" --port "$port" --lines "$TICKS" 2>"$logf" & ;;
         ticker-bcast) "$BIN/ticker" --port "$port" --lines 1000000 \
             --interval-ms "$BCAST_INTERVAL_MS" 2>"$logf" & ;;
@@ -408,6 +412,36 @@ workload_small() {
     done
 }
 
+# workload_cpu WORKLOAD THREADS: the small-response run again, measuring what each
+# side spends per request (benches/compare/cpu_run.py): the server's CPU, wrk's CPU,
+# and from them the rate no server could beat on this machine.
+CPU_SERVERS=(ilo-jit ilo-aot nginx-lua floor-small floor-uring)
+workload_cpu() {
+    local workload=$1 threads=$2
+    log "CPU per request ($workload): wrk -t$threads -c50 -d${WRK_SECONDS}s, ${WORKERS:-$(nproc)} worker(s)"
+    local i=0 name port
+    local -A ports=() pids=()
+    local started=()
+    for name in "${CPU_SERVERS[@]}"; do
+        i=$((i + 1))
+        port=$((PORT_BASE + 110 + i))
+        start "$name" "$port" || continue
+        ports[$name]=$port
+        pids[$name]=$SERVER_PID
+        started+=("$name")
+        wrk -t"$threads" -c50 -d1s "http://127.0.0.1:$port/hello" >/dev/null # warm-up
+    done
+    for ((run = 0; run < RUNS; run++)); do
+        for name in "${started[@]}"; do
+            record "$(python3 "$HERE/cpu_run.py" measure "$name" "$workload" "${pids[$name]}" -- \
+                wrk -t"$threads" -c50 -d"${WRK_SECONDS}s" "http://127.0.0.1:${ports[$name]}/hello")"
+        done
+    done
+    for name in "${started[@]}"; do
+        stop "${pids[$name]}"
+    done
+}
+
 # ---------------------------------------------------------------- workload 4
 
 workload_fanout() {
@@ -536,10 +570,13 @@ if [[ -n $ONLY ]]; then
             latency | fanout | broadcast | mapped) "workload_$workload" ;;
             small) workload_small small 2 ;;
             small1) WORKERS=1 workload_small small1 1 ;;
-            *) echo "compare.sh: --only takes small, small1, latency, fanout, broadcast and/or mapped" >&2; exit 2 ;;
+            cpu) workload_cpu cpu 2 ;;
+            cpu1) WORKERS=1 workload_cpu cpu1 1 ;;
+            *) echo "compare.sh: --only takes small, small1, cpu, cpu1, latency, fanout, broadcast and/or mapped" >&2; exit 2 ;;
         esac
     done
     python3 "$HERE/report.py" live "$RESULTS"
+    python3 "$HERE/cpu_run.py" summary "$RESULTS"
     cat "$NOTES" >&2
     exit 0
 fi

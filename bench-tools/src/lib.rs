@@ -33,6 +33,30 @@ impl Flags {
     }
 }
 
+/// The same bytes `ilo httpd` sends for `/hello` in the compare handler: what the
+/// small-response floors answer to every request.
+pub const SMALL_RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 12\r\n\r\nhello world\n";
+
+/// Counts the request heads that end in `bytes` (each blank line, `\r\n\r\n`), with
+/// `state` carrying a match cut between two reads (start it at 0).
+pub fn count_heads(state: &mut u8, bytes: &[u8]) -> usize {
+    let mut heads = 0;
+    for &b in bytes {
+        *state = match (*state, b) {
+            (0 | 2, b'\r') => *state + 1,
+            (3, b'\n') => {
+                heads += 1;
+                0
+            }
+            (1, b'\n') => 2,
+            (_, b'\r') => 1,
+            _ => 0,
+        };
+    }
+    heads
+}
+
 /// Nanoseconds since the Unix epoch. Producers stamp lines with it; clients subtract.
 pub fn now_ns() -> u128 {
     SystemTime::now()
@@ -134,4 +158,25 @@ pub fn percentile(sample: &mut [f64], p: f64) -> f64 {
     sample.sort_by(|a, b| a.total_cmp(b));
     let rank = ((p / 100.0) * sample.len() as f64).ceil() as usize;
     sample[rank.clamp(1, sample.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_heads;
+
+    #[test]
+    fn heads_are_counted_across_reads_cut_anywhere() {
+        let two = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+        for cut in 0..=two.len() {
+            let mut state = 0;
+            let first = count_heads(&mut state, &two[..cut]);
+            assert_eq!(
+                first + count_heads(&mut state, &two[cut..]),
+                2,
+                "cut at {cut}"
+            );
+        }
+        let mut state = 0;
+        assert_eq!(count_heads(&mut state, b"GET / HTTP/1.1\r\n\r\r\n"), 0);
+    }
 }

@@ -15,11 +15,8 @@ use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 
-use ilo_bench_tools::Flags;
+use ilo_bench_tools::{count_heads, Flags, SMALL_RESPONSE as RESPONSE};
 
-/// The same bytes `ilo httpd` sends for `/hello` in the compare handler.
-const RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 12\r\n\r\nhello world\n";
 const LISTENER: u64 = u64::MAX;
 const BATCH: usize = 64;
 
@@ -79,7 +76,7 @@ fn serve(listener: &TcpListener) -> io::Result<()> {
     add(epfd, listener.as_raw_fd(), LISTENER, wake_one)?;
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
     // Bytes of a head cut by a read: at most the last three, enough to find "\r\n\r\n".
-    let mut carry: std::collections::HashMap<RawFd, u32> = std::collections::HashMap::new();
+    let mut carry: std::collections::HashMap<RawFd, u8> = std::collections::HashMap::new();
     let mut buf = [0u8; 4096];
     loop {
         // SAFETY: `events` has room for BATCH reports.
@@ -116,7 +113,7 @@ fn serve(listener: &TcpListener) -> io::Result<()> {
 fn read_and_answer(
     fd: RawFd,
     buf: &mut [u8],
-    carry: &mut std::collections::HashMap<RawFd, u32>,
+    carry: &mut std::collections::HashMap<RawFd, u8>,
 ) -> bool {
     loop {
         // SAFETY: recv into our own buffer, at most its length.
@@ -128,21 +125,8 @@ fn read_and_answer(
             return io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock;
         }
         let n = n as usize;
-        // A rolling match of "\r\n\r\n" across reads.
         let mut state = carry.get(&fd).copied().unwrap_or(0);
-        let mut heads = 0;
-        for &b in &buf[..n] {
-            state = match (state, b) {
-                (0 | 2, b'\r') => state + 1,
-                (1 | 3, b'\n') if state == 3 => {
-                    heads += 1;
-                    0
-                }
-                (1, b'\n') => 2,
-                (_, b'\r') => 1,
-                _ => 0,
-            };
-        }
+        let heads = count_heads(&mut state, &buf[..n]);
         carry.insert(fd, state);
         for _ in 0..heads {
             // SAFETY: writing a static buffer.
