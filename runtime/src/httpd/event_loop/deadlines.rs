@@ -13,10 +13,15 @@ impl Loops {
     /// Make the loop's timer fire by `conn`'s deadline, if it has one.
     pub(super) fn arm_deadline(&self, idx: usize, conn: &Conn) {
         if let Some(at) = conn.deadline(&self.shared) {
-            let at = u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
-                .unwrap_or(u64::MAX);
-            self.loops[idx].timer.arm_by(at, || self.now_nanos());
+            self.arm_timer(idx, at);
         }
+    }
+
+    /// Make loop `idx`'s timer fire by `at` (at once when `at` has passed).
+    pub(super) fn arm_timer(&self, idx: usize, at: Instant) {
+        self.loops[idx]
+            .timer
+            .arm_by(self.nanos_at(at), || self.now_nanos());
     }
 
     /// The timer fired: handle parked connections whose deadline passed (a stalled
@@ -45,9 +50,7 @@ impl Loops {
                     }
                 }
                 if let Some(d) = next {
-                    let at = u64::try_from(d.saturating_duration_since(self.epoch).as_nanos())
-                        .unwrap_or(u64::MAX);
-                    lp.timer.arm_by(at, || self.now_nanos());
+                    self.arm_timer(idx, d);
                 }
                 let shared = &self.shared;
                 table.remove_parked(|c| c.deadline(shared).is_some_and(|d| d <= now))

@@ -4,6 +4,7 @@
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::table::{Slot, Table};
 use super::Loops;
@@ -84,7 +85,7 @@ impl Loops {
     /// timer fires at once, and the loop decides after every report.
     pub(super) fn look_again_at_leaving(&self, idx: usize) {
         if self.shared.shutdown.is_requested() {
-            self.loops[idx].timer.arm_by(0, || self.now_nanos());
+            self.arm_timer(idx, Instant::now());
         }
     }
 }

@@ -99,9 +99,7 @@ impl Loops {
             return;
         };
         if let Some(at) = suspended.park.deadline {
-            let at = u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
-                .unwrap_or(u64::MAX);
-            lp.timer.arm_by(at, || self.now_nanos());
+            self.arm_timer(idx, at);
         }
         let client_fd = suspended.client_fd;
         table.slots.insert(token, Slot::Suspended(suspended));
