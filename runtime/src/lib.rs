@@ -22,6 +22,7 @@ pub mod line_source;
 pub(crate) mod ops;
 pub mod program;
 pub mod suspend;
+pub(crate) mod sys;
 pub mod text_shape;
 pub mod value;
 pub mod value_map;

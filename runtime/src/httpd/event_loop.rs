@@ -88,11 +88,11 @@ use std::thread;
 use std::time::Instant;
 
 use super::connection::Shared;
-use super::epoll::Epoll;
 use super::listener::InFlight;
 use super::timer::Timer;
 use super::CounterMap;
 use crate::line_source::wake::ReadyList;
+use crate::sys::epoll::Epoll;
 use table::Table;
 
 mod deadlines;

@@ -4,9 +4,9 @@
 //! wraps a compiled function in one. Everything else is here:
 //!
 //! - [`listener`]: bind, readiness line, graceful shutdown;
-//! - [`event_loop`], [`epoll`], [`timer`]: accepting, parking idle connections,
-//!   serving requests inline on a few threads (a thread stuck in a slow handler is
-//!   replaced), driving streamed bodies, deadlines;
+//! - [`event_loop`], [`timer`]: accepting, parking idle connections, serving requests
+//!   inline on a few threads (a thread stuck in a slow handler is replaced), driving
+//!   streamed bodies, deadlines (on the epoll and timerfd wrappers of [`crate::sys`]);
 //! - [`connection`]: serving buffered requests (keep-alive, pipelining, limits);
 //!   [`linger`]: the graceful close after a last response, without blocking a loop;
 //!   [`client_out`]: answers written without blocking (a full socket suspends the task);
@@ -29,7 +29,6 @@ pub mod body_writer;
 pub(crate) mod client_out;
 pub(crate) mod config;
 pub(crate) mod connection;
-pub(crate) mod epoll;
 pub(crate) mod event_loop;
 #[doc(hidden)] // benches and tests drive it directly
 pub mod framing;

@@ -3,19 +3,16 @@
 //! use one as their [`super::Readiness`] descriptor.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use crate::sys::owned_fd;
 
 pub struct Notify(OwnedFd);
 
 impl Notify {
     pub fn new() -> io::Result<Notify> {
         // SAFETY: eventfd takes no pointers and returns a new descriptor or -1.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the descriptor was just created and is owned by nobody else.
-        Ok(Notify(unsafe { OwnedFd::from_raw_fd(fd) }))
+        owned_fd(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) }).map(Notify)
     }
 
     /// Make the descriptor readable (until [`Notify::reset`]).

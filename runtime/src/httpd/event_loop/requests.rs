@@ -11,11 +11,11 @@ use super::table::{Conn, Suspended, Waiting};
 use super::{Loops, SOURCE};
 use crate::httpd::body_stream::StreamEnd;
 use crate::httpd::connection::{self, Served};
-use crate::httpd::epoll::HUNG_UP;
 use crate::httpd::input::Input;
 use crate::httpd::linger::{Drained, Linger};
 use crate::line_source::wake::Waker;
 use crate::suspend::{Step, Task};
+use crate::sys::epoll::HUNG_UP;
 
 impl Loops {
     pub(super) fn serve_taken(

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use super::table::{Conn, Slot, Taken, Waiting};
 use super::{Loops, DEADLINE, LISTENER, READY, SOURCE, TIMER, WAKE};
-use crate::httpd::epoll::{HUNG_UP, NO_EVENT};
 use crate::httpd::input::Input;
 use crate::httpd::metrics::Open;
 use crate::suspend::Wake;
+use crate::sys::epoll::{HUNG_UP, NO_EVENT};
 
 /// Connections accepted per listener report before looking at other events.
 const ACCEPT_BATCH: usize = 64;

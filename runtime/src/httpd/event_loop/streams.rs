@@ -11,8 +11,8 @@ use super::table::{Conn, Slot, Table, Waiting};
 use super::{Loops, SOURCE, WOKEN};
 use crate::httpd::body_stream::{StreamEnd, Want};
 use crate::httpd::connection::{self, AfterStream};
-use crate::httpd::epoll::Interest;
 use crate::line_source::Readiness;
+use crate::sys::epoll::Interest;
 
 impl Loops {
     /// Drive a connection's stream one step and park it for what it waits on next.

@@ -8,13 +8,13 @@ use std::os::fd::RawFd;
 use std::time::Instant;
 
 use crate::httpd::connection::{PendingBody, Served, Shared, Streaming};
-use crate::httpd::epoll::Interest;
 use crate::httpd::input::Input;
 use crate::httpd::linger::Linger;
 use crate::httpd::listener::InFlightGuard;
 use crate::httpd::metrics::Open;
 use crate::httpd::CounterMap;
 use crate::suspend::{Park, Task};
+use crate::sys::epoll::Interest;
 
 /// What a parked connection waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

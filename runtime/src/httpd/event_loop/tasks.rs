@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::table::{Slot, Suspended};
 use super::{Loops, DEADLINE, SOURCE, WOKEN};
-use crate::httpd::epoll::{Interest, HUNG_UP};
 use crate::suspend::{self, Ready, Step, Wake};
+use crate::sys::epoll::{Interest, HUNG_UP};
 
 impl Loops {
     /// Resume a suspended handler with why it wakes (on the thread that started it,

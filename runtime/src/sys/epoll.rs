@@ -1,4 +1,5 @@
-//! A thin wrapper over one epoll set: the only place the event loop touches epoll.
+//! A thin wrapper over one epoll set: the only place the server's event loops (and
+//! the line sources' alarms, [`crate::line_source`]) touch epoll.
 //!
 //! A connection waiting for requests is registered edge-triggered, once: every arrival
 //! of bytes is reported without a re-arm per request (the event loop keeps each
@@ -7,7 +8,9 @@
 //! descriptor, and it is re-armed for what the stream waits for next.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use super::owned_fd;
 
 pub struct Epoll(OwnedFd);
 
@@ -51,12 +54,12 @@ pub const NO_EVENT: libc::epoll_event = libc::epoll_event { events: 0, u64: 0 };
 impl Epoll {
     pub fn new() -> io::Result<Epoll> {
         // SAFETY: epoll_create1 takes only flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the descriptor was just created and is owned by nobody else.
-        Ok(Epoll(unsafe { OwnedFd::from_raw_fd(fd) }))
+        owned_fd(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(Epoll)
+    }
+
+    /// The set's own descriptor: readable while any watched descriptor is.
+    pub fn raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
