@@ -6,7 +6,14 @@
 //! compacting when the free space runs low, so memory stays bounded by the longest line
 //! plus one read, and the longest line by `--max-line`: a line that grows past it
 //! fails the read instead of growing the buffer without end.
+//!
+//! A read needs initialized room to read into, and zeroing 16 KiB costs more than
+//! most reads bring (a ticking upstream sends a line at a time). So the buffer's
+//! bytes stay initialized once zeroed: the data ends at `end`, not at the vector's
+//! length, and a buffer given back while its source waits goes to its thread's
+//! spare slot, from which the next source on that thread to read takes it.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,9 +32,21 @@ pub fn set_max_line(bytes: usize) {
 /// passes straight through to the file descriptor.
 const READ_SIZE: usize = 16 * 1024;
 
+/// A released buffer larger than this is freed, not kept as the thread's spare.
+const SPARE_MAX: usize = 4 * READ_SIZE;
+
+thread_local! {
+    /// The read buffer a source on this thread gave back while it waited, still
+    /// initialized, for the next source on this thread that reads.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 #[derive(Default)]
 pub struct LineBuffer {
+    /// Initialized bytes: the data, then room to read into.
     buf: Vec<u8>,
+    /// End of the data in `buf`.
+    end: usize,
     /// First byte not yet handed out.
     start: usize,
     /// Bytes in `start..scanned` are known to hold no `\n` (when `newline` is `None`).
@@ -48,22 +67,22 @@ impl LineBuffer {
 
     /// Unconsumed bytes are buffered (a partial line, or complete ones).
     pub fn has_bytes(&self) -> bool {
-        self.start < self.buf.len()
+        self.start < self.end
     }
 
     /// How many buffered bytes have not been handed out yet.
     pub fn unconsumed(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// Perform exactly one `read()` into the buffer. Returns the byte count (0 at end).
     pub fn fill(&mut self, reader: &mut impl Read) -> io::Result<usize> {
         self.make_room();
-        let old_len = self.buf.len();
-        self.buf.resize(old_len + READ_SIZE, 0);
-        let result = reader.read(&mut self.buf[old_len..]);
+        self.room_for(READ_SIZE);
+        let end = self.end;
+        let result = reader.read(&mut self.buf[end..end + READ_SIZE]);
         let got = *result.as_ref().unwrap_or(&0);
-        self.buf.truncate(old_len + got);
+        self.end += got;
         if got > 0 {
             self.scan();
             self.check_line_length()?;
@@ -74,7 +93,7 @@ impl LineBuffer {
     /// A partial line longer than `--max-line` is an error; its bytes are dropped.
     fn check_line_length(&mut self) -> io::Result<()> {
         let max = MAX_LINE.load(Ordering::Relaxed);
-        if self.newline.is_some() || self.buf.len() - self.start <= max {
+        if self.newline.is_some() || self.end - self.start <= max {
             return Ok(());
         }
         self.clear();
@@ -88,8 +107,21 @@ impl LineBuffer {
     /// Append bytes read by other means (the shared stdin reader, tests).
     pub fn extend(&mut self, bytes: &[u8]) {
         self.make_room();
-        self.buf.extend_from_slice(bytes);
+        self.room_for(bytes.len());
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
         self.scan();
+    }
+
+    /// Make `buf` hold at least `room` initialized bytes after the data, zeroing only
+    /// bytes never initialized before (a buffer taken from the spare slot has them).
+    fn room_for(&mut self, room: usize) {
+        if self.buf.is_empty() {
+            self.buf = SPARE.take();
+        }
+        if self.buf.len() < self.end + room {
+            self.buf.resize(self.end + room, 0);
+        }
     }
 
     /// The next complete line, without its `\n` or `\r\n`.
@@ -121,7 +153,7 @@ impl LineBuffer {
             return None;
         }
         let begin = self.start;
-        let end = self.buf.len();
+        let end = self.end;
         self.start = end;
         self.scanned = end;
         Some(begin..strip_cr(&self.buf, begin, end))
@@ -134,16 +166,21 @@ impl LineBuffer {
 
     /// Give the memory back when nothing is buffered: a source that waits (for hours,
     /// maybe) should not hold a read buffer meanwhile.
+    /// It goes to the thread's spare slot (unless it grew large), so a source that
+    /// waits after every line does not allocate and zero a buffer for each one.
     pub fn release_if_empty(&mut self) {
         if !self.has_bytes() {
             self.clear();
-            self.buf = Vec::new();
+            let buf = std::mem::take(&mut self.buf);
+            if buf.capacity() <= SPARE_MAX {
+                SPARE.set(buf);
+            }
         }
     }
 
     /// Forget everything buffered (after truncation or rotation of a tailed file).
     pub fn clear(&mut self) {
-        self.buf.clear();
+        self.end = 0;
         self.start = 0;
         self.scanned = 0;
         self.newline = None;
@@ -157,9 +194,9 @@ impl LineBuffer {
         let from = self.scanned;
         // memchr compares many bytes per instruction: lines are found at a fraction
         // of a byte-by-byte scan's cost, which a million-line stream feels.
-        match memchr::memchr(b'\n', &self.buf[from..]) {
+        match memchr::memchr(b'\n', &self.buf[from..self.end]) {
             Some(i) => self.newline = Some(from + i),
-            None => self.scanned = self.buf.len(),
+            None => self.scanned = self.end,
         }
     }
 
@@ -169,8 +206,9 @@ impl LineBuffer {
         if self.start == 0 {
             return;
         }
-        if self.start == self.buf.len() || self.buf.capacity() - self.buf.len() < READ_SIZE {
-            self.buf.drain(..self.start);
+        if self.start == self.end || self.buf.len() - self.end < READ_SIZE {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.scanned -= self.start;
             if let Some(nl) = self.newline.as_mut() {
                 *nl -= self.start;
@@ -243,6 +281,25 @@ mod tests {
         assert_eq!(b.take_line(), Some(&b"x"[..]));
         assert!(!b.has_line());
         assert!(b.has_bytes());
+    }
+
+    #[test]
+    fn a_released_buffer_is_read_into_again_without_a_new_allocation() {
+        let mut first = LineBuffer::new();
+        let mut reader: &[u8] = b"one\n";
+        first.fill(&mut reader).unwrap();
+        assert_eq!(first.take_line(), Some(&b"one"[..]));
+        let at = first.buf.as_ptr();
+        first.release_if_empty();
+        assert!(first.buf.is_empty() && !first.has_bytes());
+        let mut next = LineBuffer::new();
+        let mut reader: &[u8] = b"two\nthr";
+        next.fill(&mut reader).unwrap();
+        assert_eq!(next.buf.as_ptr(), at, "the spare buffer was taken");
+        assert_eq!(next.take_line(), Some(&b"two"[..]));
+        next.extend(b"ee\n");
+        assert_eq!(next.take_line(), Some(&b"three"[..]));
+        assert!(!next.has_bytes());
     }
 
     #[test]
