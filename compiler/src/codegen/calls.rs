@@ -51,9 +51,7 @@ impl<M: Module> Translator<'_, M> {
                 return Operand::Owned(self.rt(Entry::ilo_num_text, &[v]));
             }
         }
-        let first_last = super::last_use::reads_first_argument_last(e, args, self.checked, |n| {
-            self.locals.get(n).is_some_and(|l| !l.numeric)
-        });
+        let first_last = self.read_last(e).is_some();
         let vals = if first_last {
             self.held_first_last(args)
         } else {

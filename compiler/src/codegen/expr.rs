@@ -67,12 +67,11 @@ impl<M: Module> Translator<'_, M> {
         }
     }
 
-    /// `e` is nothing but a read of a word local (see `last_use::bare_local`).
-    pub fn is_bare_local(&self, e: &Expr) -> bool {
-        super::last_use::bare_local(e, self.checked, |n| {
+    /// The local `e` reads after its other operands (see `last_use::read_last`).
+    pub fn read_last<'e>(&self, e: &'e Expr) -> Option<&'e str> {
+        super::last_use::read_last(e, self.checked, |n| {
             self.locals.get(n).is_some_and(|l| !l.numeric)
         })
-        .is_some()
     }
 
     /// A borrowed word for text literal `s`, made on first use and cached in a slot.
@@ -192,9 +191,7 @@ impl<M: Module> Translator<'_, M> {
         }
         // `s=+s (str s)`: a bare local on the left is read after the right operand
         // (the read has no effects), so that read can be the local's last use.
-        let read_last = matches!(op, BinOp::Add | BinOp::Append)
-            && self.is_bare_local(lhs)
-            && matches!(&lhs.kind, ExprKind::Ref(id) if super::last_use::may_read_after(&id.name, &[rhs]));
+        let read_last = self.read_last(e).is_some();
         let (a, b) = if read_last {
             let b = self.expr(rhs);
             self.push(b);

@@ -16,12 +16,13 @@
 //! `control.rs`, `records.rs`): operands left to right, except that a bare local as
 //! the record of `r with …`, the left operand of `+` / `+=` and the first argument of
 //! `mset`/`mdel`/`lst`/`slc` is read last (the read has no effects), so `r=r with n:+r.n 1`,
-//! `s=+s (str s)` and `m=mset m k +(mget m k??0) 1` still end with it. Lambda bodies are functions of
+//! `s=+s (str s)` and `m=mset m k +(mget m k??0) 1` still end with it: one rule,
+//! [`read_last`], which the translator asks too. Lambda bodies are functions of
 //! their own; a lambda reads its captures when it is made.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::ast::{Block, Expr, ExprId, ExprKind, FnDecl, Pattern, Stmt, StmtKind};
+use crate::ast::{BinOp, Block, Expr, ExprId, ExprKind, FnDecl, Pattern, Stmt, StmtKind};
 use crate::verify::{CallTarget, Checked};
 use crate::walk::{walk_expr, Visitor};
 
@@ -86,15 +87,51 @@ pub fn bare_local<'e>(
 }
 
 /// Builtins that return their first argument updated: a bare local there is read
-/// after the other arguments (see [`reads_first_argument_last`]).
+/// after the other arguments (see [`read_last`]).
 const UPDATES_FIRST_ARGUMENT: &[&str] = &["mset", "mdel", "lst", "slc"];
 
-/// Whether the bare local `target` may be read after the operands `others` that
-/// precede or follow it: reading a local has no effects, so only an operand that binds
-/// the same name again (a statement in a conditional's block, a match pattern) could
-/// tell the difference. Lambda bodies bind their own names.
-pub fn may_read_after(target: &str, others: &[&Expr]) -> bool {
-    !binds(Some(target), others)
+/// The local that `e` reads after its other operands, if any: the one rule the
+/// liveness pass and the translator share, as they must agree on the order.
+///
+/// An operation that returns one operand updated (the left side of `+` / `+=`, the
+/// record of `r with …`, the first argument of `mset`/`mdel`/`lst`/`slc`) reads that
+/// operand last when it is a bare word local: `s=+s (str s)`,
+/// `r=r with n:+r.n 1` and `m=mset m k +(mget m k??0) 1` then end with that read,
+/// which can hand the value over instead of lending it while the other operands
+/// read it again (and forcing a copy). Reading a local has no effects, so the order
+/// shows only when another operand binds the same name again (a statement in a
+/// conditional's block, a match pattern): then the local is read first, as written.
+pub fn read_last<'e>(
+    e: &'e Expr,
+    checked: &Checked,
+    is_word_local: impl Fn(&str) -> bool,
+) -> Option<&'e str> {
+    let (updated, others): (&Expr, Vec<&Expr>) = match &e.kind {
+        ExprKind::Binary {
+            op: BinOp::Add | BinOp::Append,
+            lhs,
+            rhs,
+        } => (lhs, vec![rhs]),
+        ExprKind::With { expr, fields } => (expr, fields.iter().map(|(_, x)| x).collect()),
+        ExprKind::Call { args, .. }
+            if matches!(
+                checked.calls.get(&e.id),
+                Some(CallTarget::Builtin(name)) if UPDATES_FIRST_ARGUMENT.contains(&name.as_str())
+            ) =>
+        {
+            let (first, rest) = args.split_first()?;
+            (first, rest.iter().collect())
+        }
+        _ => return None,
+    };
+    let name = bare_local(updated, checked, is_word_local)?;
+    (!binds(Some(name), &others)).then_some(name)
+}
+
+/// Whether evaluating `e` binds local `name` (outside lambda bodies, which bind their
+/// own names).
+pub fn rebinds(name: &str, e: &Expr) -> bool {
+    binds(Some(name), &[e])
 }
 
 /// Whether evaluating `e` may bind a local (a statement in a conditional's block, a
@@ -111,27 +148,6 @@ fn binds(name: Option<&str>, exprs: &[&Expr]) -> bool {
         walk_expr(&mut binds, e);
     }
     binds.found
-}
-
-/// Whether call `e` reads its first argument, a bare local, after the others:
-/// `m=mset m k +(mget m k??0) 1` and `xs=lst xs i (+(at xs i) 1)` then end with that
-/// read, which can hand the value over, instead of lending it while the other
-/// arguments read it again (and forcing a copy).
-pub fn reads_first_argument_last(
-    e: &Expr,
-    args: &[Expr],
-    checked: &Checked,
-    is_word_local: impl Fn(&str) -> bool,
-) -> bool {
-    let updates = matches!(
-        checked.calls.get(&e.id),
-        Some(CallTarget::Builtin(name)) if UPDATES_FIRST_ARGUMENT.contains(&name.as_str())
-    );
-    match args.split_first() {
-        Some((first, rest)) if updates => bare_local(first, checked, is_word_local)
-            .is_some_and(|name| may_read_after(name, &rest.iter().collect::<Vec<_>>())),
-        _ => false,
-    }
 }
 
 /// Finds a binding of one name (or of any) outside lambda bodies.
@@ -181,6 +197,10 @@ pub fn is_subjectless_match(s: &Stmt) -> bool {
 impl Analysis<'_> {
     fn bare_local<'e>(&self, e: &'e Expr) -> Option<&'e str> {
         bare_local(e, self.checked, |n| self.words.contains(n))
+    }
+
+    fn read_last<'e>(&self, e: &'e Expr) -> Option<&'e str> {
+        read_last(e, self.checked, |n| self.words.contains(n))
     }
 
     /// Live before `b`, given live after it. `pending` names locals whose borrowed
@@ -332,16 +352,11 @@ impl Analysis<'_> {
             | ExprKind::Ok(expr)
             | ExprKind::Err(expr) => self.expr(expr, live, pending),
             ExprKind::Binary { op, lhs, rhs } => {
-                use crate::ast::BinOp;
                 if matches!(op, BinOp::And | BinOp::Or) {
                     // Short-circuit: the left value is consumed before the right runs.
                     let r = self.expr(rhs, live.clone(), pending);
                     self.expr(lhs, union(&r, &live), pending)
-                } else if matches!(op, BinOp::Add | BinOp::Append)
-                    && self
-                        .bare_local(lhs)
-                        .is_some_and(|name| may_read_after(name, &[rhs]))
-                {
+                } else if self.read_last(e).is_some() {
                     // The translator reads a bare local left operand after the right one.
                     self.operands(&[rhs, lhs], live, pending)
                 } else {
@@ -360,7 +375,7 @@ impl Analysis<'_> {
                     live.insert(name.to_string());
                 }
                 let mut ops: Vec<&Expr> = args.iter().collect();
-                if reads_first_argument_last(e, args, self.checked, |n| self.words.contains(n)) {
+                if self.read_last(e).is_some() {
                     // The translator reads it after the other arguments.
                     ops.rotate_left(1);
                 }
@@ -374,10 +389,7 @@ impl Analysis<'_> {
                 let mut ops: Vec<&Expr> = fields.iter().map(|(_, x)| x).collect();
                 // The translator reads a bare local record after the field values,
                 // unless one of them binds that local again.
-                if self
-                    .bare_local(expr)
-                    .is_some_and(|name| may_read_after(name, &ops))
-                {
+                if self.read_last(e).is_some() {
                     ops.push(expr);
                 } else {
                     ops.insert(0, expr);

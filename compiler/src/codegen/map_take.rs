@@ -21,7 +21,7 @@
 //!   not own the value anyway; soundness does not depend on it).
 //!
 //! The same holds for a read inside the update itself, `M=mset M K (+=(mget M K ?? []) i)`:
-//! the `mset` reads `M` after its value (`last_use::reads_first_argument_last`), so
+//! the `mset` reads `M` after its value (`last_use::read_last`), so
 //! when that `mget` is the value's only mention of `M` (outside any lambda, which
 //! would run later) and the value binds neither `M` nor `K` and holds no statement
 //! that can leave it, the read may take the value out too.
@@ -151,7 +151,7 @@ impl Finder<'_> {
         // would see the map, so look for bindings and exits with a name never used.
         let mut exits = Mentions::new("", &key);
         walk_expr(&mut exits, e);
-        let binds_map = !last_use_may_read_after(map, e);
+        let binds_map = super::last_use::rebinds(map, e);
         (!exits.found && !binds_map).then_some(read)
     }
 
@@ -186,11 +186,6 @@ impl Finder<'_> {
             _ => self.local(e).map(Key::Local),
         }
     }
-}
-
-/// Whether `e` leaves local `name` unbound (see `last_use::may_read_after`).
-fn last_use_may_read_after(name: &str, e: &Expr) -> bool {
-    super::last_use::may_read_after(name, &[e])
 }
 
 /// Counts the reads of one local.

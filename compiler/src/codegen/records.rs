@@ -10,7 +10,7 @@ use cranelift_module::Module;
 
 use super::abi::{Entry, WORD};
 use super::translator::{Operand, Translator};
-use crate::ast::{Expr, ExprKind, Ident, Type};
+use crate::ast::{Expr, Ident, Type};
 
 impl<M: Module> Translator<'_, M> {
     fn record_fields(&self, name: &str) -> Option<Vec<String>> {
@@ -126,12 +126,9 @@ impl<M: Module> Translator<'_, M> {
             .iter()
             .map(|(n, _)| self.declared_field(ty, &n.name).map(|(_, i)| i))
             .collect();
-        let local = super::last_use::bare_local(inner, self.checked, |n| {
-            self.locals.get(n).is_some_and(|l| !l.numeric)
-        });
         // `r with x:(?c{r=…;1}{2})`: a field value rebinds the record's local, so the
         // record must be read first, as written, not after its values.
-        let local = local.filter(|n| self.with_reads_record_last(n, fields));
+        let local = self.read_last(e);
         if let (Some(indices), Some(local), Type::Named(record)) = (indices, local, ty) {
             if self.moves.contains(&inner.id) {
                 let generic = |t: &mut Self| t.with_generic(e, inner, fields);
@@ -151,17 +148,9 @@ impl<M: Module> Translator<'_, M> {
         Operand::Owned(self.with_generic(e, inner, fields))
     }
 
-    /// Whether `r with …` may read the local `r` after its field values: only when no
-    /// value binds `r` again.
-    fn with_reads_record_last(&self, local: &str, fields: &[(Ident, Expr)]) -> bool {
-        let values: Vec<&Expr> = fields.iter().map(|(_, x)| x).collect();
-        super::last_use::may_read_after(local, &values)
-    }
-
     /// `e with a:1 b:2` without testing the record first; owned result.
     fn with_generic(&mut self, e: &Expr, inner: &Expr, fields: &[(Ident, Expr)]) -> ClifValue {
-        let record_last = self.is_bare_local(inner)
-            && matches!(&inner.kind, ExprKind::Ref(id) if self.with_reads_record_last(&id.name, fields));
+        let record_last = self.read_last(e).is_some();
         let mut obj = None;
         if !record_last {
             let v = self.expr(inner);

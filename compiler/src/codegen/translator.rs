@@ -379,7 +379,7 @@ impl<'a, M: Module> Translator<'a, M> {
     }
 
     /// As [`Translator::held`], but the first argument, a bare local, is read after the
-    /// others (see `last_use::reads_first_argument_last`); the operands come back, and
+    /// others (see `last_use::read_last`); the operands come back, and
     /// sit on the temporaries, in argument order.
     pub fn held_first_last(&mut self, args: &[Expr]) -> Vec<Operand> {
         let Some((first, rest)) = args.split_first() else {
