@@ -27,6 +27,8 @@ pub struct Ctx {
     /// The limit while not cancelled.
     normal_limit: u64,
     cancel: Mutex<CancelState>,
+    /// The watcher this context is known to (see [`Ctx::join_watcher`]); 0: none yet.
+    watcher: AtomicU64,
 }
 
 /// Why a handler was stopped.
@@ -44,6 +46,16 @@ struct CancelState {
     /// one piece of work never stops the next one on the same thread.
     generation: u64,
     reason: Option<Cancel>,
+    /// What a watcher looks at to decide whether to cancel the work in progress.
+    watched: Option<Watched>,
+}
+
+/// What a server handler call in progress is watched for: its client hanging up, its
+/// deadline passing (see `httpd::running`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watched {
+    pub client: std::os::fd::RawFd,
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Bytes kept free below the limit for runtime calls made near the limit.
@@ -110,18 +122,33 @@ impl Ctx {
             stack_limit: AtomicU64::new(limit),
             normal_limit: limit,
             cancel: Mutex::new(CancelState::default()),
+            watcher: AtomicU64::new(0),
         }
+    }
+
+    /// Record that watcher `id` (non-zero) knows this context; false if it already
+    /// did. A context is a thread's or a pooled task stack's, so this is true once per
+    /// context, not per piece of work.
+    pub fn join_watcher(&self, id: u64) -> bool {
+        // Only the thread running the context's work calls this: no race to lose.
+        if self.watcher.load(Ordering::Relaxed) == id {
+            return false;
+        }
+        self.watcher.store(id, Ordering::Relaxed);
+        true
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, CancelState> {
         self.cancel.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Start a piece of work that may be cancelled; its generation, for [`Ctx::cancel`].
-    pub fn begin(&self) -> u64 {
+    /// Start a piece of work that may be cancelled, watched for what `watched` says;
+    /// its generation, for [`Ctx::cancel`].
+    pub fn begin(&self, watched: Watched) -> u64 {
         let mut st = self.state();
         st.generation += 1;
         st.reason = None;
+        st.watched = Some(watched);
         self.stack_limit.store(self.normal_limit, Ordering::SeqCst);
         st.generation
     }
@@ -130,8 +157,15 @@ impl Ctx {
     pub fn finish(&self) -> Option<Cancel> {
         let mut st = self.state();
         st.generation += 1;
+        st.watched = None;
         self.stack_limit.store(self.normal_limit, Ordering::SeqCst);
         st.reason.take()
+    }
+
+    /// The work in progress and what it is watched for, if any.
+    pub fn watched(&self) -> Option<(u64, Watched)> {
+        let st = self.state();
+        st.watched.map(|w| (st.generation, w))
     }
 
     /// Stop the work in progress, if any (a task whose client hung up while it waited).

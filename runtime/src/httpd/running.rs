@@ -18,26 +18,33 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use super::CounterMap;
-use crate::ctx::{self, Cancel, Ctx};
+use crate::ctx::{self, Cancel, Ctx, Watched};
 
-struct Entry {
-    ctx: Arc<Ctx>,
-    generation: u64,
-    client: RawFd,
-    deadline: Option<Instant>,
-}
-
-#[derive(Default)]
+/// The contexts handler calls have run in, each known once: a call in progress keeps
+/// what it is watched for in its own context ([`Ctx::begin`]), so entering and leaving
+/// touch no table shared by the event loops (a lock and a hash map per request, and a
+/// cache line every loop wrote).
 pub struct Running {
-    table: Mutex<CounterMap<Entry>>,
-    next_id: AtomicU64,
+    contexts: Mutex<Vec<Weak<Ctx>>>,
+    /// This table's name in [`Ctx::join_watcher`].
+    id: u64,
     /// The thread that calls [`Running::watch`]; every call that enters wakes it.
     pub watcher: Watcher,
+}
+
+impl Default for Running {
+    fn default() -> Running {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Running {
+            contexts: Mutex::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            watcher: Watcher::default(),
+        }
+    }
 }
 
 /// The monitor thread and whether it sleeps, so whatever gives it work (a loop
@@ -87,48 +94,55 @@ impl Watcher {
     }
 }
 
-/// One handler call in the table; leaving it (by [`Registration::finish`] or drop)
-/// removes it.
-pub struct Registration<'a> {
-    running: &'a Running,
-    id: u64,
+/// One handler call in progress; leaving it (by [`Registration::finish`] or drop)
+/// ends its watch.
+pub struct Registration {
     ctx: Arc<Ctx>,
     deadline: Option<Instant>,
     done: bool,
 }
 
 impl Running {
-    fn table(&self) -> MutexGuard<'_, CounterMap<Entry>> {
-        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    fn contexts(&self) -> MutexGuard<'_, Vec<Weak<Ctx>>> {
+        self.contexts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Register the calling thread's handler call for the client on `client`, to be
     /// cancelled at `deadline` if it has one.
-    pub fn enter(&self, client: RawFd, deadline: Option<Instant>) -> Registration<'_> {
+    pub fn enter(&self, client: RawFd, deadline: Option<Instant>) -> Registration {
         let ctx = ctx::handle();
-        let generation = ctx.begin();
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let entry = Entry {
-            ctx: Arc::clone(&ctx),
-            generation,
-            client,
-            deadline,
-        };
-        self.table().insert(id, entry);
-        // After the insert: a watcher that announced its sleep before it either sees
-        // the entry (the table's lock orders the two) or is woken here.
+        if ctx.join_watcher(self.id) {
+            let mut contexts = self.contexts();
+            // A context that died left its slot: reuse it, so the list stays as long
+            // as the most contexts alive at once.
+            match contexts.iter_mut().find(|c| c.strong_count() == 0) {
+                Some(dead) => *dead = Arc::downgrade(&ctx),
+                None => contexts.push(Arc::downgrade(&ctx)),
+            }
+        }
+        ctx.begin(Watched { client, deadline });
+        // After the call is marked in its context: a watcher that announced its sleep
+        // before either sees it (the context's lock orders the two) or is woken here.
         self.watcher.wake();
         Registration {
-            running: self,
-            id,
             ctx,
             deadline,
             done: false,
         }
     }
 
+    /// The calls in progress, as (context, generation, what it is watched for).
+    fn in_progress(&self) -> Vec<(Arc<Ctx>, u64, Watched)> {
+        let contexts: Vec<Arc<Ctx>> = self.contexts().iter().filter_map(Weak::upgrade).collect();
+        contexts
+            .into_iter()
+            .filter_map(|ctx| ctx.watched().map(|(generation, w)| (ctx, generation, w)))
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.table().is_empty()
+        let contexts: Vec<Arc<Ctx>> = self.contexts().iter().filter_map(Weak::upgrade).collect();
+        contexts.iter().all(|ctx| ctx.watched().is_none())
     }
 
     /// Cancel every handler past its deadline or whose client hung up. One `poll`
@@ -136,25 +150,14 @@ impl Running {
     pub fn watch(&self, now: Instant) {
         // Copied out, so handlers starting and finishing never wait for the `poll`.
         // A call that finishes meanwhile is safe to cancel: its generation is over.
-        let entries: Vec<Entry> = {
-            let table = self.table();
-            table
-                .values()
-                .map(|e| Entry {
-                    ctx: Arc::clone(&e.ctx),
-                    generation: e.generation,
-                    client: e.client,
-                    deadline: e.deadline,
-                })
-                .collect()
-        };
-        if entries.is_empty() {
+        let calls = self.in_progress();
+        if calls.is_empty() {
             return;
         }
-        let mut polled: Vec<libc::pollfd> = entries
+        let mut polled: Vec<libc::pollfd> = calls
             .iter()
-            .map(|e| libc::pollfd {
-                fd: e.client,
+            .map(|(_, _, w)| libc::pollfd {
+                fd: w.client,
                 events: libc::POLLRDHUP,
                 revents: 0,
             })
@@ -164,19 +167,19 @@ impl Running {
         };
         // SAFETY: `polled` is a live array of `count` pollfd entries; zero timeout.
         let ready = unsafe { libc::poll(polled.as_mut_ptr(), count, 0) };
-        for (entry, p) in entries.iter().zip(&polled) {
+        for ((ctx, generation, w), p) in calls.iter().zip(&polled) {
             let gone =
                 ready > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0;
             if gone {
-                entry.ctx.cancel(entry.generation, Cancel::ClientGone);
-            } else if entry.deadline.is_some_and(|d| now >= d) {
-                entry.ctx.cancel(entry.generation, Cancel::TimedOut);
+                ctx.cancel(*generation, Cancel::ClientGone);
+            } else if w.deadline.is_some_and(|d| now >= d) {
+                ctx.cancel(*generation, Cancel::TimedOut);
             }
         }
     }
 }
 
-impl Registration<'_> {
+impl Registration {
     /// When the call's `--handler-timeout` runs out, if it has one.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
@@ -191,12 +194,11 @@ impl Registration<'_> {
         if std::mem::replace(&mut self.done, true) {
             return None;
         }
-        self.running.table().remove(&self.id);
         self.ctx.finish()
     }
 }
 
-impl Drop for Registration<'_> {
+impl Drop for Registration {
     fn drop(&mut self) {
         self.leave();
     }
@@ -231,6 +233,35 @@ mod tests {
         // A later call on the same thread starts clean.
         let call = running.enter(-1, None);
         assert_eq!(call.finish(), None);
+    }
+
+    /// Each context is known once, whatever the number of calls it runs, and one that
+    /// died (its thread ended, its task stack was freed) leaves its place to the next.
+    #[test]
+    fn contexts_are_known_once_and_their_places_reused() {
+        let running = Arc::new(Running::default());
+        for _ in 0..3 {
+            let running = Arc::clone(&running);
+            // Joined, not scoped: the join returns after the thread's context is gone.
+            thread::spawn(move || {
+                for _ in 0..5 {
+                    running.enter(-1, None).finish();
+                }
+                assert!(running.is_empty());
+            })
+            .join()
+            .expect("calling thread");
+        }
+        assert_eq!(running.contexts().len(), 1);
+        let call = running.enter(-1, None);
+        assert!(!running.is_empty());
+        assert_eq!(
+            running.contexts().len(),
+            1,
+            "the dead thread's place was reused"
+        );
+        call.finish();
+        assert!(running.is_empty());
     }
 
     /// The monitor asleep with nothing to watch (and no deadline of its own) is woken
