@@ -1,5 +1,6 @@
 //! Replacing a loop's thread: a replacement that cannot be started, or that loses
-//! the loop to another, never leaves the loop without a thread.
+//! the loop to another, never leaves the loop without a thread; and a loop under
+//! shutdown does not leave while a replaced thread still holds its connection.
 
 use std::cell::Cell;
 use std::net::TcpListener;
@@ -7,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::table::Slot;
 use super::Loops;
 use crate::httpd::access_log::AccessLog;
 use crate::httpd::config::ServerConfig;
@@ -14,6 +16,7 @@ use crate::httpd::connection::Shared;
 use crate::httpd::listener::InFlight;
 use crate::httpd::running::Running;
 use crate::httpd::shutdown::Shutdown;
+use crate::line_source::readable_within;
 use crate::value::Value;
 
 /// What [`before_spawn`] does on this test's thread (each test runs on its own).
@@ -116,4 +119,25 @@ fn a_replacement_that_loses_the_loop_to_another_leaves_at_once() {
     // The thread started for generation 1 by this call was told it lost: it leaves
     // without serving (nothing here triggers shutdown).
     assert!(in_flight.wait_idle(Instant::now() + Duration::from_secs(30)));
+}
+
+#[test]
+fn under_shutdown_a_loop_stays_while_a_thread_holds_one_of_its_connections() {
+    let (loops, _in_flight) = one_loop();
+    loops.shared.shutdown.trigger();
+    let timer = loops.loops[0].timer.raw_fd();
+    // A replaced thread (generation 0) is still in a handler with connection 7.
+    let held = Slot::Held {
+        by: 0,
+        missed: false,
+    };
+    loops.table(0).expect("table").slots.insert(7, held);
+    assert!(!loops.may_leave(0), "its answer still needs the loop");
+    assert!(!readable_within(timer, 0), "nothing to look at yet");
+    // The thread lets the connection go: the loop is woken to decide again, and
+    // may leave now.
+    loops.release(0, 7, 0);
+    assert!(readable_within(timer, 5000), "the loop's timer fires");
+    assert!(loops.may_leave(0));
+    assert!(loops.table(0).expect("table").closed);
 }
