@@ -147,12 +147,18 @@ impl Transform {
         }
     }
 
+    /// Yield nothing more, and let go of what is buffered (the current line, its
+    /// value, the lines read ahead).
+    fn stop(&mut self) {
+        self.finished = true;
+        self.line = Vec::new();
+        self.current = None;
+        self.ahead.clear();
+    }
+
     fn finish(&mut self, progress: Progress) -> Progress {
         if matches!(progress, Progress::End | Progress::Failed(_)) {
-            self.finished = true;
-            self.line = Vec::new();
-            self.current = None;
-            self.ahead.clear();
+            self.stop();
             self.id = None;
         }
         progress
@@ -259,10 +265,7 @@ impl LineSource for Transform {
     }
 
     fn close(&mut self) {
-        self.finished = true;
-        self.line = Vec::new();
-        self.current = None;
-        self.ahead.clear();
+        self.stop();
         self.with_inner((), |src| src.close());
     }
 
