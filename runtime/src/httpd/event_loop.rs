@@ -32,11 +32,13 @@
 //!
 //! Handlers may still be slow in ways that cannot be suspended (computing, reading a
 //! file). The thread serving a connection stamps `busy_since`; a monitor thread checks
-//! the stamps every few milliseconds and, when one is older than [`SLOW_AFTER`] (and
-//! the thread is blocked, or busy past [`RUNNABLE_SLOW_AFTER`]), starts a replacement
-//! thread for that epoll set (like a Go runtime handing off a blocked P). The old
-//! thread finishes its connection as if it had a thread of its own, parks it again,
-//! resumes the tasks it started until they finish, and exits.
+//! the stamps every few milliseconds and, when one is older than `SLOW_AFTER` (and
+//! the thread is blocked, or busy past `RUNNABLE_SLOW_AFTER`; see [`monitor`]),
+//! starts a replacement thread for that epoll set (like a Go runtime handing off a
+//! blocked P). The old thread finishes its connection as if it had a thread of its
+//! own, parks it again, resumes the tasks it started until they finish, and exits.
+//! Under shutdown a loop does not leave while such a thread holds one of its
+//! connections: what it parks again may be an answer the loop has yet to finish.
 //!
 //! The monitor also cancels handlers whose client hung up or whose time ran out
 //! ([`super::running`]), and hands freed memory back to the system when the server
@@ -76,8 +78,6 @@
 //! [`serve_buffered`]: super::connection::serve_buffered
 //! [`PendingBody`]: super::connection::PendingBody
 //! [`Slot::Suspended`]: table::Slot::Suspended
-//! [`SLOW_AFTER`]: monitor::SLOW_AFTER
-//! [`RUNNABLE_SLOW_AFTER`]: monitor::RUNNABLE_SLOW_AFTER
 
 use std::collections::VecDeque;
 use std::net::TcpListener;

@@ -35,6 +35,9 @@ impl Loops {
     /// this process accepted; so do those closing after their last answer
     /// ([`Conn::closing`]). Streams go on until they end or the shutdown deadline
     /// passes.
+    ///
+    /// [`Conn::owed_answer`]: super::table::Conn::owed_answer
+    /// [`Conn::closing`]: super::table::Conn::closing
     pub fn close_parked(&self) {
         for lp in &self.loops {
             let drained = match lp.table.lock() {
