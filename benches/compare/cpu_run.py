@@ -9,7 +9,8 @@ competes with the server for the same cores. This script measures, over one fixe
     cpu_run.py measure SERVER WORKLOAD SERVER_PID -- wrk ARGS...
         runs wrk, prints one JSON object: requests, the server's CPU (utime + stime of
         the process and its child processes, every thread, from /proc), wrk's CPU
-        (its rusage), and the machine's idle and steal time over the run
+        (its rusage), how often each side blocked (voluntary context switches), and
+        the machine's idle and steal time over the run
     cpu_run.py summary RESULTS
         the medians per server and workload, and the rate no server could beat given
         wrk's own cost per request
@@ -63,6 +64,26 @@ def cpu_seconds(pids):
     return total / TICK
 
 
+def sleeps(pids):
+    """Voluntary context switches (times a thread blocked) of the processes' live
+    threads: how often the server ran out of work and had to be woken."""
+    total = 0
+    for p in pids:
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
+
+
 def machine_ticks():
     """(total, idle, steal) ticks of all cores, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -75,6 +96,7 @@ def machine_ticks():
 def measure(server, workload, pid, cmd):
     pids = process_tree(pid)
     server_before = cpu_seconds(pids)
+    sleeps_before = sleeps(pids)
     machine_before = machine_ticks()
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -82,6 +104,7 @@ def measure(server, workload, pid, cmd):
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.monotonic() - started
     server_cpu = cpu_seconds(pids) - server_before
+    server_sleeps = sleeps(pids) - sleeps_before
     machine_after = machine_ticks()
     if status != 0:
         sys.exit(f"cpu_run.py: wrk failed ({status}): {out[-200:]}")
@@ -97,6 +120,8 @@ def measure(server, workload, pid, cmd):
         "server_cpu_s": server_cpu,
         "wrk_cpu_s": usage.ru_utime + usage.ru_stime,
         "wrk_user_s": usage.ru_utime,
+        "server_sleeps": server_sleeps,
+        "wrk_sleeps": usage.ru_nvcsw,
         "idle": (machine_after[1] - machine_before[1]) / span,
         "steal": (machine_after[2] - machine_before[2]) / span,
         "errors": (sum(int(g) for g in errors.groups()) if errors else 0)
@@ -115,8 +140,8 @@ def summary(path):
             continue
         print(f"\n{title}: medians of {len(group) // len({r['server'] for r in group})} runs")
         print("| server | requests/s | server µs/req | wrk µs/req | wrk user µs/req "
-              "| sum µs/req | idle | steal | bound req/s |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| sum µs/req | server sleeps/req | wrk sleeps/req | idle | bound req/s |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         med = {}
         for server in [s for s in ORDER if any(r["server"] == s for r in group)]:
             runs = [r for r in group if r["server"] == server]
@@ -127,6 +152,8 @@ def summary(path):
                 "wrku": statistics.median(1e6 * r["wrk_user_s"] / r["requests"] for r in runs),
                 "idle": statistics.median(r["idle"] for r in runs),
                 "steal": statistics.median(r["steal"] for r in runs),
+                "ssl": statistics.median(r.get("server_sleeps", 0) / r["requests"] for r in runs),
+                "wsl": statistics.median(r.get("wrk_sleeps", 0) / r["requests"] for r in runs),
             }
             # Two cores shared by both sides: every request costs both sides' CPU.
             # One worker: each side is one thread, so the slower side is the limit.
@@ -136,8 +163,8 @@ def summary(path):
                 m["bound"] = 1e6 / max(m["srv"], m["wrk"])
             med[server] = m
             print(f"| {server} | {m['rps']:,.0f} | {m['srv']:.2f} | {m['wrk']:.2f} | "
-                  f"{m['wrku']:.2f} | {m['srv'] + m['wrk']:.2f} | {m['idle']:.0%} | "
-                  f"{m['steal']:.0%} | {m['bound']:,.0f} |")
+                  f"{m['wrku']:.2f} | {m['srv'] + m['wrk']:.2f} | {m['ssl']:.3f} | "
+                  f"{m['wsl']:.3f} | {m['idle']:.0%} | {m['bound']:,.0f} |")
         if "nginx-lua" in med:
             # Ratios of CPU-bound rates, so a busy machine (idle near 0 %) still shows
             # what an idle one would allow.
