@@ -135,3 +135,49 @@ fn a_handler_that_waits_after_its_thread_was_replaced_answers_during_shutdown() 
     assert_eq!(r.header("connection"), Some("close"), "shutting down");
     assert_eq!(gated.server.terminate(Duration::from_secs(30)), Some(0));
 }
+
+#[test]
+fn a_request_behind_a_handler_that_blocks_after_shutdown_began_is_answered() {
+    // `/a` waits (suspended: its thread stays free, so nothing is replaced) while the
+    // shutdown begins, and only then blocks its loop's only thread. A connection
+    // accepted before the shutdown sends its request after that: only a replacement
+    // thread can answer it before `/a` returns.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = dir.path().join("started");
+    let blocking = dir.path().join("blocking");
+    let gate = dir.path().join("gate");
+    make_fifo(&gate);
+    let handler = format!(
+        "slow>t;wr {started:?} \"x\";sleep 1000;wr {blocking:?} \"x\";rd {gate:?};\"a\\n\"\n\
+         handler req:_>_;p=req.path;=p \"/a\" slow();\"b\\n\"\n"
+    );
+    let handlers = handler_dir(&[("h.ilo", &handler)]);
+    let file = handlers.path().join("h.ilo");
+    let mut server = Server::start(&["--workers", "1", file.to_str().expect("utf-8 path")]);
+    // Accepted before `/a`'s connection, so before the shutdown.
+    let mut b = server.connect();
+    let mut a = server.connect();
+    send(&mut a, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(
+        eventually(Duration::from_secs(20), || started.exists()),
+        "the handler never started"
+    );
+    server.request_shutdown();
+    assert!(
+        eventually(Duration::from_secs(20), || blocking.exists()),
+        "the handler never went on to block"
+    );
+    send(&mut b, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = read_response(&mut BufReader::new(b), false);
+    assert_eq!((r.status, r.text()), (200, "b\n".to_string()));
+    assert_eq!(r.header("connection"), Some("close"), "shutting down");
+    let mut gate = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&gate)
+        .expect("open the gate");
+    gate.write_all(b"go\n").expect("open the gate");
+    drop(gate);
+    let r = read_response(&mut BufReader::new(a), false);
+    assert_eq!((r.status, r.text()), (200, "a\n".to_string()));
+    assert_eq!(server.terminate(Duration::from_secs(30)), Some(0));
+}

@@ -25,7 +25,8 @@ impl Loops {
             // SAFETY: shutdown(2) on the listening socket we own.
             let _ = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
         }
-        // The monitor may sleep while nothing is busy: let it see the shutdown.
+        // The monitor may sleep while nothing is busy: let it look again (it stops
+        // once every loop has left).
         self.shared.running.watcher.nudge();
     }
 
@@ -78,7 +79,19 @@ impl Loops {
             return false;
         }
         table.closed = true;
+        drop(table);
+        // The monitor stops once every loop has left.
+        self.shared.running.watcher.nudge();
         true
+    }
+
+    /// Under shutdown, has every loop left ([`Loops::may_leave`])?
+    pub(super) fn all_left(&self) -> bool {
+        self.shared.shutdown.is_requested()
+            && self
+                .loops
+                .iter()
+                .all(|lp| lp.table.lock().map_or(true, |t| t.closed))
     }
 }
 

@@ -125,12 +125,17 @@ impl Loops {
             .any(|lp| lp.busy_since.load(Ordering::SeqCst) != 0)
     }
 
+    /// The monitor: replaces a loop thread stuck in a handler, cancels handlers
+    /// ([`crate::httpd::running`]) and returns memory when quiet; it stops once
+    /// shutdown is requested and every loop has left.
     pub(super) fn monitor(self: &Arc<Self>) {
         let slow = u64::try_from(SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
         let runnable_slow = u64::try_from(RUNNABLE_SLOW_AFTER.as_nanos()).unwrap_or(u64::MAX);
         let mut reclaim = Reclaim::default();
         let mut watched = Instant::now();
-        while !self.shared.shutdown.is_requested() {
+        // Under shutdown too, until every loop has left: a handler that blocks its
+        // loop's thread then would otherwise hold up every answer still owed there.
+        while !self.all_left() {
             let running = &self.shared.running;
             let now = Instant::now();
             if now.duration_since(watched) >= WATCH_EVERY {
@@ -148,9 +153,7 @@ impl Loops {
                 let idle = running.is_empty();
                 let look_again = if idle { look_again } else { Some(WATCH_EVERY) };
                 running.watcher.sleep(look_again, || {
-                    self.any_busy()
-                        || self.shared.shutdown.is_requested()
-                        || (idle && !running.is_empty())
+                    self.any_busy() || self.all_left() || (idle && !running.is_empty())
                 });
                 continue;
             }
