@@ -2,12 +2,19 @@
 //!
 //! A hub is known by its name, process-wide. The first subscriber of a name opens the
 //! upstream (the handler's `OPEN` function is called then, and only then), and a
-//! thread of the hub's own reads it and copies each line, by reference, into every
-//! subscriber's inbox. A subscriber is a line source told when its inbox stops being
-//! empty: through the [`Waker`] its response's event loop gave it (the loop then
-//! drives every subscriber woken by the same line in one pass), or else through a
-//! wake-up descriptor of its own ([`Notify`]). Thousands of subscribers cost no
-//! thread each and a quiet feed no wake-up at all.
+//! thread of the hub's own reads it. Each line goes, by reference, into every
+//! subscriber's inbox, and a subscriber is a line source told when its inbox stops
+//! being empty.
+//!
+//! A subscriber whose response's event loop gave it a [`Waker`] is one of that loop's
+//! [`Group`] of the hub: the hub's thread hands each loop the line once, as a job the
+//! loop runs when it takes its ready list ([`Deferred`]), and the loop puts the line
+//! in each of its subscribers' inboxes and drives every one it reached in one pass.
+//! So a line costs the hub's thread one step per loop, not one per subscriber, and a
+//! subscriber's inbox is only ever touched by its own loop's core. A subscriber read
+//! some other way (`@line`, `sse` with heartbeats) gets its lines from the hub's
+//! thread directly and is told through a wake-up descriptor of its own ([`Notify`]).
+//! Thousands of subscribers cost no thread each and a quiet feed no wake-up at all.
 //!
 //! **Slow subscribers.** An inbox holds at most [`INBOX_LINES`] lines. A subscriber
 //! that falls that far behind is disconnected, not waited for: its inbox is emptied
@@ -26,7 +33,7 @@ use std::thread;
 
 use super::notify::Notify;
 use super::transform::with_source;
-use super::wake::WakeBatch;
+use super::wake::{Deferred, ReadyList};
 use super::{block_on, Interrupter, LineSource, Progress, Readiness, Waker};
 use crate::value::Value;
 
@@ -83,24 +90,19 @@ impl InboxState {
         self.later = VecDeque::new();
     }
 
-    /// Tell the subscriber it has something to read.
-    fn notify(&self, wake: &Notify) {
-        match &self.waker {
-            Some(waker) => waker.wake(),
-            None => wake.signal(),
-        }
-    }
-
-    /// The same, with a waker's mark left in `batch` for after the hub's pass.
-    fn notify_later(&self, wake: &Notify, batch: &mut WakeBatch) {
-        match &self.waker {
-            Some(waker) => batch.add(waker),
-            None => wake.signal(),
+    /// Tell the subscriber it has something to read: through `marks` when its
+    /// waker's list is `list` (a loop's dealing job), otherwise at once.
+    fn notify(&self, wake: &Notify, marks: Option<(&Arc<ReadyList>, &mut Vec<u64>)>) {
+        match (&self.waker, marks) {
+            (Some(waker), Some((list, marks))) => waker.wake_into(list, marks),
+            (Some(waker), None) => waker.wake(),
+            (None, _) => wake.signal(),
         }
     }
 }
 
-/// One subscriber's queue, shared by the hub (which fills it) and the subscriber.
+/// One subscriber's queue, filled by the hub's thread (a subscriber with a
+/// descriptor of its own) or by its loop's [`Group`], and read by the subscriber.
 struct Inbox {
     state: Mutex<InboxState>,
     wake: Notify,
@@ -111,10 +113,9 @@ impl Inbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a line (its copy for the subscriber's loop, see [`LoopCopies`]), or mark
-    /// the inbox overflowed when it is full; a subscriber woken through its loop is
-    /// woken when `batch` is flushed.
-    fn deliver(&self, line: &Line, copies: &mut LoopCopies, batch: &mut WakeBatch) {
+    /// Queue a line, or mark the inbox overflowed when it is full; a subscriber that
+    /// had nothing is told (see [`InboxState::notify`] for `marks`).
+    fn deliver(&self, line: &Line, marks: Option<(&Arc<ReadyList>, &mut Vec<u64>)>) {
         let mut s = self.lock();
         if s.overflowed {
             return;
@@ -122,80 +123,170 @@ impl Inbox {
         if s.len() >= INBOX_LINES {
             s.clear();
             s.overflowed = true;
-            s.notify_later(&self.wake, batch);
+            s.notify(&self.wake, marks);
             return;
         }
         let was_empty = s.is_empty();
-        let copy = copies.for_waker(line, s.waker.as_ref());
-        s.push(copy);
+        s.push(Arc::clone(line));
         if was_empty {
-            s.notify_later(&self.wake, batch);
+            s.notify(&self.wake, marks);
         }
     }
 
-    fn end(&self, how: Result<(), String>) {
+    fn end(&self, how: Result<(), String>, marks: Option<(&Arc<ReadyList>, &mut Vec<u64>)>) {
         let mut s = self.lock();
         s.ended = Some(how);
-        s.notify(&self.wake);
+        s.notify(&self.wake, marks);
     }
 }
 
-/// One copy of the current line per event loop, shared by that loop's subscribers.
-/// Every subscriber drops its reference to a line when it takes the next one; with
-/// one copy for all, the two loops of a two-core server would pull the count's cache
-/// line back and forth at every subscriber.
-#[derive(Default)]
-struct LoopCopies {
-    /// The line the copies are of.
-    of: Option<Line>,
-    /// Loops' ready lists (by address, only compared) and their copy of the line.
-    copies: Vec<(usize, Line)>,
+/// The subscribers of one hub whose streams one event loop drives, and what the hub
+/// has for them that the loop has not dealt yet. Each group has its own copy of a
+/// line: every subscriber drops its reference to a line when it takes the next one,
+/// and with one copy for all, the loops' cores would pull the count's cache line
+/// back and forth at every subscriber.
+struct Group {
+    list: Arc<ReadyList>,
+    state: Mutex<GroupState>,
 }
 
-impl LoopCopies {
-    fn for_waker(&mut self, line: &Line, waker: Option<&Waker>) -> Line {
-        let Some(list) = waker.map(Waker::list_id) else {
-            return Arc::clone(line);
-        };
-        if !self.of.as_ref().is_some_and(|of| Arc::ptr_eq(of, line)) {
-            self.clear();
-            self.of = Some(Arc::clone(line));
+#[derive(Default)]
+struct GroupState {
+    /// Lines not dealt yet, oldest first.
+    pending: VecDeque<Line>,
+    /// How the upstream ended, to deal after the pending lines.
+    ended: Option<Result<(), String>>,
+    /// The members, each with how many of the pending lines it skips: it joined after
+    /// the hub handed them over, and had them from the hub's thread.
+    members: Vec<(Arc<Inbox>, usize)>,
+    /// A dealing job is in the loop's list.
+    scheduled: bool,
+}
+
+impl Group {
+    fn lock(&self) -> MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hand the loop a line (or, with `line` `None`, the end) to deal.
+    fn hand(self: &Arc<Self>, line: Option<Line>, ended: Option<Result<(), String>>) {
+        let mut s = self.lock();
+        if let Some(line) = line {
+            if s.pending.len() >= INBOX_LINES {
+                // The loop has not dealt for as long as a subscriber may fall behind
+                // (a handler holds its thread): deal here, so memory stays bounded
+                // and the inboxes' own limit applies.
+                let pending = std::mem::take(&mut s.pending);
+                deal(&mut s.members, &pending, None, None);
+            }
+            s.pending.push_back(line);
         }
-        match self.copies.iter().find(|(id, _)| *id == list) {
-            Some((_, copy)) => Arc::clone(copy),
-            None => {
-                let copy: Line = Arc::from(&line[..]);
-                self.copies.push((list, Arc::clone(&copy)));
-                copy
+        if ended.is_some() {
+            s.ended = ended;
+        }
+        if !std::mem::replace(&mut s.scheduled, true) {
+            drop(s);
+            self.list.defer(Arc::clone(self) as Arc<dyn Deferred>);
+        }
+    }
+}
+
+impl Deferred for Group {
+    /// Deal what the hub handed over to every member, marking those it reached.
+    fn run(&self, list: &Arc<ReadyList>, marks: &mut Vec<u64>) {
+        let mut s = self.lock();
+        s.scheduled = false;
+        let pending = std::mem::take(&mut s.pending);
+        let ended = s.ended.take();
+        deal(&mut s.members, &pending, ended, Some((list, marks)));
+        // Keep the queue's allocation for the next lines.
+        let mut pending = pending;
+        pending.clear();
+        s.pending = pending;
+    }
+}
+
+/// Put `lines`, then the end if any, into every member's inbox (each skipping the
+/// lines it joined after), telling those that had nothing through `marks` or their
+/// waker.
+fn deal(
+    members: &mut [(Arc<Inbox>, usize)],
+    lines: &VecDeque<Line>,
+    ended: Option<Result<(), String>>,
+    mut marks: Option<(&Arc<ReadyList>, &mut Vec<u64>)>,
+) {
+    for (inbox, skip) in members.iter_mut() {
+        for line in lines.iter().skip(*skip) {
+            inbox.deliver(line, marks.as_mut().map(|(l, m)| (*l, &mut **m)));
+        }
+        *skip = skip.saturating_sub(lines.len());
+        if let Some(how) = &ended {
+            inbox.end(how.clone(), marks.as_mut().map(|(l, m)| (*l, &mut **m)));
+        }
+    }
+}
+
+/// A hub's subscribers.
+#[derive(Default)]
+struct Members {
+    /// Subscribers told through a descriptor of their own: the hub's thread deals
+    /// their lines.
+    direct: Vec<Arc<Inbox>>,
+    /// Subscribers woken through a loop's ready list, one group per loop.
+    groups: Vec<Arc<Group>>,
+    /// Subscribers in all.
+    count: usize,
+}
+
+impl Members {
+    /// Take `inbox` out (of the direct ones, or of `group`); a group left empty goes.
+    fn remove(&mut self, inbox: &Arc<Inbox>, group: Option<&Arc<Group>>) {
+        let before = self.direct.len();
+        self.direct.retain(|other| !Arc::ptr_eq(other, inbox));
+        let mut found = self.direct.len() < before;
+        if let Some(group) = group {
+            let mut s = group.lock();
+            let before = s.members.len();
+            s.members.retain(|(other, _)| !Arc::ptr_eq(other, inbox));
+            found |= s.members.len() < before;
+            if s.members.is_empty() {
+                drop(s);
+                self.groups.retain(|other| !Arc::ptr_eq(other, group));
             }
         }
+        if found {
+            self.count -= 1;
+        }
     }
 
-    /// Let go of the copies (the subscribers keep theirs).
-    fn clear(&mut self) {
-        self.of = None;
-        self.copies.clear();
+    /// End every subscriber: the direct ones now, each group's after what it was
+    /// handed.
+    fn end_all(&mut self, how: &Result<(), String>) {
+        for inbox in &self.direct {
+            inbox.end(how.clone(), None);
+        }
+        for group in &self.groups {
+            group.hand(None, Some(how.clone()));
+        }
     }
 }
 
 struct Hub {
     name: String,
-    subscribers: Mutex<Vec<Arc<Inbox>>>,
+    members: Mutex<Members>,
     /// Ends a read of the upstream blocked in the hub's thread (set once it is open).
     interrupter: OnceLock<Interrupter>,
 }
 
 impl Hub {
-    fn subscribers(&self) -> MutexGuard<'_, Vec<Arc<Inbox>>> {
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    fn members(&self) -> MutexGuard<'_, Members> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The hub's thread: read the upstream, deal each line to every inbox, then wake
-    /// the loops of every subscriber it reached (see [`WakeBatch`]).
+    /// The hub's thread: read the upstream, put each line in every direct
+    /// subscriber's inbox and hand it to every group's loop.
     fn run(self: Arc<Hub>, upstream: Value) {
         let mut line = Vec::new();
-        let mut woken = WakeBatch::default();
-        let mut copies = LoopCopies::default();
         let ended = loop {
             let got = with_source(&upstream, Ok(None), |src| {
                 block_on(src).map(|l| {
@@ -205,28 +296,29 @@ impl Hub {
                     })
                 })
             });
-            let shared: Line = match got {
-                Ok(Some(())) => Arc::from(line.as_slice()),
+            match got {
+                Ok(Some(())) => {}
                 Ok(None) => break Ok(()),
                 Err(message) => break Err(message),
-            };
-            let subscribers = self.subscribers();
-            if subscribers.is_empty() {
+            }
+            let members = self.members();
+            if members.count == 0 {
                 // The last one left while we read: nobody to tell.
                 break Ok(());
             }
-            for inbox in subscribers.iter() {
-                inbox.deliver(&shared, &mut copies, &mut woken);
+            if !members.direct.is_empty() {
+                let shared: Line = Arc::from(line.as_slice());
+                for inbox in &members.direct {
+                    inbox.deliver(&shared, None);
+                }
             }
-            drop(subscribers);
-            copies.clear();
-            woken.flush();
+            for group in &members.groups {
+                group.hand(Some(Arc::from(line.as_slice())), None);
+            }
         };
         with_source(&upstream, (), |src| src.close());
         forget(&self);
-        for inbox in self.subscribers().iter() {
-            inbox.end(ended.clone());
-        }
+        self.members().end_all(&ended);
     }
 }
 
@@ -270,7 +362,7 @@ pub fn subscribe(
             None => {
                 let hub = Arc::new(Hub {
                     name: name.to_string(),
-                    subscribers: Mutex::default(),
+                    members: Mutex::default(),
                     interrupter: OnceLock::new(),
                 });
                 registry.insert(name.to_string(), Arc::clone(&hub));
@@ -278,23 +370,25 @@ pub fn subscribe(
             }
         };
         // Under the registry lock, as in `close`: a hub found here is still named.
-        hub.subscribers().push(Arc::clone(&inbox));
+        let mut members = hub.members();
+        members.direct.push(Arc::clone(&inbox));
+        members.count += 1;
+        drop(members);
         (hub, opener)
     };
     if opener {
         if let Err(message) = start(&hub, open) {
             forget(&hub);
-            hub.subscribers()
-                .retain(|other| !Arc::ptr_eq(other, &inbox));
-            for other in hub.subscribers().drain(..) {
-                other.end(Err(message.clone()));
-            }
+            let mut members = hub.members();
+            members.remove(&inbox, None);
+            members.end_all(&Err(message.clone()));
             return Err(message);
         }
     }
     Ok(BroadcastSource {
         hub: Some(hub),
         inbox,
+        group: None,
         line: Arc::from(&[][..]),
         woken: false,
         drained: false,
@@ -332,6 +426,8 @@ pub struct BroadcastSource {
     /// `None` once closed.
     hub: Option<Arc<Hub>>,
     inbox: Arc<Inbox>,
+    /// The group of the loop that wakes it, once it has a waker.
+    group: Option<Arc<Group>>,
     line: Line,
     /// The inbox calls a waker (set once, by `wake_by`): known without its lock.
     woken: bool,
@@ -388,9 +484,9 @@ impl LineSource for BroadcastSource {
             // Registry first, then the hub's list, as everywhere: a subscriber joining
             // now either finds this hub still named (and keeps it alive) or not at all.
             let mut registry = hubs();
-            let mut subscribers = hub.subscribers();
-            subscribers.retain(|inbox| !Arc::ptr_eq(inbox, &self.inbox));
-            let last = subscribers.is_empty();
+            let mut members = hub.members();
+            members.remove(&self.inbox, self.group.take().as_ref());
+            let last = members.count == 0;
             if last
                 && registry
                     .get(&hub.name)
@@ -412,7 +508,7 @@ impl LineSource for BroadcastSource {
     fn interrupter(&self) -> Option<Interrupter> {
         let inbox = Arc::clone(&self.inbox);
         Some(Interrupter::new(move || {
-            inbox.end(Ok(()));
+            inbox.end(Ok(()), None);
         }))
     }
 
@@ -425,15 +521,49 @@ impl LineSource for BroadcastSource {
     }
 
     fn wake_by(&mut self, waker: &Waker) -> bool {
-        if self.hub.is_none() {
+        let Some(hub) = self.hub.as_ref() else {
             return false;
+        };
+        // Under the hub's lock: no line is dealt to this subscriber meanwhile, so it
+        // has every line up to now from the hub's thread and every later one from
+        // its loop's group.
+        let mut members = hub.members();
+        {
+            let mut s = self.inbox.lock();
+            // One stream drives a subscriber (a second one reading it would only poll).
+            if s.waker.is_some() {
+                return false;
+            }
+            s.waker = Some(waker.clone());
         }
-        let mut s = self.inbox.lock();
-        // One stream drives a subscriber (a second one reading it would only poll).
-        if s.waker.is_some() {
-            return false;
+        let Some(at) = members
+            .direct
+            .iter()
+            .position(|other| Arc::ptr_eq(other, &self.inbox))
+        else {
+            // Not dealt to any more (the upstream failed to open): keep the waker.
+            self.woken = true;
+            return true;
+        };
+        members.direct.swap_remove(at);
+        let list = waker.list();
+        let group = match members.groups.iter().find(|g| Arc::ptr_eq(&g.list, list)) {
+            Some(group) => Arc::clone(group),
+            None => {
+                let group = Arc::new(Group {
+                    list: Arc::clone(list),
+                    state: Mutex::default(),
+                });
+                members.groups.push(Arc::clone(&group));
+                group
+            }
+        };
+        {
+            let mut s = group.lock();
+            let skip = s.pending.len();
+            s.members.push((Arc::clone(&self.inbox), skip));
         }
-        s.waker = Some(waker.clone());
+        self.group = Some(group);
         self.woken = true;
         true
     }
@@ -475,22 +605,22 @@ impl Drop for BroadcastSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line_source::wake::ReadyList;
 
-    /// A subscriber of a hub nobody registered, woken through `list`.
-    fn subscriber(list: &Arc<ReadyList>) -> BroadcastSource {
+    /// A subscriber of a hub nobody registered, woken through `list` as stream 7.
+    fn subscriber(hub: &Arc<Hub>, list: &Arc<ReadyList>) -> BroadcastSource {
         let inbox = Arc::new(Inbox {
             state: Mutex::default(),
             wake: Notify::new().expect("eventfd"),
         });
-        let hub = Arc::new(Hub {
-            name: "test".into(),
-            subscribers: Mutex::new(vec![Arc::clone(&inbox)]),
-            interrupter: OnceLock::new(),
-        });
+        {
+            let mut members = hub.members();
+            members.direct.push(Arc::clone(&inbox));
+            members.count += 1;
+        }
         let mut src = BroadcastSource {
-            hub: Some(hub),
+            hub: Some(Arc::clone(hub)),
             inbox,
+            group: None,
             line: Arc::from(&[][..]),
             woken: false,
             drained: false,
@@ -499,9 +629,19 @@ mod tests {
         src
     }
 
-    fn deal(src: &BroadcastSource, text: &str, copies: &mut LoopCopies, batch: &mut WakeBatch) {
-        src.inbox
-            .deliver(&Arc::from(text.as_bytes()), copies, batch);
+    fn hub() -> Arc<Hub> {
+        Arc::new(Hub {
+            name: "test".into(),
+            members: Mutex::default(),
+            interrupter: OnceLock::new(),
+        })
+    }
+
+    /// Hand `text` to every group of `hub`, as its thread does.
+    fn deal(hub: &Hub, text: &str) {
+        for group in &hub.members().groups {
+            group.hand(Some(Arc::from(text.as_bytes())), None);
+        }
     }
 
     fn next(src: &mut BroadcastSource) -> Option<String> {
@@ -514,20 +654,18 @@ mod tests {
 
     #[test]
     fn lines_come_in_order_and_only_a_line_into_an_empty_inbox_wakes() {
-        let list = Arc::new(ReadyList::new().expect("eventfd"));
-        let mut src = subscriber(&list);
-        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
+        let (hub, list) = (hub(), Arc::new(ReadyList::new().expect("eventfd")));
+        let mut src = subscriber(&hub, &list);
         for text in ["a", "b", "c"] {
-            deal(&src, text, &mut copies, &mut batch);
+            deal(&hub, text);
         }
-        batch.flush();
+        assert!(next(&mut src).is_none(), "nothing before the loop deals");
         let mut marked = Vec::new();
         list.take(&mut marked);
         assert_eq!(marked, [7], "one mark for three lines");
         let got: Vec<_> = std::iter::from_fn(|| next(&mut src)).collect();
         assert_eq!(got, ["a", "b", "c"]);
-        deal(&src, "d", &mut copies, &mut batch);
-        batch.flush();
+        deal(&hub, "d");
         marked.clear();
         list.take(&mut marked);
         assert_eq!(marked, [7], "a line into the emptied inbox wakes again");
@@ -537,20 +675,23 @@ mod tests {
     #[test]
     fn an_end_after_the_last_line_is_seen_whether_it_came_before_or_after_the_take() {
         let list = Arc::new(ReadyList::new().expect("eventfd"));
-        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
+        let mut marked = Vec::new();
         // The end is there before the last line is taken: no `Pending` in between.
-        let mut src = subscriber(&list);
-        deal(&src, "last", &mut copies, &mut batch);
-        src.inbox.end(Ok(()));
+        let hub_one = hub();
+        let mut src = subscriber(&hub_one, &list);
+        deal(&hub_one, "last");
+        hub_one.members().end_all(&Ok(()));
+        list.take(&mut marked);
         assert_eq!(next(&mut src).as_deref(), Some("last"));
         assert!(matches!(src.advance(), Progress::End));
         // The end comes after the take: it wakes the stream, which then sees it.
-        let mut src = subscriber(&list);
-        deal(&src, "last", &mut copies, &mut batch);
-        assert_eq!(next(&mut src).as_deref(), Some("last"));
-        let mut marked = Vec::new();
+        let hub_two = hub();
+        let mut src = subscriber(&hub_two, &list);
+        deal(&hub_two, "last");
         list.take(&mut marked);
-        src.inbox.end(Ok(()));
+        assert_eq!(next(&mut src).as_deref(), Some("last"));
+        marked.clear();
+        hub_two.members().end_all(&Ok(()));
         list.take(&mut marked);
         assert!(marked.contains(&7), "the end woke the subscriber");
         let after: Vec<_> = (0..2).map(|_| format!("{:?}", src.advance())).collect();
@@ -558,22 +699,99 @@ mod tests {
     }
 
     #[test]
-    fn each_loop_gets_its_own_copy_of_a_line() {
+    fn each_loop_gets_its_own_copy_of_a_line_and_deals_it_itself() {
         let (one, two) = (
             Arc::new(ReadyList::new().expect("eventfd")),
             Arc::new(ReadyList::new().expect("eventfd")),
         );
-        let (mut a, mut b, mut c) = (subscriber(&one), subscriber(&one), subscriber(&two));
-        let (mut copies, mut batch) = (LoopCopies::default(), WakeBatch::default());
-        let line: Line = Arc::from(&b"tick"[..]);
-        for src in [&a, &b, &c] {
-            src.inbox.deliver(&line, &mut copies, &mut batch);
-        }
-        copies.clear();
-        for src in [&mut a, &mut b, &mut c] {
+        let hub = hub();
+        let (mut a, mut b, mut c) = (
+            subscriber(&hub, &one),
+            subscriber(&hub, &one),
+            subscriber(&hub, &two),
+        );
+        assert_eq!(hub.members().groups.len(), 2, "one group per loop");
+        deal(&hub, "tick");
+        let mut marked = Vec::new();
+        one.take(&mut marked);
+        assert_eq!(marked, [7, 7], "loop one's job marked its two subscribers");
+        for src in [&mut a, &mut b] {
             assert_eq!(next(src).as_deref(), Some("tick"));
         }
+        assert!(next(&mut c).is_none(), "loop two has not dealt yet");
+        marked.clear();
+        two.take(&mut marked);
+        assert_eq!(marked, [7]);
+        assert_eq!(next(&mut c).as_deref(), Some("tick"));
         assert!(Arc::ptr_eq(&a.line, &b.line), "one copy per loop");
-        assert!(!Arc::ptr_eq(&a.line, &c.line) && !Arc::ptr_eq(&a.line, &line));
+        assert!(!Arc::ptr_eq(&a.line, &c.line));
+    }
+
+    #[test]
+    fn a_subscriber_joining_a_loop_gets_no_line_twice_and_misses_none() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        let hub = hub();
+        let mut first = subscriber(&hub, &list);
+        deal(&hub, "one");
+        // A second subscriber, still read through its own descriptor, gets "two"
+        // from the hub's thread, then joins the loop's group with "two" still
+        // pending there.
+        let inbox = Arc::new(Inbox {
+            state: Mutex::default(),
+            wake: Notify::new().expect("eventfd"),
+        });
+        {
+            let mut members = hub.members();
+            members.direct.push(Arc::clone(&inbox));
+            members.count += 1;
+        }
+        let mut second = BroadcastSource {
+            hub: Some(Arc::clone(&hub)),
+            inbox,
+            group: None,
+            line: Arc::from(&[][..]),
+            woken: false,
+            drained: false,
+        };
+        {
+            let members = hub.members();
+            let two: Line = Arc::from(&b"two"[..]);
+            for inbox in &members.direct {
+                inbox.deliver(&two, None);
+            }
+            for group in &members.groups {
+                group.hand(Some(Arc::clone(&two)), None);
+            }
+        }
+        assert!(second.wake_by(&Waker::new(Arc::clone(&list), 9)));
+        deal(&hub, "three");
+        let mut marked = Vec::new();
+        list.take(&mut marked);
+        let got: Vec<_> = std::iter::from_fn(|| next(&mut first)).collect();
+        assert_eq!(got, ["one", "two", "three"]);
+        let got: Vec<_> = std::iter::from_fn(|| next(&mut second)).collect();
+        assert_eq!(got, ["two", "three"]);
+        second.close();
+        first.close();
+        assert_eq!(hub.members().count, 0);
+        assert!(hub.members().groups.is_empty(), "an emptied group goes");
+    }
+
+    #[test]
+    fn a_loop_that_does_not_deal_leaves_its_subscribers_bounded() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        let hub = hub();
+        let mut src = subscriber(&hub, &list);
+        for i in 0..=2 * INBOX_LINES {
+            deal(&hub, &i.to_string());
+        }
+        let pending = hub.members().groups[0].lock().pending.len();
+        assert!(pending <= INBOX_LINES, "{pending} lines pending");
+        let mut marked = Vec::new();
+        list.take(&mut marked);
+        match src.advance() {
+            Progress::Failed(message) => assert!(message.contains("fell more than"), "{message}"),
+            other => panic!("expected the overflow, got {other:?}"),
+        }
     }
 }

@@ -9,12 +9,12 @@
 //! list's one descriptor, so the loop wakes once per line and drives every marked
 //! stream in one pass.
 //!
-//! A thread that wakes many streams at once (a hub dealing one line to every
-//! subscriber) gathers its marks in a [`WakeBatch`] and hands them over after the
-//! pass: each list is then locked and signalled once. Signalling on the first mark
-//! would wake a loop while the dealer is still at work, and on two cores that loop
-//! takes the dealer's core; the dealer, preempted, then hands out the rest of the
-//! line a few subscribers at a time while the loops keep waking for them.
+//! A thread that has news for many of one loop's streams at once (a hub with a line
+//! for every subscriber) hands the loop a [`Deferred`] job instead of a mark per
+//! stream: the loop runs it when it takes the list, on its own thread, and the job
+//! marks the streams it reached. The news then costs the other thread one step per
+//! loop, the loop's subscribers are touched by the loop's core alone, and no loop is
+//! woken while the other thread is still at work for it.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -22,19 +22,44 @@ use std::sync::{Arc, Mutex};
 
 use super::notify::Notify;
 
-/// Tokens of streams whose sources may make progress, and the descriptor that is
-/// readable while the list may be non-empty.
+/// Work another thread hands a loop, run on the loop's thread when it takes its
+/// [`ReadyList`].
+pub trait Deferred: Send + Sync {
+    /// Do the work; the tokens of streams it gave something to go into `marks` (the
+    /// streams of `list`; a stream of another list is woken through its waker).
+    fn run(&self, list: &Arc<ReadyList>, marks: &mut Vec<u64>);
+}
+
+/// What a list holds until its loop takes it.
+#[derive(Default)]
+struct Marked {
+    tokens: Vec<u64>,
+    jobs: Vec<Arc<dyn Deferred>>,
+}
+
+impl Marked {
+    fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.jobs.is_empty()
+    }
+}
+
+/// Tokens of streams whose sources may make progress and jobs to run for them, and
+/// the descriptor that is readable while the list may be non-empty.
 pub struct ReadyList {
-    tokens: Mutex<Vec<u64>>,
+    marked: Mutex<Marked>,
     notify: Notify,
 }
 
 impl ReadyList {
     pub fn new() -> io::Result<ReadyList> {
         Ok(ReadyList {
-            tokens: Mutex::default(),
+            marked: Mutex::default(),
             notify: Notify::new()?,
         })
+    }
+
+    fn marked(&self) -> std::sync::MutexGuard<'_, Marked> {
+        self.marked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The descriptor to watch: readable once a token was marked.
@@ -46,22 +71,23 @@ impl ReadyList {
     /// already is, or its reader is about to take the list).
     pub fn mark(&self, token: u64) {
         let was_empty = {
-            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            tokens.push(token);
-            tokens.len() == 1
+            let mut marked = self.marked();
+            let was_empty = marked.is_empty();
+            marked.tokens.push(token);
+            was_empty
         };
         if was_empty {
             self.notify.signal();
         }
     }
 
-    /// Add every token in `tokens` (emptied, its allocation kept) under one lock;
-    /// signal the descriptor when the list was empty.
-    pub fn mark_all(&self, tokens: &mut Vec<u64>) {
+    /// Have the loop run `job` when it next takes the list; signal the descriptor
+    /// when the list was empty.
+    pub fn defer(&self, job: Arc<dyn Deferred>) {
         let was_empty = {
-            let mut list = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            let was_empty = list.is_empty();
-            list.append(tokens);
+            let mut marked = self.marked();
+            let was_empty = marked.is_empty();
+            marked.jobs.push(job);
             was_empty
         };
         if was_empty {
@@ -70,12 +96,19 @@ impl ReadyList {
     }
 
     /// Move every marked token into `into` (which should be empty; its allocation is
-    /// kept for the next marks). The descriptor is reset first, so a mark made after
-    /// the take signals it again.
-    pub fn take(&self, into: &mut Vec<u64>) {
+    /// kept for the next marks), then run the jobs handed over, which add the tokens
+    /// of the streams they reached. The descriptor is reset first, so a mark or job
+    /// that comes after the take signals it again.
+    pub fn take(self: &Arc<Self>, into: &mut Vec<u64>) {
         self.notify.reset();
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::swap(&mut *tokens, into);
+        let jobs = {
+            let mut marked = self.marked();
+            std::mem::swap(&mut marked.tokens, into);
+            std::mem::take(&mut marked.jobs)
+        };
+        for job in jobs {
+            job.run(self, into);
+        }
     }
 }
 
@@ -96,40 +129,19 @@ impl Waker {
         self.list.mark(self.token);
     }
 
-    /// Which loop this waker marks: equal for the wakers of one loop's streams.
-    pub fn list_id(&self) -> usize {
-        Arc::as_ptr(&self.list) as usize
+    /// The list this waker marks: the same for the wakers of one loop's streams.
+    pub fn list(&self) -> &Arc<ReadyList> {
+        &self.list
     }
-}
 
-/// Wakes gathered during one pass over many sources, handed to their loops together
-/// by [`WakeBatch::flush`]. Kept between passes, so a pass allocates nothing.
-#[derive(Default)]
-pub struct WakeBatch {
-    /// Each list woken in this pass (or the last) with the tokens marked so far.
-    lists: Vec<(Arc<ReadyList>, Vec<u64>)>,
-}
-
-impl WakeBatch {
-    /// Remember to wake `waker`'s stream at the next flush.
-    pub fn add(&mut self, waker: &Waker) {
-        let list = &waker.list;
-        match self.lists.iter_mut().find(|(l, _)| Arc::ptr_eq(l, list)) {
-            Some((_, tokens)) => tokens.push(waker.token),
-            None => self.lists.push((Arc::clone(list), vec![waker.token])),
+    /// Wake the stream: by adding its token to `marks` when those are `list`'s (a
+    /// [`Deferred`] job's), through its own list otherwise.
+    pub fn wake_into(&self, list: &Arc<ReadyList>, marks: &mut Vec<u64>) {
+        if Arc::ptr_eq(&self.list, list) {
+            marks.push(self.token);
+        } else {
+            self.wake();
         }
-    }
-
-    /// Mark every gathered token in its list, one lock and at most one signal per
-    /// list. A list this pass did not wake is let go (its loop may be gone).
-    pub fn flush(&mut self) {
-        self.lists.retain_mut(|(list, tokens)| {
-            if tokens.is_empty() {
-                return false;
-            }
-            list.mark_all(tokens);
-            true
-        });
     }
 }
 
@@ -162,31 +174,46 @@ mod tests {
         assert!(readable(list.raw_fd()), "a mark after a take signals again");
     }
 
+    /// Marks every token it is given: a stand-in for a hub's dealing job.
+    struct MarkAll(Vec<u64>);
+
+    impl Deferred for MarkAll {
+        fn run(&self, _list: &Arc<ReadyList>, marks: &mut Vec<u64>) {
+            marks.extend_from_slice(&self.0);
+        }
+    }
+
     #[test]
-    fn a_batch_marks_nothing_until_flushed_then_every_list_once() {
+    fn a_deferred_job_signals_once_and_runs_when_the_list_is_taken() {
+        let list = Arc::new(ReadyList::new().expect("eventfd"));
+        list.defer(Arc::new(MarkAll(vec![3, 4])));
+        list.mark(1);
+        list.defer(Arc::new(MarkAll(vec![5])));
+        wait_readable(list.raw_fd(), 1000);
+        let mut taken = Vec::new();
+        list.take(&mut taken);
+        assert_eq!(taken, [1, 3, 4, 5], "the marks, then what the jobs marked");
+        assert!(!readable(list.raw_fd()));
+        taken.clear();
+        list.take(&mut taken);
+        assert!(taken.is_empty(), "each job runs once");
+        list.defer(Arc::new(MarkAll(vec![6])));
+        assert!(readable(list.raw_fd()), "a job after a take signals again");
+    }
+
+    #[test]
+    fn a_waker_of_another_list_is_marked_there() {
         let (one, two) = (
             Arc::new(ReadyList::new().expect("eventfd")),
             Arc::new(ReadyList::new().expect("eventfd")),
         );
-        let mut batch = WakeBatch::default();
-        for (list, token) in [(&one, 1), (&two, 2), (&one, 3)] {
-            batch.add(&Waker::new(Arc::clone(list), token));
-        }
-        assert!(!readable(one.raw_fd()) && !readable(two.raw_fd()));
-        batch.flush();
+        let mut marks = Vec::new();
+        Waker::new(Arc::clone(&one), 7).wake_into(&one, &mut marks);
+        Waker::new(Arc::clone(&two), 8).wake_into(&one, &mut marks);
+        assert_eq!(marks, [7]);
+        assert!(!readable(one.raw_fd()));
         let mut taken = Vec::new();
-        one.take(&mut taken);
-        assert_eq!(taken, [1, 3]);
-        taken.clear();
         two.take(&mut taken);
-        assert_eq!(taken, [2]);
-        batch.add(&Waker::new(Arc::clone(&two), 4));
-        batch.flush();
-        assert!(readable(two.raw_fd()), "the next pass signals again");
-        assert!(
-            !readable(one.raw_fd()),
-            "a list this pass did not wake is not signalled"
-        );
-        assert_eq!(Arc::strong_count(&one), 1, "and is let go");
+        assert_eq!(taken, [8]);
     }
 }
