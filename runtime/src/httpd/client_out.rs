@@ -72,21 +72,7 @@ impl Write for ClientOut<'_> {
 
 /// One `send` of `buf` without waiting; a closed peer is `EPIPE`, not a signal.
 pub(super) fn send_one(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: send reads `buf.len()` bytes of a live slice on a socket the
-    // connection owns.
-    let n = unsafe {
-        libc::send(
-            fd,
-            buf.as_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    crate::sys::socket::send(fd, buf, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
 }
 
 /// One `sendmsg` of `bufs` without waiting; a closed peer is `EPIPE`, not a signal.

@@ -108,21 +108,9 @@ impl Input {
 /// One `recv` into `into` without waiting, retried when interrupted.
 pub(super) fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize> {
     loop {
-        // SAFETY: recv into our own buffer, at most its length.
-        let n = unsafe {
-            libc::recv(
-                stream.as_raw_fd(),
-                into.as_mut_ptr().cast::<libc::c_void>(),
-                into.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match crate::sys::socket::recv(stream.as_raw_fd(), into, libc::MSG_DONTWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }

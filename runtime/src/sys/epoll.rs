@@ -109,18 +109,10 @@ impl Epoll {
 
     /// Wait up to `timeout_ms` for events; returns how many slots were filled.
     pub fn wait(&self, events: &mut [libc::epoll_event], timeout_ms: i32) -> io::Result<usize> {
-        let max = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
         loop {
-            // SAFETY: the kernel writes at most `max` events into our slice.
-            let n = unsafe {
-                libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms)
-            };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            match super::socket::epoll_wait(self.0.as_raw_fd(), events, timeout_ms) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other,
             }
         }
     }

@@ -3,6 +3,7 @@
 //! once.
 
 pub mod epoll;
+pub mod socket;
 pub mod timerfd;
 
 use std::io;
