@@ -93,9 +93,7 @@ impl Loops {
                 .iter()
                 .all(|lp| lp.table.lock().map_or(true, |t| t.closed))
     }
-}
 
-impl Loops {
     /// Under shutdown, make loop `idx`'s thread look again whether it may leave: a
     /// connection that kept it went without a report the loop would wake for. Its
     /// timer fires at once, and the loop decides after every report.
