@@ -51,8 +51,8 @@ def process_tree(pid):
 
 
 def cpu_seconds(pids):
-    """utime + stime of the processes (each counts its threads, live and exited)."""
-    total = 0
+    """(utime, stime) of the processes (each counts its threads, live and exited)."""
+    user = system = 0
     for p in pids:
         try:
             with open(f"/proc/{p}/stat") as f:
@@ -60,8 +60,9 @@ def cpu_seconds(pids):
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / TICK, system / TICK
 
 
 def sleeps(pids):
@@ -103,7 +104,9 @@ def measure(server, workload, pid, cmd):
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.monotonic() - started
-    server_cpu = cpu_seconds(pids) - server_before
+    server_after = cpu_seconds(pids)
+    server_user = server_after[0] - server_before[0]
+    server_cpu = server_user + server_after[1] - server_before[1]
     server_sleeps = sleeps(pids) - sleeps_before
     machine_after = machine_ticks()
     if status != 0:
@@ -118,6 +121,7 @@ def measure(server, workload, pid, cmd):
         "requests": int(total.group(1)) if total else 0,
         "seconds": elapsed,
         "server_cpu_s": server_cpu,
+        "server_user_s": server_user,
         "wrk_cpu_s": usage.ru_utime + usage.ru_stime,
         "wrk_user_s": usage.ru_utime,
         "server_sleeps": server_sleeps,
@@ -139,9 +143,10 @@ def summary(path):
         if not group:
             continue
         print(f"\n{title}: medians of {len(group) // len({r['server'] for r in group})} runs")
-        print("| server | requests/s | server µs/req | wrk µs/req | wrk user µs/req "
-              "| sum µs/req | server sleeps/req | wrk sleeps/req | idle | bound req/s |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| server | requests/s | server µs/req | server user µs/req | wrk µs/req "
+              "| wrk user µs/req | sum µs/req | server sleeps/req | wrk sleeps/req | idle "
+              "| bound req/s |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         med = {}
         for server in [s for s in ORDER if any(r["server"] == s for r in group)]:
             runs = [r for r in group if r["server"] == server]
@@ -150,6 +155,8 @@ def summary(path):
                 "srv": statistics.median(1e6 * r["server_cpu_s"] / r["requests"] for r in runs),
                 "wrk": statistics.median(1e6 * r["wrk_cpu_s"] / r["requests"] for r in runs),
                 "wrku": statistics.median(1e6 * r["wrk_user_s"] / r["requests"] for r in runs),
+                "srvu": statistics.median(1e6 * r.get("server_user_s", 0) / r["requests"]
+                                          for r in runs),
                 "idle": statistics.median(r["idle"] for r in runs),
                 "steal": statistics.median(r["steal"] for r in runs),
                 "ssl": statistics.median(r.get("server_sleeps", 0) / r["requests"] for r in runs),
@@ -162,7 +169,7 @@ def summary(path):
             else:
                 m["bound"] = 1e6 / max(m["srv"], m["wrk"])
             med[server] = m
-            print(f"| {server} | {m['rps']:,.0f} | {m['srv']:.2f} | {m['wrk']:.2f} | "
+            print(f"| {server} | {m['rps']:,.0f} | {m['srv']:.2f} | {m['srvu']:.2f} | {m['wrk']:.2f} | "
                   f"{m['wrku']:.2f} | {m['srv'] + m['wrk']:.2f} | {m['ssl']:.3f} | "
                   f"{m['wsl']:.3f} | {m['idle']:.0%} | {m['bound']:,.0f} |")
         if "nginx-lua" in med:
