@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use crate::sys::owned_fd;
+use crate::sys::{owned_fd, reset_counter};
 
 pub struct Notify(OwnedFd);
 
@@ -25,9 +25,7 @@ impl Notify {
 
     /// Make the descriptor unreadable again; call before re-checking what it guards.
     pub fn reset(&self) {
-        let mut count: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64; EAGAIN when not signalled.
-        unsafe { libc::read(self.0.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+        reset_counter(self.0.as_raw_fd());
     }
 
     pub fn raw_fd(&self) -> RawFd {

@@ -47,10 +47,7 @@ impl TimerFd {
 
     /// Consume an expiry: the descriptor is not readable again until the next one.
     pub fn consume(&self) {
-        let mut count: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64; EAGAIN when nothing expired
-        // (or another thread consumed it first).
-        unsafe { libc::read(self.0.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+        super::reset_counter(self.0.as_raw_fd());
     }
 
     pub fn raw_fd(&self) -> RawFd {
