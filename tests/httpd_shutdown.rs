@@ -1,7 +1,9 @@
 //! A graceful shutdown answers what it accepted, including a request whose handler
 //! blocks its loop thread: the monitor gives the loop a new thread meanwhile, and
 //! that thread must not leave under shutdown while the old one still holds the
-//! connection, or the response it then starts would have no loop to finish it.
+//! connection, or the response it then starts would have no loop to finish it. The
+//! monitor goes on doing so during the shutdown, so a request behind a handler
+//! that blocks only then is answered too.
 //!
 //! The handler blocks in a way that cannot be suspended (opening a FIFO that nobody
 //! writes yet), so the test decides when it returns: after the shutdown began and
@@ -35,8 +37,18 @@ fn body_text() -> String {
     (0..LINES).map(|i| format!("line {i:06}\n")).collect()
 }
 
+/// Let a handler blocked opening the FIFO `gate` go on.
+fn open_gate(gate: &Path) {
+    let mut gate = std::fs::OpenOptions::new()
+        .write(true)
+        .open(gate)
+        .expect("open the gate");
+    gate.write_all(b"go\n").expect("open the gate");
+}
+
 /// A server whose handler marks that it started, blocks until the test writes to
-/// `gate`, and then answers with `answer` (an expression over nothing).
+/// `gate`, and then answers with `answer` (an expression, where `BODY` stands for
+/// the path of a file of [`LINES`] lines).
 struct Gated {
     server: Server,
     dir: tempfile::TempDir,
@@ -85,12 +97,7 @@ impl Gated {
         let _ = eventually(Duration::from_millis(500), || {
             threads_named(pid, "ilo-loop-0") < 2
         });
-        let mut gate = std::fs::OpenOptions::new()
-            .write(true)
-            .open(self.dir.path().join("gate"))
-            .expect("open the gate");
-        gate.write_all(b"go\n").expect("open the gate");
-        drop(gate);
+        open_gate(&self.dir.path().join("gate"));
         BufReader::new(s)
     }
 }
@@ -171,12 +178,7 @@ fn a_request_behind_a_handler_that_blocks_after_shutdown_began_is_answered() {
     let r = read_response(&mut BufReader::new(b), false);
     assert_eq!((r.status, r.text()), (200, "b\n".to_string()));
     assert_eq!(r.header("connection"), Some("close"), "shutting down");
-    let mut gate = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&gate)
-        .expect("open the gate");
-    gate.write_all(b"go\n").expect("open the gate");
-    drop(gate);
+    open_gate(&gate);
     let r = read_response(&mut BufReader::new(a), false);
     assert_eq!((r.status, r.text()), (200, "a\n".to_string()));
     assert_eq!(server.terminate(Duration::from_secs(30)), Some(0));
