@@ -140,9 +140,14 @@ impl Running {
             .collect()
     }
 
+    /// Whether no call is in progress. Stops at the first one found, so the monitor's
+    /// look while busy costs one context, not a pass over all of them.
     pub fn is_empty(&self) -> bool {
-        let contexts: Vec<Arc<Ctx>> = self.contexts().iter().filter_map(Weak::upgrade).collect();
-        contexts.iter().all(|ctx| ctx.watched().is_none())
+        // Lock order: the list, then a context (nothing takes them the other way).
+        !self
+            .contexts()
+            .iter()
+            .any(|c| c.upgrade().is_some_and(|ctx| ctx.watched().is_some()))
     }
 
     /// Cancel every handler past its deadline or whose client hung up. One `poll`
