@@ -25,10 +25,10 @@
 #              one non-blocking send per subscriber line); latency, every line?, RSS
 #   7 mapped   the 1,000,000-line stream through `map` against the same stream unmapped
 #
-#   benches/compare.sh --only small,small1       run just those workloads and print
+#   benches/compare.sh --only=small,small1       run just those workloads and print
 #                                                their sections (docs are not rewritten);
 #                                                also latency, fanout, broadcast, mapped
-#   benches/compare.sh --only cpu,cpu1           CPU per request of server and wrk in
+#   benches/compare.sh --only=cpu,cpu1           CPU per request of server and wrk in
 #                                                workload 3's two configurations, and the
 #                                                highest rate that leaves possible
 #   COMPARE_ILO=PATH benches/compare.sh …        measure another ilo binary (an earlier
@@ -46,7 +46,7 @@ for arg in "$@"; do
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
         --only=*) ONLY=${arg#--only=} ;;
-        -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,/^$/p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
