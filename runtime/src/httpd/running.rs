@@ -131,9 +131,15 @@ impl Running {
         }
     }
 
-    /// The calls in progress, as (context, generation, what it is watched for).
+    /// The calls in progress, as (context, generation, what it is watched for). Drops
+    /// the places of contexts that died (freed task stacks), so a burst of suspended
+    /// calls does not leave the list long.
     fn in_progress(&self) -> Vec<(Arc<Ctx>, u64, Watched)> {
-        let contexts: Vec<Arc<Ctx>> = self.contexts().iter().filter_map(Weak::upgrade).collect();
+        let contexts: Vec<Arc<Ctx>> = {
+            let mut list = self.contexts();
+            list.retain(|c| c.strong_count() > 0);
+            list.iter().filter_map(Weak::upgrade).collect()
+        };
         contexts
             .into_iter()
             .filter_map(|ctx| ctx.watched().map(|(generation, w)| (ctx, generation, w)))
@@ -267,6 +273,19 @@ mod tests {
         );
         call.finish();
         assert!(running.is_empty());
+        call_on_a_thread_that_ends(&running);
+        assert_eq!(running.contexts().len(), 2);
+        running.watch(Instant::now());
+        assert_eq!(running.contexts().len(), 1, "a watch drops dead contexts");
+    }
+
+    fn call_on_a_thread_that_ends(running: &Arc<Running>) {
+        let running = Arc::clone(running);
+        thread::spawn(move || {
+            running.enter(-1, None).finish();
+        })
+        .join()
+        .expect("calling thread");
     }
 
     /// The monitor asleep with nothing to watch (and no deadline of its own) is woken
