@@ -33,6 +33,9 @@
 #                                                highest rate that leaves possible
 #   COMPARE_ILO=PATH benches/compare.sh …        measure another ilo binary (an earlier
 #                                                build, say) as ilo-jit and ilo-aot
+#   BCAST_CLIENT_THREADS="1 2" benches/compare.sh …  workload 6 with the broadcast
+#                                                client reading on 1 thread, then on
+#                                                2 (each server, fresh processes)
 
 set -euo pipefail
 
@@ -50,6 +53,9 @@ for arg in "$@"; do
         *) echo "compare.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
+
+# Reading threads of workload 6's client: a space-separated list runs each in turn.
+BCAST_CLIENT_THREADS=${BCAST_CLIENT_THREADS:-1}
 
 if ((QUICK)); then
     RUNS=3 TICKS=20 WRK_SECONDS=2 FANOUT_CONNS=2000 FANOUT_RUNS=1 FRAMING_LINES=200000
@@ -505,27 +511,32 @@ workload_slow() {
 # one at a time, each with a fresh ticking upstream (which the hub opens once, whatever
 # the subscribers).
 broadcast_run() {
-    local conns=$1 interval=$2 i=0 name port out rss ticker
+    local conns=$1 interval=$2 i=0 name port out rss ticker threads
     local rate=$((1000 / interval))
-    log "workload 6: broadcast to $conns subscribers at $rate lines/s for ${BCAST_SECONDS}s"
+    log "workload 6: broadcast to $conns subscribers at $rate lines/s for ${BCAST_SECONDS}s" \
+        "(client threads: $BCAST_CLIENT_THREADS)"
     for name in ilo-jit ilo-aot node-bcast floor-bcast; do
         i=$((i + 1))
         port=$((PORT_BASE + 90 + i))
-        BCAST_INTERVAL_MS=$interval start ticker-bcast "$BCAST_PORT" || return 0
-        ticker=$SERVER_PID
-        if start "$name" "$port"; then
-            if out=$(timeout $((BCAST_SECONDS + 120)) "$BIN/bcast-client" --addr "127.0.0.1:$port" \
-                --path /bcast --conns "$conns" --seconds "$BCAST_SECONDS" --server-pid "$SERVER_PID" \
-                2>>"$TMP/bcast-client.log"); then
-                rss=$(peak_rss_kib "$SERVER_PID")
-                record "{\"workload\":\"broadcast\",\"server\":\"$name\",\"rate\":$rate,\"rss_kib\":$rss,\"result\":$out}"
-            else
-                note "$name" "broadcast: the client failed ($(tail -n 1 "$TMP/bcast-client.log"))"
+        # Each client setting gets fresh processes, so the settings of one server
+        # run back to back, interleaved with the other servers'.
+        for threads in $BCAST_CLIENT_THREADS; do
+            BCAST_INTERVAL_MS=$interval start ticker-bcast "$BCAST_PORT" || return 0
+            ticker=$SERVER_PID
+            if start "$name" "$port"; then
+                if out=$(timeout $((BCAST_SECONDS + 120)) "$BIN/bcast-client" --addr "127.0.0.1:$port" \
+                    --path /bcast --conns "$conns" --seconds "$BCAST_SECONDS" --server-pid "$SERVER_PID" \
+                    --threads "$threads" 2>>"$TMP/bcast-client.log"); then
+                    rss=$(peak_rss_kib "$SERVER_PID")
+                    record "{\"workload\":\"broadcast\",\"server\":\"$name\",\"rate\":$rate,\"rss_kib\":$rss,\"result\":$out}"
+                else
+                    note "$name" "broadcast: the client failed ($(tail -n 1 "$TMP/bcast-client.log"))"
+                fi
+                stop "$SERVER_PID"
             fi
-            stop "$SERVER_PID"
-        fi
-        stop "$ticker"
-        sleep 1 # let the closed connections drain before the next server
+            stop "$ticker"
+            sleep 1 # let the closed connections drain before the next server
+        done
     done
 }
 

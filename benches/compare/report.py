@@ -116,9 +116,14 @@ def aggregate(rows):
             "mbytes": spread([r["result"]["bytes"] / 1e6 for r in runs]),
         }
     for server, runs in by.get("broadcast", {}).items():
-        for conns in sorted({r["result"]["conns"] for r in runs}):
-            rs = [r for r in runs if r["result"]["conns"] == conns]
-            out.setdefault("broadcast", {}).setdefault(str(conns), {})[server] = {
+        # One group per subscriber count and number of client threads (1 for runs
+        # from before the client had a choice).
+        settings = {(r["result"]["conns"], r["result"].get("threads", 1)) for r in runs}
+        for conns, threads in sorted(settings):
+            rs = [r for r in runs
+                  if (r["result"]["conns"], r["result"].get("threads", 1)) == (conns, threads)]
+            (out.setdefault("broadcast", {}).setdefault(str(conns), {})
+             .setdefault(str(threads), {}))[server] = {
                 "rate": rs[0]["rate"],
                 "p50_ms": spread([r["result"]["p50_ms"] for r in rs]),
                 "p99_ms": spread([r["result"]["p99_ms"] for r in rs]),
@@ -193,11 +198,13 @@ def live_sections(agg, with_shared=True):
         w("Each server subscribes every client to one upstream that stamps each line with "
           "its production time (`bcast` in ilo, `benches/compare/node-broadcast.js` for "
           "Node, `bcast-floor` for the floor: one `send` per subscriber line and nothing "
-          "else); `bench-tools` `bcast-client` holds all subscribers in one edge-triggered "
-          "epoll loop, reading each reported socket once (a read that does not fill its "
-          "buffer took everything there was) and, mid fan-out, letting sockets gather for "
-          "100 µs after a wait that found only a few ready (so the server's `send` does "
-          "not wake it every few sockets), and measures production-to-arrival over every "
+          "else); `bench-tools` `bcast-client` holds the subscribers in edge-triggered epoll "
+          "loops, one per client thread (*Client threads*; the connections are dealt to "
+          "the threads in turn as they connect), each reading a reported socket once (a "
+          "read that does not fill its buffer took everything there was) and, mid "
+          "fan-out, letting its sockets gather for 100 µs after a wait that found only a "
+          "few ready (so the server's `send` does not wake it every few sockets), and "
+          "measures production-to-arrival over every "
           "line every subscriber received, at the moment the client read it and (*at the "
           "socket*) at the moment the line reached the subscriber's socket, as the kernel "
           "stamped it (`SO_TIMESTAMPNS`): the second leaves out how long the client, "
@@ -211,19 +218,23 @@ def live_sections(agg, with_shared=True):
           "the end) says what a line costs the server; a busy machine disturbs it far "
           "less than the latencies. The client's own CPU per subscriber line, over the "
           "same window, is what it takes from the two cores the server runs on.\n")
-        w("| Subscribers | Lines/s | Server | p50 ms | p99 ms | max ms | every line | "
-          "p99 at the socket ms | peak RSS MiB | server CPU µs/line | client CPU µs/line |")
-        w("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")
+        w("| Subscribers | Lines/s | Client threads | Server | p50 ms | p99 ms | max ms | "
+          "every line | p99 at the socket ms | peak RSS MiB | server CPU µs/line | "
+          "client CPU µs/line |")
+        w("|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")
         for conns in sorted(agg["broadcast"], key=int):
-            for s, r in agg["broadcast"][conns].items():
-                w(f"| {int(conns):,} | {r['rate']} | {LABEL.get(s, s)} | "
-                  f"{fmt_spread(r['p50_ms'], '{:.2f}')} | {fmt_spread(r['p99_ms'], '{:.2f}')} | "
-                  f"{fmt_spread(r['max_ms'], '{:.2f}')} | "
-                  f"{'yes' if r['complete'] else 'no'} ({r['lines_min']}/{r['lines_all']}) | "
-                  f"{fmt_spread(r['socket_p99_ms'], '{:.2f}')} | "
-                  f"{fmt_spread(r['rss_mib'], '{:.1f}')} | "
-                  f"{fmt_spread(r['cpu_us'], '{:.2f}')} | "
-                  f"{fmt_spread(r['client_cpu_us'], '{:.2f}')} |")
+            for threads in sorted(agg["broadcast"][conns], key=int):
+                for s, r in agg["broadcast"][conns][threads].items():
+                    w(f"| {int(conns):,} | {r['rate']} | {threads} | {LABEL.get(s, s)} | "
+                      f"{fmt_spread(r['p50_ms'], '{:.2f}')} | "
+                      f"{fmt_spread(r['p99_ms'], '{:.2f}')} | "
+                      f"{fmt_spread(r['max_ms'], '{:.2f}')} | "
+                      f"{'yes' if r['complete'] else 'no'} "
+                      f"({r['lines_min']}/{r['lines_all']}) | "
+                      f"{fmt_spread(r['socket_p99_ms'], '{:.2f}')} | "
+                      f"{fmt_spread(r['rss_mib'], '{:.1f}')} | "
+                      f"{fmt_spread(r['cpu_us'], '{:.2f}')} | "
+                      f"{fmt_spread(r['client_cpu_us'], '{:.2f}')} |")
         w("")
     if agg.get("mapped"):
         w("### 7. A mapped stream against the same stream unmapped\n")

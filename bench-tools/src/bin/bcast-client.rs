@@ -5,9 +5,12 @@
 //! the latest first line any of them received; each one's lines must then be the
 //! feed's lines with no gap, the slowest may trail).
 //!
-//! One thread and one epoll set hold every connection. Lines are found in the raw
-//! bytes: a data line is the text between two newlines that ends in ` tick`, which
-//! skips chunk framing.
+//! With `--threads N` (1 by default), N threads each hold an equal share of the
+//! connections in an epoll set of their own (dealt in turn as they connect, so each
+//! has the same mix) and read them in parallel, as independent subscribers would; the
+//! figures are over every subscriber, whichever thread read it. Lines are found in
+//! the raw bytes: a data line is the text between two newlines that ends in ` tick`,
+//! which skips chunk framing.
 //!
 //! With `--server-pid PID`, it also reports the server's CPU time (user and system,
 //! from `/proc/PID/stat`) per subscriber line, from the moment every subscriber has
@@ -18,22 +21,24 @@
 //! production stamp, how many subscribers had it, and the first, median and last
 //! arrival (ms after production), to tell one slow line from a slow fan-out.
 //!
-//! The client shares the machine with the server, so it keeps its own work small: one
-//! edge-triggered epoll set, one read per report, and, while a fan-out is under way,
-//! a pause of `--gather-us` (100 µs; 0 for none) after a wait that found only a few
-//! sockets ready, so that the server's next `send` does not have to wake it again. It
-//! reports its own CPU time per subscriber line too (`client_cpu_us`), over the same
-//! window as the server's.
+//! The client shares the machine with the server, so it keeps its own work small: an
+//! edge-triggered epoll set per thread, one read per report, and, while a fan-out is
+//! under way, a pause of `--gather-us` (100 µs; 0 for none) after a wait that found
+//! only a few of the thread's sockets ready, so that the server's next `send` does
+//! not have to wake it again. It reports its own CPU time (all threads) per
+//! subscriber line too (`client_cpu_us`), over the same window as the server's.
 //!
 //! usage: bcast-client --addr HOST:PORT [--path /bcast] [--conns 1000] [--seconds 10]
-//!        [--per-line] [--server-pid PID] [--gather-us 100]
-//! prints: {"conns":N,"lines_min":..,"lines_max":..,"complete":bool,"samples":..,
+//!        [--threads 1] [--per-line] [--server-pid PID] [--gather-us 100]
+//! prints: {"conns":N,"threads":N,"lines_min":..,"lines_max":..,"complete":bool,"samples":..,
 //!          "p50_ms":..,"p99_ms":..,"max_ms":..[,"server_cpu_us":..],"client_cpu_us":..}
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,6 +59,54 @@ struct Line {
     socket_ms: f64,
 }
 
+/// One reading thread's part: its own epoll set and the subscribers in it.
+struct Share {
+    epoll: OwnedFd,
+    subs: Vec<Sub>,
+}
+
+/// A count one thread writes and the others only read, alone on its cache line so
+/// that the readers' threads do not share a line they all write at every read.
+#[repr(align(64))]
+#[derive(Default)]
+struct OwnCount(AtomicUsize);
+
+/// What the reading threads share: how many subscribers have a line, each thread's
+/// count of lines received, and the CPU times and lines received when the last
+/// subscriber got its first line (where the CPU window starts).
+struct Progress {
+    conns: usize,
+    server: Option<u32>,
+    reached: AtomicUsize,
+    received: Vec<OwnCount>,
+    cpu_from: Mutex<Option<(Option<Duration>, Duration, usize)>>,
+}
+
+impl Progress {
+    /// Lines received so far by every thread.
+    fn received(&self) -> usize {
+        self.received
+            .iter()
+            .map(|c| c.0.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// A subscriber received its first line: the last one to do so opens the CPU
+    /// window.
+    fn reached_one(&self) {
+        if self.reached.fetch_add(1, Ordering::Relaxed) + 1 == self.conns {
+            let from = (
+                self.server.and_then(cpu_time),
+                own_cpu_time(),
+                self.received(),
+            );
+            if let Ok(mut cpu_from) = self.cpu_from.lock() {
+                *cpu_from = Some(from);
+            }
+        }
+    }
+}
+
 fn main() {
     let flags = Flags::from_env();
     let flag = |name: &str, default: &str| flags.or(name, default);
@@ -63,6 +116,10 @@ fn main() {
     let seconds: u64 = flag("--seconds", "10").parse().unwrap_or(10);
     let per_line = flags.has("--per-line");
     let gather_us: u64 = flag("--gather-us", "100").parse().unwrap_or(100);
+    let threads: usize = flag("--threads", "1")
+        .parse()
+        .unwrap_or(1)
+        .clamp(1, conns.max(1));
     let server = flags
         .get("--server-pid")
         .and_then(|p| p.parse::<u32>().ok());
@@ -70,6 +127,7 @@ fn main() {
         &addr,
         &path,
         conns,
+        threads,
         Duration::from_secs(seconds),
         per_line,
         server,
@@ -83,103 +141,101 @@ fn main() {
     }
 }
 
-fn run(
-    addr: &str,
-    path: &str,
-    conns: usize,
-    duration: Duration,
-    per_line: bool,
-    server: Option<u32>,
-    gather: Duration,
-) -> io::Result<String> {
-    // SAFETY: epoll_create1 takes only flags.
-    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if epoll < 0 {
-        return Err(io::Error::last_os_error());
+/// Connects `conns` subscribers, dealt in turn to `threads` epoll sets, so that every
+/// thread has the same mix of early and late connections (and of the server's loops,
+/// which commonly take connections in turn too).
+fn subscribe(addr: &str, path: &str, conns: usize, threads: usize) -> io::Result<Vec<Share>> {
+    let mut shares = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        // SAFETY: epoll_create1 takes only flags.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epoll < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        shares.push(Share {
+            // SAFETY: `epoll` is a descriptor just opened and owned by nothing else.
+            epoll: unsafe { OwnedFd::from_raw_fd(epoll) },
+            subs: Vec::with_capacity(conns / threads + 1),
+        });
     }
-    let mut subs = Vec::with_capacity(conns);
     for i in 0..conns {
+        let share = &mut shares[i % threads];
         let mut stream = TcpStream::connect(addr)?;
         stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())?;
         stream.set_nonblocking(true)?;
         stamp_arrivals(&stream)?;
         let mut event = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLET) as u32,
-            u64: i as u64,
+            u64: share.subs.len() as u64,
         };
-        // SAFETY: registers a live socket with our epoll set.
-        if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, stream.as_raw_fd(), &mut event) }
-            != 0
-        {
+        // SAFETY: registers a live socket with a live epoll set.
+        let added = unsafe {
+            libc::epoll_ctl(
+                share.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                stream.as_raw_fd(),
+                &mut event,
+            )
+        };
+        if added != 0 {
             return Err(io::Error::last_os_error());
         }
-        subs.push(Sub {
+        share.subs.push(Sub {
             stream,
             pending: Vec::new(),
             lines: Vec::new(),
         });
     }
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
-    let mut buf = vec![0u8; 64 * 1024];
+    Ok(shares)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    addr: &str,
+    path: &str,
+    conns: usize,
+    threads: usize,
+    duration: Duration,
+    per_line: bool,
+    server: Option<u32>,
+    gather: Duration,
+) -> io::Result<String> {
+    let mut shares = subscribe(addr, path, conns, threads)?;
+    let progress = Progress {
+        conns,
+        server,
+        reached: AtomicUsize::new(0),
+        received: (0..threads).map(|_| OwnCount::default()).collect(),
+        cpu_from: Mutex::new(None),
+    };
     let end = Instant::now() + duration;
-    // Subscribers with a line so far, lines received, and the server's and this
-    // client's CPU time and the lines received when the last subscriber got its first.
-    let (mut reached, mut received) = (0usize, 0usize);
-    let mut cpu_from: Option<(Option<Duration>, Duration, usize)> = None;
-    while Instant::now() < end {
-        // SAFETY: the kernel fills at most `events.len()` entries of our buffer.
-        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, 100) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+    // The first share is read on this thread, the others on threads of their own.
+    let (first, others) = shares.split_at_mut(1);
+    thread::scope(|scope| -> io::Result<()> {
+        let progress = &progress;
+        let readers: Vec<_> = others
+            .iter_mut()
+            .enumerate()
+            .map(|(i, share)| scope.spawn(move || read_share(share, i + 1, progress, end, gather)))
+            .collect();
+        let mut result = read_share(&mut first[0], 0, progress, end, gather);
+        for reader in readers {
+            let done = reader
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a reading thread panicked")));
+            result = result.and(done);
         }
-        for event in &events[..n as usize] {
-            let sub = &mut subs[event.u64 as usize];
-            // A read that did not fill the buffer took everything there was, and
-            // bytes arriving later are a new edge, reported again. So one read per
-            // report, not a second one to hear EWOULDBLOCK (which would double the
-            // client's system calls on the cores the server uses). Edge-triggered,
-            // so the next wait does not look at every socket just read once more.
-            loop {
-                match recv_stamped(&sub.stream, &mut buf) {
-                    Ok((0, _)) => break,
-                    Ok((got, at_socket)) => {
-                        let read = now_ns();
-                        sub.pending.extend_from_slice(&buf[..got]);
-                        let had = sub.lines.len();
-                        take_lines(sub, read, at_socket.unwrap_or(read));
-                        received += sub.lines.len() - had;
-                        if had == 0 && !sub.lines.is_empty() {
-                            reached += 1;
-                            if reached == conns {
-                                cpu_from =
-                                    Some((server.and_then(cpu_time), own_cpu_time(), received));
-                            }
-                        }
-                        if got < buf.len() {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-        }
-        if n > 0 && (n as usize) < events.len() && !gather.is_zero() {
-            // Mid fan-out, a wait that finds a few sockets ready and then sleeps in
-            // epoll has the server's next `send` wake this thread again: on loopback
-            // that wake-up runs inside the server's `send`, and a client faster than
-            // the server sleeps and is woken every few sockets. Letting the sockets
-            // gather for a moment turns those into one timer wake-up, at the price
-            // of about `gather` (and the timer's slack) on the latencies measured.
-            thread::sleep(gather);
-        }
-    }
+        result
+    })?;
     let (server_to, own_to) = (server.and_then(cpu_time), own_cpu_time());
+    let received = progress.received();
+    let cpu_from = progress.cpu_from.lock().ok().and_then(|from| *from);
+    // Back in the order they connected: subscriber i is share i % threads's i / threads.
+    let mut dealt: Vec<std::vec::IntoIter<Sub>> =
+        shares.into_iter().map(|s| s.subs.into_iter()).collect();
+    let subs: Vec<Sub> = (0..conns)
+        .filter_map(|i| dealt[i % threads].next())
+        .collect();
     let cpu_per_line = |from: Duration, to: Duration, lines: usize| {
         to.saturating_sub(from).as_secs_f64() * 1e6 / (received - lines) as f64
     };
@@ -248,9 +304,81 @@ fn run(
         at_socket.iter().cloned().fold(0.0, f64::max)
     );
     Ok(format!(
-        "{{\"conns\":{conns},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{socket}{server_cpu}{client_cpu}}}",
+        "{{\"conns\":{conns},\"threads\":{threads},\"lines_min\":{lines_min},\"lines_max\":{lines_max},\"lines_all\":{},\"complete\":{complete},\"samples\":{samples},\"p50_ms\":{p50:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}{socket}{server_cpu}{client_cpu}}}",
         all.len()
     ))
+}
+
+/// Reads `share`'s subscribers until `end`, as thread `index` of the client.
+fn read_share(
+    share: &mut Share,
+    index: usize,
+    progress: &Progress,
+    end: Instant,
+    gather: Duration,
+) -> io::Result<()> {
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut received = 0usize;
+    while Instant::now() < end {
+        // SAFETY: the kernel fills at most `events.len()` entries of our buffer.
+        let n = unsafe {
+            libc::epoll_wait(
+                share.epoll.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as i32,
+                100,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        for event in &events[..n as usize] {
+            let sub = &mut share.subs[event.u64 as usize];
+            // A read that did not fill the buffer took everything there was, and
+            // bytes arriving later are a new edge, reported again. So one read per
+            // report, not a second one to hear EWOULDBLOCK (which would double the
+            // client's system calls on the cores the server uses). Edge-triggered,
+            // so the next wait does not look at every socket just read once more.
+            loop {
+                match recv_stamped(&sub.stream, &mut buf) {
+                    Ok((0, _)) => break,
+                    Ok((got, at_socket)) => {
+                        let read = now_ns();
+                        let had = sub.lines.len();
+                        take_lines(sub, &buf[..got], read, at_socket.unwrap_or(read));
+                        received += sub.lines.len() - had;
+                        progress.received[index]
+                            .0
+                            .store(received, Ordering::Relaxed);
+                        if had == 0 && !sub.lines.is_empty() {
+                            progress.reached_one();
+                        }
+                        if got < buf.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        if n > 0 && (n as usize) < events.len() && !gather.is_zero() {
+            // Mid fan-out, a wait that finds a few sockets ready and then sleeps in
+            // epoll has the server's next `send` wake this thread again: on loopback
+            // that wake-up runs inside the server's `send`, and a client faster than
+            // the server sleeps and is woken every few sockets. Letting the sockets
+            // gather for a moment turns those into one timer wake-up, at the price
+            // of about `gather` (and the timer's slack) on the latencies measured.
+            thread::sleep(gather);
+        }
+    }
+    Ok(())
 }
 
 /// CPU time (user and system) the process `pid` has used so far.
@@ -364,9 +492,10 @@ fn print_per_line(subs: &[Sub], counted_from: u128) {
     }
 }
 
-/// Take the complete data lines out of `sub.pending`, read at `read` and reached the
-/// socket at `at_socket` (ns since the epoch).
-fn take_lines(sub: &mut Sub, read: u128, at_socket: u128) {
+/// Take the complete data lines out of `sub.pending` followed by `bytes`, read at
+/// `read` and reached the socket at `at_socket` (ns since the epoch).
+fn take_lines(sub: &mut Sub, bytes: &[u8], read: u128, at_socket: u128) {
+    sub.pending.extend_from_slice(bytes);
     let mut start = 0;
     while let Some(nl) = sub.pending[start..].iter().position(|&b| b == b'\n') {
         let line = &sub.pending[start..start + nl];
