@@ -115,6 +115,20 @@ pub(super) fn recv_now(stream: &TcpStream, into: &mut [u8]) -> io::Result<usize>
     }
 }
 
+/// What the client has sent that nobody has read, looked at without taking it or
+/// waiting: `Ok(0)` when it closed with nothing unread, `WouldBlock` when nothing
+/// waits.
+pub(super) fn peek_now(stream: &TcpStream) -> io::Result<usize> {
+    let mut byte = [0u8; 1];
+    loop {
+        let flags = libc::MSG_DONTWAIT | libc::MSG_PEEK;
+        match crate::sys::socket::recv(stream.as_raw_fd(), &mut byte, flags) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,14 +10,24 @@
 //! meanwhile like one waiting for a request: its reads are driven by epoll reports
 //! and its deadline by the loop's timer, so a client that never closes costs a table
 //! entry, not half a second of every other connection's service.
+//!
+//! Shutdown closes connections idle between requests the same way, with a shorter
+//! wait ([`Linger::start_idle`]): what it guards against there is a request the client
+//! sent before our FIN reached it, which arrives within about a round trip.
 
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::input::recv_now;
 
 /// How long a closing connection waits for its client to close.
 pub const LINGER_FOR: Duration = Duration::from_millis(500);
+/// An idle connection closed by shutdown waits this many of its round trips...
+const IDLE_ROUND_TRIPS: u32 = 4;
+/// ...and at least this long (a loopback round trip is microseconds; a client may be
+/// slower to act than its network), at most [`LINGER_FOR`].
+const IDLE_LINGER_AT_LEAST: Duration = Duration::from_millis(20);
 /// How much a closing connection reads and throws away before giving up on its
 /// client.
 pub const LINGER_MAX_BYTES: usize = 256 * 1024;
@@ -46,6 +56,18 @@ impl Linger {
             until: Instant::now() + LINGER_FOR,
             left: LINGER_MAX_BYTES,
         }
+    }
+
+    /// [`Linger::start`] for a connection idle between requests that shutdown lets
+    /// go of: it waits a few of the connection's round trips rather than
+    /// [`LINGER_FOR`], so a client that keeps its connection open does not hold the
+    /// server's exit for long.
+    pub fn start_idle(stream: &TcpStream) -> Linger {
+        let rtt = crate::sys::socket::round_trip(stream.as_raw_fd()).unwrap_or(LINGER_FOR);
+        let wait = (rtt * IDLE_ROUND_TRIPS).clamp(IDLE_LINGER_AT_LEAST, LINGER_FOR);
+        let mut linger = Linger::start(stream);
+        linger.until = Instant::now() + wait;
+        linger
     }
 
     /// When the connection is closed even if its client has not closed.
@@ -102,6 +124,20 @@ mod tests {
         drop(client);
         while linger.drain(&server) == Drained::Open {}
         assert!(linger.deadline() > Instant::now() - LINGER_FOR);
+    }
+
+    #[test]
+    fn an_idle_connection_lingers_a_few_round_trips_within_the_bounds() {
+        let (server, mut client) = pair();
+        let before = Instant::now();
+        let linger = Linger::start_idle(&server);
+        let wait = linger.deadline() - before;
+        // Loopback round trips are far below the floor.
+        assert!(wait >= IDLE_LINGER_AT_LEAST, "{wait:?}");
+        assert!(wait < LINGER_FOR, "{wait:?}");
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).expect("a FIN, not a reset");
+        assert!(got.is_empty());
     }
 
     #[test]

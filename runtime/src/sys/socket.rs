@@ -1,4 +1,5 @@
-//! `recv` and `send` on a socket as plain system calls.
+//! `recv` and `send` on a socket as plain system calls, and the kernel's round-trip
+//! estimate of a TCP connection.
 //!
 //! glibc's `recv`, `send` and `epoll_wait` are thread cancellation points: each call
 //! switches the thread to asynchronous cancellation and back, two locked
@@ -9,6 +10,7 @@
 
 use std::io;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// What a system call returned: the count, or the error `errno` holds after -1.
 fn count(n: libc::c_long) -> io::Result<usize> {
@@ -74,6 +76,32 @@ pub fn epoll_wait(
             0usize,
         )
     })
+}
+
+/// The connection's smoothed round-trip time, as the kernel estimates it
+/// (`TCP_INFO`).
+pub fn round_trip(fd: RawFd) -> io::Result<Duration> {
+    let mut info = std::mem::MaybeUninit::<libc::tcp_info>::zeroed();
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::tcp_info>())
+        .unwrap_or(libc::socklen_t::MAX);
+    // SAFETY: getsockopt(2) writes at most `len` bytes into `info`, which is that
+    // large, and the length it wrote into `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: zeroed, then partly written by the kernel: every field is an integer,
+    // so every bit pattern is a valid value.
+    let info = unsafe { info.assume_init() };
+    Ok(Duration::from_micros(u64::from(info.tcpi_rtt)))
 }
 
 #[cfg(test)]

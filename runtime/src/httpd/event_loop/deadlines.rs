@@ -66,8 +66,8 @@ impl Loops {
                     .extend(due_tasks.into_iter().map(|t| (t, DEADLINE)));
             }
         }
-        for (token, conn) in expired {
-            match conn.waiting {
+        for (token, mut conn) in expired {
+            match &mut conn.waiting {
                 Waiting::Request => {
                     if let Some(pending) = &conn.request_body {
                         connection::reject_slow_body(&conn.stream, &self.shared, pending);
@@ -79,8 +79,12 @@ impl Loops {
                     let end = StreamEnd::ClientGone(std::io::ErrorKind::TimedOut.into());
                     self.finish(idx, token, conn, end);
                 }
-                // Its client did not close in time: close it now (dropping it).
-                Waiting::Closing(_) => {}
+                // Its client did not close in time: close it now (dropping it), after
+                // taking what it sent last, whose report may still be queued: closing
+                // over unread bytes would reset the connection.
+                Waiting::Closing(linger) => {
+                    let _ = linger.drain(&conn.stream);
+                }
                 _ => self.drive(idx, generation, token, conn),
             }
         }

@@ -1,13 +1,24 @@
 //! Shutdown as the loops see it: stop accepting, let go of idle connections, and
 //! decide when a loop may leave, so nothing this process accepted is dropped on the
 //! way out.
+//!
+//! A connection idle between requests is let go of without a reset. Closing a socket
+//! whose client has sent bytes nobody read makes the kernel reset it, and the
+//! client's request is then lost with no answer and no clean end to retry on. So one
+//! whose next request already waits is served (its answer says `Connection: close`),
+//! and the others are closed the graceful way ([`crate::httpd::linger`]): a FIN first,
+//! then what a client raced onto the connection is read and thrown away, and the
+//! client sees the end it can retry after.
 
+use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::table::{Slot, Table};
+use super::table::{Conn, Slot, Table, Waiting};
 use super::Loops;
+use crate::httpd::input::{peek_now, Input};
+use crate::httpd::linger::Linger;
 
 impl Loops {
     /// Stop accepting: unregister the listener and, when the socket is ours alone,
@@ -30,25 +41,38 @@ impl Loops {
         self.shared.running.watcher.nudge();
     }
 
-    /// On shutdown, close every parked connection idle between requests. Those still
-    /// owed an answer ([`Conn::owed_answer`]) stay: their loops serve that request
-    /// (with `Connection: close`) before leaving, so a restart drops nothing that
-    /// this process accepted; so do those closing after their last answer
-    /// ([`Conn::closing`]). Streams go on until they end or the shutdown deadline
-    /// passes.
-    ///
-    /// [`Conn::owed_answer`]: super::table::Conn::owed_answer
-    /// [`Conn::closing`]: super::table::Conn::closing
+    /// On shutdown, let go of every parked connection idle between requests
+    /// ([`Loops::let_go_of_idle`]). Those still owed an answer ([`Conn::owed_answer`])
+    /// stay: their loops serve that request (with `Connection: close`) before leaving,
+    /// so a restart drops nothing that this process accepted; so do those closing
+    /// after their last answer ([`Conn::closing`]). Streams go on until they end or the
+    /// shutdown deadline passes.
     pub fn close_parked(&self) {
-        for lp in &self.loops {
-            let drained = match lp.table.lock() {
-                Ok(mut table) => {
-                    table.remove_parked(|c| c.body.is_none() && !c.owed_answer() && !c.closing())
-                }
-                Err(_) => Vec::new(),
+        for idx in 0..self.loops.len() {
+            let closed = match self.table(idx) {
+                Some(mut table) => self.let_go_of_idle(idx, &mut table),
+                None => Vec::new(),
             };
-            drop(drained);
+            // Closed outside the table's lock.
+            drop(closed);
         }
+    }
+
+    /// Under shutdown, settle each parked connection of loop `idx` idle between
+    /// requests ([`keep_under_shutdown`]); those that close now are handed back, to
+    /// be dropped once the table's lock is let go of. Both the shutdown and the loop
+    /// itself, before it decides to leave, do this: whichever comes first.
+    fn let_go_of_idle(&self, idx: usize, table: &mut Table) -> Vec<(u64, Box<Conn>)> {
+        let mut closed = Vec::new();
+        for (token, mut conn) in table.remove_parked(Conn::idle) {
+            if keep_under_shutdown(&mut conn) {
+                self.arm_deadline(idx, &conn);
+                table.slots.insert(token, Slot::Parked(conn));
+            } else {
+                closed.push((token, conn));
+            }
+        }
+        closed
     }
 
     /// Does loop `idx` still hold a connection owed an answer (a suspended handler's
@@ -75,11 +99,17 @@ impl Loops {
         let Some(mut table) = self.table(idx) else {
             return true;
         };
+        // The shutdown may not have reached this table yet: what it would keep keeps
+        // the loop too.
+        let closed = self.let_go_of_idle(idx, &mut table);
         if Self::owes_answers(&table) {
+            drop(table);
+            drop(closed);
             return false;
         }
         table.closed = true;
         drop(table);
+        drop(closed);
         // The monitor stops once every loop has left.
         self.shared.running.watcher.nudge();
         true
@@ -101,5 +131,34 @@ impl Loops {
         if self.shared.shutdown.is_requested() {
             self.arm_timer(idx, Instant::now());
         }
+    }
+}
+
+/// Under shutdown, whether a connection parked for its next request stays with its
+/// loop, and in what state. One owed an answer, or closing after its last, stays as
+/// it is; a stream's does not belong here. One idle between requests is looked at
+/// without reading: if its client's next request waits, it becomes owed an answer
+/// (its loop has a report for those bytes on the way, as for any parked connection,
+/// and answers with `Connection: close`); if nothing waits, it starts its graceful
+/// close; if its client closed with nothing unread, it closes now, cleanly.
+pub(super) fn keep_under_shutdown(conn: &mut Conn) -> bool {
+    if conn.body.is_some() {
+        return false;
+    }
+    if !conn.idle() {
+        return true;
+    }
+    match peek_now(&conn.stream) {
+        Ok(0) => false,
+        Ok(_) => {
+            conn.head_started = Some(Instant::now());
+            true
+        }
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+            conn.input = Input::default();
+            conn.waiting = Waiting::Closing(Linger::start_idle(&conn.stream));
+            true
+        }
+        Err(_) => false,
     }
 }

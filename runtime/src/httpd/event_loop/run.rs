@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::leaving::keep_under_shutdown;
 use super::table::{Conn, Slot, Taken, Waiting};
 use super::{Loops, DEADLINE, LISTENER, READY, SOURCE, TIMER, WAKE};
 use crate::httpd::input::Input;
@@ -167,10 +168,8 @@ impl Loops {
             return;
         }
         // Under shutdown only a connection still owed an answer, or closing after
-        // its answer, is kept.
-        if self.shared.shutdown.is_requested()
-            && !(conn.body.is_none() && (conn.owed_answer() || conn.closing()))
-        {
+        // its answer, is kept; an idle one is served or closed gracefully.
+        if self.shared.shutdown.is_requested() && !keep_under_shutdown(&mut conn) {
             return;
         }
         let missed = matches!(

@@ -75,6 +75,12 @@ impl Conn {
         self.head_started.is_some() || self.request_body.is_some()
     }
 
+    /// Between requests: nothing of a next one received, no stream, not closing.
+    /// Shutdown lets go of such a connection (see `leaving`).
+    pub(super) fn idle(&self) -> bool {
+        self.body.is_none() && !self.owed_answer() && !self.closing()
+    }
+
     /// Answered for the last time and waiting for its client to close: shutdown
     /// keeps it for that short while too, so the answer is not destroyed by a reset.
     pub(super) fn closing(&self) -> bool {
