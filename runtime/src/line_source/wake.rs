@@ -95,15 +95,17 @@ impl ReadyList {
         }
     }
 
-    /// Move every marked token into `into` (which should be empty; its allocation is
-    /// kept for the next marks), then run the jobs handed over, which add the tokens
-    /// of the streams they reached. The descriptor is reset first, so a mark or job
-    /// that comes after the take signals it again.
+    /// Move every marked token into `into` (which should be empty), then run the jobs
+    /// handed over, which add the tokens of the streams they reached. The tokens are
+    /// moved, not swapped: the list and the caller each keep their own allocation, so
+    /// a loop that keeps `into` from one take to the next does not grow it again for
+    /// every line. The descriptor is reset first, so a mark or job that comes after
+    /// the take signals it again.
     pub fn take(self: &Arc<Self>, into: &mut Vec<u64>) {
         self.notify.reset();
         let jobs = {
             let mut marked = self.marked();
-            std::mem::swap(&mut marked.tokens, into);
+            into.append(&mut marked.tokens);
             std::mem::take(&mut marked.jobs)
         };
         for job in jobs {

@@ -2,6 +2,7 @@
 //! the ready list marked in one pass, parking a stream with what it waits for
 //! armed, and ending it.
 
+use std::cell::Cell;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,6 +14,11 @@ use crate::httpd::body_stream::{StreamEnd, Want};
 use crate::httpd::connection::{self, AfterStream};
 use crate::line_source::Readiness;
 use crate::sys::epoll::Interest;
+
+thread_local! {
+    /// The woken pass's list of marked tokens, kept empty between passes.
+    static MARKS: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
+}
 
 impl Loops {
     /// Drive a connection's stream one step and park it for what it waits on next.
@@ -91,12 +97,14 @@ impl Loops {
     /// streaming is queued like a descriptor's report; a stream that wants anything
     /// else next is parked the usual way.
     pub(super) fn drive_woken(self: &Arc<Self>, idx: usize, generation: u64) {
-        let mut tokens = Vec::new();
+        // The marks of the last pass, emptied: a line for a thousand subscribers
+        // then marks them without growing a list from nothing.
+        let mut tokens = MARKS.take();
         self.loops[idx].ready.take(&mut tokens);
         let mut taken = Vec::with_capacity(tokens.len());
         if let Some(mut table) = self.table(idx) {
             let Table { slots, ready, .. } = &mut *table;
-            for token in tokens {
+            for token in tokens.drain(..) {
                 match slots.get_mut(&token) {
                     Some(slot @ Slot::Parked(_)) if slot.is_stream() => {
                         let held = Slot::Held {
@@ -111,6 +119,8 @@ impl Loops {
                 }
             }
         }
+        tokens.clear();
+        MARKS.set(tokens);
         let mut again = Vec::with_capacity(taken.len());
         for (token, conn) in taken {
             match self.step_stream(idx, generation, token, conn) {
