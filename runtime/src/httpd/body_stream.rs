@@ -133,8 +133,11 @@ fn fill(src: &mut dyn LineSource, out: &mut Vec<u8>, framing: Framing, gather: G
     while (lines as usize) < gather.max_lines && out.len() < gather.max_bytes {
         match src.advance() {
             Progress::Line => {
+                match (framing, src.chunk()) {
+                    (Framing::Chunked, Some(chunk)) => out.extend_from_slice(chunk),
+                    _ => append_line(out, framing, src.line()),
+                }
                 let line = src.line();
-                append_line(out, framing, line);
                 lines += 1;
                 bytes += line.len() as u64 + 1;
             }

@@ -31,6 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
 
+use super::framed::FramedLine;
 use super::notify::Notify;
 use super::transform::with_source;
 use super::wake::{Deferred, ReadyList};
@@ -44,7 +45,8 @@ pub const INBOX_LINES: usize = 4096;
 /// code.
 const HUB_STACK: usize = 2 * 1024 * 1024;
 
-type Line = Arc<[u8]>;
+/// A hub's line, framed once per copy (see [`FramedLine`]).
+type Line = FramedLine;
 
 #[derive(Default)]
 struct InboxState {
@@ -127,7 +129,7 @@ impl Inbox {
             return;
         }
         let was_empty = s.is_empty();
-        s.push(Arc::clone(line));
+        s.push(line.clone());
         if was_empty {
             s.notify(&self.wake, marks);
         }
@@ -307,13 +309,13 @@ impl Hub {
                 break Ok(());
             }
             if !members.direct.is_empty() {
-                let shared: Line = Arc::from(line.as_slice());
+                let shared = FramedLine::new(&line);
                 for inbox in &members.direct {
                     inbox.deliver(&shared, None);
                 }
             }
             for group in &members.groups {
-                group.hand(Some(Arc::from(line.as_slice())), None);
+                group.hand(Some(FramedLine::new(&line)), None);
             }
         };
         with_source(&upstream, (), |src| src.close());
@@ -389,7 +391,7 @@ pub fn subscribe(
         hub: Some(hub),
         inbox,
         group: None,
-        line: Arc::from(&[][..]),
+        line: FramedLine::empty(),
         woken: false,
         drained: false,
     })
@@ -592,7 +594,11 @@ impl LineSource for BroadcastSource {
     }
 
     fn line(&self) -> &[u8] {
-        &self.line
+        self.line.line()
+    }
+
+    fn chunk(&self) -> Option<&[u8]> {
+        Some(self.line.chunk())
     }
 }
 
@@ -621,7 +627,7 @@ mod tests {
             hub: Some(Arc::clone(hub)),
             inbox,
             group: None,
-            line: Arc::from(&[][..]),
+            line: FramedLine::empty(),
             woken: false,
             drained: false,
         };
@@ -640,7 +646,7 @@ mod tests {
     /// Hand `text` to every group of `hub`, as its thread does.
     fn deal(hub: &Hub, text: &str) {
         for group in &hub.members().groups {
-            group.hand(Some(Arc::from(text.as_bytes())), None);
+            group.hand(Some(FramedLine::new(text.as_bytes())), None);
         }
     }
 
@@ -649,6 +655,24 @@ mod tests {
             Progress::Line => Some(String::from_utf8_lossy(src.line()).into_owned()),
             Progress::Pending => None,
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_line_comes_framed_as_its_chunk_and_bare_as_itself() {
+        let (hub, list) = (hub(), Arc::new(ReadyList::new().expect("eventfd")));
+        let mut src = subscriber(&hub, &list);
+        let long = "x".repeat(300);
+        let texts = ["tick 1", "", "a\rb", long.as_str()];
+        for text in texts {
+            deal(&hub, text);
+        }
+        list.take(&mut Vec::new());
+        for text in texts {
+            assert!(matches!(src.advance(), Progress::Line));
+            assert_eq!(src.line(), text.as_bytes());
+            let expected = FramedLine::new(text.as_bytes());
+            assert_eq!(src.chunk(), Some(expected.chunk()), "{text:?}");
         }
     }
 
@@ -723,8 +747,8 @@ mod tests {
         two.take(&mut marked);
         assert_eq!(marked, [7]);
         assert_eq!(next(&mut c).as_deref(), Some("tick"));
-        assert!(Arc::ptr_eq(&a.line, &b.line), "one copy per loop");
-        assert!(!Arc::ptr_eq(&a.line, &c.line));
+        assert!(FramedLine::same(&a.line, &b.line), "one copy per loop");
+        assert!(!FramedLine::same(&a.line, &c.line));
     }
 
     #[test]
@@ -749,18 +773,18 @@ mod tests {
             hub: Some(Arc::clone(&hub)),
             inbox,
             group: None,
-            line: Arc::from(&[][..]),
+            line: FramedLine::empty(),
             woken: false,
             drained: false,
         };
         {
             let members = hub.members();
-            let two: Line = Arc::from(&b"two"[..]);
+            let two = FramedLine::new(b"two");
             for inbox in &members.direct {
                 inbox.deliver(&two, None);
             }
             for group in &members.groups {
-                group.hand(Some(Arc::clone(&two)), None);
+                group.hand(Some(two.clone()), None);
             }
         }
         assert!(second.wake_by(&Waker::new(Arc::clone(&list), 9)));

@@ -43,6 +43,7 @@ pub mod ahead;
 pub mod alarm;
 pub mod broadcast;
 pub mod buffer;
+pub mod framed;
 pub mod handle;
 pub mod interrupt;
 pub mod notify;
@@ -125,6 +126,13 @@ pub trait LineSource: Send {
     /// The line the last `advance` returned `Line` for, without its newline.
     fn line(&self) -> &[u8] {
         &[]
+    }
+    /// The same line already framed as one chunk of a chunked body (its size line,
+    /// the line, its newline and the chunk's CRLF), when the source holds it so: a
+    /// broadcast line frames once per loop, and each subscriber's response copies
+    /// the frame instead of framing the line again.
+    fn chunk(&self) -> Option<&[u8]> {
+        None
     }
     /// A position that identifies the line the last `advance` or `next_line` returned,
     /// for a reader to resume after it (`tail-file` gives one; server-sent events send
