@@ -46,9 +46,48 @@ use ilo_bench_tools::{now_ns, percentile, Flags};
 
 struct Sub {
     stream: TcpStream,
+    /// The start of a line cut by the end of a read, until its rest arrives.
     pending: Vec<u8>,
-    /// Every line received.
-    lines: Vec<Line>,
+    /// Lines received so far.
+    lines: usize,
+}
+
+/// A line as a reading thread records it: which of the thread's subscribers read it,
+/// its production stamp, and when it was read and reached the socket (ns since the
+/// epoch).
+#[derive(Clone, Copy)]
+struct Arrival {
+    sub: u32,
+    stamp: u64,
+    read: u64,
+    at_socket: u64,
+}
+
+/// Entries per block of an [`ArrivalLog`]: 2 MiB.
+const LOG_BLOCK: usize = 65_536;
+
+/// Every line a reading thread received, in the order it read them. Appending to one
+/// log keeps the write at the end of a block the thread just used, where a list per
+/// subscriber has it touch that subscriber's cold list at every read; and blocks of
+/// a fixed size mean the log never copies itself to grow in the middle of a run.
+#[derive(Default)]
+struct ArrivalLog(Vec<Vec<Arrival>>);
+
+impl ArrivalLog {
+    fn push(&mut self, arrival: Arrival) {
+        match self.0.last_mut() {
+            Some(block) if block.len() < LOG_BLOCK => block.push(arrival),
+            _ => {
+                let mut block = Vec::with_capacity(LOG_BLOCK);
+                block.push(arrival);
+                self.0.push(block);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Arrival> {
+        self.0.iter().flatten()
+    }
 }
 
 /// A line one subscriber received: its production stamp (ns since the epoch), and how
@@ -59,10 +98,12 @@ struct Line {
     socket_ms: f64,
 }
 
-/// One reading thread's part: its own epoll set and the subscribers in it.
+/// One reading thread's part: its own epoll set, the subscribers in it and the lines
+/// they received.
 struct Share {
     epoll: OwnedFd,
     subs: Vec<Sub>,
+    log: ArrivalLog,
 }
 
 /// A count one thread writes and the others only read, alone on its cache line so
@@ -156,6 +197,7 @@ fn subscribe(addr: &str, path: &str, conns: usize, threads: usize) -> io::Result
             // SAFETY: `epoll` is a descriptor just opened and owned by nothing else.
             epoll: unsafe { OwnedFd::from_raw_fd(epoll) },
             subs: Vec::with_capacity(conns / threads + 1),
+            log: ArrivalLog::default(),
         });
     }
     for i in 0..conns {
@@ -183,7 +225,7 @@ fn subscribe(addr: &str, path: &str, conns: usize, threads: usize) -> io::Result
         share.subs.push(Sub {
             stream,
             pending: Vec::new(),
-            lines: Vec::new(),
+            lines: 0,
         });
     }
     Ok(shares)
@@ -230,12 +272,8 @@ fn run(
     let (server_to, own_to) = (server.and_then(cpu_time), own_cpu_time());
     let received = progress.received();
     let cpu_from = progress.cpu_from.lock().ok().and_then(|from| *from);
-    // Back in the order they connected: subscriber i is share i % threads's i / threads.
-    let mut dealt: Vec<std::vec::IntoIter<Sub>> =
-        shares.into_iter().map(|s| s.subs.into_iter()).collect();
-    let subs: Vec<Sub> = (0..conns)
-        .filter_map(|i| dealt[i % threads].next())
-        .collect();
+    let logs: Vec<ArrivalLog> = shares.into_iter().map(|share| share.log).collect();
+    let subs = lines_by_subscriber(&logs, conns);
     let cpu_per_line = |from: Duration, to: Duration, lines: usize| {
         to.saturating_sub(from).as_secs_f64() * 1e6 / (received - lines) as f64
     };
@@ -258,13 +296,13 @@ fn run(
     // latest first line any subscriber received.
     let counted_from = subs
         .iter()
-        .map(|s| s.lines.first().map_or(u128::MAX, |l| l.stamp))
+        .map(|lines| lines.first().map_or(u128::MAX, |l| l.stamp))
         .max()
         .unwrap_or(u128::MAX);
     let stamps: Vec<Vec<u128>> = subs
         .iter()
-        .map(|s| {
-            s.lines
+        .map(|lines| {
+            lines
                 .iter()
                 .map(|l| l.stamp)
                 .filter(|&t| t >= counted_from)
@@ -276,7 +314,7 @@ fn run(
     }
     let counted = || {
         subs.iter()
-            .flat_map(|s| s.lines.iter().filter(|l| l.stamp >= counted_from))
+            .flat_map(|lines| lines.iter().filter(|l| l.stamp >= counted_from))
     };
     let mut sample: Vec<f64> = counted().map(|l| l.read_ms).collect();
     let mut at_socket: Vec<f64> = counted().map(|l| l.socket_ms).collect();
@@ -348,14 +386,24 @@ fn read_share(
                 match recv_stamped(&sub.stream, &mut buf) {
                     Ok((0, _)) => break,
                     Ok((got, at_socket)) => {
-                        let read = now_ns();
-                        let had = sub.lines.len();
-                        take_lines(sub, &buf[..got], read, at_socket.unwrap_or(read));
-                        received += sub.lines.len() - had;
+                        let read = now_ns() as u64;
+                        let at_socket = at_socket.map_or(read, |t| t as u64);
+                        let had = sub.lines;
+                        let log = &mut share.log;
+                        take_lines(&mut sub.pending, &buf[..got], |stamp| {
+                            sub.lines += 1;
+                            log.push(Arrival {
+                                sub: event.u64 as u32,
+                                stamp,
+                                read,
+                                at_socket,
+                            });
+                        });
+                        received += sub.lines - had;
                         progress.received[index]
                             .0
                             .store(received, Ordering::Relaxed);
-                        if had == 0 && !sub.lines.is_empty() {
+                        if had == 0 && sub.lines > 0 {
                             progress.reached_one();
                         }
                         if got < buf.len() {
@@ -468,9 +516,9 @@ fn own_cpu_time() -> Duration {
 
 /// Each counted line's arrivals: subscribers reached, then the first, median and last
 /// arrival (ms) as read and as the sockets stamped them.
-fn print_per_line(subs: &[Sub], counted_from: u128) {
+fn print_per_line(subs: &[Vec<Line>], counted_from: u128) {
     let mut by_line: BTreeMap<u128, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for line in subs.iter().flat_map(|s| s.lines.iter()) {
+    for line in subs.iter().flatten() {
         if line.stamp >= counted_from {
             let (read, at_socket) = by_line.entry(line.stamp).or_default();
             read.push(line.read_ms);
@@ -492,30 +540,126 @@ fn print_per_line(subs: &[Sub], counted_from: u128) {
     }
 }
 
-/// Take the complete data lines out of `sub.pending` followed by `bytes`, read at
-/// `read` and reached the socket at `at_socket` (ns since the epoch).
-fn take_lines(sub: &mut Sub, bytes: &[u8], read: u128, at_socket: u128) {
-    sub.pending.extend_from_slice(bytes);
-    let mut start = 0;
-    while let Some(nl) = sub.pending[start..].iter().position(|&b| b == b'\n') {
-        let line = &sub.pending[start..start + nl];
-        start += nl + 1;
-        let Some(stamp) = line.strip_suffix(b" tick") else {
-            continue;
-        };
-        let Some(produced) = std::str::from_utf8(stamp)
-            .ok()
-            .and_then(|s| s.rsplit(' ').next())
-            .and_then(|s| s.parse::<u128>().ok())
-        else {
-            continue;
-        };
-        let after = |t: u128| t.saturating_sub(produced) as f64 / 1e6;
-        sub.lines.push(Line {
-            stamp: produced,
-            read_ms: after(read),
-            socket_ms: after(at_socket),
-        });
+/// Finds the data lines in what a subscriber had `pending` followed by the `bytes` just
+/// read, and calls `found` with each one's production stamp; keeps the start of a
+/// line cut by the end of `bytes` in `pending`. When nothing was pending (the usual
+/// case: a read ends at a line's end), the lines are found in `bytes` where they lie.
+fn take_lines(pending: &mut Vec<u8>, bytes: &[u8], mut found: impl FnMut(u64)) {
+    if pending.is_empty() {
+        let used = scan_lines(bytes, &mut found);
+        pending.extend_from_slice(&bytes[used..]);
+    } else {
+        pending.extend_from_slice(bytes);
+        let used = scan_lines(pending, &mut found);
+        pending.drain(..used);
     }
-    sub.pending.drain(..start);
+}
+
+/// Calls `found` with the stamp of each data line ending in a newline in `bytes`: the
+/// last word of a line ending in ` tick` (text between newlines, so chunk framing is
+/// skipped). Returns how many bytes it used: those up to the last newline.
+fn scan_lines(bytes: &[u8], found: &mut impl FnMut(u64)) -> usize {
+    let mut start = 0;
+    while let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
+        if let Some(stamp) = stamp_of(&bytes[start..start + nl]) {
+            found(stamp);
+        }
+        start += nl + 1;
+    }
+    start
+}
+
+/// The production stamp of a data line (`… <ns> tick`), if it is one.
+fn stamp_of(line: &[u8]) -> Option<u64> {
+    let words = line.strip_suffix(b" tick")?;
+    let digits = &words[words.iter().rposition(|&b| b == b' ').map_or(0, |i| i + 1)..];
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = (b as char).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// Every subscriber's lines from the reading threads' logs, in the order they
+/// connected (subscriber i was dealt to thread i % threads, as its (i / threads)th).
+fn lines_by_subscriber(logs: &[ArrivalLog], conns: usize) -> Vec<Vec<Line>> {
+    let mut lines: Vec<Vec<Line>> = (0..conns).map(|_| Vec::new()).collect();
+    for (thread, log) in logs.iter().enumerate() {
+        for arrival in log.iter() {
+            let after = |t: u64| t.saturating_sub(arrival.stamp) as f64 / 1e6;
+            lines[arrival.sub as usize * logs.len() + thread].push(Line {
+                stamp: u128::from(arrival.stamp),
+                read_ms: after(arrival.read),
+                socket_ms: after(arrival.at_socket),
+            });
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two chunks as a server frames them: size line, data line, chunk end.
+    const FEED: &[u8] =
+        b"19\r\n1733000000000000001 tick\n\r\n1e\r\nline 1733000000000000002 tick\n\r\n";
+
+    #[test]
+    fn every_stamp_is_found_wherever_the_reads_cut_the_feed() {
+        for cut in 0..=FEED.len() {
+            let mut pending = Vec::new();
+            let mut stamps = Vec::new();
+            take_lines(&mut pending, &FEED[..cut], |s| stamps.push(s));
+            take_lines(&mut pending, &FEED[cut..], |s| stamps.push(s));
+            assert_eq!(
+                stamps,
+                [1_733_000_000_000_000_001, 1_733_000_000_000_000_002],
+                "cut at {cut}"
+            );
+            assert!(pending.is_empty(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_stamped_data_are_skipped() {
+        let mut stamps = Vec::new();
+        let feed = b"HTTP/1.1 200 OK\r\n\r\n tick\nx1 tick\n12 tock\n99999999999999999999999 tick\n7 tick\n";
+        take_lines(&mut Vec::new(), feed, |s| stamps.push(s));
+        assert_eq!(stamps, [7]);
+    }
+
+    #[test]
+    fn subscribers_come_back_in_the_order_they_connected() {
+        let share = |arrivals: &[(u32, u64)]| {
+            let mut log = ArrivalLog::default();
+            for &(sub, stamp) in arrivals {
+                log.push(Arrival {
+                    sub,
+                    stamp,
+                    read: stamp + 1_000_000,
+                    at_socket: stamp,
+                });
+            }
+            log
+        };
+        // Five subscribers dealt to two threads: 0, 2, 4 to the first, 1, 3 to the other.
+        let logs = [
+            share(&[(0, 10), (1, 12), (2, 14), (0, 20)]),
+            share(&[(0, 11), (1, 13)]),
+        ];
+        let lines = lines_by_subscriber(&logs, 5);
+        let stamps: Vec<Vec<u128>> = lines
+            .iter()
+            .map(|l| l.iter().map(|l| l.stamp).collect())
+            .collect();
+        assert_eq!(
+            stamps,
+            [vec![10, 20], vec![11], vec![12], vec![13], vec![14]]
+        );
+        assert_eq!(lines[0][0].read_ms, 1.0);
+        assert_eq!(lines[0][0].socket_ms, 0.0);
+    }
 }
