@@ -22,7 +22,8 @@
 #   5 slow     100 clients reading the 1,000,000-line stream at 100 KB/s each; peak RSS
 #   6 broadcast one ticking upstream to 1,000 subscribers at 100 lines/s and 10,000 at
 #              1 line/s (ilo `bcast`, Node fan-out script, and the broadcast floor:
-#              one non-blocking send per subscriber line); latency, every line?, RSS
+#              one non-blocking send per subscriber line), read by a client on two
+#              threads; latency, every line?, RSS
 #   7 mapped   the 1,000,000-line stream through `map` against the same stream unmapped
 #
 #   benches/compare.sh --only=small,small1       run just those workloads and print
@@ -35,7 +36,8 @@
 #                                                build, say) as ilo-jit and ilo-aot
 #   BCAST_CLIENT_THREADS="1 2" benches/compare.sh …  workload 6 with the broadcast
 #                                                client reading on 1 thread, then on
-#                                                2 (each server, fresh processes)
+#                                                2 (each server, fresh processes;
+#                                                the default is 2)
 
 set -euo pipefail
 
@@ -55,7 +57,10 @@ for arg in "$@"; do
 done
 
 # Reading threads of workload 6's client: a space-separated list runs each in turn.
-BCAST_CLIENT_THREADS=${BCAST_CLIENT_THREADS:-1}
+# Two by default: subscribers read in parallel, and one thread reading every socket
+# in turn after the fan-out made the latency mostly the client's own serial pass
+# (benches/compare/analysis.md, workload 6).
+BCAST_CLIENT_THREADS=${BCAST_CLIENT_THREADS:-2}
 
 if ((QUICK)); then
     RUNS=3 TICKS=20 WRK_SECONDS=2 FANOUT_CONNS=2000 FANOUT_RUNS=1 FRAMING_LINES=200000
