@@ -72,7 +72,8 @@ thread_local! {
 /// Where lines come from: the source value itself, or a helper thread reading it.
 enum Driver {
     Direct(Value),
-    Pumped(Pumped),
+    /// Boxed: rare, and larger than the stream's other hot fields together.
+    Pumped(Box<Pumped>),
 }
 
 impl Driver {
@@ -95,7 +96,7 @@ impl Driver {
                     )),
                 }
             }
-            Driver::Pumped(p) => Some(fill(p, out, framing, gather)),
+            Driver::Pumped(p) => Some(fill(p.as_mut(), out, framing, gather)),
         }
     }
 
@@ -149,31 +150,38 @@ fn fill(src: &mut dyn LineSource, out: &mut Vec<u8>, framing: Framing, gather: G
     (Stop::Full, lines, bytes)
 }
 
+/// The fields a woken stream's step reads come first, in the first two cache lines
+/// of an aligned block, and what only the start or the end of a stream needs is
+/// boxed or last: a loop steps thousands of subscribers per line, each one cold.
+#[repr(C, align(64))]
 pub struct BodyStream {
-    /// The body value, kept to close the source when the response lets it go.
-    source: Value,
     driver: Driver,
-    framing: Framing,
-    gather: Gather,
     /// Framed bytes not yet sent, from `sent` on (the head first).
     out: Vec<u8>,
     sent: usize,
+    framing: Framing,
+    gather: Gather,
     /// Payload bytes taken from the source (newlines included).
     pub body_bytes: u64,
     /// Lines taken from the source.
     pub lines: u64,
-    /// How the source ended, once it has; the rest of `out` still goes first.
-    ended: Option<StreamEnd>,
-    /// The socket was full: send the rest before taking anything more.
-    blocked: bool,
     /// Bytes the socket has taken so far (head and framing included).
     wire_bytes: u64,
+    /// How the source ended, once it has; the rest of `out` still goes first.
+    ended: Option<Box<StreamEnd>>,
+    /// The socket was full: send the rest before taking anything more.
+    blocked: bool,
     /// The source accepted this stream's waker ([`BodyStream::offer_waker`]).
     woken: bool,
+    /// The body value, kept to close the source when the response lets it go.
+    source: Value,
     /// The response's count in `--metrics`, settled before the bytes that end the
     /// body are sent (see [`super::metrics`]).
     tally: Option<Tally>,
 }
+
+// The hot fields, `driver` through `woken`, fit the block's first two cache lines.
+const _: () = assert!(std::mem::offset_of!(BodyStream, source) <= 128);
 
 impl BodyStream {
     pub fn new(head: Vec<u8>, source: Value, framing: Framing, gather: Gather) -> BodyStream {
@@ -221,11 +229,11 @@ impl BodyStream {
         if let Driver::Direct(v) = &self.driver {
             self.woken = false;
             match Pumped::new(v.clone()) {
-                Some(p) => self.driver = Driver::Pumped(p),
+                Some(p) => self.driver = Driver::Pumped(Box::new(p)),
                 None => {
-                    self.ended = Some(StreamEnd::SourceFailed(
+                    self.ended = Some(Box::new(StreamEnd::SourceFailed(
                         "cannot wait for this source".to_string(),
-                    ))
+                    )))
                 }
             }
         }
@@ -277,7 +285,7 @@ impl BodyStream {
                 Err(e) => return Want::Done(StreamEnd::ClientGone(e)),
             }
             if let Some(end) = self.ended.take() {
-                return Want::Done(end);
+                return Want::Done(*end);
             }
             if let Some(readiness) = pending {
                 // A stream may wait for hours: keep no output buffer meanwhile.
@@ -328,11 +336,11 @@ impl BodyStream {
             Stop::Full => None,
             Stop::End => {
                 append_end(&mut self.out, framing);
-                self.ended = Some(StreamEnd::Complete);
+                self.ended = Some(Box::new(StreamEnd::Complete));
                 None
             }
             Stop::Failed(message) => {
-                self.ended = Some(StreamEnd::SourceFailed(message));
+                self.ended = Some(Box::new(StreamEnd::SourceFailed(message)));
                 None
             }
         }
