@@ -627,8 +627,8 @@ impl Drop for BroadcastSource {
 mod tests {
     use super::*;
 
-    /// A subscriber of a hub nobody registered, woken through `list` as stream 7.
-    fn subscriber(hub: &Arc<Hub>, list: &Arc<ReadyList>) -> BroadcastSource {
+    /// A subscriber of `hub` still read through its own descriptor, as a new one is.
+    fn direct_subscriber(hub: &Arc<Hub>) -> BroadcastSource {
         let inbox = Arc::new(Inbox {
             state: Mutex::default(),
             wake: Notify::new().expect("eventfd"),
@@ -638,14 +638,19 @@ mod tests {
             members.direct.push(Arc::clone(&inbox));
             members.count += 1;
         }
-        let mut src = BroadcastSource {
+        BroadcastSource {
             hub: Some(Arc::clone(hub)),
             inbox,
             group: None,
             line: FramedLine::empty(),
             woken: false,
             drained: false,
-        };
+        }
+    }
+
+    /// A subscriber of a hub nobody registered, woken through `list` as stream 7.
+    fn subscriber(hub: &Arc<Hub>, list: &Arc<ReadyList>) -> BroadcastSource {
+        let mut src = direct_subscriber(hub);
         assert!(src.wake_by(&Waker::new(Arc::clone(list), 7)));
         src
     }
@@ -775,23 +780,7 @@ mod tests {
         // A second subscriber, still read through its own descriptor, gets "two"
         // from the hub's thread, then joins the loop's group with "two" still
         // pending there.
-        let inbox = Arc::new(Inbox {
-            state: Mutex::default(),
-            wake: Notify::new().expect("eventfd"),
-        });
-        {
-            let mut members = hub.members();
-            members.direct.push(Arc::clone(&inbox));
-            members.count += 1;
-        }
-        let mut second = BroadcastSource {
-            hub: Some(Arc::clone(&hub)),
-            inbox,
-            group: None,
-            line: FramedLine::empty(),
-            woken: false,
-            drained: false,
-        };
+        let mut second = direct_subscriber(&hub);
         {
             let members = hub.members();
             let two = FramedLine::new(b"two");
