@@ -5,8 +5,20 @@
 //! the server under test, not the tool.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The listening socket of a tool serving on 127.0.0.1 (`port` "0" picks a free one);
+/// a tool that cannot bind has nothing to measure, so it says why and exits.
+pub fn bind_loopback(tool: &str, port: &str) -> TcpListener {
+    match TcpListener::bind(format!("127.0.0.1:{port}")) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("{tool}: bind: {e}");
+            std::process::exit(1);
+        }
+    }
+}
 
 /// The command line of a tool, read as `--name value` pairs.
 pub struct Flags(Vec<String>);

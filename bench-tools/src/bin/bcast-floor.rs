@@ -19,7 +19,7 @@
 //! usage: bcast-floor --port N --upstream http://HOST:PORT/PATH [--threads N]
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -68,13 +68,7 @@ fn main() {
         .and_then(|t| t.parse().ok())
         .unwrap_or(cores)
         .max(1);
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("bcast-floor: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("bcast-floor", &port);
     let mut workers = Vec::with_capacity(threads);
     let mut inboxes = Vec::with_capacity(threads);
     for _ in 0..threads {

@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 
 use ilo_bench_tools::{read_request_head, Flags};
@@ -23,13 +23,7 @@ fn main() {
         std::process::exit(2);
     };
     let gathered = flag("--mode").as_deref() == Some("gathered");
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("floor-server: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("floor-server", &port);
     if let Ok(addr) = listener.local_addr() {
         eprintln!("floor-server listening on http://{addr}");
     }

@@ -14,7 +14,6 @@
 //! usage: hold-server --port N [--lines 5] [--plain]
 
 use std::io::Write;
-use std::net::TcpListener;
 
 use ilo_bench_tools::Flags;
 
@@ -24,13 +23,7 @@ fn main() {
     let port = flag("--port", "0");
     let lines: usize = flag("--lines", "5").parse().unwrap_or(5);
     let plain = flags.has("--plain");
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("hold-server: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("hold-server", &port);
     if let Ok(addr) = listener.local_addr() {
         eprintln!("hold-server listening on http://{addr}");
     }

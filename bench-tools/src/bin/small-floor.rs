@@ -23,13 +23,7 @@ const BATCH: usize = 64;
 fn main() {
     let flags = Flags::from_env();
     let port = flags.or("--port", "0");
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("small-floor: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("small-floor", &port);
     let threads: usize = flags.or("--threads", "1").parse().unwrap_or(1).max(1);
     if let Err(e) = listener.set_nonblocking(true) {
         eprintln!("small-floor: {e}");

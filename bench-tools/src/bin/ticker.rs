@@ -8,7 +8,7 @@
 //! usage: ticker --port N [--interval-ms 50] [--lines 40] [--plain]
 
 use std::io::{self, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use ilo_bench_tools::{now_ns, read_request_head, Flags};
@@ -20,13 +20,7 @@ fn main() {
     let interval: u64 = flag("--interval-ms", "50").parse().unwrap_or(50);
     let lines: usize = flag("--lines", "40").parse().unwrap_or(40);
     let plain = flags.has("--plain");
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ticker: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("ticker", &port);
     if let Ok(addr) = listener.local_addr() {
         eprintln!("ticker listening on http://{addr}");
     }

@@ -14,7 +14,6 @@
 //! usage: uring-floor --port N [--threads N]
 
 use std::io;
-use std::net::TcpListener;
 use std::os::fd::{AsRawFd, RawFd};
 
 use ilo_bench_tools::{count_heads, Flags, SMALL_RESPONSE};
@@ -32,13 +31,7 @@ const RING: u32 = 1024;
 fn main() {
     let flags = Flags::from_env();
     let port = flags.or("--port", "0");
-    let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("uring-floor: bind: {e}");
-            std::process::exit(1);
-        }
-    };
+    let listener = ilo_bench_tools::bind_loopback("uring-floor", &port);
     let threads: usize = flags.or("--threads", "1").parse().unwrap_or(1).max(1);
     if let Ok(addr) = listener.local_addr() {
         eprintln!("uring-floor listening on http://{addr}");
